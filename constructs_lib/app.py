@@ -1,0 +1,56 @@
+"""Wires the app: configuration first (cheap, may refuse), then the CDK (expensive), then synth."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import ConfigError, StackConfig, configs_from_context, read_context
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+LAMBDA_SRC = PROJECT_DIR / "lambda_src"
+
+
+def build_app(configs: Sequence[StackConfig], *, outdir: str | None = None, source_dir: Path = LAMBDA_SRC,
+              with_bootstrap: bool = True):  # -> cdk.App, typed loosely to keep the CDK import lazy
+    """An App with one stack per environment (and the bootstrap stack). Nothing is written until
+    ``app.synth()``."""
+    from .bootstrap import BootstrapConfig, BootstrapStack
+    from .cdk import App
+    from .stack import ServerlessStack
+
+    app = App(outdir=outdir) if outdir else App()
+    for config in configs:
+        ServerlessStack(app, config, source_dir=source_dir)
+    if with_bootstrap:
+        BootstrapStack(app, BootstrapConfig.from_stacks(configs))
+    return app
+
+
+def _summary(outdir: Path, configs: Sequence[StackConfig], seconds: float) -> str:
+    lines = [f"Synthesized in {seconds:.1f} s into {outdir}:"]
+    for stack_dir in sorted((outdir / "stacks").iterdir()):
+        document = json.loads((stack_dir / "cdk.tf.json").read_text())
+        resources = sum(len(v) for v in document.get("resource", {}).values())
+        regions = next((c.regions for c in configs if c.stack_name == stack_dir.name), None)
+        where = f" regions {', '.join(regions)}" if regions else ""
+        lines.append(f"  {stack_dir.name}: {resources} resources{where}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    started = time.perf_counter()
+    try:
+        configs = configs_from_context(read_context(PROJECT_DIR))
+    except ConfigError as error:
+        print(f"error: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    app = build_app(configs)
+    app.synth()
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    print(_summary(outdir, configs, time.perf_counter() - started), file=sys.stderr)
+    return 0

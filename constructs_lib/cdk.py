@@ -1,0 +1,35 @@
+"""The only module that imports the CDK framework (cdktf core and constructs).
+
+Keeping these imports here, and the provider bindings in ``aws.py``, means a move to the community
+fork (CDK Terrain, ``cdktn``) changes two modules.
+"""
+
+from cdktf import (
+    App,
+    AssetType,
+    Fn,
+    LocalBackend,
+    S3Backend,
+    TerraformAsset,
+    TerraformOutput,
+    TerraformResourceLifecycle,
+    TerraformStack,
+    Testing,
+    Token,
+)
+from constructs import Construct
+
+__all__ = [
+    "App",
+    "AssetType",
+    "Construct",
+    "Fn",
+    "LocalBackend",
+    "S3Backend",
+    "TerraformAsset",
+    "TerraformOutput",
+    "TerraformResourceLifecycle",
+    "TerraformStack",
+    "Testing",
+    "Token",
+]

@@ -1,0 +1,411 @@
+"""The stack's configuration: one typed, validated object per environment.
+
+Everything here is plain Python (no cdktf, no provider bindings), so a bad setting is refused in a
+fraction of a second, before the expensive bindings load and before anything is written.
+
+Settings come from cdktf.json's ``context`` (snake_case keys named like the fields below), overridden
+key by key by the ``CDKTF_CONTEXT_JSON`` environment variable (which the cdktf CLI sets), or are built
+in code: ``StackConfig(project_name="shop", regions=("eu-west-1",))``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .regions import KNOWN_REGIONS, REGION_PATTERN, default_vpc_cidr
+
+
+class ConfigError(ValueError):
+    """A setting that breaks a rule: the message names the setting, the value and the rule."""
+
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+LAMBDA_RUNTIMES = ("python3.12", "python3.13")
+
+_PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$")
+_ENVIRONMENT_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,11}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_SUFFIX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+RESERVED_ENVIRONMENTS = ("bootstrap", "shared")
+_RESERVED_TAGS = ("Project", "Environment", "ManagedBy", "Region")
+
+
+def _fail(setting: str, value: Any, rule: str) -> ConfigError:
+    return ConfigError(f"{setting}: {value!r} {rule}")
+
+
+def _int(setting: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
+    # bool is an int in Python; `true` for a memory size is a mistake, not 1 MB.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(setting, value, f"must be a whole number (got {type(value).__name__})")
+    if value < minimum:
+        rule = "must be positive" if minimum == 1 else f"must be at least {minimum}"
+        raise _fail(setting, value, rule)
+    if maximum is not None and value > maximum:
+        raise _fail(setting, value, f"must be at most {maximum}")
+
+
+def _number(setting: str, value: Any, *, minimum_exclusive: float = 0) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(setting, value, f"must be a number (got {type(value).__name__})")
+    if value <= minimum_exclusive:
+        raise _fail(setting, value, "must be positive")
+
+
+def _str(setting: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise _fail(setting, value, f"must be a string (got {type(value).__name__})")
+
+
+def check_region(setting: str, region: Any) -> None:
+    """Refuse a malformed or unknown region name."""
+    _str(setting, region)
+    if not REGION_PATTERN.match(region):
+        raise _fail(setting, region, "is not a region name (expected the form 'us-east-1')")
+    if region not in KNOWN_REGIONS:
+        close = difflib.get_close_matches(region, KNOWN_REGIONS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise _fail(setting, region,
+                    f"is not a known AWS commercial region{hint} (known: {', '.join(KNOWN_REGIONS)})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """Settings of one environment's stack. Every field has a documented default.
+
+    Identity
+        project_name: lowercase letters, digits and single hyphens, 2 to 24 characters, starting
+            with a letter. Default ``"iac-aws-nova"``.
+        environment: same alphabet, 1 to 12 characters. Default ``"dev"``.
+        regions: the regions to deploy to, at least one, no duplicates. Default
+            ``("us-east-1", "us-west-2")``.
+        home_region: where global resources (the dashboard) live; must be one of ``regions``.
+            Default: the first region.
+        tags: extra tags on every taggable resource (the Project, Environment, ManagedBy and Region
+            tags are always set and cannot be overridden). Default: none.
+
+    State
+        state_bucket: S3 bucket of the remote state. Default ``None``: a local state file, so synth
+            needs no AWS account.
+        state_region: the state bucket's region. Default: the home region.
+        state_key: the state object's key. Default ``"{project}/{environment}/terraform.tfstate"``.
+
+    Network
+        vpc_cidrs: per-region VPC CIDR (a /16 to /24 block) overriding the default, which is a fixed,
+            non-overlapping ``10.N.0.0/16`` per region. Default: none.
+
+    Function
+        lambda_runtime: ``"python3.12"`` (default) or ``"python3.13"``.
+        lambda_memory_mb: 128 to 10240. Default 128.
+        lambda_timeout_seconds: 1 to 900. Default 30.
+        lambda_reserved_concurrency: reserved concurrent executions. Default ``None`` (unreserved).
+        lambda_provisioned_concurrency: provisioned concurrency on the ``live`` alias, 0 to turn it
+            off. Default 0.
+        log_retention_days: retention of every log group; a value CloudWatch accepts. Default 365.
+
+    API
+        api_throttle_rate_per_second: steady-state request rate of the stage. Default 100.
+        api_throttle_burst_requests: burst capacity of the stage. Default 200.
+
+    Storage
+        bucket_suffix: makes the artifacts bucket name globally unique. Default ``None``: the AWS
+            account id.
+        artifacts_noncurrent_version_days: days before noncurrent object versions expire. Default 90.
+
+    Monitoring
+        alarm_email: address subscribed to each region's alarm topic. Default ``None``.
+        alarm_errors_threshold: function errors in 10 minutes above which the alarm fires. Default 5.
+        alarm_duration_threshold_ms: average duration over 10 minutes above which it fires. Default
+            25000.
+        alarm_api_4xx_threshold: API 4XX responses in 10 minutes above which it fires. Default 10.
+        alarm_api_5xx_threshold: API 5XX responses in a minute above which it fires. Default 0.
+        alarm_throttles_threshold: function throttles in a minute above which it fires. Default 0.
+    """
+
+    project_name: str = "iac-aws-nova"
+    environment: str = "dev"
+    regions: tuple[str, ...] = ("us-east-1", "us-west-2")
+    home_region: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    state_bucket: str | None = None
+    state_region: str | None = None
+    state_key: str | None = None
+
+    vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
+
+    lambda_runtime: str = "python3.12"
+    lambda_memory_mb: int = 128
+    lambda_timeout_seconds: int = 30
+    lambda_reserved_concurrency: int | None = None
+    lambda_provisioned_concurrency: int = 0
+    log_retention_days: int = 365
+
+    api_throttle_rate_per_second: float = 100
+    api_throttle_burst_requests: int = 200
+
+    bucket_suffix: str | None = None
+    artifacts_noncurrent_version_days: int = 90
+
+    alarm_email: str | None = None
+    alarm_errors_threshold: int = 5
+    alarm_duration_threshold_ms: int = 25_000
+    alarm_api_4xx_threshold: int = 10
+    alarm_api_5xx_threshold: int = 0
+    alarm_throttles_threshold: int = 0
+
+    def __post_init__(self) -> None:
+        self._check_identity()
+        self._check_regions()
+        self._check_state()
+        self._check_function()
+        self._check_rest()
+
+    # Normalising setters for a frozen dataclass: a list given in code becomes a tuple, a missing
+    # home region becomes the first region, so the rest of the code sees one shape.
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    def _check_identity(self) -> None:
+        _str("project_name", self.project_name)
+        if not _PROJECT_RE.match(self.project_name):
+            raise _fail("project_name", self.project_name,
+                        "must be 2 to 24 lowercase letters, digits or single hyphens, start with a "
+                        "letter and not end with a hyphen (it is part of every AWS resource name)")
+        _str("environment", self.environment)
+        if self.environment in RESERVED_ENVIRONMENTS:
+            raise _fail("environment", self.environment,
+                        f"is reserved ({', '.join(RESERVED_ENVIRONMENTS)} name the shared bootstrap stack)")
+        if not _ENVIRONMENT_RE.match(self.environment):
+            raise _fail("environment", self.environment,
+                        "must be 1 to 12 lowercase letters, digits or single hyphens, start with a "
+                        "letter and not end with a hyphen (it is part of every AWS resource name)")
+        if not isinstance(self.tags, Mapping):
+            raise _fail("tags", self.tags, "must be a mapping of tag names to values")
+        for key, value in self.tags.items():
+            if not isinstance(key, str) or not _TAG_KEY_RE.match(key) or key.startswith("aws:"):
+                raise _fail("tags", key, "is not a valid tag key (1 to 128 characters, not 'aws:...')")
+            if key in _RESERVED_TAGS:
+                raise _fail(f"tags.{key}", value, f"cannot be set: the stack sets {', '.join(_RESERVED_TAGS)}")
+            if not isinstance(value, str) or len(value) > 256:
+                raise _fail(f"tags.{key}", value, "must be a string of at most 256 characters")
+        self._set("tags", dict(sorted(self.tags.items())))
+
+    def _check_regions(self) -> None:
+        regions = self.regions
+        if isinstance(regions, str):
+            raise _fail("regions", regions, "must be a list of region names, not a single string "
+                        f"(write [{regions!r}])")
+        if not isinstance(regions, (list, tuple)):
+            raise _fail("regions", regions, "must be a list of region names")
+        if not regions:
+            raise _fail("regions", list(regions), "must name at least one region")
+        for region in regions:
+            check_region("regions", region)
+        duplicates = sorted({r for r in regions if regions.count(r) > 1})
+        if duplicates:
+            raise _fail("regions", list(regions), f"lists {', '.join(duplicates)} more than once")
+        self._set("regions", tuple(regions))
+
+        if self.home_region is None:
+            self._set("home_region", regions[0])
+        check_region("home_region", self.home_region)
+        if self.home_region not in regions:
+            raise _fail("home_region", self.home_region,
+                        f"must be one of the configured regions ({', '.join(regions)})")
+
+        if not isinstance(self.vpc_cidrs, Mapping):
+            raise _fail("vpc_cidrs", self.vpc_cidrs, "must be a mapping of region to CIDR")
+        for region in self.vpc_cidrs:
+            if region not in regions:
+                raise _fail("vpc_cidrs", region, f"is not one of the configured regions ({', '.join(regions)})")
+        networks = {}
+        for region in regions:
+            cidr = self.vpc_cidr(region)
+            setting = f"vpc_cidrs.{region}"
+            try:
+                network = ipaddress.IPv4Network(cidr)
+            except (ValueError, TypeError):
+                raise _fail(setting, cidr, "is not an IPv4 network in CIDR form (e.g. '10.20.0.0/16')") from None
+            if not 16 <= network.prefixlen <= 24:
+                raise _fail(setting, cidr, "must be a /16 to /24 block (AWS VPC limits, two subnets)")
+            if not network.is_private:
+                raise _fail(setting, cidr, "must be a private (RFC 1918) range")
+            for other, other_net in networks.items():
+                if network.overlaps(other_net):
+                    raise _fail(setting, cidr, f"overlaps the VPC of {other} ({other_net})")
+            networks[region] = network
+
+    def _check_state(self) -> None:
+        if self.state_bucket is not None:
+            _str("state_bucket", self.state_bucket)
+            if not _BUCKET_RE.match(self.state_bucket) or ".." in self.state_bucket:
+                raise _fail("state_bucket", self.state_bucket,
+                            "is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots, hyphens)")
+        if self.state_region is None:
+            self._set("state_region", self.home_region)
+        check_region("state_region", self.state_region)
+        if self.state_key is None:
+            self._set("state_key", f"{self.project_name}/{self.environment}/terraform.tfstate")
+        _str("state_key", self.state_key)
+        if not self.state_key or self.state_key.startswith("/") or len(self.state_key) > 1024:
+            raise _fail("state_key", self.state_key, "must be a relative S3 key of 1 to 1024 characters")
+
+    def _check_function(self) -> None:
+        if self.lambda_runtime not in LAMBDA_RUNTIMES:
+            raise _fail("lambda_runtime", self.lambda_runtime,
+                        f"is not supported (use one of {', '.join(LAMBDA_RUNTIMES)}; 3.9 is retired, 3.10 deprecated)")
+        _int("lambda_memory_mb", self.lambda_memory_mb, minimum=128, maximum=10240)
+        _int("lambda_timeout_seconds", self.lambda_timeout_seconds, minimum=1, maximum=900)
+        if self.lambda_reserved_concurrency is not None:
+            _int("lambda_reserved_concurrency", self.lambda_reserved_concurrency, minimum=1)
+        _int("lambda_provisioned_concurrency", self.lambda_provisioned_concurrency, minimum=0)
+        reserved = self.lambda_reserved_concurrency
+        if reserved is not None and self.lambda_provisioned_concurrency > reserved:
+            raise _fail("lambda_provisioned_concurrency", self.lambda_provisioned_concurrency,
+                        f"must not exceed lambda_reserved_concurrency ({reserved})")
+        _int("log_retention_days", self.log_retention_days, minimum=1)
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise _fail("log_retention_days", self.log_retention_days,
+                        f"is not a retention CloudWatch accepts ({', '.join(map(str, LOG_RETENTION_DAYS))})")
+
+    def _check_rest(self) -> None:
+        _number("api_throttle_rate_per_second", self.api_throttle_rate_per_second)
+        _int("api_throttle_burst_requests", self.api_throttle_burst_requests, minimum=1)
+        if self.bucket_suffix is not None:
+            _str("bucket_suffix", self.bucket_suffix)
+            if not _SUFFIX_RE.match(self.bucket_suffix):
+                raise _fail("bucket_suffix", self.bucket_suffix,
+                            "must be 1 to 32 lowercase letters, digits or single hyphens")
+        _int("artifacts_noncurrent_version_days", self.artifacts_noncurrent_version_days, minimum=1)
+        if self.alarm_email is not None:
+            _str("alarm_email", self.alarm_email)
+            if not _EMAIL_RE.match(self.alarm_email):
+                raise _fail("alarm_email", self.alarm_email, "is not an e-mail address")
+        _int("alarm_errors_threshold", self.alarm_errors_threshold, minimum=1)
+        _int("alarm_duration_threshold_ms", self.alarm_duration_threshold_ms, minimum=1)
+        _int("alarm_api_4xx_threshold", self.alarm_api_4xx_threshold, minimum=1)
+        # "Any 5XX" and "any throttle" are the defaults: 0 is a meaningful threshold here.
+        _int("alarm_api_5xx_threshold", self.alarm_api_5xx_threshold, minimum=0)
+        _int("alarm_throttles_threshold", self.alarm_throttles_threshold, minimum=0)
+
+    # -- derived values ---------------------------------------------------------------------------
+    @property
+    def stack_name(self) -> str:
+        return f"{self.project_name}-{self.environment}"
+
+    def vpc_cidr(self, region: str) -> str:
+        return self.vpc_cidrs.get(region) or default_vpc_cidr(region)
+
+
+SETTINGS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StackConfig))
+_TUPLE_SETTINGS = {"regions"}
+
+
+def _is_cdktf_flag(key: str) -> bool:
+    # cdktf's own context flags are camelCase (excludeStackIdFromLogicalIds, cdktfRelativeModules...);
+    # ours are all snake_case, so any key with an upper-case letter belongs to cdktf.
+    return any(c.isupper() for c in key)
+
+
+def _settings_from(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Keep our settings from a context mapping; refuse misspelled ones with the nearest name."""
+    settings: dict[str, Any] = {}
+    for key, value in raw.items():
+        if _is_cdktf_flag(key):
+            continue
+        if key not in SETTINGS:
+            close = difflib.get_close_matches(key, (*SETTINGS, "environments"), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where}{key}: is not a known setting{hint} (see README, Configuration)")
+        if key in _TUPLE_SETTINGS and isinstance(value, list):
+            value = tuple(value)
+        settings[key] = value
+    return settings
+
+
+def configs_from_context(context: Mapping[str, Any]) -> list[StackConfig]:
+    """One StackConfig per environment.
+
+    ``environments`` (optional) maps each environment name to settings that override the shared ones
+    for that environment only, e.g. ``{"dev": {}, "prod": {"lambda_memory_mb": 512}}``; a list of
+    names means no overrides. Without it there is one environment, ``environment``.
+    """
+    if not isinstance(context, Mapping):
+        raise ConfigError(f"context: {context!r} must be a JSON object of settings")
+    shared_raw = {k: v for k, v in context.items() if k != "environments"}
+    shared = _settings_from(shared_raw, "")
+    environments = context.get("environments")
+    if environments is None:
+        return [_build(shared, "")]
+    if isinstance(environments, list) and all(isinstance(e, str) for e in environments):
+        environments = {name: {} for name in environments}
+    if not isinstance(environments, Mapping) or not environments:
+        raise _fail("environments", environments,
+                    "must be a non-empty list of names or a mapping of name to settings")
+    if "environment" in shared:
+        raise _fail("environment", shared["environment"],
+                    "cannot be set together with 'environments' (name the environments there)")
+    configs = []
+    for name, overrides in environments.items():
+        where = f"environments.{name}."
+        if not isinstance(overrides, Mapping):
+            raise ConfigError(f"environments.{name}: {overrides!r} must be a mapping of settings")
+        own = _settings_from(overrides, where)
+        if "environment" in own:
+            raise ConfigError(f"{where}environment: is set by the environment's name")
+        configs.append(_build({**shared, **own, "environment": name}, where))
+    stack_names = [c.stack_name for c in configs]
+    if len(set(stack_names)) != len(stack_names):
+        raise _fail("environments", list(environments), "must have distinct names")
+    return configs
+
+
+def _build(settings: dict[str, Any], where: str) -> StackConfig:
+    try:
+        return StackConfig(**settings)
+    except ConfigError as error:
+        raise ConfigError(f"{where}{error}") from None
+
+
+def read_context(project_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """cdktf.json's ``context``, overridden key by key by ``CDKTF_CONTEXT_JSON``.
+
+    The cdktf CLI passes context only through that variable; reading cdktf.json too makes a plain
+    ``python main.py`` see the same settings.
+    """
+    environ = os.environ if environ is None else environ
+    context: dict[str, Any] = {}
+    cdktf_json = project_dir / "cdktf.json"
+    if cdktf_json.exists():
+        try:
+            data = json.loads(cdktf_json.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"cdktf.json: is not valid JSON ({error})") from None
+        file_context = data.get("context", {}) if isinstance(data, dict) else {}
+        if not isinstance(file_context, dict):
+            raise _fail("cdktf.json context", file_context, "must be a JSON object")
+        context.update(file_context)
+    raw = environ.get("CDKTF_CONTEXT_JSON")
+    if raw:
+        try:
+            overrides = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"CDKTF_CONTEXT_JSON: is not valid JSON ({error})") from None
+        if not isinstance(overrides, dict):
+            raise _fail("CDKTF_CONTEXT_JSON", overrides, "must be a JSON object of settings")
+        context.update(overrides)
+    return context

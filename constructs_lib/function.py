@@ -1,0 +1,164 @@
+"""A Lambda function in a region's private subnets, with its own log group, role and alias."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import aws
+from .cdk import AssetType, Construct, TerraformAsset
+from .config import LAMBDA_RUNTIMES, LOG_RETENTION_DAYS
+from .iam import Statement, service_role
+from .naming import Namer
+from .packaging import build_package
+
+_ENV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Lambda sets these itself and refuses them in a function's configuration.
+_RESERVED_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
+                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "_HANDLER",
+                 "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionConfig:
+    """Settings of one function in one region.
+
+    namer, region: where and how resources are named; ``component`` names this function ("fn").
+    source_dir: the directory zipped into the deployment package (caches and tests left out).
+    handler: ``module.function`` inside the package. Default ``"handler.handler"``.
+    runtime: ``python3.12`` (default) or ``python3.13``.
+    memory_mb: 128 to 10240. Default 128.
+    timeout_seconds: 1 to 900. Default 30.
+    reserved_concurrency: reserved concurrent executions; ``None`` (default) leaves it unreserved.
+    provisioned_concurrency: warm instances on the ``live`` alias; 0 (default) turns it off.
+    log_retention_days: retention of the function's log group. Default 365.
+    environment: variables for the code, besides REGION, ENVIRONMENT and PROJECT_NAME which are
+        always set. Default: none.
+    """
+
+    namer: Namer
+    region: str
+    source_dir: Path
+    component: str = "fn"
+    handler: str = "handler.handler"
+    runtime: str = "python3.12"
+    memory_mb: int = 128
+    timeout_seconds: int = 30
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int = 0
+    log_retention_days: int = 365
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.runtime not in LAMBDA_RUNTIMES:
+            raise ValueError(f"runtime: {self.runtime!r} must be one of {', '.join(LAMBDA_RUNTIMES)}")
+        if not 128 <= self.memory_mb <= 10240:
+            raise ValueError(f"memory_mb: {self.memory_mb!r} must be 128 to 10240")
+        if not 1 <= self.timeout_seconds <= 900:
+            raise ValueError(f"timeout_seconds: {self.timeout_seconds!r} must be 1 to 900")
+        if self.reserved_concurrency is not None and self.reserved_concurrency < 1:
+            raise ValueError(f"reserved_concurrency: {self.reserved_concurrency!r} must be positive or None")
+        if self.provisioned_concurrency < 0:
+            raise ValueError(f"provisioned_concurrency: {self.provisioned_concurrency!r} must not be negative")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"log_retention_days: {self.log_retention_days!r} is not a CloudWatch retention")
+        if not Path(self.source_dir).is_dir():
+            raise ValueError(f"source_dir: {str(self.source_dir)!r} is not a directory")
+        for key in self.environment:
+            if not _ENV_NAME_RE.match(key) or key in _RESERVED_ENV:
+                raise ValueError(f"environment: {key!r} is not an allowed variable name")
+
+
+class Function(Construct):
+    """Creates a Lambda function packaged from ``source_dir`` (a deterministic zip, so the same code
+    gives the same JSON) with X-Ray active tracing, JSON logs to its own log group with retention,
+    the private subnets and security group it is given, an execution role limited to its log group,
+    its network interfaces and X-Ray, and a ``live`` alias (with provisioned concurrency when
+    configured) that callers invoke.
+    """
+
+    ALIAS = "live"
+
+    def __init__(self, scope: Construct, id_: str, *, config: FunctionConfig, provider: aws.AwsProvider,
+                 account_id: str, subnet_ids: list[str], security_group_id: str,
+                 environment: Mapping[str, str]) -> None:
+        super().__init__(scope, id_)
+        region = config.region
+        self._name = config.namer.name(config.component, region, kind="lambda_function")
+
+        self._log_group = aws.CloudwatchLogGroup(
+            self, "log-group", provider=provider, name=f"/aws/lambda/{self._name}",
+            retention_in_days=config.log_retention_days,
+        )
+        ec2 = f"arn:aws:ec2:{region}:{account_id}"
+        role = service_role(
+            self, "role", provider=provider, name=config.namer.name(config.component, region, kind="iam_role"),
+            service="lambda.amazonaws.com", source_account=None,
+            statements=[
+                Statement(sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                          resources=[f"{self._log_group.arn}:*"]),
+                Statement(sid="CreateNetworkInterfacesInOwnSubnets", actions=["ec2:CreateNetworkInterface"],
+                          resources=[f"{ec2}:network-interface/*", f"{ec2}:security-group/{security_group_id}",
+                                     *(f"{ec2}:subnet/{subnet}" for subnet in subnet_ids)]),
+                Statement(sid="ManageNetworkInterfaces",
+                          actions=["ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface",
+                                   "ec2:UnassignPrivateIpAddresses"],
+                          resources=[f"{ec2}:network-interface/*"]),
+                # EC2 Describe* and these X-Ray calls have no resource-level permissions: "*" is the
+                # only resource IAM accepts for them.
+                Statement(sid="DescribeNetwork", actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                          resources=["*"]),
+                Statement(sid="WriteTraces", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                          resources=["*"]),
+            ],
+        )
+
+        package = build_package(Path(config.source_dir), config.component)
+        asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
+        self._function = aws.LambdaFunction(
+            self, "function", provider=provider, function_name=self._name, role=role.arn,
+            handler=config.handler, runtime=config.runtime, filename=asset.path,
+            source_code_hash=package.sha256_base64, memory_size=config.memory_mb,
+            timeout=config.timeout_seconds, publish=True, architectures=["arm64"],
+            reserved_concurrent_executions=config.reserved_concurrency,
+            vpc_config=aws.LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=[security_group_id]),
+            tracing_config=aws.LambdaFunctionTracingConfig(mode="Active"),
+            logging_config=aws.LambdaFunctionLoggingConfig(log_format="JSON", log_group=self._log_group.name),
+            environment=aws.LambdaFunctionEnvironment(variables=dict(sorted({**config.environment, **environment}.items()))),
+            depends_on=[self._log_group, role.policy],
+        )
+        self._alias = aws.LambdaAlias(self, "alias", provider=provider, name=self.ALIAS,
+                                      function_name=self._function.function_name,
+                                      function_version=self._function.version)
+        if config.provisioned_concurrency:
+            aws.LambdaProvisionedConcurrencyConfig(
+                self, "provisioned-concurrency", provider=provider, function_name=self._function.function_name,
+                qualifier=self._alias.name, provisioned_concurrent_executions=config.provisioned_concurrency,
+            )
+
+    @property
+    def function_name(self) -> str:
+        """The name, known at synth time (dashboards and alarms use it without a reference)."""
+        return self._name
+
+    @property
+    def function_arn(self) -> str:
+        return self._function.arn
+
+    @property
+    def alias_name(self) -> str:
+        return self.ALIAS
+
+    @property
+    def alias_arn(self) -> str:
+        return self._alias.arn
+
+    @property
+    def alias_invoke_arn(self) -> str:
+        return self._alias.invoke_arn
+
+    @property
+    def log_group_name(self) -> str:
+        return self._log_group.name

@@ -1,0 +1,120 @@
+"""One region's alarms and the SNS topic they notify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import aws
+from .cdk import Construct
+from .naming import Namer
+
+TEN_MINUTES = 600
+ONE_MINUTE = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmSpec:
+    """One alarm: ``{project}-{what}-{region}-{environment}`` fires when ``statistic`` of ``metric``
+    over ``period_seconds`` is greater than ``threshold``."""
+
+    what: str
+    namespace: str
+    metric: str
+    statistic: str
+    threshold: float
+    period_seconds: int
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    """Settings of a region's alarms.
+
+    namer, region: where and how resources are named.
+    alarm_email: subscribed to the topic when set (the address must confirm). Default ``None``.
+    errors_threshold: function errors in 10 minutes above which the alarm fires. Default 5.
+    duration_threshold_ms: average duration over 10 minutes above which it fires. Default 25000.
+    api_4xx_threshold: API 4XX responses in 10 minutes above which it fires. Default 10.
+    api_5xx_threshold: API 5XX responses in a minute above which it fires. Default 0 (any).
+    throttles_threshold: function throttles in a minute above which it fires. Default 0 (any).
+    """
+
+    namer: Namer
+    region: str
+    alarm_email: str | None = None
+    errors_threshold: int = 5
+    duration_threshold_ms: int = 25_000
+    api_4xx_threshold: int = 10
+    api_5xx_threshold: int = 0
+    throttles_threshold: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("errors_threshold", "duration_threshold_ms", "api_4xx_threshold"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: {getattr(self, name)!r} must be positive")
+        for name in ("api_5xx_threshold", "throttles_threshold"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: {getattr(self, name)!r} must not be negative")
+
+    def function_alarms(self) -> list[AlarmSpec]:
+        return [
+            AlarmSpec(what="fn-errors", namespace="AWS/Lambda", metric="Errors", statistic="Sum",
+                      threshold=self.errors_threshold, period_seconds=TEN_MINUTES,
+                      description=f"More than {self.errors_threshold} function errors in 10 minutes"),
+            AlarmSpec(what="fn-duration", namespace="AWS/Lambda", metric="Duration", statistic="Average",
+                      threshold=self.duration_threshold_ms, period_seconds=TEN_MINUTES,
+                      description=f"Average function duration over {self.duration_threshold_ms} ms for 10 minutes"),
+            AlarmSpec(what="fn-throttles", namespace="AWS/Lambda", metric="Throttles", statistic="Sum",
+                      threshold=self.throttles_threshold, period_seconds=ONE_MINUTE,
+                      description=f"More than {self.throttles_threshold} throttled invocations in a minute"),
+        ]
+
+    def api_alarms(self) -> list[AlarmSpec]:
+        return [
+            AlarmSpec(what="api-4xx", namespace="AWS/ApiGateway", metric="4XXError", statistic="Sum",
+                      threshold=self.api_4xx_threshold, period_seconds=TEN_MINUTES,
+                      description=f"More than {self.api_4xx_threshold} API 4XX responses in 10 minutes"),
+            AlarmSpec(what="api-5xx", namespace="AWS/ApiGateway", metric="5XXError", statistic="Sum",
+                      threshold=self.api_5xx_threshold, period_seconds=ONE_MINUTE,
+                      description=f"More than {self.api_5xx_threshold} API 5XX responses in a minute"),
+        ]
+
+
+class Monitoring(Construct):
+    """Creates an SNS topic for the region's alarms (with an e-mail subscription when configured)
+    and CloudWatch alarms on function errors, duration and throttles and on API 4XX and 5XX
+    responses. Missing data counts as not breaching: a quiet API is not an incident.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, config: MonitoringConfig, provider: aws.AwsProvider,
+                 function_name: str, api_name: str, stage_name: str) -> None:
+        super().__init__(scope, id_)
+        namer, region = config.namer, config.region
+        self._topic = aws.SnsTopic(self, "alarm-topic", provider=provider,
+                                   name=namer.name("alarms", region, kind="sns_topic"))
+        if config.alarm_email:
+            aws.SnsTopicSubscription(self, "alarm-email", provider=provider, topic_arn=self._topic.arn,
+                                     protocol="email", endpoint=config.alarm_email)
+        self._alarm_names: list[str] = []
+        function_dimensions = {"FunctionName": function_name}
+        api_dimensions = {"ApiName": api_name, "Stage": stage_name}
+        for spec, dimensions in ([(s, function_dimensions) for s in config.function_alarms()]
+                                 + [(s, api_dimensions) for s in config.api_alarms()]):
+            name = namer.name(spec.what, region, kind="cloudwatch_alarm")
+            aws.CloudwatchMetricAlarm(
+                self, spec.what, provider=provider, alarm_name=name, alarm_description=spec.description,
+                namespace=spec.namespace, metric_name=spec.metric, dimensions=dimensions,
+                statistic=spec.statistic, period=spec.period_seconds, evaluation_periods=1,
+                threshold=spec.threshold, comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[self._topic.arn], ok_actions=[self._topic.arn],
+            )
+            self._alarm_names.append(name)
+
+    @property
+    def topic_arn(self) -> str:
+        return self._topic.arn
+
+    @property
+    def alarm_names(self) -> list[str]:
+        return list(self._alarm_names)

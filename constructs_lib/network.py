@@ -1,0 +1,131 @@
+"""A private network for one region's function: no internet gateway, no NAT."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from . import aws
+from .cdk import Construct, Fn
+from .iam import Statement, service_role
+from .naming import Namer
+
+HTTPS = 443
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """Settings of a region's network.
+
+    namer, region: where and how resources are named.
+    cidr_block: the VPC's IPv4 block, /16 to /24; split into two private subnets, each a quarter of it.
+    flow_log_retention_days: retention of the VPC flow log group. Default 365.
+    """
+
+    namer: Namer
+    region: str
+    cidr_block: str
+    flow_log_retention_days: int = 365
+
+    def __post_init__(self) -> None:
+        try:
+            network = ipaddress.IPv4Network(self.cidr_block)
+        except ValueError:
+            raise ValueError(f"cidr_block: {self.cidr_block!r} is not an IPv4 CIDR block") from None
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError(f"cidr_block: {self.cidr_block!r} must be a /16 to /24 block")
+        if self.flow_log_retention_days < 1:
+            raise ValueError(f"flow_log_retention_days: {self.flow_log_retention_days!r} must be positive")
+
+    @property
+    def subnet_cidrs(self) -> tuple[str, str]:
+        quarters = list(ipaddress.IPv4Network(self.cidr_block).subnets(prefixlen_diff=2))
+        return str(quarters[0]), str(quarters[1])
+
+
+class Network(Construct):
+    """Creates a VPC with DNS support, two private subnets in two availability zones of the region
+    (read from the availability-zones data source, never assumed), a route table with no route to
+    the internet, an S3 gateway endpoint, the function's security group (no ingress; egress only
+    HTTPS to S3 through the endpoint), the VPC's default security group stripped of all rules, and
+    VPC flow logs to an encrypted-at-rest CloudWatch log group.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, config: NetworkConfig, provider: aws.AwsProvider,
+                 account_id: str) -> None:
+        super().__init__(scope, id_)
+        namer, region = config.namer, config.region
+        name = namer.name("vpc", region, kind="security_group")
+
+        self._vpc = aws.Vpc(self, "vpc", provider=provider, cidr_block=config.cidr_block,
+                            enable_dns_support=True, enable_dns_hostnames=True, tags={"Name": name})
+        # A default security group with no rules: anything launched into it by mistake is isolated.
+        aws.DefaultSecurityGroup(self, "default-security-group", provider=provider, vpc_id=self._vpc.id,
+                                 tags={"Name": f"{name}-default"})
+
+        zones = aws.DataAwsAvailabilityZones(
+            self, "zones", provider=provider, state="available",
+            # Local Zones and Wavelength Zones are opt-in and lack services; use the region's own.
+            filter=[aws.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+        )
+        route_table = aws.RouteTable(self, "private-route-table", provider=provider, vpc_id=self._vpc.id,
+                                     tags={"Name": f"{name}-private"})
+        self._subnets = []
+        for index, cidr in enumerate(config.subnet_cidrs):
+            subnet = aws.Subnet(
+                self, f"private-subnet-{index}", provider=provider, vpc_id=self._vpc.id, cidr_block=cidr,
+                availability_zone=Fn.element(zones.names, index), map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-private-{index}"},
+            )
+            aws.RouteTableAssociation(self, f"private-subnet-{index}-routes", provider=provider,
+                                      subnet_id=subnet.id, route_table_id=route_table.id)
+            self._subnets.append(subnet)
+
+        # The function reaches S3 through this endpoint instead of a NAT gateway.
+        s3_endpoint = aws.VpcEndpoint(
+            self, "s3-endpoint", provider=provider, vpc_id=self._vpc.id,
+            service_name=f"com.amazonaws.{region}.s3", vpc_endpoint_type="Gateway",
+            route_table_ids=[route_table.id], tags={"Name": f"{name}-s3"},
+        )
+
+        self._security_group = aws.SecurityGroup(
+            self, "function-security-group", provider=provider, vpc_id=self._vpc.id,
+            name=namer.name("fn", region, kind="security_group"),
+            description="Lambda function: no ingress, HTTPS egress to S3 only",
+            tags={"Name": namer.name("fn", region, kind="security_group")},
+        )
+        aws.VpcSecurityGroupEgressRule(
+            self, "function-egress-s3", provider=provider, security_group_id=self._security_group.id,
+            description="HTTPS to S3 through the gateway endpoint", ip_protocol="tcp",
+            from_port=HTTPS, to_port=HTTPS, prefix_list_id=s3_endpoint.prefix_list_id,
+        )
+
+        flow_log_group = aws.CloudwatchLogGroup(
+            self, "flow-log-group", provider=provider, name=f"/aws/vpc/flow-logs/{name}",
+            retention_in_days=config.flow_log_retention_days,
+        )
+        flow_log_role = service_role(
+            self, "flow-log-role", provider=provider, name=namer.name("flow-logs", region, kind="iam_role"),
+            service="vpc-flow-logs.amazonaws.com", source_account=account_id,
+            statements=[Statement(
+                sid="WriteFlowLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[flow_log_group.arn, f"{flow_log_group.arn}:*"],
+            )],
+        )
+        aws.FlowLog(self, "flow-log", provider=provider, vpc_id=self._vpc.id, traffic_type="ALL",
+                    log_destination_type="cloud-watch-logs", log_destination=flow_log_group.arn,
+                    iam_role_arn=flow_log_role.arn, max_aggregation_interval=60,
+                    tags={"Name": f"{name}-flow-log"}, depends_on=[flow_log_role.policy])
+
+    @property
+    def vpc_id(self) -> str:
+        return self._vpc.id
+
+    @property
+    def subnet_ids(self) -> list[str]:
+        return [subnet.id for subnet in self._subnets]
+
+    @property
+    def security_group_id(self) -> str:
+        return self._security_group.id

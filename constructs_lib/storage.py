@@ -1,0 +1,106 @@
+"""The region's artifacts bucket: private, versioned, encrypted, TLS only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import aws
+from .cdk import Construct
+from .iam import Condition, Statement, policy_document
+from .naming import Namer
+
+ACCOUNT_ID_LENGTH = 12
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageConfig:
+    """Settings of a region's artifacts bucket.
+
+    namer, region: where and how it is named: ``{project}-{component}-{region}-{environment}-{suffix}``.
+    component: what the bucket is for. Default ``"artifacts"``.
+    bucket_suffix: makes the name globally unique; ``None`` (default) uses the AWS account id.
+    bucket_name: the whole name, when it is chosen elsewhere (the state bucket). Default ``None``.
+    noncurrent_version_days: days before an overwritten or deleted version expires. Default 90.
+    """
+
+    namer: Namer
+    region: str
+    component: str = "artifacts"
+    bucket_suffix: str | None = None
+    bucket_name: str | None = None
+    noncurrent_version_days: int = 90
+
+    def __post_init__(self) -> None:
+        if self.noncurrent_version_days < 1:
+            raise ValueError(f"noncurrent_version_days: {self.noncurrent_version_days!r} must be positive")
+
+
+class Storage(Construct):
+    """Creates a private S3 bucket with versioning, default server-side encryption, all four public-access
+    blocks, bucket-owner-enforced ownership (no ACLs), a policy that denies any request not made over
+    TLS, and a lifecycle rule that expires noncurrent versions and aborts stale multipart uploads.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, config: StorageConfig, provider: aws.AwsProvider,
+                 account_id: str) -> None:
+        super().__init__(scope, id_)
+        namer, region = config.namer, config.region
+        if config.bucket_name is not None:
+            name = config.bucket_name
+        elif config.bucket_suffix is not None:
+            name = namer.bucket_name(config.component, region, suffix=config.bucket_suffix)
+        else:
+            prefix = namer.bucket_prefix(config.component, region, suffix_length=ACCOUNT_ID_LENGTH)
+            name = f"{prefix}-{account_id}"
+
+        self._bucket = aws.S3Bucket(self, "bucket", provider=provider, bucket=name, force_destroy=False)
+        bucket_id = self._bucket.id
+        aws.S3BucketPublicAccessBlock(self, "public-access-block", provider=provider, bucket=bucket_id,
+                                      block_public_acls=True, block_public_policy=True,
+                                      ignore_public_acls=True, restrict_public_buckets=True)
+        aws.S3BucketOwnershipControls(
+            self, "ownership", provider=provider, bucket=bucket_id,
+            rule=aws.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        aws.S3BucketVersioningA(
+            self, "versioning", provider=provider, bucket=bucket_id,
+            versioning_configuration=aws.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        aws.S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", provider=provider, bucket=bucket_id,
+            rule=[aws.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=(
+                    aws.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="AES256")),
+            )],
+        )
+        aws.S3BucketLifecycleConfiguration(
+            self, "lifecycle", provider=provider, bucket=bucket_id,
+            rule=[aws.S3BucketLifecycleConfigurationRule(
+                id="expire-noncurrent-versions", status="Enabled",
+                filter=[aws.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                noncurrent_version_expiration=[
+                    aws.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=config.noncurrent_version_days)],
+                abort_incomplete_multipart_upload=[
+                    aws.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=7)],
+            )],
+        )
+        tls_only = policy_document(self, "policy-document", provider=provider, statements=[
+            Statement(
+                sid="DenyInsecureTransport", effect="Deny", actions=["s3:*"],
+                principals={"*": ["*"]},
+                resources=[self._bucket.arn, f"{self._bucket.arn}/*"],
+                conditions=[Condition(test="Bool", variable="aws:SecureTransport", values=["false"])],
+            ),
+        ])
+        aws.S3BucketPolicy(self, "policy", provider=provider, bucket=bucket_id, policy=tls_only.json)
+
+    @property
+    def bucket_name(self) -> str:
+        return self._bucket.bucket
+
+    @property
+    def bucket_arn(self) -> str:
+        return self._bucket.arn
