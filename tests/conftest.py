@@ -1,0 +1,102 @@
+"""Shared fixtures: each distinct configuration is synthesized once per test session.
+
+Loading the CDK and the provider bindings is the expensive part of every synth; building and
+writing a stack is cheap. So tests share synthesized output instead of each synthesizing its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# Tests must never leave caches inside the function's source (it would enter the zip).
+sys.dont_write_bytecode = True
+
+from constructs_lib.config import StackConfig  # noqa: E402
+
+
+class Synth:
+    """A synthesized app: its output directory and each stack's parsed JSON."""
+
+    def __init__(self, outdir: Path) -> None:
+        self.outdir = outdir
+        self.stacks: dict[str, dict[str, Any]] = {
+            d.name: json.loads((d / "cdk.tf.json").read_text()) for d in sorted((outdir / "stacks").iterdir())
+        }
+
+    def stack(self, name: str | None = None) -> dict[str, Any]:
+        """The named stack; without a name, the only environment stack."""
+        if name is None:
+            [name] = [n for n in self.stacks if not n.endswith("-bootstrap")]
+        return self.stacks[name]
+
+
+def synth_app(configs: list[StackConfig], outdir: Path, **kwargs: Any) -> Synth:
+    from constructs_lib.app import build_app
+
+    build_app(configs, outdir=str(outdir), **kwargs).synth()
+    return Synth(outdir)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synth]:
+    """``synth(StackConfig(...), ...)``: the synthesized app of these configurations, cached."""
+    cache: dict[str, Synth] = {}
+
+    def _synth(*configs: StackConfig) -> Synth:
+        key = repr(configs)
+        if key not in cache:
+            cache[key] = synth_app(list(configs), tmp_path_factory.mktemp("synth"))
+        return cache[key]
+
+    return _synth
+
+
+@pytest.fixture(scope="session")
+def default_synth(synth: Callable[..., Synth]) -> Synth:
+    return synth(StackConfig())
+
+
+@pytest.fixture(scope="session")
+def dev(default_synth: Synth) -> dict[str, Any]:
+    """The default environment stack's JSON."""
+    return default_synth.stack()
+
+
+def resources(stack: dict[str, Any], kind: str, region: str | None = None) -> list[dict[str, Any]]:
+    """The resources of a type, optionally only those of one region's provider."""
+    found = list(stack.get("resource", {}).get(kind, {}).values())
+    if region is not None:
+        found = [r for r in found if r.get("provider") == f"aws.{region}"]
+    return found
+
+
+def data_sources(stack: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return list(stack.get("data", {}).get(kind, {}).values())
+
+
+def one(items: list[dict[str, Any]]) -> dict[str, Any]:
+    assert len(items) == 1, f"expected exactly one, found {len(items)}"
+    return items[0]
+
+
+def policy_statements(stack: dict[str, Any], reference: str) -> list[dict[str, Any]]:
+    """The statements of the policy document a ``${data.aws_iam_policy_document.X.json}`` names."""
+    name = reference.removeprefix("${data.aws_iam_policy_document.").removesuffix(".json}")
+    return stack["data"]["aws_iam_policy_document"][name]["statement"]
+
+
+def address(reference: str) -> str:
+    """``${aws_vpc.x.id}`` -> ``aws_vpc.x``."""
+    return ".".join(reference.strip("${}").split(".")[:2])

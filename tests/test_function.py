@@ -1,0 +1,124 @@
+"""Function: packaged code, runtime, limits, network, tracing, logs, least-privilege role, alias."""
+
+import zipfile
+
+import pytest
+
+from conftest import address, one, policy_statements, resources
+
+REGIONS = ("us-east-1", "us-west-2")
+
+
+def function(stack, region):
+    return one(resources(stack, "aws_lambda_function", region))
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_runtime_memory_timeout_defaults(dev, region):
+    fn = function(dev, region)
+    assert (fn["runtime"], fn["memory_size"], fn["timeout"]) == ("python3.12", 128, 30)
+    assert fn["handler"] == "handler.handler"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_name_follows_the_naming_pattern(dev, region):
+    assert function(dev, region)["function_name"] == f"iac-aws-nova-fn-{region}-dev"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_environment_variables_name_region_environment_project(dev, region):
+    assert function(dev, region)["environment"]["variables"] == {
+        "ENVIRONMENT": "dev", "PROJECT_NAME": "iac-aws-nova", "REGION": region}
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_runs_in_the_private_subnets_with_its_security_group(dev, region):
+    vpc_config = function(dev, region)["vpc_config"]
+    assert len(vpc_config["subnet_ids"]) == 2
+    assert all(s.startswith("${aws_subnet.") for s in vpc_config["subnet_ids"])
+    assert vpc_config["security_group_ids"][0].startswith("${aws_security_group.")
+
+
+def test_xray_active_tracing(dev):
+    assert function(dev, "us-east-1")["tracing_config"] == {"mode": "Active"}
+
+
+def test_logs_go_to_its_own_log_group_with_retention(dev):
+    fn = function(dev, "us-east-1")
+    group = dev["resource"]["aws_cloudwatch_log_group"][address(fn["logging_config"]["log_group"]).split(".")[1]]
+    assert group["name"] == "/aws/lambda/iac-aws-nova-fn-us-east-1-dev"
+    assert group["retention_in_days"] == 365
+    assert fn["logging_config"]["log_format"] == "JSON"
+
+
+def test_function_waits_for_its_log_group_and_permissions(dev):
+    depends = function(dev, "us-east-1")["depends_on"]
+    assert any(d.startswith("aws_cloudwatch_log_group.") for d in depends)
+    assert any(d.startswith("aws_iam_role_policy.") for d in depends)
+
+
+def test_package_is_the_deterministic_zip_of_lambda_src(default_synth, dev):
+    fn = function(dev, "us-east-1")
+    package = default_synth.outdir / "stacks" / "iac-aws-nova-dev" / fn["filename"]
+    names = zipfile.ZipFile(package).namelist()
+    assert names == ["handler.py"]
+    assert fn["source_code_hash"]
+    assert not fn["filename"].startswith("/")
+
+
+def test_role_policy_is_scoped_to_what_the_function_uses(dev):
+    role = next(r for r in resources(dev, "aws_iam_role", "us-east-1") if r["name"] == "iac-aws-nova-fn-us-east-1-dev")
+    role_address = "${aws_iam_role." + next(
+        k for k, v in dev["resource"]["aws_iam_role"].items() if v is role) + ".id}"
+    policy = next(p for p in resources(dev, "aws_iam_role_policy") if p["role"] == role_address)
+    statements = {s["sid"]: s for s in policy_statements(dev, policy["policy"])}
+    assert set(statements) == {"WriteOwnLogs", "CreateNetworkInterfacesInOwnSubnets", "ManageNetworkInterfaces",
+                               "DescribeNetwork", "WriteTraces"}
+    assert statements["WriteOwnLogs"]["resources"] == ["${aws_cloudwatch_log_group.us-east-1_function_log-group_C92F1E07.arn}:*"]
+    for statement in statements.values():
+        assert "*" not in statement["actions"]
+        assert all(not a.endswith(":*") for a in statement["actions"])
+    # Only actions without resource-level permissions get "*".
+    wildcard = {sid for sid, s in statements.items() if s["resources"] == ["*"]}
+    assert wildcard == {"DescribeNetwork", "WriteTraces"}
+
+
+def test_role_trusts_lambda(dev):
+    role = next(r for r in resources(dev, "aws_iam_role", "us-east-1") if r["name"] == "iac-aws-nova-fn-us-east-1-dev")
+    [statement] = policy_statements(dev, role["assume_role_policy"])
+    assert statement["principals"] == [{"identifiers": ["lambda.amazonaws.com"], "type": "Service"}]
+
+
+def test_live_alias_points_at_the_published_version(dev):
+    fn = function(dev, "us-east-1")
+    assert fn["publish"] is True
+    alias = one(resources(dev, "aws_lambda_alias", "us-east-1"))
+    assert alias["name"] == "live"
+    assert alias["function_version"].endswith(".version}")
+
+
+def test_no_reserved_or_provisioned_concurrency_by_default(dev):
+    assert "reserved_concurrent_executions" not in function(dev, "us-east-1")
+    assert not resources(dev, "aws_lambda_provisioned_concurrency_config")
+
+
+def test_concurrency_settings_reach_the_function_and_alias(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(regions=("eu-west-1",), lambda_reserved_concurrency=20,
+                              lambda_provisioned_concurrency=2, lambda_memory_mb=512,
+                              lambda_timeout_seconds=10, lambda_runtime="python3.13")).stack()
+    fn = function(stack, "eu-west-1")
+    assert (fn["reserved_concurrent_executions"], fn["memory_size"], fn["timeout"], fn["runtime"]) == (
+        20, 512, 10, "python3.13")
+    provisioned = one(resources(stack, "aws_lambda_provisioned_concurrency_config"))
+    assert provisioned["provisioned_concurrent_executions"] == 2
+    assert provisioned["qualifier"].startswith("${aws_lambda_alias.")
+
+
+def test_function_config_validates_on_its_own(tmp_path):
+    from constructs_lib.function import FunctionConfig
+    from constructs_lib.naming import Namer
+
+    with pytest.raises(ValueError, match="memory_mb: 64 must be 128 to 10240"):
+        FunctionConfig(namer=Namer("p", "dev"), region="us-east-1", source_dir=tmp_path, memory_mb=64)

@@ -1,0 +1,90 @@
+"""Monitoring: alarms per region to an SNS topic, and one dashboard of all regions."""
+
+import json
+
+import pytest
+
+from conftest import one, resources
+
+REGIONS = ("us-east-1", "us-west-2")
+
+
+def alarms(stack, region):
+    return {a["alarm_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm", region)}
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_five_alarms_named_by_the_pattern(dev, region):
+    assert set(alarms(dev, region)) == {f"iac-aws-nova-{what}-{region}-dev" for what in
+                                        ("fn-errors", "fn-duration", "fn-throttles", "api-4xx", "api-5xx")}
+
+
+@pytest.mark.parametrize(("what", "metric", "statistic", "threshold", "period"), [
+    ("fn-errors", "Errors", "Sum", 5, 600),
+    ("fn-duration", "Duration", "Average", 25000, 600),
+    ("fn-throttles", "Throttles", "Sum", 0, 60),
+    ("api-4xx", "4XXError", "Sum", 10, 600),
+    ("api-5xx", "5XXError", "Sum", 0, 60),
+])
+def test_alarm_thresholds(dev, what, metric, statistic, threshold, period):
+    alarm = alarms(dev, "us-east-1")[f"iac-aws-nova-{what}-us-east-1-dev"]
+    assert (alarm["metric_name"], alarm["statistic"], alarm["threshold"], alarm["period"]) == (
+        metric, statistic, threshold, period)
+    assert alarm["comparison_operator"] == "GreaterThanThreshold"
+    assert alarm["evaluation_periods"] == 1
+
+
+def test_alarm_dimensions_name_the_function_and_the_api_stage(dev):
+    found = alarms(dev, "us-east-1")
+    assert found["iac-aws-nova-fn-errors-us-east-1-dev"]["dimensions"] == {"FunctionName": "iac-aws-nova-fn-us-east-1-dev"}
+    assert found["iac-aws-nova-api-5xx-us-east-1-dev"]["dimensions"] == {
+        "ApiName": "iac-aws-nova-api-us-east-1-dev", "Stage": "dev"}
+
+
+def test_missing_data_is_not_breaching_and_alarms_notify_the_topic(dev):
+    for alarm in alarms(dev, "us-east-1").values():
+        assert alarm["treat_missing_data"] == "notBreaching"
+        assert alarm["alarm_actions"][0].startswith("${aws_sns_topic.")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_one_topic_per_region(dev, region):
+    assert one(resources(dev, "aws_sns_topic", region))["name"] == f"iac-aws-nova-alarms-{region}-dev"
+
+
+def test_no_email_subscription_by_default(dev):
+    assert not resources(dev, "aws_sns_topic_subscription")
+
+
+def test_alarm_email_subscribes_to_each_regions_topic(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(alarm_email="oncall@example.com", alarm_errors_threshold=3)).stack()
+    subscriptions = resources(stack, "aws_sns_topic_subscription")
+    assert sorted(s["provider"] for s in subscriptions) == ["aws.us-east-1", "aws.us-west-2"]
+    assert {(s["protocol"], s["endpoint"]) for s in subscriptions} == {("email", "oncall@example.com")}
+    assert alarms(stack, "us-east-1")["iac-aws-nova-fn-errors-us-east-1-dev"]["threshold"] == 3
+
+
+def test_one_dashboard_in_the_home_region(dev):
+    dashboard = one(resources(dev, "aws_cloudwatch_dashboard"))
+    assert dashboard["provider"] == "aws.us-east-1"
+    assert dashboard["dashboard_name"] == "iac-aws-nova-dashboard-us-east-1-dev"
+
+
+def test_dashboard_shows_every_region_side_by_side(dev):
+    body = json.loads(one(resources(dev, "aws_cloudwatch_dashboard"))["dashboard_body"])
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert len(titles) == 7
+    for widget in body["widgets"]:
+        regions = [m[-1]["region"] for m in widget["properties"]["metrics"]]
+        assert regions == list(REGIONS)
+    metrics = {w["properties"]["metrics"][0][1] for w in body["widgets"]}
+    assert metrics == {"Invocations", "Errors", "Duration", "Count", "4XXError", "5XXError", "Latency"}
+
+
+def test_dashboard_follows_the_home_region(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(regions=("us-east-1", "eu-west-1"), home_region="eu-west-1")).stack()
+    assert one(resources(stack, "aws_cloudwatch_dashboard"))["provider"] == "aws.eu-west-1"

@@ -1,0 +1,105 @@
+"""Network: a private VPC per region, reached from nowhere, reaching S3 only."""
+
+import ipaddress
+
+import pytest
+
+from conftest import address, data_sources, one, policy_statements, resources
+
+REGIONS = ("us-east-1", "us-west-2")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_vpc_has_dns_support_and_hostnames(dev, region):
+    vpc = one(resources(dev, "aws_vpc", region))
+    assert vpc["enable_dns_support"] is True
+    assert vpc["enable_dns_hostnames"] is True
+
+
+def test_vpc_cidrs_do_not_overlap_across_regions(dev):
+    cidrs = [ipaddress.IPv4Network(one(resources(dev, "aws_vpc", r))["cidr_block"]) for r in REGIONS]
+    assert not cidrs[0].overlaps(cidrs[1])
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_two_private_subnets_in_two_zones_from_the_data_source(dev, region):
+    subnets = resources(dev, "aws_subnet", region)
+    assert len(subnets) == 2
+    zones = [s["availability_zone"] for s in subnets]
+    # Zone names come from the region's availability-zones data source, never "<region>a".
+    assert all("data.aws_availability_zones." in z for z in zones)
+    assert len(set(zones)) == 2
+    assert all(s["map_public_ip_on_launch"] is False for s in subnets)
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_subnets_lie_inside_the_vpc_and_apart(dev, region):
+    vpc = ipaddress.IPv4Network(one(resources(dev, "aws_vpc", region))["cidr_block"])
+    subnets = [ipaddress.IPv4Network(s["cidr_block"]) for s in resources(dev, "aws_subnet", region)]
+    assert all(s.subnet_of(vpc) for s in subnets)
+    assert not subnets[0].overlaps(subnets[1])
+
+
+def test_zones_data_source_excludes_opt_in_zones(dev):
+    for zones in data_sources(dev, "aws_availability_zones"):
+        assert zones["state"] == "available"
+        assert zones["filter"] == [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
+
+
+def test_no_route_to_the_internet(dev):
+    assert not resources(dev, "aws_internet_gateway")
+    assert not resources(dev, "aws_nat_gateway")
+    for table in resources(dev, "aws_route_table"):
+        assert not table.get("route")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_s3_gateway_endpoint_on_the_private_route_table(dev, region):
+    endpoint = one(resources(dev, "aws_vpc_endpoint", region))
+    assert endpoint["service_name"] == f"com.amazonaws.{region}.s3"
+    assert endpoint["vpc_endpoint_type"] == "Gateway"
+    assert endpoint["route_table_ids"][0].startswith("${aws_route_table.")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_function_security_group_has_no_ingress(dev, region):
+    group = one(resources(dev, "aws_security_group", region))
+    assert not group.get("ingress")
+    assert not resources(dev, "aws_vpc_security_group_ingress_rule")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_function_egress_is_https_to_the_s3_prefix_list_only(dev, region):
+    rule = one(resources(dev, "aws_vpc_security_group_egress_rule", region))
+    assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
+    assert rule["prefix_list_id"].startswith("${aws_vpc_endpoint.") and "prefix_list_id" in rule["prefix_list_id"]
+    assert "cidr_ipv4" not in rule
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_default_security_group_is_left_without_rules(dev, region):
+    group = one(resources(dev, "aws_default_security_group", region))
+    assert not group.get("ingress") and not group.get("egress")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_flow_logs_capture_all_traffic_to_a_log_group_with_retention(dev, region):
+    flow_log = one(resources(dev, "aws_flow_log", region))
+    assert flow_log["traffic_type"] == "ALL"
+    assert flow_log["log_destination_type"] == "cloud-watch-logs"
+    group = dev["resource"]["aws_cloudwatch_log_group"][address(flow_log["log_destination"]).split(".")[1]]
+    assert group["retention_in_days"] == 365
+
+
+def test_flow_log_role_trusts_only_this_accounts_flow_logs_service(dev):
+    role = next(r for r in resources(dev, "aws_iam_role", "us-east-1") if "flow-logs" in r["name"])
+    [statement] = policy_statements(dev, role["assume_role_policy"])
+    assert statement["principals"] == [{"identifiers": ["vpc-flow-logs.amazonaws.com"], "type": "Service"}]
+    assert statement["condition"][0]["variable"] == "aws:SourceAccount"
+
+
+def test_custom_cidr_is_split_into_two_quarters(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(regions=("eu-west-1",), vpc_cidrs={"eu-west-1": "172.16.8.0/22"})).stack()
+    assert sorted(s["cidr_block"] for s in resources(stack, "aws_subnet")) == ["172.16.8.0/24", "172.16.9.0/24"]
