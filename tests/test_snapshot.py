@@ -1,0 +1,34 @@
+"""Snapshots of the synthesized JSON of the default stacks, and byte-identical synthesis.
+
+Update on purpose with ``make snapshot-update`` (``pytest tests/test_snapshot.py --snapshot-update``),
+then review the diff of tests/__snapshots__ like any other change.
+"""
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from conftest import synth_app
+
+from constructs_lib.config import StackConfig
+
+
+@pytest.fixture
+def json_snapshot(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("stack", ["iac-aws-nova-dev", "iac-aws-nova-bootstrap"])
+def test_default_stack_matches_snapshot(default_synth, json_snapshot, stack):
+    assert default_synth.stack(stack) == json_snapshot(name=stack)
+
+
+def files(outdir):
+    return {p.relative_to(outdir).as_posix(): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
+
+
+def test_synthesizing_twice_gives_identical_bytes(default_synth, tmp_path):
+    again = synth_app([StackConfig()], tmp_path)
+    first, second = files(default_synth.outdir), files(again.outdir)
+    assert sorted(first) == sorted(second)
+    for name in first:
+        assert first[name] == second[name], name

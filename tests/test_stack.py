@@ -1,0 +1,139 @@
+"""The stack as a whole: providers per region, state backends, outputs, environments, bootstrap."""
+
+import json
+import re
+
+import pytest
+
+from conftest import one, resources
+
+from constructs_lib.config import StackConfig
+
+REGIONS = ("us-east-1", "us-west-2")
+
+
+def every_block(stack):
+    for section in ("resource", "data"):
+        for kind, blocks in stack.get(section, {}).items():
+            for name, block in blocks.items():
+                yield f"{section}.{kind}.{name}", block
+
+
+def test_one_aliased_provider_per_region_with_default_tags(dev):
+    providers = dev["provider"]["aws"]
+    assert [(p["alias"], p["region"]) for p in providers] == [(r, r) for r in REGIONS]
+    for provider in providers:
+        assert provider["default_tags"] == [{"tags": {
+            "Environment": "dev", "ManagedBy": "cdktf", "Project": "iac-aws-nova", "Region": provider["region"]}}]
+
+
+def test_every_resource_and_data_source_names_its_regions_provider(dev):
+    for where, block in every_block(dev):
+        assert block.get("provider") in {f"aws.{r}" for r in REGIONS}, where
+
+
+def test_regional_resources_use_their_own_regions_provider(dev):
+    for where, block in every_block(dev):
+        path = block["//"]["metadata"]["path"]
+        region = path.split("/")[1]
+        if region in REGIONS:
+            assert block["provider"] == f"aws.{region}", where
+
+
+def test_extra_tags_join_the_default_tags(synth):
+    stack = synth(StackConfig(regions=("eu-west-1",), tags={"CostCenter": "42"})).stack()
+    assert stack["provider"]["aws"][0]["default_tags"][0]["tags"]["CostCenter"] == "42"
+
+
+def test_local_backend_path_is_relative(dev):
+    path = dev["terraform"]["backend"]["local"]["path"]
+    assert path == "../../../terraform.iac-aws-nova-dev.tfstate"
+
+
+def test_no_absolute_paths_anywhere_in_the_json(default_synth):
+    for name, stack in default_synth.stacks.items():
+        text = json.dumps(stack)
+        assert str(default_synth.outdir) not in text, name
+        strings = re.findall(r'"(/[^"]*)"', text)
+        assert [s for s in strings if not s.startswith(("/aws/", "//"))] == [], name
+
+
+def test_s3_backend_when_a_state_bucket_is_configured(synth):
+    stack = synth(StackConfig(environment="prod", state_bucket="acme-tfstate", state_region="eu-west-1")).stack()
+    backend = stack["terraform"]["backend"]
+    assert list(backend) == ["s3"]
+    assert backend["s3"] == {"bucket": "acme-tfstate", "key": "iac-aws-nova/prod/terraform.tfstate",
+                             "region": "eu-west-1", "encrypt": True, "use_lockfile": True}
+
+
+@pytest.mark.parametrize("output", ["api_urls", "lambda_arns", "s3_buckets", "vpc_ids"])
+def test_outputs_are_maps_keyed_by_region(dev, output):
+    assert sorted(dev["output"][output]["value"]) == sorted(REGIONS)
+
+
+def test_dashboard_name_output(dev):
+    assert dev["output"]["dashboard_name"]["value"] == "iac-aws-nova-dashboard-us-east-1-dev"
+
+
+def test_region_count_scales_the_regional_resources(synth):
+    three = synth(StackConfig(regions=("us-east-1", "eu-west-1", "ap-northeast-1"))).stack()
+    assert len(resources(three, "aws_lambda_function")) == 3
+    assert len(three["provider"]["aws"]) == 3
+    assert len(resources(three, "aws_cloudwatch_dashboard")) == 1
+
+
+def two_environments(synth):
+    from constructs_lib.config import configs_from_context
+
+    return synth(*configs_from_context({"environments": {"dev": {}, "prod": {"lambda_memory_mb": 512}}}))
+
+
+def test_environments_are_separate_stacks(synth):
+    app = two_environments(synth)
+    assert sorted(app.stacks) == ["iac-aws-nova-bootstrap", "iac-aws-nova-dev", "iac-aws-nova-prod"]
+    prod = app.stack("iac-aws-nova-prod")
+    assert {f["memory_size"] for f in resources(prod, "aws_lambda_function")} == {512}
+
+
+def test_environments_never_share_a_name_or_a_state_file(synth):
+    app = two_environments(synth)
+    dev, prod = app.stack("iac-aws-nova-dev"), app.stack("iac-aws-nova-prod")
+    name_keys = ("name", "function_name", "alarm_name", "dashboard_name", "bucket")
+
+    def names(stack):
+        # An alias name ("live") is scoped to its function, not to the account.
+        return {b[k] for where, b in every_block(stack) for k in name_keys
+                if isinstance(b.get(k), str) and not b[k].startswith("${") and ".aws_lambda_alias." not in where}
+
+    assert names(dev) and not names(dev) & names(prod)
+    assert dev["terraform"]["backend"] != prod["terraform"]["backend"]
+
+
+# -- bootstrap ----------------------------------------------------------------------------------
+def test_bootstrap_state_bucket_is_versioned_encrypted_private(default_synth):
+    bootstrap = default_synth.stack("iac-aws-nova-bootstrap")
+    bucket = one(resources(bootstrap, "aws_s3_bucket"))
+    assert bucket["bucket"].startswith("iac-aws-nova-tfstate-us-east-1-shared-")
+    assert one(resources(bootstrap, "aws_s3_bucket_versioning"))["versioning_configuration"] == {"status": "Enabled"}
+    assert one(resources(bootstrap, "aws_s3_bucket_server_side_encryption_configuration"))
+    block = one(resources(bootstrap, "aws_s3_bucket_public_access_block"))
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy",
+                                          "ignore_public_acls", "restrict_public_buckets"))
+
+
+def test_bootstrap_keeps_local_state(default_synth):
+    bootstrap = default_synth.stack("iac-aws-nova-bootstrap")
+    assert bootstrap["terraform"]["backend"] == {"local": {"path": "../../../terraform.iac-aws-nova-bootstrap.tfstate"}}
+
+
+def test_bootstrap_sets_api_gateway_cloudwatch_role_in_every_region(default_synth):
+    bootstrap = default_synth.stack("iac-aws-nova-bootstrap")
+    accounts = resources(bootstrap, "aws_api_gateway_account")
+    assert sorted(a["provider"] for a in accounts) == ["aws.us-east-1", "aws.us-west-2"]
+    assert all(a["cloudwatch_role_arn"].startswith("${aws_iam_role.") for a in accounts)
+
+
+def test_bootstrap_creates_the_configured_state_bucket(synth):
+    app = synth(StackConfig(state_bucket="acme-tfstate"))
+    bucket = one(resources(app.stack("iac-aws-nova-bootstrap"), "aws_s3_bucket"))
+    assert bucket["bucket"] == "acme-tfstate"
