@@ -52,5 +52,5 @@ def main() -> int:
     app = build_app(configs)
     app.synth()
     outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
-    print(_summary(outdir, configs, time.perf_counter() - started), file=sys.stderr)
+    print(_summary(outdir, configs, time.perf_counter() - started))
     return 0

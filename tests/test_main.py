@@ -52,7 +52,7 @@ def test_bad_input_exits_with_one_line_and_writes_nothing(tmp_path, context, mes
 def test_main_synthesizes_the_same_bytes_as_the_tests(tmp_path, default_synth):
     result = run_main(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "iac-aws-nova-dev:" in result.stderr and "regions us-east-1, us-west-2" in result.stderr
+    assert "iac-aws-nova-dev:" in result.stdout and "regions us-east-1, us-west-2" in result.stdout
     assert "Traceback" not in result.stderr
     assert files(tmp_path / "cdktf.out") == files(default_synth.outdir)
 
