@@ -1,0 +1,236 @@
+"""The lazy loader of the provider bindings (constructs_lib/lazy_provider.py).
+
+Each check runs in a fresh interpreter: what is being tested is what an import does to a process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "cdktf_cdktf_provider_aws"
+WARNING = "warning: IAC_LAZY_PROVIDER: lazy provider loading disabled, using the plain import"
+
+# Builds and synthesizes the default app into argv[1], then reports what got imported.
+SYNTH = textwrap.dedent("""
+    import json, sys
+    from constructs_lib.app import build_app
+    from constructs_lib.config import StackConfig
+    build_app([StackConfig()], outdir=sys.argv[1]).synth()
+    names = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
+    print(json.dumps({"provider_modules": len(names),
+                      "unused_submodule_loaded": "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" in sys.modules}))
+""")
+
+# Creates a DynamoDB table on the JavaScript side only, so that Python has never imported
+# cdktf_cdktf_provider_aws.dynamodb_table; then gets it back through the construct tree.
+JS_CREATED_TABLE = textwrap.dedent("""
+    import sys
+    from constructs_lib.lazy_provider import install
+    assert install()
+    import cdktf
+    import cdktf_cdktf_provider_aws
+    from jsii._kernel import _make_reference_for_native
+    from jsii._kernel.types import CreateRequest
+    from jsii._runtime import kernel
+
+    MODULE = "cdktf_cdktf_provider_aws.dynamodb_table"
+    stack = cdktf.TerraformStack(cdktf.App(), "s")
+    props = {"name": "t", "hashKey": "id", "attribute": [{"name": "id", "type": "S"}],
+             "pointInTimeRecovery": {"enabled": True}}
+    kernel.provider.create(CreateRequest(fqn="@cdktf/provider-aws.dynamodbTable.DynamodbTable",
+                                         args=_make_reference_for_native(kernel, [stack, "table", props])))
+    assert MODULE not in sys.modules
+    PREPARE = None
+    exec(PREPARE or "")
+
+    table = stack.node.find_child("table")
+    from cdktf_cdktf_provider_aws import dynamodb_table as m
+    assert type(table) is m.DynamodbTable, type(table)
+    recovery = table.point_in_time_recovery
+    assert type(recovery) is m.DynamodbTablePointInTimeRecoveryOutputReference, type(recovery)
+    assert recovery.internal_value == m.DynamodbTablePointInTimeRecovery(enabled=True), recovery.internal_value
+    assert type(table.attribute) is m.DynamodbTableAttributeList, type(table.attribute)
+    assert type(table.attribute.get(0)) is m.DynamodbTableAttributeOutputReference
+    assert table.terraform_resource_type == "aws_dynamodb_table"
+    print(len([n for n in sys.modules if n.startswith("cdktf_cdktf_provider_aws.")]))
+""")
+
+
+def run_python(code: str, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "IAC_LAZY_PROVIDER"}
+    environ.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1")
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "-c", code, *args], cwd="/work/main", env=environ,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+def files(outdir: Path) -> dict[str, bytes]:
+    return {p.relative_to(outdir).as_posix(): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """The default app synthesized with the plain import and with the lazy loader (in parallel)."""
+    runs = {}
+    for mode, switch in (("plain", "0"), ("lazy", "1")):
+        outdir = tmp_path_factory.mktemp(mode)
+        environ = {k: v for k, v in os.environ.items() if k != "IAC_LAZY_PROVIDER"}
+        environ.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1",
+                       IAC_LAZY_PROVIDER=switch)
+        process = subprocess.Popen([sys.executable, "-c", SYNTH, str(outdir)], cwd="/work/main", env=environ,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        runs[mode] = (outdir, process)
+    result = {}
+    for mode, (outdir, process) in runs.items():
+        stdout, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, f"{mode}: {stderr[-4000:]}"
+        assert WARNING not in stderr
+        result[mode] = (outdir, json.loads(stdout.strip().splitlines()[-1]))
+    return result
+
+
+def test_lazy_synth_is_byte_identical_to_the_plain_import(synths: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+    plain, lazy = files(synths["plain"][0]), files(synths["lazy"][0])
+    documents = sorted(name for name in plain if name.endswith("/cdk.tf.json"))
+    assert documents == ["stacks/iac-aws-nova-bootstrap/cdk.tf.json", "stacks/iac-aws-nova-dev/cdk.tf.json"]
+    assert any(name.startswith("stacks/iac-aws-nova-dev/assets/") for name in plain), sorted(plain)
+    assert sorted(lazy) == sorted(plain)  # the same files, assets included
+    for name in plain:
+        assert lazy[name] == plain[name], f"{name} differs"
+
+
+def test_lazy_mode_does_not_run_the_eager_package_init(synths: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+    plain, lazy = synths["plain"][1], synths["lazy"][1]
+    assert plain["provider_modules"] > 2000 and plain["unused_submodule_loaded"]
+    assert lazy["provider_modules"] < 200, lazy  # the ~40 used submodules (and their _private twins)
+    assert not lazy["unused_submodule_loaded"]
+
+
+def test_submodule_map_matches_the_assembly() -> None:
+    """camelCase(python submodule name) is the jsii submodule name, for every submodule."""
+    from constructs_lib import lazy_provider
+
+    finder = lazy_provider._prepare()  # checks and builds; changes no global state
+    assert finder.assembly == "@cdktf/provider-aws"
+    [tarball] = (Path(finder.origin).parent / "_jsii").glob("*.jsii.tgz")
+    with tarfile.open(tarball) as archive:
+        member = archive.extractfile("package/.jsii")
+        assert member is not None
+        assembly = member.read()
+    type_submodules = set(re.findall(rb'"fqn": *"@cdktf/provider-aws\.([A-Za-z0-9]+)\.', assembly))
+    expected = {f"@cdktf/provider-aws.{name.decode()}" for name in type_submodules}
+    assert len(expected) > 2000
+    assert set(finder.fqn_map) == expected
+    for fqn, module in finder.fqn_map.items():
+        assert (Path(finder.origin).parent / module.split(".", 1)[1] / "__init__.py").is_file(), fqn
+
+
+def test_type_returned_from_javascript_imports_its_submodule() -> None:
+    result = ok(run_python(JS_CREATED_TABLE))
+    assert "warning" not in result.stderr
+    assert int(result.stdout.split()[-1]) < 20  # dynamodb_table only, not the whole package
+
+
+def test_type_of_an_unmapped_submodule_falls_back_to_importing_everything() -> None:
+    """Safety net: a type name whose submodule the map lacks imports all submodules, and resolves."""
+    forget = textwrap.dedent("""
+        from jsii import _reference_map
+        finder = next(f for f in sys.meta_path if getattr(f, "_iac_lazy_provider", False))
+        for mapping in (finder.fqn_map, _reference_map._submodule_fqn_map):
+            del mapping["@cdktf/provider-aws.dynamodbTable"]
+    """)
+    result = ok(run_python(JS_CREATED_TABLE.replace("PREPARE = None", f"PREPARE = {forget!r}")))
+    assert "no submodule known for jsii type @cdktf/provider-aws.dynamodbTable.DynamodbTable" in result.stderr
+    assert int(result.stdout.split()[-1]) > 2000
+
+
+def test_package_attributes_and_publication_are_those_of_the_real_package() -> None:
+    result = ok(run_python(textwrap.dedent("""
+        import sys
+        from constructs_lib.lazy_provider import install
+        assert install()
+        import cdktf_cdktf_provider_aws as aws
+        assert "cdktf_cdktf_provider_aws.vpc" not in sys.modules
+        assert aws.vpc.Vpc.__jsii_type__ == "@cdktf/provider-aws.vpc.Vpc"  # module __getattr__
+        from cdktf_cdktf_provider_aws import subnet
+        assert subnet.Subnet.__module__ == "cdktf_cdktf_provider_aws.subnet"
+        assert len(aws.__all__) == 2212 and "vpc" in aws.__all__
+        assert not hasattr(aws, "no_such_submodule")
+        assert not hasattr(aws, "check_type")  # published: private names live in aws._private
+        assert callable(aws._private.check_type)
+        assert aws._private.__jsii_assembly__.name == "@cdktf/provider-aws"  # from ._jsii import *
+        from jsii import _reference_map
+        assert _reference_map._assembly_to_module["@cdktf/provider-aws"] == "cdktf_cdktf_provider_aws"
+    """)))
+    assert result.stderr == ""
+
+
+def test_switch_already_imported_and_idempotence() -> None:
+    """IAC_LAZY_PROVIDER=0 is the plain import; install() twice installs once; an imported package
+    is left alone. (None of these start Node.)"""
+    probe = textwrap.dedent("""
+        import sys, types
+        from constructs_lib.lazy_provider import install
+        from jsii import _reference_map
+        if sys.argv[1] == "imported":
+            sys.modules["cdktf_cdktf_provider_aws"] = types.ModuleType("cdktf_cdktf_provider_aws")
+        results = [install(), install()]
+        finders = [f for f in sys.meta_path if getattr(f, "_iac_lazy_provider", False)]
+        hook = _reference_map._try_import_type_module
+        wrapped = getattr(hook, "__wrapped__", None)
+        print(results, len(finders), getattr(hook, "_iac_lazy_provider", False),
+              getattr(wrapped, "_iac_lazy_provider", False), len(_reference_map._submodule_fqn_map))
+    """)
+    assert ok(run_python(probe, "fresh")).stdout.split() == ["[True,", "True]", "1", "True", "False", "2212"]
+    assert ok(run_python(probe, "fresh", env={"IAC_LAZY_PROVIDER": "0"})).stdout.split() == [
+        "[False,", "False]", "0", "False", "False", "0"]
+    assert ok(run_python(probe, "imported")).stdout.split() == ["[False,", "False]", "0", "False", "False", "0"]
+
+
+def test_bindings_without_the_expected_files_fall_back_with_a_warning(tmp_path: Path) -> None:
+    """A package that has an __init__.py but no _jsii/__init__.py: plain import, one warning line."""
+    real = Path(ok(run_python(f"import importlib.util; print(importlib.util.find_spec({PACKAGE!r}).origin)"))
+                .stdout.strip())
+    fake = tmp_path / PACKAGE
+    fake.mkdir()
+    (fake / "__init__.py").write_bytes(real.read_bytes())
+    result = ok(run_python(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        from constructs_lib.lazy_provider import install
+        print(install(), any(getattr(f, "_iac_lazy_provider", False) for f in sys.meta_path))
+    """)))
+    assert result.stdout.split() == ["False", "False"]
+    [line] = result.stderr.splitlines()
+    assert line.startswith(WARNING) and "FileNotFoundError" in line
+
+
+def test_unexpected_init_layout_falls_back_to_the_plain_import() -> None:
+    """An __init__ whose eager section is not where expected: warning, then the real eager init."""
+    result = ok(run_python(textwrap.dedent("""
+        import sys
+        from constructs_lib import lazy_provider
+        lazy_provider._EAGER_PART = "# a marker a future version of the bindings no longer has"
+        import constructs_lib.aws  # calls install()
+        print(len([n for n in sys.modules if n.startswith("cdktf_cdktf_provider_aws.")]))
+    """)))
+    [line] = result.stderr.splitlines()
+    assert line.startswith(WARNING) and "LayoutError" in line
+    assert int(result.stdout.split()[-1]) > 2000
