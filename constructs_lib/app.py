@@ -49,6 +49,10 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: invalid configuration: {error}", file=sys.stderr)
         return 2
+    for config in configs:
+        if config.api_auth == "none":
+            print(f"warning: {config.stack_name}: api_auth is 'none': anyone on the internet can call the API",
+                  file=sys.stderr)
     app = build_app(configs)
     app.synth()
     outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))

@@ -9,6 +9,7 @@ from . import aws
 from .cdk import Construct, TerraformOutput, TerraformStack
 from .config import StackConfig
 from .iam import Statement, service_role
+from .kms import EncryptionKey, KeyConfig
 from .naming import Namer
 from .stack import MANAGED_BY, configure_backend, regional_provider
 from .storage import Storage, StorageConfig
@@ -48,7 +49,7 @@ class BootstrapConfig:
 
 class BootstrapStack(TerraformStack):
     """Creates, with local state (it makes the remote state's bucket): the state bucket(s) in the
-    state region, versioned, encrypted, non-public and TLS-only; and in every region, API Gateway's
+    state region, versioned, encrypted with a KMS key of their own, non-public and TLS-only; and in every region, API Gateway's
     account-level CloudWatch role, which stage access and execution logs need. One per account: run
     it once per account, before the first environment.
     """
@@ -65,10 +66,13 @@ class BootstrapStack(TerraformStack):
         home = providers[config.state_region]
         account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=home).account_id
 
+        key = EncryptionKey(self, "state-key", provider=home, account_id=account_id,
+                            config=KeyConfig(namer=namer, region=config.state_region))
         bucket_names = []
         for name in config.state_buckets or (None,):
             storage = Storage(
                 self, f"state-{name}" if name else "state", provider=home, account_id=account_id,
+                kms_key_arn=key.key_arn,
                 config=StorageConfig(namer=namer, region=config.state_region, component="tfstate",
                                      bucket_name=name, noncurrent_version_days=365))
             bucket_names.append(storage.bucket_name)

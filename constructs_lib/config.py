@@ -16,7 +16,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,10 @@ class ConfigError(ValueError):
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
 LAMBDA_RUNTIMES = ("python3.12", "python3.13")
+API_AUTH_MODES = ("api_key", "iam", "cognito", "none")
+# The stage cache sizes API Gateway offers, in GB.
+API_CACHE_SIZES_GB = (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118, 237)
+_ZONE_ID_RE = re.compile(r"^[a-z]{2,8}\d-az\d{1,2}$")
 
 _PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$")
 _ENVIRONMENT_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,11}$")
@@ -106,6 +110,9 @@ class StackConfig:
     Network
         vpc_cidrs: per-region VPC CIDR (a /16 to /24 block) overriding the default, which is a fixed,
             non-overlapping ``10.N.0.0/16`` per region. Default: none.
+        availability_zone_ids: per region, the two zone ids (e.g. ``["use1-az1", "use1-az2"]``) of
+            the private subnets. Zone ids name the same zone in every account. Default: none, the
+            region's first two available zones.
 
     Function
         lambda_runtime: ``"python3.12"`` (default) or ``"python3.13"``.
@@ -117,8 +124,16 @@ class StackConfig:
         log_retention_days: retention of every log group; a value CloudWatch accepts. Default 365.
 
     API
+        api_auth: who may call the API (``GET /api/health`` stays open for health checks):
+            ``"api_key"`` (default: a usage plan with quota and throttling, key in ``x-api-key``),
+            ``"iam"`` (SigV4-signed requests), ``"cognito"`` (a user pool and authorizer per
+            region), or ``"none"`` (anyone; allowed only when set explicitly, with a warning).
         api_throttle_rate_per_second: steady-state request rate of the stage. Default 100.
         api_throttle_burst_requests: burst capacity of the stage. Default 200.
+        api_usage_quota_per_day: requests per day per API key (``api_key`` auth). Default 10000.
+        api_cache_size_gb: stage cache size, encrypted; ``None`` (default) turns caching off.
+        waf_enabled: a WAF web ACL on each stage. Default ``True``.
+        waf_rate_limit_per_5_minutes: requests one IP may send in 5 minutes. Default 2000.
 
     Storage
         bucket_suffix: makes the artifacts bucket name globally unique. Default ``None``: the AWS
@@ -146,6 +161,7 @@ class StackConfig:
     state_key: str | None = None
 
     vpc_cidrs: Mapping[str, str] = field(default_factory=dict)
+    availability_zone_ids: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     lambda_runtime: str = "python3.12"
     lambda_memory_mb: int = 128
@@ -154,8 +170,13 @@ class StackConfig:
     lambda_provisioned_concurrency: int = 0
     log_retention_days: int = 365
 
+    api_auth: str = "api_key"
     api_throttle_rate_per_second: float = 100
     api_throttle_burst_requests: int = 200
+    api_usage_quota_per_day: int = 10_000
+    api_cache_size_gb: float | None = None
+    waf_enabled: bool = True
+    waf_rate_limit_per_5_minutes: int = 2000
 
     bucket_suffix: str | None = None
     artifacts_noncurrent_version_days: int = 90
@@ -170,6 +191,7 @@ class StackConfig:
     def __post_init__(self) -> None:
         self._check_identity()
         self._check_regions()
+        self._check_zones()
         self._check_state()
         self._check_function()
         self._check_rest()
@@ -249,6 +271,20 @@ class StackConfig:
                     raise _fail(setting, cidr, f"overlaps the VPC of {other} ({other_net})")
             networks[region] = network
 
+    def _check_zones(self) -> None:
+        if not isinstance(self.availability_zone_ids, Mapping):
+            raise _fail("availability_zone_ids", self.availability_zone_ids,
+                        "must be a mapping of region to two zone ids")
+        for region, zones in self.availability_zone_ids.items():
+            setting = f"availability_zone_ids.{region}"
+            if region not in self.regions:
+                raise _fail("availability_zone_ids", region,
+                            f"is not one of the configured regions ({', '.join(self.regions)})")
+            if (not isinstance(zones, (list, tuple)) or len(zones) != 2 or len(set(zones)) != 2
+                    or not all(isinstance(z, str) and _ZONE_ID_RE.match(z) for z in zones)):
+                raise _fail(setting, zones, "must be two different zone ids such as ['use1-az1', 'use1-az2']")
+        self._set("availability_zone_ids", {r: tuple(z) for r, z in self.availability_zone_ids.items()})
+
     def _check_state(self) -> None:
         if self.state_bucket is not None:
             _str("state_bucket", self.state_bucket)
@@ -283,8 +319,19 @@ class StackConfig:
                         f"is not a retention CloudWatch accepts ({', '.join(map(str, LOG_RETENTION_DAYS))})")
 
     def _check_rest(self) -> None:
+        if self.api_auth not in API_AUTH_MODES:
+            raise _fail("api_auth", self.api_auth, f"must be one of {', '.join(API_AUTH_MODES)}")
         _number("api_throttle_rate_per_second", self.api_throttle_rate_per_second)
         _int("api_throttle_burst_requests", self.api_throttle_burst_requests, minimum=1)
+        _int("api_usage_quota_per_day", self.api_usage_quota_per_day, minimum=1)
+        if self.api_cache_size_gb is not None and (
+                isinstance(self.api_cache_size_gb, bool) or self.api_cache_size_gb not in API_CACHE_SIZES_GB):
+            raise _fail("api_cache_size_gb", self.api_cache_size_gb,
+                        f"must be one of {', '.join(map(str, API_CACHE_SIZES_GB))} (GB) or null")
+        if not isinstance(self.waf_enabled, bool):
+            raise _fail("waf_enabled", self.waf_enabled, "must be true or false")
+        _int("waf_rate_limit_per_5_minutes", self.waf_rate_limit_per_5_minutes, minimum=100,
+             maximum=2_000_000_000)
         if self.bucket_suffix is not None:
             _str("bucket_suffix", self.bucket_suffix)
             if not _SUFFIX_RE.match(self.bucket_suffix):

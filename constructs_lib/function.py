@@ -74,6 +74,7 @@ class FunctionConfig:
 class Function(Construct):
     """Creates a Lambda function packaged from ``source_dir`` (a deterministic zip, so the same code
     gives the same JSON) with X-Ray active tracing, JSON logs to its own log group with retention,
+    environment variables and logs encrypted with the region's key,
     the private subnets and security group it is given, an execution role limited to its log group,
     its network interfaces and X-Ray, and a ``live`` alias (with provisioned concurrency when
     configured) that callers invoke.
@@ -83,14 +84,14 @@ class Function(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, config: FunctionConfig, provider: aws.AwsProvider,
                  account_id: str, subnet_ids: list[str], security_group_id: str,
-                 environment: Mapping[str, str]) -> None:
+                 environment: Mapping[str, str], kms_key_arn: str) -> None:
         super().__init__(scope, id_)
         region = config.region
         self._name = config.namer.name(config.component, region, kind="lambda_function")
 
         self._log_group = aws.CloudwatchLogGroup(
             self, "log-group", provider=provider, name=f"/aws/lambda/{self._name}",
-            retention_in_days=config.log_retention_days,
+            retention_in_days=config.log_retention_days, kms_key_id=kms_key_arn,
         )
         ec2 = f"arn:aws:ec2:{region}:{account_id}"
         role = service_role(
@@ -99,6 +100,7 @@ class Function(Construct):
             statements=[
                 Statement(sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                           resources=[f"{self._log_group.arn}:*"]),
+                Statement(sid="DecryptOwnEnvironment", actions=["kms:Decrypt"], resources=[kms_key_arn]),
                 Statement(sid="CreateNetworkInterfacesInOwnSubnets", actions=["ec2:CreateNetworkInterface"],
                           resources=[f"{ec2}:network-interface/*", f"{ec2}:security-group/{security_group_id}",
                                      *(f"{ec2}:subnet/{subnet}" for subnet in subnet_ids)]),
@@ -121,7 +123,7 @@ class Function(Construct):
             self, "function", provider=provider, function_name=self._name, role=role.arn,
             handler=config.handler, runtime=config.runtime, filename=asset.path,
             source_code_hash=package.sha256_base64, memory_size=config.memory_mb,
-            timeout=config.timeout_seconds, publish=True, architectures=["arm64"],
+            timeout=config.timeout_seconds, publish=True, architectures=["arm64"], kms_key_arn=kms_key_arn,
             reserved_concurrent_executions=config.reserved_concurrency,
             vpc_config=aws.LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=[security_group_id]),
             tracing_config=aws.LambdaFunctionTracingConfig(mode="Active"),

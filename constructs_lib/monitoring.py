@@ -81,17 +81,19 @@ class MonitoringConfig:
 
 
 class Monitoring(Construct):
-    """Creates an SNS topic for the region's alarms (with an e-mail subscription when configured)
+    """Creates an SNS topic encrypted with the region's key for the region's alarms (with an e-mail
+    subscription when configured)
     and CloudWatch alarms on function errors, duration and throttles and on API 4XX and 5XX
     responses. Missing data counts as not breaching: a quiet API is not an incident.
     """
 
     def __init__(self, scope: Construct, id_: str, *, config: MonitoringConfig, provider: aws.AwsProvider,
-                 function_name: str, api_name: str, stage_name: str) -> None:
+                 function_name: str, api_name: str, stage_name: str, kms_key_arn: str) -> None:
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
         self._topic = aws.SnsTopic(self, "alarm-topic", provider=provider,
-                                   name=namer.name("alarms", region, kind="sns_topic"))
+                                   name=namer.name("alarms", region, kind="sns_topic"),
+                                   kms_master_key_id=kms_key_arn)
         if config.alarm_email:
             aws.SnsTopicSubscription(self, "alarm-email", provider=provider, topic_arn=self._topic.arn,
                                      protocol="email", endpoint=config.alarm_email)

@@ -24,6 +24,11 @@ LIMITS: dict[str, int] = {
     "rest_api": 1024,
     "security_group": 255,
     "tag_value": 256,
+    "kms_alias": 250,  # 256 with the "alias/" prefix
+    "waf_web_acl": 128,
+    "cognito_user_pool": 128,
+    "api_key": 1024,
+    "usage_plan": 1024,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

@@ -20,12 +20,15 @@ class NetworkConfig:
     namer, region: where and how resources are named.
     cidr_block: the VPC's IPv4 block, /16 to /24; split into two private subnets, each a quarter of it.
     flow_log_retention_days: retention of the VPC flow log group. Default 365.
+    availability_zone_ids: the two zones of the subnets, by zone id; ``None`` (default): the
+        region's first two available zones.
     """
 
     namer: Namer
     region: str
     cidr_block: str
     flow_log_retention_days: int = 365
+    availability_zone_ids: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -34,6 +37,8 @@ class NetworkConfig:
             raise ValueError(f"cidr_block: {self.cidr_block!r} is not an IPv4 CIDR block") from None
         if not 16 <= network.prefixlen <= 24:
             raise ValueError(f"cidr_block: {self.cidr_block!r} must be a /16 to /24 block")
+        if self.availability_zone_ids is not None and len(set(self.availability_zone_ids)) != 2:
+            raise ValueError(f"availability_zone_ids: {self.availability_zone_ids!r} must be two different zone ids")
         if self.flow_log_retention_days < 1:
             raise ValueError(f"flow_log_retention_days: {self.flow_log_retention_days!r} must be positive")
 
@@ -45,14 +50,14 @@ class NetworkConfig:
 
 class Network(Construct):
     """Creates a VPC with DNS support, two private subnets in two availability zones of the region
-    (read from the availability-zones data source, never assumed), a route table with no route to
+    (pinned by zone id, or read from the availability-zones data source; never assumed), a route table with no route to
     the internet, an S3 gateway endpoint, the function's security group (no ingress; egress only
     HTTPS to S3 through the endpoint), the VPC's default security group stripped of all rules, and
-    VPC flow logs to an encrypted-at-rest CloudWatch log group.
+    VPC flow logs to a CloudWatch log group encrypted with the region's key.
     """
 
     def __init__(self, scope: Construct, id_: str, *, config: NetworkConfig, provider: aws.AwsProvider,
-                 account_id: str) -> None:
+                 account_id: str, kms_key_arn: str) -> None:
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
         name = namer.name("vpc", region, kind="security_group")
@@ -63,19 +68,23 @@ class Network(Construct):
         aws.DefaultSecurityGroup(self, "default-security-group", provider=provider, vpc_id=self._vpc.id,
                                  tags={"Name": f"{name}-default"})
 
-        zones = aws.DataAwsAvailabilityZones(
-            self, "zones", provider=provider, state="available",
+        if config.availability_zone_ids:
+            # Zone ids name the same physical zone in every account: a closed, stable set.
+            placements = [{"availability_zone_id": zone} for zone in config.availability_zone_ids]
+        else:
             # Local Zones and Wavelength Zones are opt-in and lack services; use the region's own.
-            filter=[aws.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
-        )
+            zones = aws.DataAwsAvailabilityZones(
+                self, "zones", provider=provider, state="available",
+                filter=[aws.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+            )
+            placements = [{"availability_zone": Fn.element(zones.names, index)} for index in range(2)]
         route_table = aws.RouteTable(self, "private-route-table", provider=provider, vpc_id=self._vpc.id,
                                      tags={"Name": f"{name}-private"})
         self._subnets = []
         for index, cidr in enumerate(config.subnet_cidrs):
             subnet = aws.Subnet(
                 self, f"private-subnet-{index}", provider=provider, vpc_id=self._vpc.id, cidr_block=cidr,
-                availability_zone=Fn.element(zones.names, index), map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-private-{index}"},
+                map_public_ip_on_launch=False, tags={"Name": f"{name}-private-{index}"}, **placements[index],
             )
             aws.RouteTableAssociation(self, f"private-subnet-{index}-routes", provider=provider,
                                       subnet_id=subnet.id, route_table_id=route_table.id)
@@ -102,7 +111,7 @@ class Network(Construct):
 
         flow_log_group = aws.CloudwatchLogGroup(
             self, "flow-log-group", provider=provider, name=f"/aws/vpc/flow-logs/{name}",
-            retention_in_days=config.flow_log_retention_days,
+            retention_in_days=config.flow_log_retention_days, kms_key_id=kms_key_arn,
         )
         flow_log_role = service_role(
             self, "flow-log-role", provider=provider, name=namer.name("flow-logs", region, kind="iam_role"),

@@ -12,10 +12,12 @@ from .cdk import Construct, LocalBackend, S3Backend, TerraformOutput, TerraformS
 from .config import StackConfig
 from .dashboard import Dashboard, DashboardConfig, RegionMetrics
 from .function import Function, FunctionConfig
+from .kms import EncryptionKey, KeyConfig
 from .monitoring import Monitoring, MonitoringConfig
 from .naming import Namer
 from .network import Network, NetworkConfig
 from .storage import Storage, StorageConfig
+from .waf import WafConfig, WebApplicationFirewall
 
 MANAGED_BY = "cdktf"
 
@@ -50,6 +52,7 @@ def regional_provider(scope: Construct, region: str, tags: dict[str, str]) -> aw
 class RegionStack:
     """What one region exposes to the global parts and the outputs."""
 
+    key: EncryptionKey
     network: Network
     function: Function
     api: Api
@@ -58,9 +61,9 @@ class RegionStack:
 
 
 class ServerlessStack(TerraformStack):
-    """Creates, in every configured region (each through its own aliased provider): a private
-    network, the Lambda function, a REST API in front of it, an artifacts bucket and alarms with an
-    SNS topic; in the home region, one dashboard of all regions. Outputs maps keyed by region:
+    """Creates, in every configured region (each through its own aliased provider): a KMS key, a
+    private network, the Lambda function, a REST API in front of it behind a WAF web ACL, an
+    artifacts bucket and alarms with an SNS topic; in the home region, one dashboard of all regions. Outputs maps keyed by region:
     ``api_urls``, ``lambda_arns``, ``s3_buckets``, ``vpc_ids``; and ``dashboard_name``.
     """
 
@@ -101,17 +104,29 @@ class ServerlessStack(TerraformStack):
                         description="Id of each region's VPC, keyed by region")
         TerraformOutput(self, "dashboard_name", value=dashboard.dashboard_name,
                         description=f"The CloudWatch dashboard of all regions, in {home}")
+        if config.api_auth == "api_key":
+            TerraformOutput(self, "api_keys", value=by_region(lambda s: str(s.api.api_key_value)), sensitive=True,
+                            description="The API key of each region (send it as x-api-key), keyed by region")
+        if config.api_auth == "cognito":
+            TerraformOutput(self, "user_pool_ids", value=by_region(lambda s: str(s.api.user_pool_id)),
+                            description="Cognito user pool of each region, keyed by region")
+            TerraformOutput(self, "user_pool_client_ids", value=by_region(lambda s: str(s.api.user_pool_client_id)),
+                            description="Cognito app client of each region, keyed by region")
 
     @staticmethod
     def _region(scope: Construct, config: StackConfig, namer: Namer, region: str,
                 provider: aws.AwsProvider, source_dir: Path) -> RegionStack:
         account_id = aws.DataAwsCallerIdentity(scope, "caller-identity", provider=provider).account_id
-        network = Network(scope, "network", provider=provider, account_id=account_id, config=NetworkConfig(
-            namer=namer, region=region, cidr_block=config.vpc_cidr(region),
-            flow_log_retention_days=config.log_retention_days))
+        key = EncryptionKey(scope, "key", provider=provider, account_id=account_id,
+                            config=KeyConfig(namer=namer, region=region))
+        zone_ids = config.availability_zone_ids.get(region)
+        network = Network(scope, "network", provider=provider, account_id=account_id, kms_key_arn=key.key_arn,
+                          config=NetworkConfig(namer=namer, region=region, cidr_block=config.vpc_cidr(region),
+                                               flow_log_retention_days=config.log_retention_days,
+                                               availability_zone_ids=tuple(zone_ids) if zone_ids else None))
         function = Function(
             scope, "function", provider=provider, account_id=account_id, subnet_ids=network.subnet_ids,
-            security_group_id=network.security_group_id,
+            security_group_id=network.security_group_id, kms_key_arn=key.key_arn,
             environment={"REGION": region, "ENVIRONMENT": config.environment, "PROJECT_NAME": config.project_name},
             config=FunctionConfig(
                 namer=namer, region=region, source_dir=source_dir, runtime=config.lambda_runtime,
@@ -121,16 +136,25 @@ class ServerlessStack(TerraformStack):
                 log_retention_days=config.log_retention_days))
         api = Api(scope, "api", provider=provider, function_name=function.function_name,
                   function_alias=function.alias_name, function_invoke_arn=function.alias_invoke_arn,
-                  config=ApiConfig(namer=namer, region=region, stage_name=config.environment,
+                  kms_key_arn=key.key_arn,
+                  config=ApiConfig(namer=namer, region=region, stage_name=config.environment, auth=config.api_auth,
                                    throttle_rate_per_second=config.api_throttle_rate_per_second,
                                    throttle_burst_requests=config.api_throttle_burst_requests,
+                                   usage_quota_per_day=config.api_usage_quota_per_day,
+                                   cache_size_gb=config.api_cache_size_gb,
                                    log_retention_days=config.log_retention_days))
-        storage = Storage(scope, "storage", provider=provider, account_id=account_id, config=StorageConfig(
+        if config.waf_enabled:
+            WebApplicationFirewall(scope, "waf", provider=provider, stage_arn=api.stage_arn, kms_key_arn=key.key_arn,
+                                   config=WafConfig(namer=namer, region=region,
+                                                    rate_limit_per_5_minutes=config.waf_rate_limit_per_5_minutes,
+                                                    log_retention_days=config.log_retention_days))
+        storage = Storage(scope, "storage", provider=provider, account_id=account_id, kms_key_arn=key.key_arn,
+                          config=StorageConfig(
             namer=namer, region=region, bucket_suffix=config.bucket_suffix,
             noncurrent_version_days=config.artifacts_noncurrent_version_days))
         monitoring = Monitoring(
             scope, "monitoring", provider=provider, function_name=function.function_name,
-            api_name=api.api_name, stage_name=api.stage_name,
+            api_name=api.api_name, stage_name=api.stage_name, kms_key_arn=key.key_arn,
             config=MonitoringConfig(
                 namer=namer, region=region, alarm_email=config.alarm_email,
                 errors_threshold=config.alarm_errors_threshold,
@@ -138,4 +162,4 @@ class ServerlessStack(TerraformStack):
                 api_4xx_threshold=config.alarm_api_4xx_threshold,
                 api_5xx_threshold=config.alarm_api_5xx_threshold,
                 throttles_threshold=config.alarm_throttles_threshold))
-        return RegionStack(network=network, function=function, api=api, storage=storage, monitoring=monitoring)
+        return RegionStack(key=key, network=network, function=function, api=api, storage=storage, monitoring=monitoring)

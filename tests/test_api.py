@@ -16,17 +16,114 @@ def test_rest_api_is_regional(dev, region):
     assert api["name"] == f"iac-aws-nova-api-{region}-dev"
 
 
-def test_api_and_proxy_resources(dev):
+def test_api_proxy_and_health_resources(dev):
     paths = sorted(r["path_part"] for r in resources(dev, "aws_api_gateway_resource", "us-east-1"))
-    assert paths == ["api", "{proxy+}"]
+    assert paths == ["api", "health", "{proxy+}"]
     proxy = next(r for r in resources(dev, "aws_api_gateway_resource", "us-east-1") if r["path_part"] == "{proxy+}")
     assert proxy["parent_id"].startswith("${aws_api_gateway_resource.")
 
 
-def test_any_method_on_both_resources(dev):
-    methods = resources(dev, "aws_api_gateway_method", "us-east-1")
-    assert len(methods) == 2
-    assert {m["http_method"] for m in methods} == {"ANY"}
+def methods(stack, region="us-east-1"):
+    """http method and resource path part of every method."""
+    parts = {f"${{aws_api_gateway_resource.{k}.id}}": r["path_part"]
+             for k, r in stack["resource"]["aws_api_gateway_resource"].items()}
+    return {(parts[m["resource_id"]], m["http_method"]): m for m in resources(stack, "aws_api_gateway_method", region)}
+
+
+def test_any_method_on_every_resource_and_an_open_health_get(dev):
+    assert sorted(methods(dev)) == [("api", "ANY"), ("health", "ANY"), ("health", "GET"), ("{proxy+}", "ANY")]
+
+
+def test_every_method_has_the_request_validator(dev):
+    for method in methods(dev).values():
+        assert method["request_validator_id"].startswith("${aws_api_gateway_request_validator.")
+    validator = one(resources(dev, "aws_api_gateway_request_validator", "us-east-1"))
+    assert validator["validate_request_parameters"] is True
+
+
+def test_rest_api_is_created_before_the_old_one_is_destroyed(dev):
+    assert one(resources(dev, "aws_api_gateway_rest_api", "us-east-1"))["lifecycle"] == {"create_before_destroy": True}
+
+
+# -- auth modes ---------------------------------------------------------------------------------
+def test_api_key_auth_is_the_default(dev):
+    for (path, verb), method in methods(dev).items():
+        if (path, verb) == ("health", "GET"):
+            assert method["authorization"] == "NONE" and "api_key_required" not in method
+        else:
+            assert method["authorization"] == "NONE" and method["api_key_required"] is True
+
+
+def test_api_key_auth_has_a_usage_plan_with_quota_and_throttling(dev):
+    plan = one(resources(dev, "aws_api_gateway_usage_plan", "us-east-1"))
+    assert plan["quota_settings"] == {"limit": 10000, "period": "DAY"}
+    assert plan["throttle_settings"] == {"burst_limit": 200, "rate_limit": 100}
+    assert plan["api_stages"][0]["stage"].startswith("${aws_api_gateway_stage.")
+    key = one(resources(dev, "aws_api_gateway_usage_plan_key", "us-east-1"))
+    assert key["key_type"] == "API_KEY" and key["key_id"].startswith("${aws_api_gateway_api_key.")
+
+
+def test_api_keys_are_a_sensitive_output(dev):
+    output = dev["output"]["api_keys"]
+    assert output["sensitive"] is True
+    assert sorted(output["value"]) == ["us-east-1", "us-west-2"]
+    assert output["value"]["us-east-1"].endswith(".value}")
+
+
+def test_iam_auth(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(regions=("eu-west-1",), api_auth="iam")).stack()
+    found = methods(stack, "eu-west-1")
+    assert found.pop(("health", "GET"))["authorization"] == "NONE"
+    assert {m["authorization"] for m in found.values()} == {"AWS_IAM"}
+    assert not resources(stack, "aws_api_gateway_api_key") and "api_keys" not in stack["output"]
+
+
+def test_cognito_auth_has_a_user_pool_and_authorizer_per_region(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(api_auth="cognito")).stack()
+    assert len(resources(stack, "aws_cognito_user_pool")) == 2
+    authorizer = one(resources(stack, "aws_api_gateway_authorizer", "us-east-1"))
+    assert authorizer["type"] == "COGNITO_USER_POOLS"
+    assert authorizer["provider_arns"][0].startswith("${aws_cognito_user_pool.")
+    found = methods(stack)
+    assert found.pop(("health", "GET"))["authorization"] == "NONE"
+    for method in found.values():
+        assert method["authorization"] == "COGNITO_USER_POOLS"
+        assert method["authorizer_id"].startswith("${aws_api_gateway_authorizer.")
+    assert sorted(stack["output"]["user_pool_client_ids"]["value"]) == ["us-east-1", "us-west-2"]
+
+
+def test_no_auth_only_when_asked(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(regions=("eu-west-1",), api_auth="none")).stack()
+    for method in methods(stack, "eu-west-1").values():
+        assert method["authorization"] == "NONE" and "api_key_required" not in method
+
+
+def test_caching_off_by_default(dev):
+    stage = one(resources(dev, "aws_api_gateway_stage", "us-east-1"))
+    assert "cache_cluster_enabled" not in stage
+    assert one(resources(dev, "aws_api_gateway_method_settings", "us-east-1"))["settings"]["caching_enabled"] is False
+
+
+def test_cache_when_configured_is_encrypted(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(regions=("eu-west-1",), api_cache_size_gb=0.5)).stack()
+    stage = one(resources(stack, "aws_api_gateway_stage"))
+    assert (stage["cache_cluster_enabled"], stage["cache_cluster_size"]) == (True, "0.5")
+    settings = one(resources(stack, "aws_api_gateway_method_settings"))["settings"]
+    assert settings["caching_enabled"] is True and settings["cache_data_encrypted"] is True
+
+
+def test_access_logs_are_encrypted_with_the_regions_key(dev):
+    stage = one(resources(dev, "aws_api_gateway_stage", "us-east-1"))
+    name = stage["access_log_settings"]["destination_arn"].split(".")[1]
+    assert dev["resource"]["aws_cloudwatch_log_group"][name]["kms_key_id"].startswith("${aws_kms_key.us-east-1_")
 
 
 def test_lambda_proxy_integration_to_the_alias(dev):

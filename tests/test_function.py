@@ -51,6 +51,13 @@ def test_logs_go_to_its_own_log_group_with_retention(dev):
     assert fn["logging_config"]["log_format"] == "JSON"
 
 
+def test_environment_and_logs_are_encrypted_with_the_regions_key(dev):
+    fn = function(dev, "us-east-1")
+    assert fn["kms_key_arn"].startswith("${aws_kms_key.us-east-1_") and fn["kms_key_arn"].endswith(".arn}")
+    group = dev["resource"]["aws_cloudwatch_log_group"][address(fn["logging_config"]["log_group"]).split(".")[1]]
+    assert group["kms_key_id"] == fn["kms_key_arn"]
+
+
 def test_function_waits_for_its_log_group_and_permissions(dev):
     depends = function(dev, "us-east-1")["depends_on"]
     assert any(d.startswith("aws_cloudwatch_log_group.") for d in depends)
@@ -72,8 +79,9 @@ def test_role_policy_is_scoped_to_what_the_function_uses(dev):
         k for k, v in dev["resource"]["aws_iam_role"].items() if v is role) + ".id}"
     policy = next(p for p in resources(dev, "aws_iam_role_policy") if p["role"] == role_address)
     statements = {s["sid"]: s for s in policy_statements(dev, policy["policy"])}
-    assert set(statements) == {"WriteOwnLogs", "CreateNetworkInterfacesInOwnSubnets", "ManageNetworkInterfaces",
-                               "DescribeNetwork", "WriteTraces"}
+    assert set(statements) == {"WriteOwnLogs", "DecryptOwnEnvironment", "CreateNetworkInterfacesInOwnSubnets",
+                               "ManageNetworkInterfaces", "DescribeNetwork", "WriteTraces"}
+    assert statements["DecryptOwnEnvironment"]["resources"][0].startswith("${aws_kms_key.us-east-1_")
     assert statements["WriteOwnLogs"]["resources"] == ["${aws_cloudwatch_log_group.us-east-1_function_log-group_C92F1E07.arn}:*"]
     for statement in statements.values():
         assert "*" not in statement["actions"]

@@ -52,6 +52,11 @@ def test_one_topic_per_region(dev, region):
     assert one(resources(dev, "aws_sns_topic", region))["name"] == f"iac-aws-nova-alarms-{region}-dev"
 
 
+def test_topic_is_encrypted_with_the_regions_key(dev):
+    topic = one(resources(dev, "aws_sns_topic", "us-west-2"))
+    assert topic["kms_master_key_id"].startswith("${aws_kms_key.us-west-2_")
+
+
 def test_no_email_subscription_by_default(dev):
     assert not resources(dev, "aws_sns_topic_subscription")
 

@@ -89,6 +89,7 @@ def test_flow_logs_capture_all_traffic_to_a_log_group_with_retention(dev, region
     assert flow_log["log_destination_type"] == "cloud-watch-logs"
     group = dev["resource"]["aws_cloudwatch_log_group"][address(flow_log["log_destination"]).split(".")[1]]
     assert group["retention_in_days"] == 365
+    assert group["kms_key_id"].startswith(f"${{aws_kms_key.{region}_")
 
 
 def test_flow_log_role_trusts_only_this_accounts_flow_logs_service(dev):
@@ -96,6 +97,14 @@ def test_flow_log_role_trusts_only_this_accounts_flow_logs_service(dev):
     [statement] = policy_statements(dev, role["assume_role_policy"])
     assert statement["principals"] == [{"identifiers": ["vpc-flow-logs.amazonaws.com"], "type": "Service"}]
     assert statement["condition"][0]["variable"] == "aws:SourceAccount"
+
+
+def test_pinned_zone_ids_place_the_subnets_without_the_data_source(synth):
+    from constructs_lib.config import StackConfig
+
+    stack = synth(StackConfig(regions=("us-east-1",), availability_zone_ids={"us-east-1": ["use1-az4", "use1-az6"]})).stack()
+    assert sorted(s["availability_zone_id"] for s in resources(stack, "aws_subnet")) == ["use1-az4", "use1-az6"]
+    assert not data_sources(stack, "aws_availability_zones")
 
 
 def test_custom_cidr_is_split_into_two_quarters(synth):

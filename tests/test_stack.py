@@ -101,9 +101,10 @@ def test_environments_never_share_a_name_or_a_state_file(synth):
     name_keys = ("name", "function_name", "alarm_name", "dashboard_name", "bucket")
 
     def names(stack):
-        # An alias name ("live") is scoped to its function, not to the account.
+        # These names are scoped to their function or API, not to the account and region.
+        scoped = (".aws_lambda_alias.", ".aws_api_gateway_request_validator.", ".aws_api_gateway_authorizer.")
         return {b[k] for where, b in every_block(stack) for k in name_keys
-                if isinstance(b.get(k), str) and not b[k].startswith("${") and ".aws_lambda_alias." not in where}
+                if isinstance(b.get(k), str) and not b[k].startswith("${") and not any(s in where for s in scoped)}
 
     assert names(dev) and not names(dev) & names(prod)
     assert dev["terraform"]["backend"] != prod["terraform"]["backend"]

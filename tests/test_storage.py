@@ -30,9 +30,16 @@ def test_versioning_enabled(dev):
     assert versioning["versioning_configuration"] == {"status": "Enabled"}
 
 
-def test_server_side_encryption_by_default(dev):
-    encryption = one(resources(dev, "aws_s3_bucket_server_side_encryption_configuration", "us-east-1"))
-    assert encryption["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"]
+def test_encrypted_by_default_with_the_regions_kms_key(dev):
+    [rule] = one(resources(dev, "aws_s3_bucket_server_side_encryption_configuration", "us-east-1"))["rule"]
+    default = rule["apply_server_side_encryption_by_default"]
+    assert default["sse_algorithm"] == "aws:kms"
+    assert default["kms_master_key_id"].startswith("${aws_kms_key.us-east-1_")
+    assert rule["bucket_key_enabled"] is True
+
+
+def test_object_events_go_to_eventbridge(dev):
+    assert one(resources(dev, "aws_s3_bucket_notification", "us-east-1"))["eventbridge"] is True
 
 
 def test_all_four_public_access_blocks(dev):

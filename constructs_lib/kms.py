@@ -1,0 +1,82 @@
+"""A customer-managed KMS key per region, for everything the region encrypts at rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import aws
+from .cdk import Construct
+from .iam import Condition, Statement, policy_document
+from .naming import Namer
+
+# What the account's administrators may do with the key, spelled out rather than "kms:*", so the
+# policy grants no action added to KMS later. PutKeyPolicy keeps the key manageable (no lock-out).
+ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
+    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
+    "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant",
+    "kms:RevokeGrant", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+    "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyConfig:
+    """namer, region: where and how the key is named; deletion_window_days: 7 to 30. Default 30."""
+
+    namer: Namer
+    region: str
+    deletion_window_days: int = 30
+
+    def __post_init__(self) -> None:
+        if not 7 <= self.deletion_window_days <= 30:
+            raise ValueError(f"deletion_window_days: {self.deletion_window_days!r} must be 7 to 30")
+
+
+class EncryptionKey(Construct):
+    """Creates a symmetric KMS key with yearly automatic rotation and an alias. Its policy lets the
+    account's IAM policies grant its use (so roles get exactly what their policies say), CloudWatch
+    Logs use it for this account's log groups in the region only, and CloudWatch alarms publish to
+    SNS topics it encrypts (the AWS-managed SNS key cannot allow that).
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, config: KeyConfig, provider: aws.AwsProvider,
+                 account_id: str) -> None:
+        super().__init__(scope, id_)
+        region = config.region
+        name = config.namer.name("key", region, kind="kms_alias")
+        key_policy = policy_document(self, "policy-document", provider=provider, statements=[
+            # In a key policy, "*" as the resource means this key and nothing else.
+            Statement(sid="AccountAdministersThroughIam", actions=ADMIN_ACTIONS, resources=["*"],
+                      principals={"AWS": [f"arn:aws:iam::{account_id}:root"]}),
+            Statement(
+                sid="CloudWatchLogsOfThisAccountAndRegion",
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+                         "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+                resources=["*"], principals={"Service": [f"logs.{region}.amazonaws.com"]},
+                conditions=[Condition(test="ArnLike", variable="kms:EncryptionContext:aws:logs:arn",
+                                      values=[f"arn:aws:logs:{region}:{account_id}:log-group:*"])],
+            ),
+            Statement(
+                sid="CloudWatchAlarmsPublishToEncryptedTopics",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=["*"],
+                principals={"Service": ["cloudwatch.amazonaws.com"]},
+                conditions=[Condition(test="StringEquals", variable="aws:SourceAccount", values=[account_id])],
+            ),
+        ])
+        self._key = aws.KmsKey(
+            self, "key", provider=provider, description=f"{name}: logs, topic, bucket and function settings",
+            enable_key_rotation=True, rotation_period_in_days=365,
+            deletion_window_in_days=config.deletion_window_days, policy=key_policy.json,
+        )
+        aws.KmsAlias(self, "alias", provider=provider, name=f"alias/{name}", target_key_id=self._key.key_id)
+
+    @property
+    def key_arn(self) -> str:
+        return self._key.arn
+
+    @property
+    def key_id(self) -> str:
+        return self._key.key_id
