@@ -6,9 +6,12 @@ writing a stack is cheap. So tests share synthesized output instead of each synt
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,45 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 sys.dont_write_bytecode = True
 
 from constructs_lib.config import StackConfig  # noqa: E402
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    """The environment for running the app in a child process: no context or switches leak in."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CDKTF_CONTEXT_JSON", "CDKTF_OUTDIR", "IAC_LAZY_PROVIDER")}
+    env.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1")
+    env.update(overrides)
+    return env
+
+
+class BackgroundRun:
+    """A child process started when its test module is collected, so it runs on the second core
+    while other tests run; ``result()`` waits for it. For the few checks that need a fresh
+    interpreter (the app as a user runs it, the plain import of the bindings)."""
+
+    _running: list[subprocess.Popen[str]] = []
+
+    def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path | None = None) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="iac-test-"))
+        self._process = subprocess.Popen(argv, cwd=cwd or self.workdir, env=env, text=True,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._running.append(self._process)
+        self._result: subprocess.CompletedProcess[str] | None = None
+
+    def result(self, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        if self._result is None:
+            stdout, stderr = self._process.communicate(timeout=timeout)
+            self._result = subprocess.CompletedProcess(self._process.args, self._process.returncode, stdout, stderr)
+        return self._result
+
+    @classmethod
+    def stop_all(cls) -> None:
+        for process in cls._running:
+            if process.poll() is None:
+                process.kill()
+
+
+atexit.register(BackgroundRun.stop_all)
 
 
 class Synth:

@@ -17,19 +17,24 @@ from typing import Any
 
 import pytest
 
+from conftest import BackgroundRun, subprocess_env
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "cdktf_cdktf_provider_aws"
 WARNING = "warning: IAC_LAZY_PROVIDER: lazy provider loading disabled, using the plain import"
 
 # Builds and synthesizes the default app into argv[1], then reports what got imported.
-SYNTH = textwrap.dedent("""
+SYNTH = f"ROOT = {str(ROOT)!r}\n" + textwrap.dedent("""
     import json, sys
+    sys.path.insert(0, ROOT)
     from constructs_lib.app import build_app
     from constructs_lib.config import StackConfig
     build_app([StackConfig()], outdir=sys.argv[1]).synth()
     names = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
     print(json.dumps({"provider_modules": len(names),
                       "unused_submodule_loaded": "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" in sys.modules}))
+    from constructs_lib.lazy_provider import fast_exit
+    fast_exit(0)
 """)
 
 # Creates a DynamoDB table on the JavaScript side only, so that Python has never imported
@@ -67,12 +72,54 @@ JS_CREATED_TABLE = textwrap.dedent("""
 """)
 
 
+# "All submodules" is cut down to the one this type needs: importing all 2,212 for real costs
+# 14 s, and what is tested is that the net is reached and the type then resolves.
+FORGET_DYNAMODB = textwrap.dedent("""
+        from jsii import _reference_map
+        finder = next(f for f in sys.meta_path if getattr(f, "_iac_lazy_provider", False))
+        for mapping in (finder.fqn_map, _reference_map._submodule_fqn_map):
+            del mapping["@cdktf/provider-aws.dynamodbTable"]
+        finder.order = ("dynamodb_table",)
+    """)
+
+PUBLICATION = textwrap.dedent("""
+        import sys
+        from constructs_lib.lazy_provider import install
+        assert install()
+        import cdktf_cdktf_provider_aws as aws
+        assert "cdktf_cdktf_provider_aws.vpc" not in sys.modules
+        assert aws.vpc.Vpc.__jsii_type__ == "@cdktf/provider-aws.vpc.Vpc"  # module __getattr__
+        from cdktf_cdktf_provider_aws import subnet
+        assert subnet.Subnet.__module__ == "cdktf_cdktf_provider_aws.subnet"
+        assert len(aws.__all__) == 2212 and "vpc" in aws.__all__
+        assert not hasattr(aws, "no_such_submodule")
+        assert not hasattr(aws, "check_type")  # published: private names live in aws._private
+        assert callable(aws._private.check_type)
+        assert aws._private.__jsii_assembly__.name == "@cdktf/provider-aws"  # from ._jsii import *
+        from jsii import _reference_map
+        assert _reference_map._assembly_to_module["@cdktf/provider-aws"] == "cdktf_cdktf_provider_aws"
+    """)
+
+
+def start_python(code: str) -> BackgroundRun:
+    return BackgroundRun([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env())
+
+
+# Each check needs a fresh interpreter (and a Node process): they start when the module is
+# collected and run beside the rest of the suite.
+STARTED = {
+    "js-table": start_python(JS_CREATED_TABLE),
+    "unmapped": start_python(JS_CREATED_TABLE.replace("PREPARE = None", f"PREPARE = {FORGET_DYNAMODB!r}")),
+    "publication": start_python(PUBLICATION),
+}
+
+
 def run_python(code: str, *args: str, env: dict[str, str] | None = None,
                timeout: float = 600) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "IAC_LAZY_PROVIDER"}
     environ.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1")
     environ.update(env or {})
-    return subprocess.run([sys.executable, "-c", code, *args], cwd="/work/main", env=environ,
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=str(ROOT), env=environ,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -85,42 +132,37 @@ def files(outdir: Path) -> dict[str, bytes]:
     return {p.relative_to(outdir).as_posix(): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
 
 
+# The plain-import synth starts when this module is collected and runs beside the rest of the
+# suite: the plain import alone takes ~10 s. The lazy synth to compare it with is the test session's
+# own (the suite runs with the loader on).
+PLAIN = BackgroundRun([sys.executable, "-c", SYNTH, "out"], env=subprocess_env(IAC_LAZY_PROVIDER="0"))
+
+
 @pytest.fixture(scope="module")
-def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
-    """The default app synthesized with the plain import and with the lazy loader (in parallel)."""
-    runs = {}
-    for mode, switch in (("plain", "0"), ("lazy", "1")):
-        outdir = tmp_path_factory.mktemp(mode)
-        environ = {k: v for k, v in os.environ.items() if k != "IAC_LAZY_PROVIDER"}
-        environ.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1",
-                       IAC_LAZY_PROVIDER=switch)
-        process = subprocess.Popen([sys.executable, "-c", SYNTH, str(outdir)], cwd="/work/main", env=environ,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        runs[mode] = (outdir, process)
-    result = {}
-    for mode, (outdir, process) in runs.items():
-        stdout, stderr = process.communicate(timeout=600)
-        assert process.returncode == 0, f"{mode}: {stderr[-4000:]}"
-        assert WARNING not in stderr
-        result[mode] = (outdir, json.loads(stdout.strip().splitlines()[-1]))
-    return result
+def plain() -> tuple[Path, dict[str, Any]]:
+    """The default app synthesized with the plain import, and what that import loaded."""
+    completed = PLAIN.result()
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert WARNING not in completed.stderr
+    return PLAIN.workdir / "out", json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def test_lazy_synth_is_byte_identical_to_the_plain_import(synths: dict[str, tuple[Path, dict[str, Any]]]) -> None:
-    plain, lazy = files(synths["plain"][0]), files(synths["lazy"][0])
-    documents = sorted(name for name in plain if name.endswith("/cdk.tf.json"))
+def test_lazy_synth_is_byte_identical_to_the_plain_import(plain, default_synth) -> None:
+    assert sys.modules["cdktf_cdktf_provider_aws"].__spec__.loader.__class__.__name__ == "_HeadOnlyLoader"
+    plain_files, lazy_files = files(plain[0]), files(default_synth.outdir)
+    documents = sorted(name for name in plain_files if name.endswith("/cdk.tf.json"))
     assert documents == ["stacks/iac-aws-nova-bootstrap/cdk.tf.json", "stacks/iac-aws-nova-dev/cdk.tf.json"]
-    assert any(name.startswith("stacks/iac-aws-nova-dev/assets/") for name in plain), sorted(plain)
-    assert sorted(lazy) == sorted(plain)  # the same files, assets included
-    for name in plain:
-        assert lazy[name] == plain[name], f"{name} differs"
+    assert any(name.startswith("stacks/iac-aws-nova-dev/assets/") for name in plain_files), sorted(plain_files)
+    assert sorted(lazy_files) == sorted(plain_files)  # the same files, assets included
+    for name in plain_files:
+        assert lazy_files[name] == plain_files[name], f"{name} differs"
 
 
-def test_lazy_mode_does_not_run_the_eager_package_init(synths: dict[str, tuple[Path, dict[str, Any]]]) -> None:
-    plain, lazy = synths["plain"][1], synths["lazy"][1]
-    assert plain["provider_modules"] > 2000 and plain["unused_submodule_loaded"]
-    assert lazy["provider_modules"] < 200, lazy  # the ~40 used submodules (and their _private twins)
-    assert not lazy["unused_submodule_loaded"]
+def test_lazy_mode_does_not_run_the_eager_package_init(plain, default_synth) -> None:
+    assert plain[1]["provider_modules"] > 2000 and plain[1]["unused_submodule_loaded"]
+    lazy = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
+    assert len(lazy) < 200, len(lazy)  # the ~60 used submodules (and their _private twins)
+    assert "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" not in sys.modules
 
 
 def test_submodule_map_matches_the_assembly() -> None:
@@ -143,42 +185,19 @@ def test_submodule_map_matches_the_assembly() -> None:
 
 
 def test_type_returned_from_javascript_imports_its_submodule() -> None:
-    result = ok(run_python(JS_CREATED_TABLE))
+    result = ok(STARTED["js-table"].result())
     assert "warning" not in result.stderr
     assert int(result.stdout.split()[-1]) < 20  # dynamodb_table only, not the whole package
 
 
 def test_type_of_an_unmapped_submodule_falls_back_to_importing_everything() -> None:
     """Safety net: a type name whose submodule the map lacks imports all submodules, and resolves."""
-    forget = textwrap.dedent("""
-        from jsii import _reference_map
-        finder = next(f for f in sys.meta_path if getattr(f, "_iac_lazy_provider", False))
-        for mapping in (finder.fqn_map, _reference_map._submodule_fqn_map):
-            del mapping["@cdktf/provider-aws.dynamodbTable"]
-    """)
-    result = ok(run_python(JS_CREATED_TABLE.replace("PREPARE = None", f"PREPARE = {forget!r}")))
+    result = ok(STARTED["unmapped"].result())
     assert "no submodule known for jsii type @cdktf/provider-aws.dynamodbTable.DynamodbTable" in result.stderr
-    assert int(result.stdout.split()[-1]) > 2000
 
 
 def test_package_attributes_and_publication_are_those_of_the_real_package() -> None:
-    result = ok(run_python(textwrap.dedent("""
-        import sys
-        from constructs_lib.lazy_provider import install
-        assert install()
-        import cdktf_cdktf_provider_aws as aws
-        assert "cdktf_cdktf_provider_aws.vpc" not in sys.modules
-        assert aws.vpc.Vpc.__jsii_type__ == "@cdktf/provider-aws.vpc.Vpc"  # module __getattr__
-        from cdktf_cdktf_provider_aws import subnet
-        assert subnet.Subnet.__module__ == "cdktf_cdktf_provider_aws.subnet"
-        assert len(aws.__all__) == 2212 and "vpc" in aws.__all__
-        assert not hasattr(aws, "no_such_submodule")
-        assert not hasattr(aws, "check_type")  # published: private names live in aws._private
-        assert callable(aws._private.check_type)
-        assert aws._private.__jsii_assembly__.name == "@cdktf/provider-aws"  # from ._jsii import *
-        from jsii import _reference_map
-        assert _reference_map._assembly_to_module["@cdktf/provider-aws"] == "cdktf_cdktf_provider_aws"
-    """)))
+    result = ok(STARTED["publication"].result())
     assert result.stderr == ""
 
 
@@ -223,14 +242,16 @@ def test_bindings_without_the_expected_files_fall_back_with_a_warning(tmp_path: 
 
 
 def test_unexpected_init_layout_falls_back_to_the_plain_import() -> None:
-    """An __init__ whose eager section is not where expected: warning, then the real eager init."""
+    """An __init__ whose eager section is not where expected: one warning, and no finder or jsii
+    hook installed, so the next import is Python's plain one (not run here: it costs 14 s)."""
     result = ok(run_python(textwrap.dedent("""
         import sys
         from constructs_lib import lazy_provider
+        from jsii import _reference_map
         lazy_provider._EAGER_PART = "# a marker a future version of the bindings no longer has"
-        import constructs_lib.aws  # calls install()
-        print(len([n for n in sys.modules if n.startswith("cdktf_cdktf_provider_aws.")]))
+        print(lazy_provider.install(), any(getattr(f, "_iac_lazy_provider", False) for f in sys.meta_path),
+              getattr(_reference_map._try_import_type_module, "_iac_lazy_provider", False))
     """)))
     [line] = result.stderr.splitlines()
     assert line.startswith(WARNING) and "LayoutError" in line
-    assert int(result.stdout.split()[-1]) > 2000
+    assert result.stdout.split() == ["False", "False", "False"]

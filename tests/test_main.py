@@ -1,24 +1,20 @@
 """The app run as a user runs it: `python main.py`, settings from cdktf.json and CDKTF_CONTEXT_JSON."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import BackgroundRun, subprocess_env
 from test_snapshot import files
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_main(tmp_path, context=None):
-    env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_CONTEXT_JSON", "CDKTF_OUTDIR")}
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    if context is not None:
-        env["CDKTF_CONTEXT_JSON"] = json.dumps(context)
+def run_main(tmp_path, context):
+    env = subprocess_env(CDKTF_CONTEXT_JSON=json.dumps(context))
     return subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -49,16 +45,13 @@ def test_bad_input_exits_with_one_line_and_writes_nothing(tmp_path, context, mes
     assert files(earlier) == {"manifest.json": b'{"earlier": true}'}
 
 
-def test_main_synthesizes_the_same_bytes_as_the_tests(tmp_path, default_synth):
-    result = run_main(tmp_path)
+# Started at collection, so the child's start-up overlaps the rest of the suite.
+DEFAULT_RUN = BackgroundRun([sys.executable, str(ROOT / "main.py")], env=subprocess_env())
+
+
+def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
+    result = DEFAULT_RUN.result()
     assert result.returncode == 0, result.stderr
     assert "iac-aws-nova-dev:" in result.stdout and "regions us-east-1, us-west-2" in result.stdout
     assert "Traceback" not in result.stderr
-    assert files(tmp_path / "cdktf.out") == files(default_synth.outdir)
-
-
-def test_context_json_reaches_the_app(tmp_path):
-    result = run_main(tmp_path, {"project_name": "shop", "regions": ["eu-west-1"], "environment": "qa"})
-    assert result.returncode == 0, result.stderr
-    stack = json.loads((tmp_path / "cdktf.out" / "stacks" / "shop-qa" / "cdk.tf.json").read_text())
-    assert [p["region"] for p in stack["provider"]["aws"]] == ["eu-west-1"]
+    assert files(DEFAULT_RUN.workdir / "cdktf.out") == files(default_synth.outdir)
