@@ -105,9 +105,22 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synth]:
     return _synth
 
 
+_after_default_synth: list[Callable[[Synth, Callable[..., Synth]], None]] = []
+
+
+def after_default_synth(callback: Callable[[Synth, Callable[..., Synth]], None]) -> Callable[..., None]:
+    """Register ``callback(default_synth, synth)`` to run (in the main thread, where jsii lives) as
+    soon as the default app is synthesized: it can start slow work on that output in the background."""
+    _after_default_synth.append(callback)
+    return callback
+
+
 @pytest.fixture(scope="session")
 def default_synth(synth: Callable[..., Synth]) -> Synth:
-    return synth(StackConfig())
+    result = synth(StackConfig())
+    for callback in _after_default_synth:
+        callback(result, synth)
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Security checks on the synthesized Terraform JSON (see ``security.gate``)."""
