@@ -12,24 +12,27 @@ from .config import API_AUTH_MODES, API_CACHE_SIZES_GB, LOG_RETENTION_DAYS
 from .naming import Namer
 
 # One JSON object per request; the $context variables are API Gateway's, not Terraform's.
-ACCESS_LOG_FORMAT = json.dumps({
-    "requestId": "$context.requestId",
-    "extendedRequestId": "$context.extendedRequestId",
-    "ip": "$context.identity.sourceIp",
-    "userAgent": "$context.identity.userAgent",
-    "requestTime": "$context.requestTime",
-    "httpMethod": "$context.httpMethod",
-    "resourcePath": "$context.resourcePath",
-    "path": "$context.path",
-    "status": "$context.status",
-    "protocol": "$context.protocol",
-    "responseLength": "$context.responseLength",
-    "responseLatency": "$context.responseLatency",
-    "integrationLatency": "$context.integration.latency",
-    "integrationStatus": "$context.integration.status",
-    "errorMessage": "$context.error.message",
-    "xrayTraceId": "$context.xrayTraceId",
-}, separators=(",", ":"))
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "ip": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "path": "$context.path",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationLatency": "$context.integration.latency",
+        "integrationStatus": "$context.integration.status",
+        "errorMessage": "$context.error.message",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    separators=(",", ":"),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,8 +88,18 @@ class Api(Construct):
     which the bootstrap stack creates.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, config: ApiConfig, provider: aws.AwsProvider,
-                 function_name: str, function_alias: str, function_invoke_arn: str, kms_key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: ApiConfig,
+        provider: aws.AwsProvider,
+        function_name: str,
+        function_alias: str,
+        function_invoke_arn: str,
+        kms_key_arn: str,
+    ) -> None:
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
         self._name = namer.name("api", region, kind="rest_api")
@@ -96,21 +109,48 @@ class Api(Construct):
         self._user_pool_client: aws.CognitoUserPoolClient | None = None
 
         self._api = aws.ApiGatewayRestApi(
-            self, "rest-api", provider=provider, name=self._name,
+            self,
+            "rest-api",
+            provider=provider,
+            name=self._name,
             description=f"{self._name}: proxy to the Lambda function",
             endpoint_configuration=aws.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         api_id = self._api.id
-        validator = aws.ApiGatewayRequestValidator(self, "request-validator", provider=provider, rest_api_id=api_id,
-                                                   name="parameters", validate_request_parameters=True,
-                                                   validate_request_body=False)
-        api_resource = aws.ApiGatewayResource(self, "api-resource", provider=provider, rest_api_id=api_id,
-                                              parent_id=self._api.root_resource_id, path_part="api")
-        proxy_resource = aws.ApiGatewayResource(self, "proxy-resource", provider=provider, rest_api_id=api_id,
-                                                parent_id=api_resource.id, path_part="{proxy+}")
-        health_resource = aws.ApiGatewayResource(self, "health-resource", provider=provider, rest_api_id=api_id,
-                                                 parent_id=api_resource.id, path_part="health")
+        validator = aws.ApiGatewayRequestValidator(
+            self,
+            "request-validator",
+            provider=provider,
+            rest_api_id=api_id,
+            name="parameters",
+            validate_request_parameters=True,
+            validate_request_body=False,
+        )
+        api_resource = aws.ApiGatewayResource(
+            self,
+            "api-resource",
+            provider=provider,
+            rest_api_id=api_id,
+            parent_id=self._api.root_resource_id,
+            path_part="api",
+        )
+        proxy_resource = aws.ApiGatewayResource(
+            self,
+            "proxy-resource",
+            provider=provider,
+            rest_api_id=api_id,
+            parent_id=api_resource.id,
+            path_part="{proxy+}",
+        )
+        health_resource = aws.ApiGatewayResource(
+            self,
+            "health-resource",
+            provider=provider,
+            rest_api_id=api_id,
+            parent_id=api_resource.id,
+            path_part="health",
+        )
 
         protected = self._auth(config, provider, api_id)
         open_to_all = {"authorization": "NONE"}
@@ -125,61 +165,108 @@ class Api(Construct):
         ):
             # Construct ids are Terraform addresses: "api-any" and "proxy-any" predate the others.
             method_id = key if http_method == "GET" else f"{key}-any"
-            method = aws.ApiGatewayMethod(self, method_id, provider=provider, rest_api_id=api_id,
-                                          resource_id=resource.id, http_method=http_method,
-                                          request_validator_id=validator.id, **auth)
+            method = aws.ApiGatewayMethod(
+                self,
+                method_id,
+                provider=provider,
+                rest_api_id=api_id,
+                resource_id=resource.id,
+                http_method=http_method,
+                request_validator_id=validator.id,
+                **auth,
+            )
             integration = aws.ApiGatewayIntegration(
-                self, f"{key}-integration", provider=provider, rest_api_id=api_id,
-                resource_id=resource.id, http_method=method.http_method, type="AWS_PROXY",
-                integration_http_method="POST", uri=function_invoke_arn,
+                self,
+                f"{key}-integration",
+                provider=provider,
+                rest_api_id=api_id,
+                resource_id=resource.id,
+                http_method=method.http_method,
+                type="AWS_PROXY",
+                integration_http_method="POST",
+                uri=function_invoke_arn,
             )
             integrations.append(integration)
             shape += [resource.id, method.id, integration.id]
 
         # A REST API deployment is a snapshot: without a new one, changes never reach the stage.
         deployment = aws.ApiGatewayDeployment(
-            self, "deployment", provider=provider, rest_api_id=api_id,
+            self,
+            "deployment",
+            provider=provider,
+            rest_api_id=api_id,
             triggers={"redeployment": Fn.sha1(Fn.jsonencode(shape))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=integrations,
         )
         access_logs = aws.CloudwatchLogGroup(
-            self, "access-log-group", provider=provider,
+            self,
+            "access-log-group",
+            provider=provider,
             name=f"/aws/apigateway/{self._name}/{config.stage_name}/access",
-            retention_in_days=config.log_retention_days, kms_key_id=kms_key_arn,
+            retention_in_days=config.log_retention_days,
+            kms_key_id=kms_key_arn,
         )
         caching = config.cache_size_gb is not None
         self._stage = aws.ApiGatewayStage(
-            self, "stage", provider=provider, rest_api_id=api_id, deployment_id=deployment.id,
-            stage_name=config.stage_name, xray_tracing_enabled=True,
+            self,
+            "stage",
+            provider=provider,
+            rest_api_id=api_id,
+            deployment_id=deployment.id,
+            stage_name=config.stage_name,
+            xray_tracing_enabled=True,
             cache_cluster_enabled=caching or None,
             cache_cluster_size=str(config.cache_size_gb) if caching else None,
-            access_log_settings=aws.ApiGatewayStageAccessLogSettings(destination_arn=access_logs.arn,
-                                                                     format=ACCESS_LOG_FORMAT),
+            access_log_settings=aws.ApiGatewayStageAccessLogSettings(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
         )
         aws.ApiGatewayMethodSettings(
-            self, "method-settings", provider=provider, rest_api_id=api_id,
-            stage_name=self._stage.stage_name, method_path="*/*",
+            self,
+            "method-settings",
+            provider=provider,
+            rest_api_id=api_id,
+            stage_name=self._stage.stage_name,
+            method_path="*/*",
             settings=aws.ApiGatewayMethodSettingsSettings(
-                metrics_enabled=True, logging_level="ERROR", data_trace_enabled=False,
+                metrics_enabled=True,
+                logging_level="ERROR",
+                data_trace_enabled=False,
                 throttling_rate_limit=config.throttle_rate_per_second,
                 throttling_burst_limit=config.throttle_burst_requests,
-                caching_enabled=caching, cache_data_encrypted=caching or None,
+                caching_enabled=caching,
+                cache_data_encrypted=caching or None,
             ),
         )
         if self._api_key is not None:
             plan = aws.ApiGatewayUsagePlan(
-                self, "usage-plan", provider=provider, name=namer.name("api-plan", region, kind="usage_plan"),
+                self,
+                "usage-plan",
+                provider=provider,
+                name=namer.name("api-plan", region, kind="usage_plan"),
                 api_stages=[aws.ApiGatewayUsagePlanApiStages(api_id=api_id, stage=self._stage.stage_name)],
                 quota_settings=aws.ApiGatewayUsagePlanQuotaSettings(limit=config.usage_quota_per_day, period="DAY"),
                 throttle_settings=aws.ApiGatewayUsagePlanThrottleSettings(
-                    rate_limit=config.throttle_rate_per_second, burst_limit=config.throttle_burst_requests),
+                    rate_limit=config.throttle_rate_per_second, burst_limit=config.throttle_burst_requests
+                ),
             )
-            aws.ApiGatewayUsagePlanKey(self, "usage-plan-key", provider=provider, key_id=self._api_key.id,
-                                       key_type="API_KEY", usage_plan_id=plan.id)
+            aws.ApiGatewayUsagePlanKey(
+                self,
+                "usage-plan-key",
+                provider=provider,
+                key_id=self._api_key.id,
+                key_type="API_KEY",
+                usage_plan_id=plan.id,
+            )
         aws.LambdaPermission(
-            self, "invoke-permission", provider=provider, statement_id="AllowThisApiOnly",
-            action="lambda:InvokeFunction", function_name=function_name, qualifier=function_alias,
+            self,
+            "invoke-permission",
+            provider=provider,
+            statement_id="AllowThisApiOnly",
+            action="lambda:InvokeFunction",
+            function_name=function_name,
+            qualifier=function_alias,
             principal="apigateway.amazonaws.com",
             source_arn=f"{self._api.execution_arn}/{config.stage_name}/*/*",
         )
@@ -188,29 +275,51 @@ class Api(Construct):
         """The method arguments that enforce ``config.auth``, creating what it needs."""
         namer, region = config.namer, config.region
         if config.auth == "api_key":
-            self._api_key = aws.ApiGatewayApiKey(self, "api-key", provider=provider, enabled=True,
-                                                 name=namer.name("api-key", region, kind="api_key"))
+            self._api_key = aws.ApiGatewayApiKey(
+                self, "api-key", provider=provider, enabled=True, name=namer.name("api-key", region, kind="api_key")
+            )
             return {"authorization": "NONE", "api_key_required": True}
         if config.auth == "iam":
             return {"authorization": "AWS_IAM"}
         if config.auth == "cognito":
             self._user_pool = aws.CognitoUserPool(
-                self, "user-pool", provider=provider, name=namer.name("users", region, kind="cognito_user_pool"),
-                deletion_protection="ACTIVE", mfa_configuration="OPTIONAL",
+                self,
+                "user-pool",
+                provider=provider,
+                name=namer.name("users", region, kind="cognito_user_pool"),
+                deletion_protection="ACTIVE",
+                mfa_configuration="OPTIONAL",
                 software_token_mfa_configuration=aws.CognitoUserPoolSoftwareTokenMfaConfiguration(enabled=True),
-                auto_verified_attributes=["email"], username_attributes=["email"],
+                auto_verified_attributes=["email"],
+                username_attributes=["email"],
                 password_policy=aws.CognitoUserPoolPasswordPolicy(
-                    minimum_length=12, require_lowercase=True, require_uppercase=True, require_numbers=True,
-                    require_symbols=True, temporary_password_validity_days=3),
+                    minimum_length=12,
+                    require_lowercase=True,
+                    require_uppercase=True,
+                    require_numbers=True,
+                    require_symbols=True,
+                    temporary_password_validity_days=3,
+                ),
             )
             self._user_pool_client = aws.CognitoUserPoolClient(
-                self, "user-pool-client", provider=provider, name=namer.name("api-client", region, kind="cognito_user_pool"),
-                user_pool_id=self._user_pool.id, generate_secret=False, prevent_user_existence_errors="ENABLED",
+                self,
+                "user-pool-client",
+                provider=provider,
+                name=namer.name("api-client", region, kind="cognito_user_pool"),
+                user_pool_id=self._user_pool.id,
+                generate_secret=False,
+                prevent_user_existence_errors="ENABLED",
                 explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             )
             authorizer = aws.ApiGatewayAuthorizer(
-                self, "authorizer", provider=provider, rest_api_id=api_id, name="cognito", type="COGNITO_USER_POOLS",
-                provider_arns=[self._user_pool.arn], identity_source="method.request.header.Authorization",
+                self,
+                "authorizer",
+                provider=provider,
+                rest_api_id=api_id,
+                name="cognito",
+                type="COGNITO_USER_POOLS",
+                provider_arns=[self._user_pool.arn],
+                identity_source="method.request.header.Authorization",
             )
             return {"authorization": "COGNITO_USER_POOLS", "authorizer_id": authorizer.id}
         return {"authorization": "NONE"}

@@ -8,15 +8,24 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import ConfigError, StackConfig, configs_from_context, read_context
+
+if TYPE_CHECKING:  # the CDK loads only once the configuration is known to be valid
+    from .cdk import App
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LAMBDA_SRC = PROJECT_DIR / "lambda_src"
 
 
-def build_app(configs: Sequence[StackConfig], *, outdir: str | None = None, source_dir: Path = LAMBDA_SRC,
-              with_bootstrap: bool = True):  # -> cdk.App, typed loosely to keep the CDK import lazy
+def build_app(
+    configs: Sequence[StackConfig],
+    *,
+    outdir: str | None = None,
+    source_dir: Path = LAMBDA_SRC,
+    with_bootstrap: bool = True,
+) -> App:
     """An App with one stack per environment (and the bootstrap stack). Nothing is written until
     ``app.synth()``."""
     from .bootstrap import BootstrapConfig, BootstrapStack
@@ -51,8 +60,10 @@ def main() -> int:
         return 2
     for config in configs:
         if config.api_auth == "none":
-            print(f"warning: {config.stack_name}: api_auth is 'none': anyone on the internet can call the API",
-                  file=sys.stderr)
+            print(
+                f"warning: {config.stack_name}: api_auth is 'none': anyone on the internet can call the API",
+                file=sys.stderr,
+            )
     app = build_app(configs)
     app.synth()
     outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))

@@ -4,7 +4,6 @@ Constructs import the classes they use from here, so the cost of loading the bin
 move to another bindings package, is handled in one place.
 """
 
-# ruff: noqa: F401
 # Import only the submodules used below, not the ~2,200 the package __init__ imports (IAC_LAZY_PROVIDER=0: off).
 from .lazy_provider import install as _install_lazy_provider
 
@@ -35,14 +34,14 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
     CognitoUserPoolPasswordPolicy,
     CognitoUserPoolSoftwareTokenMfaConfiguration,
 )
 from cdktf_cdktf_provider_aws.cognito_user_pool_client import CognitoUserPoolClient
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
@@ -120,3 +119,92 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+
+__all__ = [
+    "ApiGatewayAccount",
+    "ApiGatewayApiKey",
+    "ApiGatewayAuthorizer",
+    "ApiGatewayDeployment",
+    "ApiGatewayIntegration",
+    "ApiGatewayMethod",
+    "ApiGatewayMethodSettings",
+    "ApiGatewayMethodSettingsSettings",
+    "ApiGatewayRequestValidator",
+    "ApiGatewayResource",
+    "ApiGatewayRestApi",
+    "ApiGatewayRestApiEndpointConfiguration",
+    "ApiGatewayStage",
+    "ApiGatewayStageAccessLogSettings",
+    "ApiGatewayUsagePlan",
+    "ApiGatewayUsagePlanApiStages",
+    "ApiGatewayUsagePlanKey",
+    "ApiGatewayUsagePlanQuotaSettings",
+    "ApiGatewayUsagePlanThrottleSettings",
+    "AwsProvider",
+    "AwsProviderDefaultTags",
+    "CloudwatchDashboard",
+    "CloudwatchLogGroup",
+    "CloudwatchMetricAlarm",
+    "CognitoUserPool",
+    "CognitoUserPoolClient",
+    "CognitoUserPoolPasswordPolicy",
+    "CognitoUserPoolSoftwareTokenMfaConfiguration",
+    "DataAwsAvailabilityZones",
+    "DataAwsAvailabilityZonesFilter",
+    "DataAwsCallerIdentity",
+    "DataAwsIamPolicyDocument",
+    "DataAwsIamPolicyDocumentStatement",
+    "DataAwsIamPolicyDocumentStatementCondition",
+    "DataAwsIamPolicyDocumentStatementPrincipals",
+    "DefaultSecurityGroup",
+    "FlowLog",
+    "IamRole",
+    "IamRolePolicy",
+    "KmsAlias",
+    "KmsKey",
+    "LambdaAlias",
+    "LambdaFunction",
+    "LambdaFunctionEnvironment",
+    "LambdaFunctionLoggingConfig",
+    "LambdaFunctionTracingConfig",
+    "LambdaFunctionVpcConfig",
+    "LambdaPermission",
+    "LambdaProvisionedConcurrencyConfig",
+    "RouteTable",
+    "RouteTableAssociation",
+    "S3Bucket",
+    "S3BucketLifecycleConfiguration",
+    "S3BucketLifecycleConfigurationRule",
+    "S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload",
+    "S3BucketLifecycleConfigurationRuleFilter",
+    "S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration",
+    "S3BucketNotification",
+    "S3BucketOwnershipControls",
+    "S3BucketOwnershipControlsRule",
+    "S3BucketPolicy",
+    "S3BucketPublicAccessBlock",
+    "S3BucketServerSideEncryptionConfigurationA",
+    "S3BucketServerSideEncryptionConfigurationRuleA",
+    "S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA",
+    "S3BucketVersioningA",
+    "S3BucketVersioningVersioningConfiguration",
+    "SecurityGroup",
+    "SnsTopic",
+    "SnsTopicSubscription",
+    "Subnet",
+    "Vpc",
+    "VpcEndpoint",
+    "VpcSecurityGroupEgressRule",
+    "Wafv2WebAcl",
+    "Wafv2WebAclAssociation",
+    "Wafv2WebAclDefaultAction",
+    "Wafv2WebAclDefaultActionAllow",
+    "Wafv2WebAclLoggingConfiguration",
+    "Wafv2WebAclRule",
+    "Wafv2WebAclRuleAction",
+    "Wafv2WebAclRuleActionBlock",
+    "Wafv2WebAclRuleOverrideAction",
+    "Wafv2WebAclRuleOverrideActionNone",
+    "Wafv2WebAclRuleVisibilityConfig",
+    "Wafv2WebAclVisibilityConfig",
+]

@@ -38,9 +38,13 @@ class BootstrapConfig:
         for config in configs:
             regions += [r for r in config.regions if r not in regions]
         buckets = sorted({c.state_bucket for c in configs if c.state_bucket is not None})
-        return cls(project_name=configs[0].project_name, regions=tuple(regions),
-                   state_region=str(configs[0].state_region), state_buckets=tuple(buckets),
-                   tags=dict(configs[0].tags))
+        return cls(
+            project_name=configs[0].project_name,
+            regions=tuple(regions),
+            state_region=str(configs[0].state_region),
+            state_buckets=tuple(buckets),
+            tags=dict(configs[0].tags),
+        )
 
     @property
     def stack_name(self) -> str:
@@ -48,52 +52,89 @@ class BootstrapConfig:
 
 
 class BootstrapStack(TerraformStack):
-    """Creates, with local state (it makes the remote state's bucket): the state bucket(s) in the
-    state region, versioned, encrypted with a KMS key of their own, non-public and TLS-only; and in every region, API Gateway's
-    account-level CloudWatch role, which stage access and execution logs need. One per account: run
-    it once per account, before the first environment.
+    """Creates, with local state (it makes the remote state's bucket): the state bucket(s) in the state
+    region, versioned, encrypted with a KMS key of their own, non-public and TLS-only; and in every
+    region, API Gateway's account-level CloudWatch role, which stage access and execution logs need.
+    One per account: run it once per account, before the first environment.
     """
 
     def __init__(self, scope: Construct, config: BootstrapConfig) -> None:
         super().__init__(scope, config.stack_name)
         configure_backend(self, stack_name=config.stack_name, bucket=None, key="", region=config.state_region)
         namer = Namer(config.project_name, SHARED)
-        tags = {**(config.tags or {}), "Project": config.project_name, "Environment": SHARED,
-                "ManagedBy": MANAGED_BY}
+        tags = {**(config.tags or {}), "Project": config.project_name, "Environment": SHARED, "ManagedBy": MANAGED_BY}
         providers = {region: regional_provider(self, region, tags) for region in config.regions}
         if config.state_region not in providers:
             providers[config.state_region] = regional_provider(self, config.state_region, tags)
         home = providers[config.state_region]
         account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=home).account_id
 
-        key = EncryptionKey(self, "state-key", provider=home, account_id=account_id,
-                            config=KeyConfig(namer=namer, region=config.state_region))
+        key = EncryptionKey(
+            self,
+            "state-key",
+            provider=home,
+            account_id=account_id,
+            config=KeyConfig(namer=namer, region=config.state_region),
+        )
         bucket_names = []
         for name in config.state_buckets or (None,):
             storage = Storage(
-                self, f"state-{name}" if name else "state", provider=home, account_id=account_id,
+                self,
+                f"state-{name}" if name else "state",
+                provider=home,
+                account_id=account_id,
                 kms_key_arn=key.key_arn,
-                config=StorageConfig(namer=namer, region=config.state_region, component="tfstate",
-                                     bucket_name=name, noncurrent_version_days=365))
+                config=StorageConfig(
+                    namer=namer,
+                    region=config.state_region,
+                    component="tfstate",
+                    bucket_name=name,
+                    noncurrent_version_days=365,
+                ),
+            )
             bucket_names.append(storage.bucket_name)
-        TerraformOutput(self, "state_buckets", value=bucket_names,
-                        description="Buckets for the environments' remote state: set state_bucket to one")
+        TerraformOutput(
+            self,
+            "state_buckets",
+            value=bucket_names,
+            description="Buckets for the environments' remote state: set state_bucket to one",
+        )
 
         role = service_role(
-            self, "api-gateway-cloudwatch-role", provider=home,
+            self,
+            "api-gateway-cloudwatch-role",
+            provider=home,
             name=namer.name("apigw-logs", config.state_region, kind="iam_role"),
-            service="apigateway.amazonaws.com", source_account=None,
-            statements=[Statement(
-                sid="WriteApiGatewayLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
-                         "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
-                         "logs:PutLogEvents"],
-                resources=[f"arn:aws:logs:{region}:{account_id}:log-group:*" for region in config.regions]
-                + [f"arn:aws:logs:{region}:{account_id}:log-group:*:log-stream:*" for region in config.regions],
-            )],
+            service="apigateway.amazonaws.com",
+            source_account=None,
+            statements=[
+                Statement(
+                    sid="WriteApiGatewayLogs",
+                    actions=[
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeLogStreams",
+                        "logs:FilterLogEvents",
+                        "logs:GetLogEvents",
+                        "logs:PutLogEvents",
+                    ],
+                    resources=[f"arn:aws:logs:{region}:{account_id}:log-group:*" for region in config.regions]
+                    + [f"arn:aws:logs:{region}:{account_id}:log-group:*:log-stream:*" for region in config.regions],
+                )
+            ],
         )
         for region in config.regions:
-            aws.ApiGatewayAccount(self, f"api-gateway-account-{region}", provider=providers[region],
-                                  cloudwatch_role_arn=role.arn, depends_on=[role.policy])
-        TerraformOutput(self, "api_gateway_cloudwatch_role_arn", value=role.arn,
-                        description="API Gateway's account-level CloudWatch role, set in every region")
+            aws.ApiGatewayAccount(
+                self,
+                f"api-gateway-account-{region}",
+                provider=providers[region],
+                cloudwatch_role_arn=role.arn,
+                depends_on=[role.policy],
+            )
+        TerraformOutput(
+            self,
+            "api_gateway_cloudwatch_role_arn",
+            value=role.arn,
+            description="API Gateway's account-level CloudWatch role, set in every region",
+        )

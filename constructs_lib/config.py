@@ -29,8 +29,30 @@ class ConfigError(ValueError):
 
 
 # CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 LAMBDA_RUNTIMES = ("python3.12", "python3.13")
 API_AUTH_MODES = ("api_key", "iam", "cognito", "none")
 # The stage cache sizes API Gateway offers, in GB.
@@ -82,8 +104,7 @@ def check_region(setting: str, region: Any) -> None:
     if region not in KNOWN_REGIONS:
         close = difflib.get_close_matches(region, KNOWN_REGIONS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise _fail(setting, region,
-                    f"is not a known AWS commercial region{hint} (known: {', '.join(KNOWN_REGIONS)})")
+        raise _fail(setting, region, f"is not a known AWS commercial region{hint} (known: {', '.join(KNOWN_REGIONS)})")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,17 +225,26 @@ class StackConfig:
     def _check_identity(self) -> None:
         _str("project_name", self.project_name)
         if not _PROJECT_RE.match(self.project_name):
-            raise _fail("project_name", self.project_name,
-                        "must be 2 to 24 lowercase letters, digits or single hyphens, start with a "
-                        "letter and not end with a hyphen (it is part of every AWS resource name)")
+            raise _fail(
+                "project_name",
+                self.project_name,
+                "must be 2 to 24 lowercase letters, digits or single hyphens, start with a "
+                "letter and not end with a hyphen (it is part of every AWS resource name)",
+            )
         _str("environment", self.environment)
         if self.environment in RESERVED_ENVIRONMENTS:
-            raise _fail("environment", self.environment,
-                        f"is reserved ({', '.join(RESERVED_ENVIRONMENTS)} name the shared bootstrap stack)")
+            raise _fail(
+                "environment",
+                self.environment,
+                f"is reserved ({', '.join(RESERVED_ENVIRONMENTS)} name the shared bootstrap stack)",
+            )
         if not _ENVIRONMENT_RE.match(self.environment):
-            raise _fail("environment", self.environment,
-                        "must be 1 to 12 lowercase letters, digits or single hyphens, start with a "
-                        "letter and not end with a hyphen (it is part of every AWS resource name)")
+            raise _fail(
+                "environment",
+                self.environment,
+                "must be 1 to 12 lowercase letters, digits or single hyphens, start with a "
+                "letter and not end with a hyphen (it is part of every AWS resource name)",
+            )
         if not isinstance(self.tags, Mapping):
             raise _fail("tags", self.tags, "must be a mapping of tag names to values")
         for key, value in self.tags.items():
@@ -229,8 +259,9 @@ class StackConfig:
     def _check_regions(self) -> None:
         regions = self.regions
         if isinstance(regions, str):
-            raise _fail("regions", regions, "must be a list of region names, not a single string "
-                        f"(write [{regions!r}])")
+            raise _fail(
+                "regions", regions, f"must be a list of region names, not a single string (write [{regions!r}])"
+            )
         if not isinstance(regions, (list, tuple)):
             raise _fail("regions", regions, "must be a list of region names")
         if not regions:
@@ -246,15 +277,16 @@ class StackConfig:
             self._set("home_region", regions[0])
         check_region("home_region", self.home_region)
         if self.home_region not in regions:
-            raise _fail("home_region", self.home_region,
-                        f"must be one of the configured regions ({', '.join(regions)})")
+            raise _fail(
+                "home_region", self.home_region, f"must be one of the configured regions ({', '.join(regions)})"
+            )
 
         if not isinstance(self.vpc_cidrs, Mapping):
             raise _fail("vpc_cidrs", self.vpc_cidrs, "must be a mapping of region to CIDR")
         for region in self.vpc_cidrs:
             if region not in regions:
                 raise _fail("vpc_cidrs", region, f"is not one of the configured regions ({', '.join(regions)})")
-        networks = {}
+        networks: dict[str, ipaddress.IPv4Network] = {}
         for region in regions:
             cidr = self.vpc_cidr(region)
             setting = f"vpc_cidrs.{region}"
@@ -273,15 +305,21 @@ class StackConfig:
 
     def _check_zones(self) -> None:
         if not isinstance(self.availability_zone_ids, Mapping):
-            raise _fail("availability_zone_ids", self.availability_zone_ids,
-                        "must be a mapping of region to two zone ids")
+            raise _fail(
+                "availability_zone_ids", self.availability_zone_ids, "must be a mapping of region to two zone ids"
+            )
         for region, zones in self.availability_zone_ids.items():
             setting = f"availability_zone_ids.{region}"
             if region not in self.regions:
-                raise _fail("availability_zone_ids", region,
-                            f"is not one of the configured regions ({', '.join(self.regions)})")
-            if (not isinstance(zones, (list, tuple)) or len(zones) != 2 or len(set(zones)) != 2
-                    or not all(isinstance(z, str) and _ZONE_ID_RE.match(z) for z in zones)):
+                raise _fail(
+                    "availability_zone_ids", region, f"is not one of the configured regions ({', '.join(self.regions)})"
+                )
+            if (
+                not isinstance(zones, (list, tuple))
+                or len(zones) != 2
+                or len(set(zones)) != 2
+                or not all(isinstance(z, str) and _ZONE_ID_RE.match(z) for z in zones)
+            ):
                 raise _fail(setting, zones, "must be two different zone ids such as ['use1-az1', 'use1-az2']")
         self._set("availability_zone_ids", {r: tuple(z) for r, z in self.availability_zone_ids.items()})
 
@@ -289,8 +327,11 @@ class StackConfig:
         if self.state_bucket is not None:
             _str("state_bucket", self.state_bucket)
             if not _BUCKET_RE.match(self.state_bucket) or ".." in self.state_bucket:
-                raise _fail("state_bucket", self.state_bucket,
-                            "is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots, hyphens)")
+                raise _fail(
+                    "state_bucket",
+                    self.state_bucket,
+                    "is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots, hyphens)",
+                )
         if self.state_region is None:
             self._set("state_region", self.home_region)
         check_region("state_region", self.state_region)
@@ -302,8 +343,11 @@ class StackConfig:
 
     def _check_function(self) -> None:
         if self.lambda_runtime not in LAMBDA_RUNTIMES:
-            raise _fail("lambda_runtime", self.lambda_runtime,
-                        f"is not supported (use one of {', '.join(LAMBDA_RUNTIMES)}; 3.9 is retired, 3.10 deprecated)")
+            raise _fail(
+                "lambda_runtime",
+                self.lambda_runtime,
+                f"is not supported (use one of {', '.join(LAMBDA_RUNTIMES)}; 3.9 is retired, 3.10 deprecated)",
+            )
         _int("lambda_memory_mb", self.lambda_memory_mb, minimum=128, maximum=10240)
         _int("lambda_timeout_seconds", self.lambda_timeout_seconds, minimum=1, maximum=900)
         if self.lambda_reserved_concurrency is not None:
@@ -311,12 +355,18 @@ class StackConfig:
         _int("lambda_provisioned_concurrency", self.lambda_provisioned_concurrency, minimum=0)
         reserved = self.lambda_reserved_concurrency
         if reserved is not None and self.lambda_provisioned_concurrency > reserved:
-            raise _fail("lambda_provisioned_concurrency", self.lambda_provisioned_concurrency,
-                        f"must not exceed lambda_reserved_concurrency ({reserved})")
+            raise _fail(
+                "lambda_provisioned_concurrency",
+                self.lambda_provisioned_concurrency,
+                f"must not exceed lambda_reserved_concurrency ({reserved})",
+            )
         _int("log_retention_days", self.log_retention_days, minimum=1)
         if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise _fail("log_retention_days", self.log_retention_days,
-                        f"is not a retention CloudWatch accepts ({', '.join(map(str, LOG_RETENTION_DAYS))})")
+            raise _fail(
+                "log_retention_days",
+                self.log_retention_days,
+                f"is not a retention CloudWatch accepts ({', '.join(map(str, LOG_RETENTION_DAYS))})",
+            )
 
     def _check_rest(self) -> None:
         if self.api_auth not in API_AUTH_MODES:
@@ -325,18 +375,22 @@ class StackConfig:
         _int("api_throttle_burst_requests", self.api_throttle_burst_requests, minimum=1)
         _int("api_usage_quota_per_day", self.api_usage_quota_per_day, minimum=1)
         if self.api_cache_size_gb is not None and (
-                isinstance(self.api_cache_size_gb, bool) or self.api_cache_size_gb not in API_CACHE_SIZES_GB):
-            raise _fail("api_cache_size_gb", self.api_cache_size_gb,
-                        f"must be one of {', '.join(map(str, API_CACHE_SIZES_GB))} (GB) or null")
+            isinstance(self.api_cache_size_gb, bool) or self.api_cache_size_gb not in API_CACHE_SIZES_GB
+        ):
+            raise _fail(
+                "api_cache_size_gb",
+                self.api_cache_size_gb,
+                f"must be one of {', '.join(map(str, API_CACHE_SIZES_GB))} (GB) or null",
+            )
         if not isinstance(self.waf_enabled, bool):
             raise _fail("waf_enabled", self.waf_enabled, "must be true or false")
-        _int("waf_rate_limit_per_5_minutes", self.waf_rate_limit_per_5_minutes, minimum=100,
-             maximum=2_000_000_000)
+        _int("waf_rate_limit_per_5_minutes", self.waf_rate_limit_per_5_minutes, minimum=100, maximum=2_000_000_000)
         if self.bucket_suffix is not None:
             _str("bucket_suffix", self.bucket_suffix)
             if not _SUFFIX_RE.match(self.bucket_suffix):
-                raise _fail("bucket_suffix", self.bucket_suffix,
-                            "must be 1 to 32 lowercase letters, digits or single hyphens")
+                raise _fail(
+                    "bucket_suffix", self.bucket_suffix, "must be 1 to 32 lowercase letters, digits or single hyphens"
+                )
         _int("artifacts_noncurrent_version_days", self.artifacts_noncurrent_version_days, minimum=1)
         if self.alarm_email is not None:
             _str("alarm_email", self.alarm_email)
@@ -401,11 +455,13 @@ def configs_from_context(context: Mapping[str, Any]) -> list[StackConfig]:
     if isinstance(environments, list) and all(isinstance(e, str) for e in environments):
         environments = {name: {} for name in environments}
     if not isinstance(environments, Mapping) or not environments:
-        raise _fail("environments", environments,
-                    "must be a non-empty list of names or a mapping of name to settings")
+        raise _fail("environments", environments, "must be a non-empty list of names or a mapping of name to settings")
     if "environment" in shared:
-        raise _fail("environment", shared["environment"],
-                    "cannot be set together with 'environments' (name the environments there)")
+        raise _fail(
+            "environment",
+            shared["environment"],
+            "cannot be set together with 'environments' (name the environments there)",
+        )
     configs = []
     for name, overrides in environments.items():
         where = f"environments.{name}."

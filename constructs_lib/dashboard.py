@@ -55,24 +55,29 @@ class DashboardConfig:
         for index, (title, namespace, metric, statistic, kind) in enumerate(_PANELS):
             metrics = []
             for r in self.regions:
-                dimensions = (["FunctionName", r.function_name] if kind == "function"
-                              else ["ApiName", r.api_name, "Stage", r.stage_name])
+                dimensions = (
+                    ["FunctionName", r.function_name]
+                    if kind == "function"
+                    else ["ApiName", r.api_name, "Stage", r.stage_name]
+                )
                 metrics.append([namespace, metric, *dimensions, {"region": r.region, "label": r.region}])
-            widgets.append({
-                "type": "metric",
-                "x": (index % PER_ROW) * WIDGET_WIDTH,
-                "y": (index // PER_ROW) * WIDGET_HEIGHT,
-                "width": WIDGET_WIDTH,
-                "height": WIDGET_HEIGHT,
-                "properties": {
-                    "title": title,
-                    "view": "timeSeries",
-                    "stat": statistic,
-                    "period": 300,
-                    "region": self.home_region,
-                    "metrics": metrics,
-                },
-            })
+            widgets.append(
+                {
+                    "type": "metric",
+                    "x": (index % PER_ROW) * WIDGET_WIDTH,
+                    "y": (index // PER_ROW) * WIDGET_HEIGHT,
+                    "width": WIDGET_WIDTH,
+                    "height": WIDGET_HEIGHT,
+                    "properties": {
+                        "title": title,
+                        "view": "timeSeries",
+                        "stat": statistic,
+                        "period": 300,
+                        "region": self.home_region,
+                        "metrics": metrics,
+                    },
+                }
+            )
         return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
 
 
@@ -83,8 +88,9 @@ class Dashboard(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, config: DashboardConfig, provider: aws.AwsProvider) -> None:
         super().__init__(scope, id_)
-        self._dashboard = aws.CloudwatchDashboard(self, "dashboard", provider=provider,
-                                                  dashboard_name=config.name, dashboard_body=config.body())
+        self._dashboard = aws.CloudwatchDashboard(
+            self, "dashboard", provider=provider, dashboard_name=config.name, dashboard_body=config.body()
+        )
         self._name = config.name
 
     @property

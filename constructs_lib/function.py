@@ -16,9 +16,18 @@ from .packaging import build_package
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Lambda sets these itself and refuses them in a function's configuration.
-_RESERVED_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
-                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "_HANDLER",
-                 "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR")
+_RESERVED_ENV = (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "_HANDLER",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,62 +91,119 @@ class Function(Construct):
 
     ALIAS = "live"
 
-    def __init__(self, scope: Construct, id_: str, *, config: FunctionConfig, provider: aws.AwsProvider,
-                 account_id: str, subnet_ids: list[str], security_group_id: str,
-                 environment: Mapping[str, str], kms_key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: FunctionConfig,
+        provider: aws.AwsProvider,
+        account_id: str,
+        subnet_ids: list[str],
+        security_group_id: str,
+        environment: Mapping[str, str],
+        kms_key_arn: str,
+    ) -> None:
         super().__init__(scope, id_)
         region = config.region
         self._name = config.namer.name(config.component, region, kind="lambda_function")
 
         self._log_group = aws.CloudwatchLogGroup(
-            self, "log-group", provider=provider, name=f"/aws/lambda/{self._name}",
-            retention_in_days=config.log_retention_days, kms_key_id=kms_key_arn,
+            self,
+            "log-group",
+            provider=provider,
+            name=f"/aws/lambda/{self._name}",
+            retention_in_days=config.log_retention_days,
+            kms_key_id=kms_key_arn,
         )
         ec2 = f"arn:aws:ec2:{region}:{account_id}"
         role = service_role(
-            self, "role", provider=provider, name=config.namer.name(config.component, region, kind="iam_role"),
-            service="lambda.amazonaws.com", source_account=None,
+            self,
+            "role",
+            provider=provider,
+            name=config.namer.name(config.component, region, kind="iam_role"),
+            service="lambda.amazonaws.com",
+            source_account=None,
             statements=[
-                Statement(sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                          resources=[f"{self._log_group.arn}:*"]),
+                Statement(
+                    sid="WriteOwnLogs",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[f"{self._log_group.arn}:*"],
+                ),
                 Statement(sid="DecryptOwnEnvironment", actions=["kms:Decrypt"], resources=[kms_key_arn]),
-                Statement(sid="CreateNetworkInterfacesInOwnSubnets", actions=["ec2:CreateNetworkInterface"],
-                          resources=[f"{ec2}:network-interface/*", f"{ec2}:security-group/{security_group_id}",
-                                     *(f"{ec2}:subnet/{subnet}" for subnet in subnet_ids)]),
-                Statement(sid="ManageNetworkInterfaces",
-                          actions=["ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface",
-                                   "ec2:UnassignPrivateIpAddresses"],
-                          resources=[f"{ec2}:network-interface/*"]),
+                Statement(
+                    sid="CreateNetworkInterfacesInOwnSubnets",
+                    actions=["ec2:CreateNetworkInterface"],
+                    resources=[
+                        f"{ec2}:network-interface/*",
+                        f"{ec2}:security-group/{security_group_id}",
+                        *(f"{ec2}:subnet/{subnet}" for subnet in subnet_ids),
+                    ],
+                ),
+                Statement(
+                    sid="ManageNetworkInterfaces",
+                    actions=[
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=[f"{ec2}:network-interface/*"],
+                ),
                 # EC2 Describe* and these X-Ray calls have no resource-level permissions: "*" is the
                 # only resource IAM accepts for them.
-                Statement(sid="DescribeNetwork", actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
-                          resources=["*"]),
-                Statement(sid="WriteTraces", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                          resources=["*"]),
+                Statement(
+                    sid="DescribeNetwork",
+                    actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                    resources=["*"],
+                ),
+                Statement(
+                    sid="WriteTraces", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources=["*"]
+                ),
             ],
         )
 
         package = build_package(Path(config.source_dir), config.component)
         asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
         self._function = aws.LambdaFunction(
-            self, "function", provider=provider, function_name=self._name, role=role.arn,
-            handler=config.handler, runtime=config.runtime, filename=asset.path,
-            source_code_hash=package.sha256_base64, memory_size=config.memory_mb,
-            timeout=config.timeout_seconds, publish=True, architectures=["arm64"], kms_key_arn=kms_key_arn,
+            self,
+            "function",
+            provider=provider,
+            function_name=self._name,
+            role=role.arn,
+            handler=config.handler,
+            runtime=config.runtime,
+            filename=asset.path,
+            source_code_hash=package.sha256_base64,
+            memory_size=config.memory_mb,
+            timeout=config.timeout_seconds,
+            publish=True,
+            architectures=["arm64"],
+            kms_key_arn=kms_key_arn,
             reserved_concurrent_executions=config.reserved_concurrency,
             vpc_config=aws.LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=[security_group_id]),
             tracing_config=aws.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.LambdaFunctionLoggingConfig(log_format="JSON", log_group=self._log_group.name),
-            environment=aws.LambdaFunctionEnvironment(variables=dict(sorted({**config.environment, **environment}.items()))),
+            environment=aws.LambdaFunctionEnvironment(
+                variables=dict(sorted({**config.environment, **environment}.items()))
+            ),
             depends_on=[self._log_group, role.policy],
         )
-        self._alias = aws.LambdaAlias(self, "alias", provider=provider, name=self.ALIAS,
-                                      function_name=self._function.function_name,
-                                      function_version=self._function.version)
+        self._alias = aws.LambdaAlias(
+            self,
+            "alias",
+            provider=provider,
+            name=self.ALIAS,
+            function_name=self._function.function_name,
+            function_version=self._function.version,
+        )
         if config.provisioned_concurrency:
             aws.LambdaProvisionedConcurrencyConfig(
-                self, "provisioned-concurrency", provider=provider, function_name=self._function.function_name,
-                qualifier=self._alias.name, provisioned_concurrent_executions=config.provisioned_concurrency,
+                self,
+                "provisioned-concurrency",
+                provider=provider,
+                function_name=self._function.function_name,
+                qualifier=self._alias.name,
+                provisioned_concurrent_executions=config.provisioned_concurrency,
             )
 
     @property

@@ -40,8 +40,9 @@ class Statement:
             raise ValueError(f"actions: statement {self.sid!r} allows '*'; name the actions it needs")
 
 
-def policy_document(scope: Construct, id_: str, *, statements: Sequence[Statement],
-                    provider: aws.AwsProvider) -> aws.DataAwsIamPolicyDocument:
+def policy_document(
+    scope: Construct, id_: str, *, statements: Sequence[Statement], provider: aws.AwsProvider
+) -> aws.DataAwsIamPolicyDocument:
     """An ``aws_iam_policy_document`` data source; its ``.json`` is the rendered policy."""
     return aws.DataAwsIamPolicyDocument(
         scope,
@@ -56,12 +57,15 @@ def policy_document(scope: Construct, id_: str, *, statements: Sequence[Statemen
                 principals=[
                     aws.DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(ids))
                     for kind, ids in sorted(s.principals.items())
-                ] or None,
+                ]
+                or None,
                 condition=[
                     aws.DataAwsIamPolicyDocumentStatementCondition(
-                        test=c.test, variable=c.variable, values=list(c.values))
+                        test=c.test, variable=c.variable, values=list(c.values)
+                    )
                     for c in s.conditions
-                ] or None,
+                ]
+                or None,
             )
             for s in statements
         ],
@@ -80,22 +84,43 @@ class ServiceRole:
         return self.role.arn
 
 
-def service_role(scope: Construct, id_: str, *, name: str, service: str, source_account: str | None,
-                 statements: Sequence[Statement], provider: aws.AwsProvider) -> ServiceRole:
+def service_role(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    service: str,
+    source_account: str | None,
+    statements: Sequence[Statement],
+    provider: aws.AwsProvider,
+) -> ServiceRole:
     """An IAM role that ``service`` can assume, with one inline policy of ``statements``.
 
     With ``source_account``, an ``aws:SourceAccount`` condition stops the confused-deputy problem
     (another account's use of the same service cannot assume this role). Pass ``None`` only for
     services that do not send that key when they assume a role (Lambda's execution role).
     """
-    conditions = ([Condition(test="StringEquals", variable="aws:SourceAccount", values=[source_account])]
-                  if source_account is not None else [])
-    trust = policy_document(scope, f"{id_}-trust", provider=provider, statements=[
-        Statement(sid="AssumeByService", actions=["sts:AssumeRole"], principals={"Service": [service]},
-                  conditions=conditions)
-    ])
+    conditions = (
+        [Condition(test="StringEquals", variable="aws:SourceAccount", values=[source_account])]
+        if source_account is not None
+        else []
+    )
+    trust = policy_document(
+        scope,
+        f"{id_}-trust",
+        provider=provider,
+        statements=[
+            Statement(
+                sid="AssumeByService",
+                actions=["sts:AssumeRole"],
+                principals={"Service": [service]},
+                conditions=conditions,
+            )
+        ],
+    )
     role = aws.IamRole(scope, id_, provider=provider, name=name, assume_role_policy=trust.json)
     permissions = policy_document(scope, f"{id_}-permissions", provider=provider, statements=statements)
-    policy = aws.IamRolePolicy(scope, f"{id_}-policy", provider=provider, role=role.id, name=name,
-                               policy=permissions.json)
+    policy = aws.IamRolePolicy(
+        scope, f"{id_}-policy", provider=provider, role=role.id, name=name, policy=permissions.json
+    )
     return ServiceRole(role=role, policy=policy)

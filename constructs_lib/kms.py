@@ -12,13 +12,35 @@ from .naming import Namer
 # What the account's administrators may do with the key, spelled out rather than "kms:*", so the
 # policy grants no action added to KMS later. PutKeyPolicy keeps the key manageable (no lock-out).
 ADMIN_ACTIONS = (
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
-    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
-    "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
-    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant",
-    "kms:RevokeGrant", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
-    "kms:UpdateAlias", "kms:UpdateKeyDescription",
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
 )
 
 
@@ -42,34 +64,63 @@ class EncryptionKey(Construct):
     SNS topics it encrypts (the AWS-managed SNS key cannot allow that).
     """
 
-    def __init__(self, scope: Construct, id_: str, *, config: KeyConfig, provider: aws.AwsProvider,
-                 account_id: str) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, config: KeyConfig, provider: aws.AwsProvider, account_id: str
+    ) -> None:
         super().__init__(scope, id_)
         region = config.region
         name = config.namer.name("key", region, kind="kms_alias")
-        key_policy = policy_document(self, "policy-document", provider=provider, statements=[
-            # In a key policy, "*" as the resource means this key and nothing else.
-            Statement(sid="AccountAdministersThroughIam", actions=ADMIN_ACTIONS, resources=["*"],
-                      principals={"AWS": [f"arn:aws:iam::{account_id}:root"]}),
-            Statement(
-                sid="CloudWatchLogsOfThisAccountAndRegion",
-                actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
-                         "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
-                resources=["*"], principals={"Service": [f"logs.{region}.amazonaws.com"]},
-                conditions=[Condition(test="ArnLike", variable="kms:EncryptionContext:aws:logs:arn",
-                                      values=[f"arn:aws:logs:{region}:{account_id}:log-group:*"])],
-            ),
-            Statement(
-                sid="CloudWatchAlarmsPublishToEncryptedTopics",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=["*"],
-                principals={"Service": ["cloudwatch.amazonaws.com"]},
-                conditions=[Condition(test="StringEquals", variable="aws:SourceAccount", values=[account_id])],
-            ),
-        ])
+        key_policy = policy_document(
+            self,
+            "policy-document",
+            provider=provider,
+            statements=[
+                # In a key policy, "*" as the resource means this key and nothing else.
+                Statement(
+                    sid="AccountAdministersThroughIam",
+                    actions=ADMIN_ACTIONS,
+                    resources=["*"],
+                    principals={"AWS": [f"arn:aws:iam::{account_id}:root"]},
+                ),
+                Statement(
+                    sid="CloudWatchLogsOfThisAccountAndRegion",
+                    actions=[
+                        "kms:Decrypt",
+                        "kms:DescribeKey",
+                        "kms:Encrypt",
+                        "kms:GenerateDataKey",
+                        "kms:GenerateDataKeyWithoutPlaintext",
+                        "kms:ReEncryptFrom",
+                        "kms:ReEncryptTo",
+                    ],
+                    resources=["*"],
+                    principals={"Service": [f"logs.{region}.amazonaws.com"]},
+                    conditions=[
+                        Condition(
+                            test="ArnLike",
+                            variable="kms:EncryptionContext:aws:logs:arn",
+                            values=[f"arn:aws:logs:{region}:{account_id}:log-group:*"],
+                        )
+                    ],
+                ),
+                Statement(
+                    sid="CloudWatchAlarmsPublishToEncryptedTopics",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                    principals={"Service": ["cloudwatch.amazonaws.com"]},
+                    conditions=[Condition(test="StringEquals", variable="aws:SourceAccount", values=[account_id])],
+                ),
+            ],
+        )
         self._key = aws.KmsKey(
-            self, "key", provider=provider, description=f"{name}: logs, topic, bucket and function settings",
-            enable_key_rotation=True, rotation_period_in_days=365,
-            deletion_window_in_days=config.deletion_window_days, policy=key_policy.json,
+            self,
+            "key",
+            provider=provider,
+            description=f"{name}: logs, topic, bucket and function settings",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=config.deletion_window_days,
+            policy=key_policy.json,
         )
         aws.KmsAlias(self, "alias", provider=provider, name=f"alias/{name}", target_key_id=self._key.key_id)
 

@@ -71,8 +71,11 @@ def install() -> bool:
     try:
         finder = _prepare()
     except Exception as error:  # any surprise means the plain import: slower, never wrong
-        print(f"warning: {SWITCH}: lazy provider loading disabled, using the plain import "
-              f"({type(error).__name__}: {error})", file=sys.stderr)
+        print(
+            f"warning: {SWITCH}: lazy provider loading disabled, using the plain import "
+            f"({type(error).__name__}: {error})",
+            file=sys.stderr,
+        )
         return False
     _activate(finder)
     return True
@@ -155,16 +158,18 @@ def _activate(finder: _LazyPackageFinder) -> None:
     def try_import_type_module(fqn: str) -> bool:
         """jsii's on-demand import, plus: a type name of this assembly in an unknown submodule
         imports every submodule (what the eager ``__init__`` does) rather than failing."""
-        if fqn.startswith(prefix) and prefix + fqn[len(prefix):].split(".", 1)[0] not in finder.fqn_map:
-            print(f"warning: {SWITCH}: no submodule known for jsii type {fqn}; importing all of {PACKAGE}",
-                  file=sys.stderr)
+        if fqn.startswith(prefix) and prefix + fqn[len(prefix) :].split(".", 1)[0] not in finder.fqn_map:
+            print(
+                f"warning: {SWITCH}: no submodule known for jsii type {fqn}; importing all of {PACKAGE}",
+                file=sys.stderr,
+            )
             finder.import_all()
             return True
         return original(fqn)
 
     setattr(try_import_type_module, _MARK, True)
     try_import_type_module.__wrapped__ = original  # type: ignore[attr-defined]
-    reference_map._try_import_type_module = try_import_type_module
+    reference_map._try_import_type_module = try_import_type_module  # type: ignore[attr-defined]
     sys.meta_path.insert(0, finder)
 
 
@@ -177,8 +182,15 @@ def _camel(snake: str) -> str:
 class _LazyPackageFinder(importlib.abc.MetaPathFinder):
     """Finds ``cdktf_cdktf_provider_aws`` only; its loader runs the head of the real ``__init__``."""
 
-    def __init__(self, spec: importlib.machinery.ModuleSpec, code: Any, submodules: list[str],
-                 assembly: str, fqn_map: dict[str, str], reference_map: ModuleType) -> None:
+    def __init__(
+        self,
+        spec: importlib.machinery.ModuleSpec,
+        code: Any,
+        submodules: list[str],
+        assembly: str,
+        fqn_map: dict[str, str],
+        reference_map: ModuleType,
+    ) -> None:
         setattr(self, _MARK, True)
         self.origin = spec.origin
         self.locations = list(spec.submodule_search_locations or [])
@@ -193,7 +205,8 @@ class _LazyPackageFinder(importlib.abc.MetaPathFinder):
         if fullname != PACKAGE:
             return None
         return importlib.util.spec_from_file_location(
-            PACKAGE, self.origin, loader=_HeadOnlyLoader(self), submodule_search_locations=self.locations)
+            PACKAGE, self.origin, loader=_HeadOnlyLoader(self), submodule_search_locations=self.locations
+        )
 
     def import_all(self) -> None:
         for name in self.order:

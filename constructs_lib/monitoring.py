@@ -58,25 +58,55 @@ class MonitoringConfig:
 
     def function_alarms(self) -> list[AlarmSpec]:
         return [
-            AlarmSpec(what="fn-errors", namespace="AWS/Lambda", metric="Errors", statistic="Sum",
-                      threshold=self.errors_threshold, period_seconds=TEN_MINUTES,
-                      description=f"More than {self.errors_threshold} function errors in 10 minutes"),
-            AlarmSpec(what="fn-duration", namespace="AWS/Lambda", metric="Duration", statistic="Average",
-                      threshold=self.duration_threshold_ms, period_seconds=TEN_MINUTES,
-                      description=f"Average function duration over {self.duration_threshold_ms} ms for 10 minutes"),
-            AlarmSpec(what="fn-throttles", namespace="AWS/Lambda", metric="Throttles", statistic="Sum",
-                      threshold=self.throttles_threshold, period_seconds=ONE_MINUTE,
-                      description=f"More than {self.throttles_threshold} throttled invocations in a minute"),
+            AlarmSpec(
+                what="fn-errors",
+                namespace="AWS/Lambda",
+                metric="Errors",
+                statistic="Sum",
+                threshold=self.errors_threshold,
+                period_seconds=TEN_MINUTES,
+                description=f"More than {self.errors_threshold} function errors in 10 minutes",
+            ),
+            AlarmSpec(
+                what="fn-duration",
+                namespace="AWS/Lambda",
+                metric="Duration",
+                statistic="Average",
+                threshold=self.duration_threshold_ms,
+                period_seconds=TEN_MINUTES,
+                description=f"Average function duration over {self.duration_threshold_ms} ms for 10 minutes",
+            ),
+            AlarmSpec(
+                what="fn-throttles",
+                namespace="AWS/Lambda",
+                metric="Throttles",
+                statistic="Sum",
+                threshold=self.throttles_threshold,
+                period_seconds=ONE_MINUTE,
+                description=f"More than {self.throttles_threshold} throttled invocations in a minute",
+            ),
         ]
 
     def api_alarms(self) -> list[AlarmSpec]:
         return [
-            AlarmSpec(what="api-4xx", namespace="AWS/ApiGateway", metric="4XXError", statistic="Sum",
-                      threshold=self.api_4xx_threshold, period_seconds=TEN_MINUTES,
-                      description=f"More than {self.api_4xx_threshold} API 4XX responses in 10 minutes"),
-            AlarmSpec(what="api-5xx", namespace="AWS/ApiGateway", metric="5XXError", statistic="Sum",
-                      threshold=self.api_5xx_threshold, period_seconds=ONE_MINUTE,
-                      description=f"More than {self.api_5xx_threshold} API 5XX responses in a minute"),
+            AlarmSpec(
+                what="api-4xx",
+                namespace="AWS/ApiGateway",
+                metric="4XXError",
+                statistic="Sum",
+                threshold=self.api_4xx_threshold,
+                period_seconds=TEN_MINUTES,
+                description=f"More than {self.api_4xx_threshold} API 4XX responses in 10 minutes",
+            ),
+            AlarmSpec(
+                what="api-5xx",
+                namespace="AWS/ApiGateway",
+                metric="5XXError",
+                statistic="Sum",
+                threshold=self.api_5xx_threshold,
+                period_seconds=ONE_MINUTE,
+                description=f"More than {self.api_5xx_threshold} API 5XX responses in a minute",
+            ),
         ]
 
 
@@ -87,29 +117,60 @@ class Monitoring(Construct):
     responses. Missing data counts as not breaching: a quiet API is not an incident.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, config: MonitoringConfig, provider: aws.AwsProvider,
-                 function_name: str, api_name: str, stage_name: str, kms_key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: MonitoringConfig,
+        provider: aws.AwsProvider,
+        function_name: str,
+        api_name: str,
+        stage_name: str,
+        kms_key_arn: str,
+    ) -> None:
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
-        self._topic = aws.SnsTopic(self, "alarm-topic", provider=provider,
-                                   name=namer.name("alarms", region, kind="sns_topic"),
-                                   kms_master_key_id=kms_key_arn)
+        self._topic = aws.SnsTopic(
+            self,
+            "alarm-topic",
+            provider=provider,
+            name=namer.name("alarms", region, kind="sns_topic"),
+            kms_master_key_id=kms_key_arn,
+        )
         if config.alarm_email:
-            aws.SnsTopicSubscription(self, "alarm-email", provider=provider, topic_arn=self._topic.arn,
-                                     protocol="email", endpoint=config.alarm_email)
+            aws.SnsTopicSubscription(
+                self,
+                "alarm-email",
+                provider=provider,
+                topic_arn=self._topic.arn,
+                protocol="email",
+                endpoint=config.alarm_email,
+            )
         self._alarm_names: list[str] = []
         function_dimensions = {"FunctionName": function_name}
         api_dimensions = {"ApiName": api_name, "Stage": stage_name}
-        for spec, dimensions in ([(s, function_dimensions) for s in config.function_alarms()]
-                                 + [(s, api_dimensions) for s in config.api_alarms()]):
+        for spec, dimensions in [(s, function_dimensions) for s in config.function_alarms()] + [
+            (s, api_dimensions) for s in config.api_alarms()
+        ]:
             name = namer.name(spec.what, region, kind="cloudwatch_alarm")
             aws.CloudwatchMetricAlarm(
-                self, spec.what, provider=provider, alarm_name=name, alarm_description=spec.description,
-                namespace=spec.namespace, metric_name=spec.metric, dimensions=dimensions,
-                statistic=spec.statistic, period=spec.period_seconds, evaluation_periods=1,
-                threshold=spec.threshold, comparison_operator="GreaterThanThreshold",
+                self,
+                spec.what,
+                provider=provider,
+                alarm_name=name,
+                alarm_description=spec.description,
+                namespace=spec.namespace,
+                metric_name=spec.metric,
+                dimensions=dimensions,
+                statistic=spec.statistic,
+                period=spec.period_seconds,
+                evaluation_periods=1,
+                threshold=spec.threshold,
+                comparison_operator="GreaterThanThreshold",
                 treat_missing_data="notBreaching",
-                alarm_actions=[self._topic.arn], ok_actions=[self._topic.arn],
+                alarm_actions=[self._topic.arn],
+                ok_actions=[self._topic.arn],
             )
             self._alarm_names.append(name)
 

@@ -60,8 +60,7 @@ class Namer:
 
         Valid under S3's rules: lowercase, 3 to 63 characters, letters, digits and hyphens.
         """
-        name = _shorten(f"{self.project}-{component}-{region}-{self.environment}-{suffix}".lower(),
-                        LIMITS["s3_bucket"])
+        name = _shorten(f"{self.project}-{component}-{region}-{self.environment}-{suffix}".lower(), LIMITS["s3_bucket"])
         if not _S3_RE.match(name):
             raise ValueError(f"bucket name: {name!r} breaks S3's naming rules")
         return name
@@ -69,5 +68,6 @@ class Namer:
     def bucket_prefix(self, component: str, region: str, *, suffix_length: int) -> str:
         """The part before ``-{suffix}`` of a bucket whose suffix is known only at apply time
         (the account id, 12 digits), shortened so that the whole name fits 63 characters."""
-        return _shorten(f"{self.project}-{component}-{region}-{self.environment}".lower(),
-                        LIMITS["s3_bucket"] - suffix_length - 1)
+        return _shorten(
+            f"{self.project}-{component}-{region}-{self.environment}".lower(), LIMITS["s3_bucket"] - suffix_length - 1
+        )

@@ -28,7 +28,7 @@ class NetworkConfig:
     region: str
     cidr_block: str
     flow_log_retention_days: int = 365
-    availability_zone_ids: tuple[str, str] | None = None
+    availability_zone_ids: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -37,7 +37,9 @@ class NetworkConfig:
             raise ValueError(f"cidr_block: {self.cidr_block!r} is not an IPv4 CIDR block") from None
         if not 16 <= network.prefixlen <= 24:
             raise ValueError(f"cidr_block: {self.cidr_block!r} must be a /16 to /24 block")
-        if self.availability_zone_ids is not None and len(set(self.availability_zone_ids)) != 2:
+        if self.availability_zone_ids is not None and (
+            len(self.availability_zone_ids) != 2 or len(set(self.availability_zone_ids)) != 2
+        ):
             raise ValueError(f"availability_zone_ids: {self.availability_zone_ids!r} must be two different zone ids")
         if self.flow_log_retention_days < 1:
             raise ValueError(f"flow_log_retention_days: {self.flow_log_retention_days!r} must be positive")
@@ -56,76 +58,143 @@ class Network(Construct):
     VPC flow logs to a CloudWatch log group encrypted with the region's key.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, config: NetworkConfig, provider: aws.AwsProvider,
-                 account_id: str, kms_key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: NetworkConfig,
+        provider: aws.AwsProvider,
+        account_id: str,
+        kms_key_arn: str,
+    ) -> None:
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
         name = namer.name("vpc", region, kind="security_group")
 
-        self._vpc = aws.Vpc(self, "vpc", provider=provider, cidr_block=config.cidr_block,
-                            enable_dns_support=True, enable_dns_hostnames=True, tags={"Name": name})
+        self._vpc = aws.Vpc(
+            self,
+            "vpc",
+            provider=provider,
+            cidr_block=config.cidr_block,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": name},
+        )
         # A default security group with no rules: anything launched into it by mistake is isolated.
-        aws.DefaultSecurityGroup(self, "default-security-group", provider=provider, vpc_id=self._vpc.id,
-                                 tags={"Name": f"{name}-default"})
+        aws.DefaultSecurityGroup(
+            self, "default-security-group", provider=provider, vpc_id=self._vpc.id, tags={"Name": f"{name}-default"}
+        )
 
         if config.availability_zone_ids:
             # Zone ids name the same physical zone in every account: a closed, stable set.
-            placements = [{"availability_zone_id": zone} for zone in config.availability_zone_ids]
+            zone_ids: list[str | None] = list(config.availability_zone_ids)
+            zone_names: list[str | None] = [None, None]
         else:
             # Local Zones and Wavelength Zones are opt-in and lack services; use the region's own.
             zones = aws.DataAwsAvailabilityZones(
-                self, "zones", provider=provider, state="available",
+                self,
+                "zones",
+                provider=provider,
+                state="available",
                 filter=[aws.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
             )
-            placements = [{"availability_zone": Fn.element(zones.names, index)} for index in range(2)]
-        route_table = aws.RouteTable(self, "private-route-table", provider=provider, vpc_id=self._vpc.id,
-                                     tags={"Name": f"{name}-private"})
+            zone_ids = [None, None]
+            zone_names = [Fn.element(zones.names, index) for index in range(2)]
+        route_table = aws.RouteTable(
+            self, "private-route-table", provider=provider, vpc_id=self._vpc.id, tags={"Name": f"{name}-private"}
+        )
         self._subnets = []
         for index, cidr in enumerate(config.subnet_cidrs):
             subnet = aws.Subnet(
-                self, f"private-subnet-{index}", provider=provider, vpc_id=self._vpc.id, cidr_block=cidr,
-                map_public_ip_on_launch=False, tags={"Name": f"{name}-private-{index}"}, **placements[index],
+                self,
+                f"private-subnet-{index}",
+                provider=provider,
+                vpc_id=self._vpc.id,
+                cidr_block=cidr,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-private-{index}"},
+                availability_zone=zone_names[index],
+                availability_zone_id=zone_ids[index],
             )
-            aws.RouteTableAssociation(self, f"private-subnet-{index}-routes", provider=provider,
-                                      subnet_id=subnet.id, route_table_id=route_table.id)
+            aws.RouteTableAssociation(
+                self,
+                f"private-subnet-{index}-routes",
+                provider=provider,
+                subnet_id=subnet.id,
+                route_table_id=route_table.id,
+            )
             self._subnets.append(subnet)
 
         # The function reaches S3 through this endpoint instead of a NAT gateway.
         s3_endpoint = aws.VpcEndpoint(
-            self, "s3-endpoint", provider=provider, vpc_id=self._vpc.id,
-            service_name=f"com.amazonaws.{region}.s3", vpc_endpoint_type="Gateway",
-            route_table_ids=[route_table.id], tags={"Name": f"{name}-s3"},
+            self,
+            "s3-endpoint",
+            provider=provider,
+            vpc_id=self._vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[route_table.id],
+            tags={"Name": f"{name}-s3"},
         )
 
         self._security_group = aws.SecurityGroup(
-            self, "function-security-group", provider=provider, vpc_id=self._vpc.id,
+            self,
+            "function-security-group",
+            provider=provider,
+            vpc_id=self._vpc.id,
             name=namer.name("fn", region, kind="security_group"),
             description="Lambda function: no ingress, HTTPS egress to S3 only",
             tags={"Name": namer.name("fn", region, kind="security_group")},
         )
         aws.VpcSecurityGroupEgressRule(
-            self, "function-egress-s3", provider=provider, security_group_id=self._security_group.id,
-            description="HTTPS to S3 through the gateway endpoint", ip_protocol="tcp",
-            from_port=HTTPS, to_port=HTTPS, prefix_list_id=s3_endpoint.prefix_list_id,
+            self,
+            "function-egress-s3",
+            provider=provider,
+            security_group_id=self._security_group.id,
+            description="HTTPS to S3 through the gateway endpoint",
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            prefix_list_id=s3_endpoint.prefix_list_id,
         )
 
         flow_log_group = aws.CloudwatchLogGroup(
-            self, "flow-log-group", provider=provider, name=f"/aws/vpc/flow-logs/{name}",
-            retention_in_days=config.flow_log_retention_days, kms_key_id=kms_key_arn,
+            self,
+            "flow-log-group",
+            provider=provider,
+            name=f"/aws/vpc/flow-logs/{name}",
+            retention_in_days=config.flow_log_retention_days,
+            kms_key_id=kms_key_arn,
         )
         flow_log_role = service_role(
-            self, "flow-log-role", provider=provider, name=namer.name("flow-logs", region, kind="iam_role"),
-            service="vpc-flow-logs.amazonaws.com", source_account=account_id,
-            statements=[Statement(
-                sid="WriteFlowLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                resources=[flow_log_group.arn, f"{flow_log_group.arn}:*"],
-            )],
+            self,
+            "flow-log-role",
+            provider=provider,
+            name=namer.name("flow-logs", region, kind="iam_role"),
+            service="vpc-flow-logs.amazonaws.com",
+            source_account=account_id,
+            statements=[
+                Statement(
+                    sid="WriteFlowLogs",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    resources=[flow_log_group.arn, f"{flow_log_group.arn}:*"],
+                )
+            ],
         )
-        aws.FlowLog(self, "flow-log", provider=provider, vpc_id=self._vpc.id, traffic_type="ALL",
-                    log_destination_type="cloud-watch-logs", log_destination=flow_log_group.arn,
-                    iam_role_arn=flow_log_role.arn, max_aggregation_interval=60,
-                    tags={"Name": f"{name}-flow-log"}, depends_on=[flow_log_role.policy])
+        aws.FlowLog(
+            self,
+            "flow-log",
+            provider=provider,
+            vpc_id=self._vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=flow_log_group.arn,
+            iam_role_arn=flow_log_role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{name}-flow-log"},
+            depends_on=[flow_log_role.policy],
+        )
 
     @property
     def vpc_id(self) -> str:

@@ -56,7 +56,7 @@ def zip_bytes(source_dir: Path) -> bytes:
         for relative in files:
             info = zipfile.ZipInfo(relative.as_posix(), date_time=_FIXED_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = (0o100644 << 16)  # a regular file, rw-r--r--, whatever the checkout says
+            info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--, whatever the checkout says
             info.create_system = 3  # Unix, so the mode above is honoured on every OS
             archive.writestr(info, (source_dir / relative).read_bytes())
     return buffer.getvalue()

@@ -36,13 +36,22 @@ class StorageConfig:
 
 
 class Storage(Construct):
-    """Creates a private S3 bucket with versioning, default encryption with the given KMS key (bucket
-    keys on), object events to EventBridge, all four public-access blocks, bucket-owner-enforced ownership (no ACLs), a policy that denies any request not made over
-    TLS, and a lifecycle rule that expires noncurrent versions and aborts stale multipart uploads.
+    """Creates a private S3 bucket with versioning, default encryption with the given KMS key (bucket keys
+    on), object events to EventBridge, all four public-access blocks, bucket-owner-enforced
+    ownership (no ACLs), a policy that denies any request not made over TLS, and a lifecycle rule
+    that expires noncurrent versions and aborts stale multipart uploads.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, config: StorageConfig, provider: aws.AwsProvider,
-                 account_id: str, kms_key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: StorageConfig,
+        provider: aws.AwsProvider,
+        account_id: str,
+        kms_key_arn: str,
+    ) -> None:
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
         if config.bucket_name is not None:
@@ -55,50 +64,85 @@ class Storage(Construct):
 
         self._bucket = aws.S3Bucket(self, "bucket", provider=provider, bucket=name, force_destroy=False)
         bucket_id = self._bucket.id
-        aws.S3BucketPublicAccessBlock(self, "public-access-block", provider=provider, bucket=bucket_id,
-                                      block_public_acls=True, block_public_policy=True,
-                                      ignore_public_acls=True, restrict_public_buckets=True)
+        aws.S3BucketPublicAccessBlock(
+            self,
+            "public-access-block",
+            provider=provider,
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
         aws.S3BucketOwnershipControls(
-            self, "ownership", provider=provider, bucket=bucket_id,
+            self,
+            "ownership",
+            provider=provider,
+            bucket=bucket_id,
             rule=aws.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
         aws.S3BucketVersioningA(
-            self, "versioning", provider=provider, bucket=bucket_id,
+            self,
+            "versioning",
+            provider=provider,
+            bucket=bucket_id,
             versioning_configuration=aws.S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
         aws.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", provider=provider, bucket=bucket_id,
-            rule=[aws.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    aws.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn)),
-                # One data key per bucket instead of a KMS call per object: cheaper, same protection.
-                bucket_key_enabled=True,
-            )],
+            self,
+            "encryption",
+            provider=provider,
+            bucket=bucket_id,
+            rule=[
+                aws.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=(
+                        aws.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+                        )
+                    ),
+                    # One data key per bucket instead of a KMS call per object: cheaper, same protection.
+                    bucket_key_enabled=True,
+                )
+            ],
         )
         # Object events go to EventBridge, where rules (or an audit trail) can pick them up.
         aws.S3BucketNotification(self, "notifications", provider=provider, bucket=bucket_id, eventbridge=True)
         aws.S3BucketLifecycleConfiguration(
-            self, "lifecycle", provider=provider, bucket=bucket_id,
-            rule=[aws.S3BucketLifecycleConfigurationRule(
-                id="expire-noncurrent-versions", status="Enabled",
-                filter=[aws.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                noncurrent_version_expiration=[
-                    aws.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                        noncurrent_days=config.noncurrent_version_days)],
-                abort_incomplete_multipart_upload=[
-                    aws.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                        days_after_initiation=7)],
-            )],
+            self,
+            "lifecycle",
+            provider=provider,
+            bucket=bucket_id,
+            rule=[
+                aws.S3BucketLifecycleConfigurationRule(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=[aws.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        aws.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=config.noncurrent_version_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        aws.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                    ],
+                )
+            ],
         )
-        tls_only = policy_document(self, "policy-document", provider=provider, statements=[
-            Statement(
-                sid="DenyInsecureTransport", effect="Deny", actions=["s3:*"],
-                principals={"*": ["*"]},
-                resources=[self._bucket.arn, f"{self._bucket.arn}/*"],
-                conditions=[Condition(test="Bool", variable="aws:SecureTransport", values=["false"])],
-            ),
-        ])
+        tls_only = policy_document(
+            self,
+            "policy-document",
+            provider=provider,
+            statements=[
+                Statement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["s3:*"],
+                    principals={"*": ["*"]},
+                    resources=[self._bucket.arn, f"{self._bucket.arn}/*"],
+                    conditions=[Condition(test="Bool", variable="aws:SecureTransport", values=["false"])],
+                ),
+            ],
+        )
         aws.S3BucketPolicy(self, "policy", provider=provider, bucket=bucket_id, policy=tls_only.json)
 
     @property

@@ -44,8 +44,9 @@ class WafConfig:
 def _managed_group(group: str) -> dict[str, Any]:
     statement: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
     if group in COUNT_ONLY:
-        statement["rule_action_override"] = [{"name": rule, "action_to_use": {"count": {}}}
-                                             for rule in COUNT_ONLY[group]]
+        statement["rule_action_override"] = [
+            {"name": rule, "action_to_use": {"count": {}}} for rule in COUNT_ONLY[group]
+        ]
     return statement
 
 
@@ -55,17 +56,27 @@ def _visibility(metric: str) -> dict[str, Any]:
 
 class WebApplicationFirewall(Construct):
     """Creates a REGIONAL web ACL (default allow) with the AWS managed rule groups for IP reputation,
-    anonymous IPs (hosting providers only counted), common exploits and known bad inputs, a rate-based rule that blocks an IP above the limit,
-    CloudWatch metrics, logging to a KMS-encrypted log group, and its association with the stage.
+    anonymous IPs (hosting providers only counted), common exploits and known bad inputs, a rate-
+    based rule that blocks an IP above the limit, CloudWatch metrics, logging to a KMS-encrypted log
+    group, and its association with the stage.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, config: WafConfig, provider: aws.AwsProvider,
-                 stage_arn: str, kms_key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: WafConfig,
+        provider: aws.AwsProvider,
+        stage_arn: str,
+        kms_key_arn: str,
+    ) -> None:
         super().__init__(scope, id_)
         name = config.namer.name("waf", config.region, kind="waf_web_acl")
         rules = [
             aws.Wafv2WebAclRule(
-                name=group, priority=priority,
+                name=group,
+                priority=priority,
                 override_action=aws.Wafv2WebAclRuleOverrideAction(none=aws.Wafv2WebAclRuleOverrideActionNone()),
                 # This binding types a rule's statement as "any": it is written as given, so the
                 # keys are Terraform's own (snake_case). A test asserts they arrive.
@@ -74,28 +85,47 @@ class WebApplicationFirewall(Construct):
             )
             for priority, group in enumerate(MANAGED_RULE_GROUPS)
         ]
-        rules.append(aws.Wafv2WebAclRule(
-            name="rate-limit-per-ip", priority=len(rules),
-            action=aws.Wafv2WebAclRuleAction(block=aws.Wafv2WebAclRuleActionBlock()),
-            statement={"rate_based_statement": {"limit": config.rate_limit_per_5_minutes,
-                                                "aggregate_key_type": "IP",
-                                                "evaluation_window_sec": 300}},
-            visibility_config=aws.Wafv2WebAclRuleVisibilityConfig(**_visibility("rate-limit-per-ip")),
-        ))
+        rules.append(
+            aws.Wafv2WebAclRule(
+                name="rate-limit-per-ip",
+                priority=len(rules),
+                action=aws.Wafv2WebAclRuleAction(block=aws.Wafv2WebAclRuleActionBlock()),
+                statement={
+                    "rate_based_statement": {
+                        "limit": config.rate_limit_per_5_minutes,
+                        "aggregate_key_type": "IP",
+                        "evaluation_window_sec": 300,
+                    }
+                },
+                visibility_config=aws.Wafv2WebAclRuleVisibilityConfig(**_visibility("rate-limit-per-ip")),
+            )
+        )
         self._acl = aws.Wafv2WebAcl(
-            self, "web-acl", provider=provider, name=name, scope="REGIONAL",
+            self,
+            "web-acl",
+            provider=provider,
+            name=name,
+            scope="REGIONAL",
             description=f"{name}: managed rule groups and a per-IP rate limit",
             default_action=aws.Wafv2WebAclDefaultAction(allow=aws.Wafv2WebAclDefaultActionAllow()),
             visibility_config=aws.Wafv2WebAclVisibilityConfig(**_visibility(name)),
             rule=rules,
         )
         # WAF writes only to log groups whose names start with "aws-waf-logs-".
-        log_group = aws.CloudwatchLogGroup(self, "log-group", provider=provider, name=f"aws-waf-logs-{name}",
-                                           retention_in_days=config.log_retention_days, kms_key_id=kms_key_arn)
-        aws.Wafv2WebAclLoggingConfiguration(self, "logging", provider=provider,
-                                            resource_arn=self._acl.arn, log_destination_configs=[log_group.arn])
-        aws.Wafv2WebAclAssociation(self, "association", provider=provider, resource_arn=stage_arn,
-                                   web_acl_arn=self._acl.arn)
+        log_group = aws.CloudwatchLogGroup(
+            self,
+            "log-group",
+            provider=provider,
+            name=f"aws-waf-logs-{name}",
+            retention_in_days=config.log_retention_days,
+            kms_key_id=kms_key_arn,
+        )
+        aws.Wafv2WebAclLoggingConfiguration(
+            self, "logging", provider=provider, resource_arn=self._acl.arn, log_destination_configs=[log_group.arn]
+        )
+        aws.Wafv2WebAclAssociation(
+            self, "association", provider=provider, resource_arn=stage_arn, web_acl_arn=self._acl.arn
+        )
 
     @property
     def web_acl_arn(self) -> str:

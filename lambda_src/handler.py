@@ -24,25 +24,25 @@ import math
 import os
 import sys
 import traceback
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Callable, Mapping
+from typing import Any
 
 MAX_BODY_BYTES = 256 * 1024  # well under API Gateway's 10 MB cap; echo is not a file upload
 MAX_JSON_DEPTH = 64  # bounds recursion in json.dumps regardless of the interpreter's limit
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Api-Key, X-Amz-Date, X-Amz-Security-Token"
 
-Response = Dict[str, Any]
+Response = dict[str, Any]
 
 
 class BadRequest(Exception):
     """Raised while parsing client input; turned into a 400 by the router."""
 
 
-def _config() -> Dict[str, str]:
+def _config() -> dict[str, str]:
     """Read configuration at call time so tests and redeploys never see stale values."""
     return {
         field: os.environ.get(variable) or "unknown"
-        for field, variable in (("region", "REGION"), ("environment", "ENVIRONMENT"),
-                                ("project", "PROJECT_NAME"))
+        for field, variable in (("region", "REGION"), ("environment", "ENVIRONMENT"), ("project", "PROJECT_NAME"))
     }
 
 
@@ -51,7 +51,7 @@ def _as_dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _request_id(event: Mapping[str, Any], context: Any) -> Optional[str]:
+def _request_id(event: Mapping[str, Any], context: Any) -> str | None:
     """Prefer API Gateway's request id (what clients see), else the Lambda one."""
     for candidate in (
         _as_dict(event.get("requestContext")).get("requestId"),
@@ -62,7 +62,7 @@ def _request_id(event: Mapping[str, Any], context: Any) -> Optional[str]:
     return None
 
 
-def _route(event: Mapping[str, Any]) -> Optional[str]:
+def _route(event: Mapping[str, Any]) -> str | None:
     """Return the normalised route ("/api", "/api/health", ...) or None if not under /api.
 
     The matched ``resource`` plus the ``proxy`` path parameter is authoritative; the raw
@@ -72,7 +72,7 @@ def _route(event: Mapping[str, Any]) -> Optional[str]:
     resource, path = event.get("resource"), event.get("path")
     proxy = _as_dict(event.get("pathParameters")).get("proxy")
     if resource == "/api":
-        rest: Optional[List[str]] = []
+        rest: list[str] | None = []
     elif resource == "/api/{proxy+}" and isinstance(proxy, str):
         rest = [s for s in proxy.split("/") if s]
     elif isinstance(path, str):
@@ -88,8 +88,7 @@ def _route(event: Mapping[str, Any]) -> Optional[str]:
     return None if rest is None else "/".join(["", "api", *rest])
 
 
-def _response(status: int, payload: Any = None,
-              extra_headers: Optional[Dict[str, str]] = None) -> Response:
+def _response(status: int, payload: Any = None, extra_headers: dict[str, str] | None = None) -> Response:
     """Build a proxy response; ``payload=None`` means an empty body (204)."""
     headers = {
         "Content-Type": "application/json",
@@ -104,8 +103,9 @@ def _response(status: int, payload: Any = None,
     return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
-def _error(status: int, code: str, message: str, request_id: Optional[str],
-           headers: Optional[Dict[str, str]] = None) -> Response:
+def _error(
+    status: int, code: str, message: str, request_id: str | None, headers: dict[str, str] | None = None
+) -> Response:
     """Uniform error body, so clients can branch on ``error.code`` and quote ``request_id``."""
     payload = {"error": {"code": code, "message": message}, "request_id": request_id}
     return _response(status, payload, headers)
@@ -126,7 +126,7 @@ def _finite_float(token: str) -> float:
 
 def _too_deep(value: Any) -> bool:
     """Iterative depth check: deep nesting would otherwise hit RecursionError in json.dumps."""
-    stack: List[Tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, (dict, list)):
@@ -137,7 +137,7 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
-def _parse_json_object(event: Mapping[str, Any]) -> Dict[str, Any]:
+def _parse_json_object(event: Mapping[str, Any]) -> dict[str, Any]:
     """Decode the (optionally base64) body into a JSON object or raise BadRequest."""
     body = event.get("body")
     if body is None or body == "":
@@ -173,27 +173,27 @@ def _parse_json_object(event: Mapping[str, Any]) -> Dict[str, Any]:
     return parsed
 
 
-def _hello(event: Mapping[str, Any], info: Dict[str, Any]) -> Response:
+def _hello(event: Mapping[str, Any], info: dict[str, Any]) -> Response:
     return _response(200, {"message": f"Hello from {info['project']}", **info})
 
 
-def _health(event: Mapping[str, Any], info: Dict[str, Any]) -> Response:
+def _health(event: Mapping[str, Any], info: dict[str, Any]) -> Response:
     return _response(200, {"status": "healthy", **info})
 
 
-def _echo(event: Mapping[str, Any], info: Dict[str, Any]) -> Response:
+def _echo(event: Mapping[str, Any], info: dict[str, Any]) -> Response:
     received = _parse_json_object(event)
     return _response(200, {"message": f"Echo from {info['project']}", "received": received, **info})
 
 
-ROUTES: Dict[str, Dict[str, Callable[[Mapping[str, Any], Dict[str, Any]], Response]]] = {
+ROUTES: dict[str, dict[str, Callable[[Mapping[str, Any], dict[str, Any]], Response]]] = {
     "/api": {"GET": _hello},
     "/api/health": {"GET": _health},
     "/api/echo": {"POST": _echo},
 }
 
 
-def _dispatch(event: Mapping[str, Any], method: str, request_id: Optional[str]) -> Response:
+def _dispatch(event: Mapping[str, Any], method: str, request_id: str | None) -> Response:
     """404 before 405 before 400: route existence is checked first, then method, then body."""
     route = _route(event)
     methods = ROUTES.get(route) if route is not None else None
@@ -203,8 +203,9 @@ def _dispatch(event: Mapping[str, Any], method: str, request_id: Optional[str]) 
         return _response(204, None, {"Access-Control-Max-Age": "600"})
     if method not in methods:
         allow = ", ".join([*methods, "OPTIONS"])
-        return _error(405, "method_not_allowed", f"Method not allowed on {route}; allowed: {allow}",
-                      request_id, {"Allow": allow})
+        return _error(
+            405, "method_not_allowed", f"Method not allowed on {route}; allowed: {allow}", request_id, {"Allow": allow}
+        )
     info = {**_config(), "request_id": request_id}
     try:
         return methods[method](event, info)
@@ -212,14 +213,14 @@ def _dispatch(event: Mapping[str, Any], method: str, request_id: Optional[str]) 
         return _error(400, "bad_request", str(exc), request_id)
 
 
-def _log(record: Dict[str, Any]) -> None:
+def _log(record: dict[str, Any]) -> None:
     """One JSON line per request on stdout (CloudWatch Logs); never request bodies."""
     print(json.dumps(record, default=str), flush=True)
 
 
 def handler(event: Any, context: Any) -> Response:
     """Lambda entry point. Never raises; malformed events get 4xx, only bugs get 500."""
-    request_id: Optional[str] = None
+    request_id: str | None = None
     method, path = "", ""
     try:
         event = _as_dict(event)
@@ -232,8 +233,15 @@ def handler(event: Any, context: Any) -> Response:
         traceback.print_exc(file=sys.stderr)
         response = _error(500, "internal_error", "Internal server error", request_id)
     try:
-        _log({"level": "INFO", "request_id": request_id, "method": method[:16], "path": path[:256],
-              "status": response["statusCode"]})
+        _log(
+            {
+                "level": "INFO",
+                "request_id": request_id,
+                "method": method[:16],
+                "path": path[:256],
+                "status": response["statusCode"],
+            }
+        )
     except Exception:  # logging must never turn a good answer into a failed invocation
         pass
     return response

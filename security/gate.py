@@ -260,7 +260,11 @@ def line_index(stack: Mapping[str, Any]) -> dict[int, str]:
                 block, kind = key, None
             elif indent == 4:
                 kind, provider_number = key, 0
-                if block == "provider" and isinstance(stack.get("provider"), dict) and isinstance(stack["provider"].get(key), dict):
+                if (
+                    block == "provider"
+                    and isinstance(stack.get("provider"), dict)
+                    and isinstance(stack["provider"].get(key), dict)
+                ):
                     index[number] = f"provider.{key}"
             elif indent == 6 and kind is not None and block in ("resource", "data"):
                 index[number] = f"{kind}.{key}" if block == "resource" else f"data.{kind}.{key}"
@@ -268,7 +272,11 @@ def line_index(stack: Mapping[str, Any]) -> dict[int, str]:
             providers = stack.get("provider")
             configs = providers.get(kind) if isinstance(providers, dict) else None
             alias = None
-            if isinstance(configs, list) and provider_number < len(configs) and isinstance(configs[provider_number], dict):
+            if (
+                isinstance(configs, list)
+                and provider_number < len(configs)
+                and isinstance(configs[provider_number], dict)
+            ):
                 alias = configs[provider_number].get("alias")
             index[number] = f"provider.{kind}.{alias}" if alias else f"provider.{kind}"
             provider_number += 1
@@ -297,7 +305,9 @@ def resolve_address(
     if head in ("resource", "data"):
         types = stack.get(head, {})
         prefix = "" if head == "resource" else "data."
-        candidates = [f"{prefix}{kind}.{rest}" for kind, named in types.items() if isinstance(named, dict) and rest in named]
+        candidates = [
+            f"{prefix}{kind}.{rest}" for kind, named in types.items() if isinstance(named, dict) and rest in named
+        ]
     else:
         candidates = []
         if rest in stack.get("resource", {}).get(head, {}):
@@ -594,7 +604,11 @@ def format_result(report: Report, result: Result) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m security.gate", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "stack_dirs", nargs="*", type=Path, metavar="STACK_DIR", help=f"default: every directory under {DEFAULT_STACKS_DIR}"
+        "stack_dirs",
+        nargs="*",
+        type=Path,
+        metavar="STACK_DIR",
+        help=f"default: every directory under {DEFAULT_STACKS_DIR}",
     )
     parser.add_argument("--accepted", type=Path, default=DEFAULT_ACCEPTED, help="accepted-findings TOML file")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds checkov may take")

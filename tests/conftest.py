@@ -26,13 +26,12 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # Tests must never leave caches inside the function's source (it would enter the zip).
 sys.dont_write_bytecode = True
 
-from constructs_lib.config import StackConfig  # noqa: E402
+from constructs_lib.config import StackConfig
 
 
 def subprocess_env(**overrides: str) -> dict[str, str]:
     """The environment for running the app in a child process: no context or switches leak in."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CDKTF_CONTEXT_JSON", "CDKTF_OUTDIR", "IAC_LAZY_PROVIDER")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_CONTEXT_JSON", "CDKTF_OUTDIR", "IAC_LAZY_PROVIDER")}
     env.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1")
     env.update(overrides)
     return env
@@ -47,8 +46,9 @@ class BackgroundRun:
 
     def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path | None = None) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="iac-test-"))
-        self._process = subprocess.Popen(argv, cwd=cwd or self.workdir, env=env, text=True,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._process = subprocess.Popen(
+            argv, cwd=cwd or self.workdir, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self._running.append(self._process)
         self._result: subprocess.CompletedProcess[str] | None = None
 

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from conftest import one, resources
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -25,8 +24,10 @@ def test_api_proxy_and_health_resources(dev):
 
 def methods(stack, region="us-east-1"):
     """http method and resource path part of every method."""
-    parts = {f"${{aws_api_gateway_resource.{k}.id}}": r["path_part"]
-             for k, r in stack["resource"]["aws_api_gateway_resource"].items()}
+    parts = {
+        f"${{aws_api_gateway_resource.{k}.id}}": r["path_part"]
+        for k, r in stack["resource"]["aws_api_gateway_resource"].items()
+    }
     return {(parts[m["resource_id"]], m["http_method"]): m for m in resources(stack, "aws_api_gateway_method", region)}
 
 
@@ -178,7 +179,8 @@ def test_api_url_output_ends_in_api(dev):
 def test_throttling_settings_from_config(synth):
     from constructs_lib.config import StackConfig
 
-    stack = synth(StackConfig(regions=("eu-west-1",), api_throttle_rate_per_second=7.5,
-                              api_throttle_burst_requests=15)).stack()
+    stack = synth(
+        StackConfig(regions=("eu-west-1",), api_throttle_rate_per_second=7.5, api_throttle_burst_requests=15)
+    ).stack()
     settings = one(resources(stack, "aws_api_gateway_method_settings"))["settings"]
     assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (7.5, 15)

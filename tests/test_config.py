@@ -99,11 +99,18 @@ def test_project_name_error_names_the_value_and_the_rule():
 
 
 # -- numbers ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("setting", [
-    "lambda_timeout_seconds", "lambda_reserved_concurrency", "api_throttle_burst_requests",
-    "alarm_errors_threshold", "alarm_duration_threshold_ms", "alarm_api_4xx_threshold",
-    "artifacts_noncurrent_version_days",
-])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "lambda_timeout_seconds",
+        "lambda_reserved_concurrency",
+        "api_throttle_burst_requests",
+        "alarm_errors_threshold",
+        "alarm_duration_threshold_ms",
+        "alarm_api_4xx_threshold",
+        "artifacts_noncurrent_version_days",
+    ],
+)
 @pytest.mark.parametrize("value", [0, -5])
 def test_non_positive_numbers_are_refused(setting, value):
     assert "must be positive" in refused(setting, **{setting: value})
@@ -134,8 +141,7 @@ def test_timeout_above_lambda_maximum_is_refused():
 
 
 def test_provisioned_concurrency_above_reserved_is_refused():
-    message = refused("lambda_provisioned_concurrency", lambda_reserved_concurrency=2,
-                      lambda_provisioned_concurrency=3)
+    message = refused("lambda_provisioned_concurrency", lambda_reserved_concurrency=2, lambda_provisioned_concurrency=3)
     assert "must not exceed lambda_reserved_concurrency (2)" in message
 
 
@@ -180,7 +186,9 @@ def test_context_builds_one_config():
 
 
 def test_misspelled_setting_is_refused_with_nearest_name():
-    with pytest.raises(ConfigError, match=r"^lambda_memroy_mb: is not a known setting; did you mean 'lambda_memory_mb'\?"):
+    with pytest.raises(
+        ConfigError, match=r"^lambda_memroy_mb: is not a known setting; did you mean 'lambda_memory_mb'\?"
+    ):
         configs_from_context({"lambda_memroy_mb": 256})
 
 

@@ -3,7 +3,6 @@
 import zipfile
 
 import pytest
-
 from conftest import address, one, policy_statements, resources
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -28,7 +27,10 @@ def test_name_follows_the_naming_pattern(dev, region):
 @pytest.mark.parametrize("region", REGIONS)
 def test_environment_variables_name_region_environment_project(dev, region):
     assert function(dev, region)["environment"]["variables"] == {
-        "ENVIRONMENT": "dev", "PROJECT_NAME": "iac-aws-nova", "REGION": region}
+        "ENVIRONMENT": "dev",
+        "PROJECT_NAME": "iac-aws-nova",
+        "REGION": region,
+    }
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -75,14 +77,21 @@ def test_package_is_the_deterministic_zip_of_lambda_src(default_synth, dev):
 
 def test_role_policy_is_scoped_to_what_the_function_uses(dev):
     role = next(r for r in resources(dev, "aws_iam_role", "us-east-1") if r["name"] == "iac-aws-nova-fn-us-east-1-dev")
-    role_address = "${aws_iam_role." + next(
-        k for k, v in dev["resource"]["aws_iam_role"].items() if v is role) + ".id}"
+    role_address = "${aws_iam_role." + next(k for k, v in dev["resource"]["aws_iam_role"].items() if v is role) + ".id}"
     policy = next(p for p in resources(dev, "aws_iam_role_policy") if p["role"] == role_address)
     statements = {s["sid"]: s for s in policy_statements(dev, policy["policy"])}
-    assert set(statements) == {"WriteOwnLogs", "DecryptOwnEnvironment", "CreateNetworkInterfacesInOwnSubnets",
-                               "ManageNetworkInterfaces", "DescribeNetwork", "WriteTraces"}
+    assert set(statements) == {
+        "WriteOwnLogs",
+        "DecryptOwnEnvironment",
+        "CreateNetworkInterfacesInOwnSubnets",
+        "ManageNetworkInterfaces",
+        "DescribeNetwork",
+        "WriteTraces",
+    }
     assert statements["DecryptOwnEnvironment"]["resources"][0].startswith("${aws_kms_key.us-east-1_")
-    assert statements["WriteOwnLogs"]["resources"] == ["${aws_cloudwatch_log_group.us-east-1_function_log-group_C92F1E07.arn}:*"]
+    assert statements["WriteOwnLogs"]["resources"] == [
+        "${aws_cloudwatch_log_group.us-east-1_function_log-group_C92F1E07.arn}:*"
+    ]
     for statement in statements.values():
         assert "*" not in statement["actions"]
         assert all(not a.endswith(":*") for a in statement["actions"])
@@ -113,12 +122,23 @@ def test_no_reserved_or_provisioned_concurrency_by_default(dev):
 def test_concurrency_settings_reach_the_function_and_alias(synth):
     from constructs_lib.config import StackConfig
 
-    stack = synth(StackConfig(regions=("eu-west-1",), lambda_reserved_concurrency=20,
-                              lambda_provisioned_concurrency=2, lambda_memory_mb=512,
-                              lambda_timeout_seconds=10, lambda_runtime="python3.13")).stack()
+    stack = synth(
+        StackConfig(
+            regions=("eu-west-1",),
+            lambda_reserved_concurrency=20,
+            lambda_provisioned_concurrency=2,
+            lambda_memory_mb=512,
+            lambda_timeout_seconds=10,
+            lambda_runtime="python3.13",
+        )
+    ).stack()
     fn = function(stack, "eu-west-1")
     assert (fn["reserved_concurrent_executions"], fn["memory_size"], fn["timeout"], fn["runtime"]) == (
-        20, 512, 10, "python3.13")
+        20,
+        512,
+        10,
+        "python3.13",
+    )
     provisioned = one(resources(stack, "aws_lambda_provisioned_concurrency_config"))
     assert provisioned["provisioned_concurrent_executions"] == 2
     assert provisioned["qualifier"].startswith("${aws_lambda_alias.")

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any, Dict, Optional
+from typing import Any
 
 import pytest
 
@@ -43,18 +43,18 @@ LAMBDA_REQUEST_ID = "3f1b2c4d-0000-4e5f-8a9b-lambda000001"
 def make_event(
     method: str,
     path: str,
-    body: Optional[str] = None,
+    body: str | None = None,
     *,
     is_base64: bool = False,
-    request_id: Optional[str] = REQUEST_ID,
+    request_id: str | None = REQUEST_ID,
     stage: str = "prod",
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Build a payload-1.0 proxy event shaped like the ones API Gateway REST APIs send."""
     trimmed = path.strip("/")
     if trimmed == "api":
         resource, path_parameters = "/api", None
     elif trimmed.startswith("api/"):
-        resource, path_parameters = "/api/{proxy+}", {"proxy": trimmed[len("api/"):]}
+        resource, path_parameters = "/api/{proxy+}", {"proxy": trimmed[len("api/") :]}
     else:
         resource, path_parameters = path, None
     headers = {
@@ -67,7 +67,7 @@ def make_event(
         "X-Forwarded-Port": "443",
         "X-Forwarded-Proto": "https",
     }
-    request_context: Dict[str, Any] = {
+    request_context: dict[str, Any] = {
         "accountId": "123456789012",
         "apiId": "abc123xyz",
         "domainName": "abc123xyz.execute-api.us-east-1.amazonaws.com",
@@ -110,7 +110,7 @@ def make_event(
     }
 
 
-def make_context(aws_request_id: Optional[str] = LAMBDA_REQUEST_ID) -> SimpleNamespace:
+def make_context(aws_request_id: str | None = LAMBDA_REQUEST_ID) -> SimpleNamespace:
     return SimpleNamespace(
         aws_request_id=aws_request_id,
         function_name="hello-api",
@@ -128,7 +128,7 @@ def strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=_reject)
 
 
-def call(event: Any, context: Any = None) -> Dict[str, Any]:
+def call(event: Any, context: Any = None) -> dict[str, Any]:
     response = handler(event, make_context() if context is None else context)
     assert set(response) == {"statusCode", "headers", "body", "isBase64Encoded"}
     assert response["isBase64Encoded"] is False
@@ -137,7 +137,7 @@ def call(event: Any, context: Any = None) -> Dict[str, Any]:
     return response
 
 
-def error_code(response: Dict[str, Any]) -> str:
+def error_code(response: dict[str, Any]) -> str:
     body = strict_json(response["body"])
     assert set(body) == {"error", "request_id"}
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
@@ -250,7 +250,7 @@ def test_echo_rejects_non_object_json(body: str) -> None:
 
 
 @pytest.mark.parametrize("body", [None, ""])
-def test_echo_rejects_empty_body(body: Optional[str]) -> None:
+def test_echo_rejects_empty_body(body: str | None) -> None:
     response = call(make_event("POST", "/api/echo", body))
     assert response["statusCode"] == 400
     assert error_code(response) == "bad_request"
@@ -350,8 +350,14 @@ def test_head_is_method_not_allowed() -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/nope"), ("GET", "/api/health/extra"), ("POST", "/api/echo/x"),
-     ("GET", "/other"), ("GET", "/"), ("OPTIONS", "/api/nope")],
+    [
+        ("GET", "/api/nope"),
+        ("GET", "/api/health/extra"),
+        ("POST", "/api/echo/x"),
+        ("GET", "/other"),
+        ("GET", "/"),
+        ("OPTIONS", "/api/nope"),
+    ],
 )
 def test_unknown_route_returns_404(method: str, path: str) -> None:
     response = call(make_event(method, path))
@@ -423,12 +429,15 @@ def test_request_id_is_null_without_any_source() -> None:
 
 @pytest.mark.parametrize(
     ("method", "path", "body", "status"),
-    [("GET", "/api", None, 200), ("POST", "/api/echo", "[", 400), ("GET", "/nope", None, 404),
-     ("DELETE", "/api", None, 405), ("OPTIONS", "/api/echo", None, 204)],
+    [
+        ("GET", "/api", None, 200),
+        ("POST", "/api/echo", "[", 400),
+        ("GET", "/nope", None, 404),
+        ("DELETE", "/api", None, 405),
+        ("OPTIONS", "/api/echo", None, 204),
+    ],
 )
-def test_cors_and_security_headers_on_every_response(
-    method: str, path: str, body: Optional[str], status: int
-) -> None:
+def test_cors_and_security_headers_on_every_response(method: str, path: str, body: str | None, status: int) -> None:
     response = call(make_event(method, path, body))
     assert response["statusCode"] == status
     headers = response["headers"]
@@ -471,8 +480,7 @@ def test_wrong_typed_nested_fields_are_tolerated() -> None:
     assert strict_json(response["body"])["request_id"] == LAMBDA_REQUEST_ID
 
 
-def test_internal_bug_becomes_500_json(monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_internal_bug_becomes_500_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     def broken(event: Any, info: Any) -> Any:
         raise RuntimeError("boom")
 

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any, Dict
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,28 +39,54 @@ handler_module = _load_handler_module()
 MAX = handler_module.MAX_BODY_BYTES
 KNOWN = {"/api": {"GET"}, "/api/health": {"GET"}, "/api/echo": {"POST"}}
 
-FAST = settings(max_examples=200, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 LIGHT = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- strategies -------------------------------------------------------------------------
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
-junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                    | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+junk = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=20,
 )
 json_objects = st.dictionaries(st.text(max_size=10), json_values, max_size=5)
 
-methods = st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "get", "TRACE",
-                           "", "CONNECT", "G\x00T"]) | st.text(max_size=12) | junk
-paths = (st.sampled_from(["/api", "/api/", "/api/health", "/api/echo", "/api/echo/", "/prod/api/health",
-                          "//api//echo", "/api/nope", "/", "", "/prod", "/a/b/api/health"])
-         | st.text(max_size=40) | st.text(alphabet="/apiechoth", max_size=20) | junk)
+methods = (
+    st.sampled_from(
+        ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "get", "TRACE", "", "CONNECT", "G\x00T"]
+    )
+    | st.text(max_size=12)
+    | junk
+)
+paths = (
+    st.sampled_from(
+        [
+            "/api",
+            "/api/",
+            "/api/health",
+            "/api/echo",
+            "/api/echo/",
+            "/prod/api/health",
+            "//api//echo",
+            "/api/nope",
+            "/",
+            "",
+            "/prod",
+            "/a/b/api/health",
+        ]
+    )
+    | st.text(max_size=40)
+    | st.text(alphabet="/apiechoth", max_size=20)
+    | junk
+)
 resources = st.sampled_from(["/api", "/api/{proxy+}", "/{proxy+}", "/"]) | st.text(max_size=15) | junk
 proxies = st.sampled_from(["health", "echo", "echo/", "", "/", "nope", "health/x"]) | st.text(max_size=15) | junk
 huge_bodies = st.integers(MAX - 4, MAX + 4).map(lambda n: '{"k":"' + "x" * n + '"}') | st.just("[" * 50_000)
@@ -76,26 +102,28 @@ bodies = (
 )
 headers = st.none() | st.dictionaries(st.text(max_size=20), st.text(max_size=40) | junk, max_size=5) | junk
 request_contexts = (
-    st.fixed_dictionaries({}, optional={"requestId": st.text(max_size=40) | junk, "stage": junk,
-                                        "identity": junk})
+    st.fixed_dictionaries({}, optional={"requestId": st.text(max_size=40) | junk, "stage": junk, "identity": junk})
     | junk
 )
-events = st.fixed_dictionaries(
-    {},
-    optional={
-        "resource": resources,
-        "path": paths,
-        "httpMethod": methods,
-        "headers": headers,
-        "multiValueHeaders": headers,
-        "queryStringParameters": headers,
-        "pathParameters": st.fixed_dictionaries({}, optional={"proxy": proxies}) | junk,
-        "stageVariables": junk,
-        "requestContext": request_contexts,
-        "body": bodies,
-        "isBase64Encoded": st.booleans() | junk,
-    },
-) | junk
+events = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "resource": resources,
+            "path": paths,
+            "httpMethod": methods,
+            "headers": headers,
+            "multiValueHeaders": headers,
+            "queryStringParameters": headers,
+            "pathParameters": st.fixed_dictionaries({}, optional={"proxy": proxies}) | junk,
+            "stageVariables": junk,
+            "requestContext": request_contexts,
+            "body": bodies,
+            "isBase64Encoded": st.booleans() | junk,
+        },
+    )
+    | junk
+)
 contexts = st.none() | st.builds(SimpleNamespace, aws_request_id=st.text(max_size=40) | junk) | junk
 
 
@@ -106,7 +134,7 @@ def _reject(token: str) -> Any:
     raise AssertionError(f"non-standard JSON constant {token!r} in response")
 
 
-def invoke(event: Any, context: Any = None) -> Dict[str, Any]:
+def invoke(event: Any, context: Any = None) -> dict[str, Any]:
     """Call the handler, capture its log, and assert the proxy-response contract."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -150,18 +178,30 @@ def test_any_event_gets_well_formed_non_5xx_response(event: Any, context: Any) -
 @FAST
 @given(body=bodies, is_base64=st.booleans() | junk)
 def test_echo_never_fails_on_bad_bodies(body: Any, is_base64: Any) -> None:
-    event = {"resource": "/api/{proxy+}", "path": "/api/echo", "httpMethod": "POST",
-             "pathParameters": {"proxy": "echo"}, "body": body, "isBase64Encoded": is_base64}
+    event = {
+        "resource": "/api/{proxy+}",
+        "path": "/api/echo",
+        "httpMethod": "POST",
+        "pathParameters": {"proxy": "echo"},
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
     assert invoke(event)["statusCode"] in (200, 400)
 
 
 @LIGHT
 @given(obj=json_objects, as_base64=st.booleans())
-def test_echo_round_trips_any_json_object(obj: Dict[str, Any], as_base64: bool) -> None:
+def test_echo_round_trips_any_json_object(obj: dict[str, Any], as_base64: bool) -> None:
     text = json.dumps(obj)
     body = base64.b64encode(text.encode()).decode() if as_base64 else text
-    event = {"resource": "/api/{proxy+}", "path": "/api/echo", "httpMethod": "POST",
-             "pathParameters": {"proxy": "echo"}, "body": body, "isBase64Encoded": as_base64}
+    event = {
+        "resource": "/api/{proxy+}",
+        "path": "/api/echo",
+        "httpMethod": "POST",
+        "pathParameters": {"proxy": "echo"},
+        "body": body,
+        "isBase64Encoded": as_base64,
+    }
     response = invoke(event)
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["received"] == obj
@@ -189,11 +229,14 @@ def test_known_routes_answer_by_method(route: str, method: str, stage: bool) -> 
 
 
 @LIGHT
-@given(segment=st.text(alphabet=st.characters(blacklist_characters="/"), min_size=1, max_size=15),
-       method=methods)
+@given(segment=st.text(alphabet=st.characters(blacklist_characters="/"), min_size=1, max_size=15), method=methods)
 def test_unknown_api_subpaths_are_404(segment: str, method: Any) -> None:
     if segment in ("health", "echo"):
         return
-    event = {"resource": "/api/{proxy+}", "path": f"/api/{segment}", "httpMethod": method,
-             "pathParameters": {"proxy": segment}}
+    event = {
+        "resource": "/api/{proxy+}",
+        "path": f"/api/{segment}",
+        "httpMethod": method,
+        "pathParameters": {"proxy": segment},
+    }
     assert invoke(event)["statusCode"] == 404

@@ -1,7 +1,6 @@
 """KMS: one customer-managed key per region, rotated, with a policy scoped per service."""
 
 import pytest
-
 from conftest import one, policy_statements, resources
 
 REGIONS = ("us-east-1", "us-west-2")

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import BackgroundRun, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +82,6 @@ FORGET_DYNAMODB = textwrap.dedent("""
     """)
 
 
-
 def start_python(code: str) -> BackgroundRun:
     return BackgroundRun([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env())
 
@@ -96,13 +94,15 @@ STARTED = {
 }
 
 
-def run_python(code: str, *args: str, env: dict[str, str] | None = None,
-               timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "IAC_LAZY_PROVIDER"}
     environ.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1")
     environ.update(env or {})
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=str(ROOT), env=environ,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=str(ROOT), env=environ, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -187,6 +187,7 @@ def test_package_attributes_and_publication_are_those_of_the_real_package(defaul
     assert "cdktf_cdktf_provider_aws.xray_group" not in sys.modules
     assert aws.xray_group.XrayGroup.__jsii_type__ == "@cdktf/provider-aws.xrayGroup.XrayGroup"  # module __getattr__
     from cdktf_cdktf_provider_aws import xray_sampling_rule
+
     assert xray_sampling_rule.XraySamplingRule.__module__ == "cdktf_cdktf_provider_aws.xray_sampling_rule"
     assert len(aws.__all__) == 2212 and "vpc" in aws.__all__
     assert not hasattr(aws, "no_such_submodule")
@@ -214,23 +215,34 @@ def test_switch_already_imported_and_idempotence() -> None:
     """)
     assert ok(run_python(probe, "fresh")).stdout.split() == ["[True,", "True]", "1", "True", "False", "2212"]
     assert ok(run_python(probe, "fresh", env={"IAC_LAZY_PROVIDER": "0"})).stdout.split() == [
-        "[False,", "False]", "0", "False", "False", "0"]
+        "[False,",
+        "False]",
+        "0",
+        "False",
+        "False",
+        "0",
+    ]
     assert ok(run_python(probe, "imported")).stdout.split() == ["[False,", "False]", "0", "False", "False", "0"]
 
 
 def test_bindings_without_the_expected_files_fall_back_with_a_warning(tmp_path: Path) -> None:
     """A package that has an __init__.py but no _jsii/__init__.py: plain import, one warning line."""
-    real = Path(ok(run_python(f"import importlib.util; print(importlib.util.find_spec({PACKAGE!r}).origin)"))
-                .stdout.strip())
+    real = Path(
+        ok(run_python(f"import importlib.util; print(importlib.util.find_spec({PACKAGE!r}).origin)")).stdout.strip()
+    )
     fake = tmp_path / PACKAGE
     fake.mkdir()
     (fake / "__init__.py").write_bytes(real.read_bytes())
-    result = ok(run_python(textwrap.dedent(f"""
+    result = ok(
+        run_python(
+            textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(tmp_path)!r})
         from constructs_lib.lazy_provider import install
         print(install(), any(getattr(f, "_iac_lazy_provider", False) for f in sys.meta_path))
-    """)))
+    """)
+        )
+    )
     assert result.stdout.split() == ["False", "False"]
     [line] = result.stderr.splitlines()
     assert line.startswith(WARNING) and "FileNotFoundError" in line
@@ -239,14 +251,18 @@ def test_bindings_without_the_expected_files_fall_back_with_a_warning(tmp_path: 
 def test_unexpected_init_layout_falls_back_to_the_plain_import() -> None:
     """An __init__ whose eager section is not where expected: one warning, and no finder or jsii
     hook installed, so the next import is Python's plain one (not run here: it costs 14 s)."""
-    result = ok(run_python(textwrap.dedent("""
+    result = ok(
+        run_python(
+            textwrap.dedent("""
         import sys
         from constructs_lib import lazy_provider
         from jsii import _reference_map
         lazy_provider._EAGER_PART = "# a marker a future version of the bindings no longer has"
         print(lazy_provider.install(), any(getattr(f, "_iac_lazy_provider", False) for f in sys.meta_path),
               getattr(_reference_map._try_import_type_module, "_iac_lazy_provider", False))
-    """)))
+    """)
+        )
+    )
     [line] = result.stderr.splitlines()
     assert line.startswith(WARNING) and "LayoutError" in line
     assert result.stdout.split() == ["False", "False", "False"]

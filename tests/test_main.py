@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import BackgroundRun, subprocess_env
 from test_snapshot import files
 
@@ -15,34 +14,40 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_main(tmp_path, context):
     env = subprocess_env(CDKTF_CONTEXT_JSON=json.dumps(context))
-    return subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
-@pytest.mark.parametrize(("context", "message"), [
-    ({"regions": []}, "regions: [] must name at least one region"),
-    ({"regions": "us-east-1"}, "regions: 'us-east-1' must be a list of region names, not a single string"),
-    ({"regions": ["us-east-1", "us-east-1"]}, "regions: ['us-east-1', 'us-east-1'] lists us-east-1 more than once"),
-    ({"regions": ["eu-north-9"]}, "regions: 'eu-north-9' is not a known AWS commercial region"),
-    ({"regions": ["mars-north-1"]}, "regions: 'mars-north-1' is not a region name"),
-    ({"project_name": "My_Project"}, "project_name: 'My_Project' must be 2 to 24 lowercase letters"),
-    ({"environment": ""}, "environment: '' must be 1 to 12 lowercase letters"),
-    ({"home_region": "eu-west-1"}, "home_region: 'eu-west-1' must be one of the configured regions"),
-    ({"lambda_memory_mb": -1}, "lambda_memory_mb: -1 must be at least 128"),
-    ({"lambda_timeout_seconds": "30"}, "lambda_timeout_seconds: '30' must be a whole number (got str)"),
-    ({"regoins": ["us-east-1"]}, "regoins: is not a known setting; did you mean 'regions'?"),
-    ({"regions": {"us-east-1": True}}, "regions: {'us-east-1': True} must be a list of region names"),
-    ({"project_name": ["shop"]}, "project_name: ['shop'] must be a string (got list)"),
-    ({"project_name": "shop_app"}, "project_name: 'shop_app' must be 2 to 24 lowercase letters"),
-    ({"project_name": "x" * 30}, f"project_name: '{'x' * 30}' must be 2 to 24 lowercase letters"),
-    ({"environment": "Prod"}, "environment: 'Prod' must be 1 to 12 lowercase letters"),
-    ({"lambda_timeout_seconds": 0}, "lambda_timeout_seconds: 0 must be positive"),
-    ({"alarm_errors_threshold": 2.5}, "alarm_errors_threshold: 2.5 must be a whole number (got float)"),
-    ({"api_auth": "password"}, "api_auth: 'password' must be one of api_key, iam, cognito, none"),
-    ({"excludeStackIdFromLogicalIds": "true", "regions": []}, "regions: [] must name at least one region"),
-    ({"environments": {"prod": {"memory_mb": 512}}},
-     "environments.prod.memory_mb: is not a known setting; did you mean 'lambda_memory_mb'?"),
-])
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"regions": []}, "regions: [] must name at least one region"),
+        ({"regions": "us-east-1"}, "regions: 'us-east-1' must be a list of region names, not a single string"),
+        ({"regions": ["us-east-1", "us-east-1"]}, "regions: ['us-east-1', 'us-east-1'] lists us-east-1 more than once"),
+        ({"regions": ["eu-north-9"]}, "regions: 'eu-north-9' is not a known AWS commercial region"),
+        ({"regions": ["mars-north-1"]}, "regions: 'mars-north-1' is not a region name"),
+        ({"project_name": "My_Project"}, "project_name: 'My_Project' must be 2 to 24 lowercase letters"),
+        ({"environment": ""}, "environment: '' must be 1 to 12 lowercase letters"),
+        ({"home_region": "eu-west-1"}, "home_region: 'eu-west-1' must be one of the configured regions"),
+        ({"lambda_memory_mb": -1}, "lambda_memory_mb: -1 must be at least 128"),
+        ({"lambda_timeout_seconds": "30"}, "lambda_timeout_seconds: '30' must be a whole number (got str)"),
+        ({"regoins": ["us-east-1"]}, "regoins: is not a known setting; did you mean 'regions'?"),
+        ({"regions": {"us-east-1": True}}, "regions: {'us-east-1': True} must be a list of region names"),
+        ({"project_name": ["shop"]}, "project_name: ['shop'] must be a string (got list)"),
+        ({"project_name": "shop_app"}, "project_name: 'shop_app' must be 2 to 24 lowercase letters"),
+        ({"project_name": "x" * 30}, f"project_name: '{'x' * 30}' must be 2 to 24 lowercase letters"),
+        ({"environment": "Prod"}, "environment: 'Prod' must be 1 to 12 lowercase letters"),
+        ({"lambda_timeout_seconds": 0}, "lambda_timeout_seconds: 0 must be positive"),
+        ({"alarm_errors_threshold": 2.5}, "alarm_errors_threshold: 2.5 must be a whole number (got float)"),
+        ({"api_auth": "password"}, "api_auth: 'password' must be one of api_key, iam, cognito, none"),
+        ({"excludeStackIdFromLogicalIds": "true", "regions": []}, "regions: [] must name at least one region"),
+        (
+            {"environments": {"prod": {"memory_mb": 512}}},
+            "environments.prod.memory_mb: is not a known setting; did you mean 'lambda_memory_mb'?",
+        ),
+    ],
+)
 def test_bad_input_exits_with_one_line_and_writes_nothing(tmp_path, context, message):
     earlier = tmp_path / "cdktf.out"
     earlier.mkdir()

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from conftest import one, resources
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -15,30 +14,43 @@ def alarms(stack, region):
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_five_alarms_named_by_the_pattern(dev, region):
-    assert set(alarms(dev, region)) == {f"iac-aws-nova-{what}-{region}-dev" for what in
-                                        ("fn-errors", "fn-duration", "fn-throttles", "api-4xx", "api-5xx")}
+    assert set(alarms(dev, region)) == {
+        f"iac-aws-nova-{what}-{region}-dev"
+        for what in ("fn-errors", "fn-duration", "fn-throttles", "api-4xx", "api-5xx")
+    }
 
 
-@pytest.mark.parametrize(("what", "metric", "statistic", "threshold", "period"), [
-    ("fn-errors", "Errors", "Sum", 5, 600),
-    ("fn-duration", "Duration", "Average", 25000, 600),
-    ("fn-throttles", "Throttles", "Sum", 0, 60),
-    ("api-4xx", "4XXError", "Sum", 10, 600),
-    ("api-5xx", "5XXError", "Sum", 0, 60),
-])
+@pytest.mark.parametrize(
+    ("what", "metric", "statistic", "threshold", "period"),
+    [
+        ("fn-errors", "Errors", "Sum", 5, 600),
+        ("fn-duration", "Duration", "Average", 25000, 600),
+        ("fn-throttles", "Throttles", "Sum", 0, 60),
+        ("api-4xx", "4XXError", "Sum", 10, 600),
+        ("api-5xx", "5XXError", "Sum", 0, 60),
+    ],
+)
 def test_alarm_thresholds(dev, what, metric, statistic, threshold, period):
     alarm = alarms(dev, "us-east-1")[f"iac-aws-nova-{what}-us-east-1-dev"]
     assert (alarm["metric_name"], alarm["statistic"], alarm["threshold"], alarm["period"]) == (
-        metric, statistic, threshold, period)
+        metric,
+        statistic,
+        threshold,
+        period,
+    )
     assert alarm["comparison_operator"] == "GreaterThanThreshold"
     assert alarm["evaluation_periods"] == 1
 
 
 def test_alarm_dimensions_name_the_function_and_the_api_stage(dev):
     found = alarms(dev, "us-east-1")
-    assert found["iac-aws-nova-fn-errors-us-east-1-dev"]["dimensions"] == {"FunctionName": "iac-aws-nova-fn-us-east-1-dev"}
+    assert found["iac-aws-nova-fn-errors-us-east-1-dev"]["dimensions"] == {
+        "FunctionName": "iac-aws-nova-fn-us-east-1-dev"
+    }
     assert found["iac-aws-nova-api-5xx-us-east-1-dev"]["dimensions"] == {
-        "ApiName": "iac-aws-nova-api-us-east-1-dev", "Stage": "dev"}
+        "ApiName": "iac-aws-nova-api-us-east-1-dev",
+        "Stage": "dev",
+    }
 
 
 def test_missing_data_is_not_breaching_and_alarms_notify_the_topic(dev):

@@ -21,8 +21,9 @@ def test_long_names_fit_the_limit_of_their_kind(kind):
 
 def test_shortened_names_stay_unique_and_stable():
     a = LONG.name("api-4xx-alarm-component", "ap-southeast-5", kind="lambda_function")
-    b = Namer("a-very-long-project-name", "staging-eu2").name("api-4xx-alarm-component", "ap-southeast-5",
-                                                              kind="lambda_function")
+    b = Namer("a-very-long-project-name", "staging-eu2").name(
+        "api-4xx-alarm-component", "ap-southeast-5", kind="lambda_function"
+    )
     assert a != b
     assert a == LONG.name("api-4xx-alarm-component", "ap-southeast-5", kind="lambda_function")
     assert re.search(r"-[0-9a-f]{8}$", a)
@@ -45,4 +46,6 @@ def test_bucket_prefix_leaves_room_for_the_account_id():
 
 
 def test_short_bucket_names_are_not_shortened():
-    assert Namer("shop", "dev").bucket_name("artifacts", "us-east-1", suffix="abc") == "shop-artifacts-us-east-1-dev-abc"
+    assert (
+        Namer("shop", "dev").bucket_name("artifacts", "us-east-1", suffix="abc") == "shop-artifacts-us-east-1-dev-abc"
+    )

@@ -3,7 +3,6 @@
 import ipaddress
 
 import pytest
-
 from conftest import address, data_sources, one, policy_statements, resources
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -102,7 +101,9 @@ def test_flow_log_role_trusts_only_this_accounts_flow_logs_service(dev):
 def test_pinned_zone_ids_place_the_subnets_without_the_data_source(synth):
     from constructs_lib.config import StackConfig
 
-    stack = synth(StackConfig(regions=("us-east-1",), availability_zone_ids={"us-east-1": ["use1-az4", "use1-az6"]})).stack()
+    stack = synth(
+        StackConfig(regions=("us-east-1",), availability_zone_ids={"us-east-1": ["use1-az4", "use1-az6"]})
+    ).stack()
     assert sorted(s["availability_zone_id"] for s in resources(stack, "aws_subnet")) == ["use1-az4", "use1-az6"]
     assert not data_sources(stack, "aws_availability_zones")
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import after_default_synth
 
 from security import gate
@@ -158,10 +157,14 @@ def test_finding_named_resource_dot_name_is_reported_with_its_type() -> None:
 
 
 def test_a_name_under_two_types_is_resolved_by_checkovs_line_range() -> None:
-    stack = stack_json(resource={"aws_iam_role": {"same": {"name": "r"}}, "aws_iam_role_policy": {"same": {"role": "r"}}})
+    stack = stack_json(
+        resource={"aws_iam_role": {"same": {"name": "r"}}, "aws_iam_role_policy": {"same": {"role": "r"}}}
+    )
     lines = gate.line_index(stack)
     [policy_line] = [n for n, a in lines.items() if a == "aws_iam_role_policy.same"]
-    report = gate.parse_report(checkov_report([check("CKV_AWS_1", "resource.same", DEV, line=policy_line)]), {DEV: stack})
+    report = gate.parse_report(
+        checkov_report([check("CKV_AWS_1", "resource.same", DEV, line=policy_line)]), {DEV: stack}
+    )
     assert [f.address for f in report.stacks[DEV].failed] == ["aws_iam_role_policy.same"]
 
 
@@ -173,7 +176,9 @@ def test_provider_findings_name_the_alias() -> None:
 
 
 def test_unmappable_finding_fails_the_gate() -> None:
-    raw = checkov_report([check("CKV_AWS_1", "resource.gone", DEV)], [check("CKV_AWS_2", "resource.fn_1", DEV, "PASSED")] * 4)
+    raw = checkov_report(
+        [check("CKV_AWS_1", "resource.gone", DEV)], [check("CKV_AWS_2", "resource.fn_1", DEV, "PASSED")] * 4
+    )
     result = gate.evaluate(gate.parse_report(raw, {DEV: STACK}), [Accepted("CKV_AWS_1", "*", "why")])
     assert not result.ok
     assert any("cannot map" in p for p in result.problems)
@@ -183,7 +188,9 @@ def test_unmappable_finding_fails_the_gate() -> None:
 
 
 def test_entry_with_empty_reason_is_refused(tmp_path: Path) -> None:
-    path = write_toml(tmp_path, '[[accepted]]\ncheck = "CKV_AWS_116"\nresource = "aws_lambda_function.*"\nreason = "  "\n')
+    path = write_toml(
+        tmp_path, '[[accepted]]\ncheck = "CKV_AWS_116"\nresource = "aws_lambda_function.*"\nreason = "  "\n'
+    )
     with pytest.raises(AcceptedListError, match="'reason' must be a non-empty string"):
         gate.load_accepted(path)
 
@@ -258,7 +265,9 @@ def test_too_few_passed_checks_fail_the_gate() -> None:
 
 
 def test_parsing_error_fails_the_gate() -> None:
-    raw = checkov_report([], [check("CKV_AWS_2", "resource.fn_1", DEV, "PASSED")] * 4, parsing_errors=[f"/t/{DEV}/cdk.tf.json"])
+    raw = checkov_report(
+        [], [check("CKV_AWS_2", "resource.fn_1", DEV, "PASSED")] * 4, parsing_errors=[f"/t/{DEV}/cdk.tf.json"]
+    )
     result = gate.evaluate(gate.parse_report(raw, {DEV: STACK}), [])
     assert any("could not parse" in p for p in result.problems)
 
@@ -302,7 +311,9 @@ def test_cli_prints_open_findings_and_exits_non_zero(
 
 def test_cli_passes_when_every_finding_is_accepted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(gate, "scan", lambda dirs, **kw: report_of(finding()))
-    accepted = write_toml(tmp_path, '[[accepted]]\ncheck = "CKV_AWS_116"\nresource = "aws_lambda_function.*"\nreason = "r"\n')
+    accepted = write_toml(
+        tmp_path, '[[accepted]]\ncheck = "CKV_AWS_116"\nresource = "aws_lambda_function.*"\nreason = "r"\n'
+    )
     assert gate.main([str(tmp_path / DEV), "--accepted", str(accepted)]) == gate.EXIT_PASS
 
 
@@ -315,8 +326,11 @@ VARIANTS = {
     "project_name": "variant",
     "regions": ["eu-west-1"],
     "environments": {
-        "cognito": {"api_auth": "cognito", "api_cache_size_gb": 0.5,
-                    "availability_zone_ids": {"eu-west-1": ["euw1-az1", "euw1-az2"]}},
+        "cognito": {
+            "api_auth": "cognito",
+            "api_cache_size_gb": 0.5,
+            "availability_zone_ids": {"eu-west-1": ["euw1-az1", "euw1-az2"]},
+        },
         "iam": {"api_auth": "iam", "alarm_email": "ops@example.com"},
     },
 }
@@ -332,7 +346,8 @@ def _start_scan(default_synth: Any, synth: Any) -> None:
 
     variant = synth(*configs_from_context(VARIANTS))
     dirs = gate.stack_dirs_under(default_synth.outdir / "stacks") + [
-        d for d in gate.stack_dirs_under(variant.outdir / "stacks") if "bootstrap" not in d.name]
+        d for d in gate.stack_dirs_under(variant.outdir / "stacks") if "bootstrap" not in d.name
+    ]
     _scan["variant"] = variant
     _scan["report"] = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(gate.scan, dirs)
 
@@ -347,10 +362,14 @@ def gate_report(default_synth: Any) -> Report:
     return _scan["report"].result()
 
 
-def test_default_stacks_scan_parses_every_stack_and_maps_real_addresses(gate_report: Report, default_synth: Any,
-                                                                       variant_synth: Any) -> None:
-    stacks = {**default_synth.stacks, "variant-cognito": variant_synth.stacks["variant-cognito"],
-              "variant-iam": variant_synth.stacks["variant-iam"]}
+def test_default_stacks_scan_parses_every_stack_and_maps_real_addresses(
+    gate_report: Report, default_synth: Any, variant_synth: Any
+) -> None:
+    stacks = {
+        **default_synth.stacks,
+        "variant-cognito": variant_synth.stacks["variant-cognito"],
+        "variant-iam": variant_synth.stacks["variant-iam"],
+    }
     assert set(gate_report.stacks) == set(stacks)
     assert gate_report.errors == []
     assert gate.coverage_problems(gate_report) == []

@@ -5,9 +5,8 @@ then review the diff of tests/__snapshots__ like any other change.
 """
 
 import pytest
-from syrupy.extensions.json import JSONSnapshotExtension
-
 from conftest import synth_app
+from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib.config import StackConfig
 

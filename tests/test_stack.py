@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-
 from conftest import one, resources
 
 from constructs_lib.config import StackConfig
@@ -23,8 +22,16 @@ def test_one_aliased_provider_per_region_with_default_tags(dev):
     providers = dev["provider"]["aws"]
     assert [(p["alias"], p["region"]) for p in providers] == [(r, r) for r in REGIONS]
     for provider in providers:
-        assert provider["default_tags"] == [{"tags": {
-            "Environment": "dev", "ManagedBy": "cdktf", "Project": "iac-aws-nova", "Region": provider["region"]}}]
+        assert provider["default_tags"] == [
+            {
+                "tags": {
+                    "Environment": "dev",
+                    "ManagedBy": "cdktf",
+                    "Project": "iac-aws-nova",
+                    "Region": provider["region"],
+                }
+            }
+        ]
 
 
 def test_every_resource_and_data_source_names_its_regions_provider(dev):
@@ -62,8 +69,13 @@ def test_s3_backend_when_a_state_bucket_is_configured(synth):
     stack = synth(StackConfig(environment="prod", state_bucket="acme-tfstate", state_region="eu-west-1")).stack()
     backend = stack["terraform"]["backend"]
     assert list(backend) == ["s3"]
-    assert backend["s3"] == {"bucket": "acme-tfstate", "key": "iac-aws-nova/prod/terraform.tfstate",
-                             "region": "eu-west-1", "encrypt": True, "use_lockfile": True}
+    assert backend["s3"] == {
+        "bucket": "acme-tfstate",
+        "key": "iac-aws-nova/prod/terraform.tfstate",
+        "region": "eu-west-1",
+        "encrypt": True,
+        "use_lockfile": True,
+    }
 
 
 @pytest.mark.parametrize("output", ["api_urls", "lambda_arns", "s3_buckets", "vpc_ids"])
@@ -103,8 +115,12 @@ def test_environments_never_share_a_name_or_a_state_file(synth):
     def names(stack):
         # These names are scoped to their function or API, not to the account and region.
         scoped = (".aws_lambda_alias.", ".aws_api_gateway_request_validator.", ".aws_api_gateway_authorizer.")
-        return {b[k] for where, b in every_block(stack) for k in name_keys
-                if isinstance(b.get(k), str) and not b[k].startswith("${") and not any(s in where for s in scoped)}
+        return {
+            b[k]
+            for where, b in every_block(stack)
+            for k in name_keys
+            if isinstance(b.get(k), str) and not b[k].startswith("${") and not any(s in where for s in scoped)
+        }
 
     assert names(dev) and not names(dev) & names(prod)
     assert dev["terraform"]["backend"] != prod["terraform"]["backend"]
@@ -118,8 +134,10 @@ def test_bootstrap_state_bucket_is_versioned_encrypted_private(default_synth):
     assert one(resources(bootstrap, "aws_s3_bucket_versioning"))["versioning_configuration"] == {"status": "Enabled"}
     assert one(resources(bootstrap, "aws_s3_bucket_server_side_encryption_configuration"))
     block = one(resources(bootstrap, "aws_s3_bucket_public_access_block"))
-    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy",
-                                          "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        block[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
 
 
 def test_bootstrap_keeps_local_state(default_synth):

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from conftest import one, policy_statements, resources
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -12,15 +11,22 @@ REGIONS = ("us-east-1", "us-west-2")
 @pytest.mark.parametrize("region", REGIONS)
 def test_bucket_name_pattern_with_account_id_suffix(dev, region):
     bucket = one(resources(dev, "aws_s3_bucket", region))
-    assert re.fullmatch(rf"iac-aws-nova-artifacts-{region}-dev-\$\{{data\.aws_caller_identity\.[^}}]+\.account_id\}}",
-                        bucket["bucket"])
+    assert re.fullmatch(
+        rf"iac-aws-nova-artifacts-{region}-dev-\$\{{data\.aws_caller_identity\.[^}}]+\.account_id\}}", bucket["bucket"]
+    )
 
 
 def test_bucket_name_with_a_configured_suffix_is_lowercase_and_fits(synth):
     from constructs_lib.config import StackConfig
 
-    stack = synth(StackConfig(project_name="a-very-long-project-name", environment="staging-eu1",
-                              regions=("ap-southeast-5",), bucket_suffix="team-42")).stack()
+    stack = synth(
+        StackConfig(
+            project_name="a-very-long-project-name",
+            environment="staging-eu1",
+            regions=("ap-southeast-5",),
+            bucket_suffix="team-42",
+        )
+    ).stack()
     name = one(resources(stack, "aws_s3_bucket"))["bucket"]
     assert len(name) <= 63 and re.fullmatch(r"[a-z0-9][a-z0-9-]+[a-z0-9]", name)
 

@@ -16,8 +16,9 @@ STACKS = ["iac-aws-nova-dev", "iac-aws-nova-bootstrap"]
 
 
 def terraform(args, cwd, env):
-    return subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        ["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -37,8 +38,10 @@ def test_terraform_validate(default_synth, tmp_path, stack):
 
     init = terraform(["init", "-backend=false", "-input=false"], workdir, env)
     if init.returncode != 0:
-        reason = next((line for line in init.stderr.splitlines() if "registry" in line or "provider" in line),
-                      init.stderr.strip().splitlines()[0] if init.stderr.strip() else "unknown error")
+        reason = next(
+            (line for line in init.stderr.splitlines() if "registry" in line or "provider" in line),
+            init.stderr.strip().splitlines()[0] if init.stderr.strip() else "unknown error",
+        )
         pytest.skip(f"terraform init cannot install the AWS provider here: {reason.strip()}")
 
     result = terraform(["validate", "-json"], workdir, env)

@@ -1,7 +1,6 @@
 """WAF: a web ACL with managed rule groups and a rate limit on every stage, on by default."""
 
 import pytest
-
 from conftest import one, resources
 
 from constructs_lib.config import StackConfig
@@ -17,7 +16,9 @@ def acl(stack, region="us-east-1"):
 def test_regional_acl_associated_with_the_stage(dev, region):
     assert acl(dev, region)["scope"] == "REGIONAL"
     association = one(resources(dev, "aws_wafv2_web_acl_association", region))
-    assert association["resource_arn"].startswith("${aws_api_gateway_stage.") and association["resource_arn"].endswith(".arn}")
+    assert association["resource_arn"].startswith("${aws_api_gateway_stage.") and association["resource_arn"].endswith(
+        ".arn}"
+    )
     assert association["web_acl_arn"].startswith("${aws_wafv2_web_acl.")
 
 
@@ -28,8 +29,12 @@ def test_default_action_allows(dev):
 def test_managed_rule_groups_in_order(dev):
     # The statement is typed "any" in the bindings: assert the nested keys really arrive.
     groups = [r["statement"]["managed_rule_group_statement"]["name"] for r in acl(dev)["rule"][:4]]
-    assert groups == ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList",
-                      "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
+    assert groups == [
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesAnonymousIpList",
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    ]
     assert all(r["statement"]["managed_rule_group_statement"]["vendor_name"] == "AWS" for r in acl(dev)["rule"][:4])
     assert all(r["override_action"] == {"none": {}} for r in acl(dev)["rule"][:4])
 
@@ -42,8 +47,11 @@ def test_hosting_providers_are_only_counted(dev):
 def test_rate_based_rule_blocks_per_ip(dev):
     rule = acl(dev)["rule"][4]
     assert rule["action"] == {"block": {}}
-    assert rule["statement"]["rate_based_statement"] == {"aggregate_key_type": "IP", "evaluation_window_sec": 300,
-                                                        "limit": 2000}
+    assert rule["statement"]["rate_based_statement"] == {
+        "aggregate_key_type": "IP",
+        "evaluation_window_sec": 300,
+        "limit": 2000,
+    }
 
 
 def test_metrics_on_every_rule(dev):
