@@ -2,12 +2,16 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+BASE ?= origin/main
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 # No update check against HashiCorp (unreachable offline, and CDKTF is archived).
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: install synth test snapshot-update clean
+.PHONY: help install synth test snapshot-update lint security diff serve bench pr clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +27,36 @@ install: $(VENV)/.installed node_modules/.installed  ## Python venv and the pinn
 synth: install  ## Synthesize every stack into cdktf.out/ (through the cdktf CLI)
 	npx --no-install cdktf synth
 
-test: $(VENV)/.installed  ## Run the test suite
+test: $(VENV)/.installed  ## Run the test suite (snapshots and the security gate included)
 	$(PY) -m pytest -p no:cacheprovider
 
 snapshot-update: $(VENV)/.installed  ## Rewrite the JSON snapshots on purpose; review the diff
 	$(PY) -m pytest -p no:cacheprovider tests/test_snapshot.py --snapshot-update
 
+lint: $(VENV)/.installed  ## ruff, ruff format --check, mypy on constructs_lib, actionlint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/actionlint
+
+security: $(VENV)/.installed  ## Synthesize, then run the checkov gate over every stack
+	$(PY) main.py
+	$(PY) -m security.gate
+
+diff: $(VENV)/.installed  ## Synth diff of this tree against BASE (default origin/main) as Markdown
+	rm -rf .diff-base && git worktree add --detach .diff-base $(BASE)
+	cd .diff-base && CDKTF_OUTDIR=../.diff-base.out ../$(PY) main.py > /dev/null
+	$(PY) main.py > /dev/null
+	$(PY) tools/synth_diff.py .diff-base.out cdktf.out; status=$$?; \
+		git worktree remove --force .diff-base; rm -rf .diff-base.out; exit $$status
+
+serve: $(VENV)/.installed  ## The function behind a local API Gateway-like server on 127.0.0.1:8000
+	$(PY) tools/serve.py --port $${PORT:-8000}
+
+bench: $(VENV)/.installed  ## Synth and test-suite benchmark: the table in README, Performance
+	$(PY) benchmarks/bench.py
+
+pr: lint test security  ## Everything CI runs on a pull request (but the plan, which needs AWS)
+
 clean:  ## Remove build output (never state files)
-	rm -rf cdktf.out .pytest_cache .hypothesis
+	rm -rf cdktf.out .pytest_cache .hypothesis .diff-base .diff-base.out

@@ -129,6 +129,41 @@ def dev(default_synth: Synth) -> dict[str, Any]:
     return default_synth.stack()
 
 
+# One single-region environment with every non-default setting the construct tests look at, and
+# one with the insecure opt-outs: two synths instead of a dozen.
+CUSTOM = StackConfig(
+    regions=("eu-west-1",),
+    environment="prod",
+    tags={"CostCenter": "42"},
+    state_bucket="acme-tfstate",
+    state_region="eu-west-1",
+    vpc_cidrs={"eu-west-1": "172.16.8.0/22"},
+    lambda_runtime="python3.13",
+    lambda_memory_mb=512,
+    lambda_timeout_seconds=10,
+    lambda_reserved_concurrency=20,
+    lambda_provisioned_concurrency=2,
+    api_auth="iam",
+    api_throttle_rate_per_second=7.5,
+    api_throttle_burst_requests=15,
+    api_cache_size_gb=0.5,
+    waf_rate_limit_per_5_minutes=500,
+)
+OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False)
+
+
+@pytest.fixture(scope="session")
+def custom(synth: Callable[..., Synth]) -> dict[str, Any]:
+    """The CUSTOM environment's stack JSON."""
+    return synth(CUSTOM).stack()
+
+
+@pytest.fixture(scope="session")
+def open_stack(synth: Callable[..., Synth]) -> dict[str, Any]:
+    """The OPEN environment's stack JSON (no auth, no WAF)."""
+    return synth(OPEN).stack()
+
+
 def resources(stack: dict[str, Any], kind: str, region: str | None = None) -> list[dict[str, Any]]:
     """The resources of a type, optionally only those of one region's provider."""
     found = list(stack.get("resource", {}).get(kind, {}).values())

@@ -71,10 +71,8 @@ def test_api_keys_are_a_sensitive_output(dev):
     assert output["value"]["us-east-1"].endswith(".value}")
 
 
-def test_iam_auth(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(StackConfig(regions=("eu-west-1",), api_auth="iam")).stack()
+def test_iam_auth(custom):
+    stack = custom
     found = methods(stack, "eu-west-1")
     assert found.pop(("health", "GET"))["authorization"] == "NONE"
     assert {m["authorization"] for m in found.values()} == {"AWS_IAM"}
@@ -97,10 +95,8 @@ def test_cognito_auth_has_a_user_pool_and_authorizer_per_region(synth):
     assert sorted(stack["output"]["user_pool_client_ids"]["value"]) == ["us-east-1", "us-west-2"]
 
 
-def test_no_auth_only_when_asked(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(StackConfig(regions=("eu-west-1",), api_auth="none")).stack()
+def test_no_auth_only_when_asked(open_stack):
+    stack = open_stack
     for method in methods(stack, "eu-west-1").values():
         assert method["authorization"] == "NONE" and "api_key_required" not in method
 
@@ -111,10 +107,8 @@ def test_caching_off_by_default(dev):
     assert one(resources(dev, "aws_api_gateway_method_settings", "us-east-1"))["settings"]["caching_enabled"] is False
 
 
-def test_cache_when_configured_is_encrypted(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(StackConfig(regions=("eu-west-1",), api_cache_size_gb=0.5)).stack()
+def test_cache_when_configured_is_encrypted(custom):
+    stack = custom
     stage = one(resources(stack, "aws_api_gateway_stage"))
     assert (stage["cache_cluster_enabled"], stage["cache_cluster_size"]) == (True, "0.5")
     settings = one(resources(stack, "aws_api_gateway_method_settings"))["settings"]
@@ -176,11 +170,7 @@ def test_api_url_output_ends_in_api(dev):
         assert url.startswith("${aws_api_gateway_stage.") and url.endswith(".invoke_url}/api")
 
 
-def test_throttling_settings_from_config(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(
-        StackConfig(regions=("eu-west-1",), api_throttle_rate_per_second=7.5, api_throttle_burst_requests=15)
-    ).stack()
+def test_throttling_settings_from_config(custom):
+    stack = custom
     settings = one(resources(stack, "aws_api_gateway_method_settings"))["settings"]
     assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (7.5, 15)

@@ -119,19 +119,8 @@ def test_no_reserved_or_provisioned_concurrency_by_default(dev):
     assert not resources(dev, "aws_lambda_provisioned_concurrency_config")
 
 
-def test_concurrency_settings_reach_the_function_and_alias(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(
-        StackConfig(
-            regions=("eu-west-1",),
-            lambda_reserved_concurrency=20,
-            lambda_provisioned_concurrency=2,
-            lambda_memory_mb=512,
-            lambda_timeout_seconds=10,
-            lambda_runtime="python3.13",
-        )
-    ).stack()
+def test_concurrency_settings_reach_the_function_and_alias(custom):
+    stack = custom
     fn = function(stack, "eu-west-1")
     assert (fn["reserved_concurrent_executions"], fn["memory_size"], fn["timeout"], fn["runtime"]) == (
         20,

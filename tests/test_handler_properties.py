@@ -40,7 +40,7 @@ MAX = handler_module.MAX_BODY_BYTES
 KNOWN = {"/api": {"GET"}, "/api/health": {"GET"}, "/api/echo": {"POST"}}
 
 FAST = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 LIGHT = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -108,8 +108,6 @@ def test_pinned_zone_ids_place_the_subnets_without_the_data_source(synth):
     assert not data_sources(stack, "aws_availability_zones")
 
 
-def test_custom_cidr_is_split_into_two_quarters(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(StackConfig(regions=("eu-west-1",), vpc_cidrs={"eu-west-1": "172.16.8.0/22"})).stack()
+def test_custom_cidr_is_split_into_two_quarters(custom):
+    stack = custom
     assert sorted(s["cidr_block"] for s in resources(stack, "aws_subnet")) == ["172.16.8.0/24", "172.16.9.0/24"]

@@ -78,8 +78,9 @@ class Running:
         self.server, self.spy, self.log = server, spy, log
         self.host, self.port = server.server_address[:2]
 
-    def request(self, method: str, target: str, body: bytes | None = None,
-                headers: Sequence[tuple[str, str]] = ()) -> tuple[int, http.client.HTTPResponse, bytes]:
+    def request(
+        self, method: str, target: str, body: bytes | None = None, headers: Sequence[tuple[str, str]] = ()
+    ) -> tuple[int, http.client.HTTPResponse, bytes]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
         try:
             conn.putrequest(method, target, skip_accept_encoding=True)
@@ -93,8 +94,9 @@ class Running:
         finally:
             conn.close()
 
-    def json(self, method: str, target: str, body: bytes | None = None,
-             headers: Sequence[tuple[str, str]] = ()) -> tuple[int, dict[str, Any], http.client.HTTPResponse]:
+    def json(
+        self, method: str, target: str, body: bytes | None = None, headers: Sequence[tuple[str, str]] = ()
+    ) -> tuple[int, dict[str, Any], http.client.HTTPResponse]:
         status, response, data = self.request(method, target, body, headers)
         return status, json.loads(data), response
 
@@ -124,6 +126,7 @@ def keyed_api() -> Iterator[Running]:
 
 # --------------------------------------------------------------------------- through HTTP
 
+
 def test_get_api_answers_with_region_and_environment(api: Running) -> None:
     status, body, response = api.json("GET", "/dev/api")
     assert status == 200
@@ -138,7 +141,10 @@ def test_get_api_answers_with_region_and_environment(api: Running) -> None:
     assert event["body"] is None and event["isBase64Encoded"] is False
     assert event["requestContext"]["path"] == "/dev/api"
     assert api.spy.environ[api.spy.events.index(event)] == {
-        "REGION": "eu-west-1", "ENVIRONMENT": "dev", "PROJECT_NAME": "iac-aws-nova"}
+        "REGION": "eu-west-1",
+        "ENVIRONMENT": "dev",
+        "PROJECT_NAME": "iac-aws-nova",
+    }
     context = api.spy.contexts[api.spy.events.index(event)]
     assert context.function_name == "iac-aws-nova-fn-eu-west-1-dev"
     assert context.aws_request_id != body["request_id"] and uuid.UUID(context.aws_request_id)
@@ -176,8 +182,10 @@ def test_binary_body_arrives_base64_over_http(api: Running) -> None:
 def test_query_strings_headers_and_path_parameters_reach_the_event(api: Running) -> None:
     before = time.time() * 1000
     status, body, response = api.json(
-        "GET", "/dev/api/items/42?x=1&x=2&flag&q=a+b%2Bc",
-        headers=[("X-Tag", "first"), ("X-Tag", "second"), ("x-lower", "kept"), ("User-Agent", "serve-test")])
+        "GET",
+        "/dev/api/items/42?x=1&x=2&flag&q=a+b%2Bc",
+        headers=[("X-Tag", "first"), ("X-Tag", "second"), ("x-lower", "kept"), ("User-Agent", "serve-test")],
+    )
     after = time.time() * 1000
     assert status == 404 and body["error"]["code"] == "not_found"  # no such route in the handler
     event = api.spy.last_for(body["request_id"])
@@ -202,10 +210,17 @@ def test_query_strings_headers_and_path_parameters_reach_the_event(api: Running)
     json.dumps(event)  # an event is plain JSON, as Lambda delivers it
 
 
-@pytest.mark.parametrize("method, target", [
-    ("GET", "/foo"), ("GET", "/"), ("GET", "/dev"), ("GET", "/dev/apix"), ("POST", "/dev/foo/api"),
-    ("GET", "/prod/api"),
-])
+@pytest.mark.parametrize(
+    "method, target",
+    [
+        ("GET", "/foo"),
+        ("GET", "/"),
+        ("GET", "/dev"),
+        ("GET", "/dev/apix"),
+        ("POST", "/dev/foo/api"),
+        ("GET", "/prod/api"),
+    ],
+)
 def test_paths_outside_api_are_missing_authentication_token(api: Running, method: str, target: str) -> None:
     calls = len(api.spy.events)
     status, body, response = api.json(method, target, b"{}" if method == "POST" else None)
@@ -241,8 +256,13 @@ def test_head_gets_headers_without_a_body(api: Running) -> None:
 def test_api_key_required_on_all_but_get_health(keyed_api: Running) -> None:
     assert keyed_api.json("GET", "/dev/api/health")[0] == 200
     assert keyed_api.json("GET", "/api/health")[0] == 200
-    for method, target in (("GET", "/dev/api"), ("POST", "/dev/api/echo"), ("POST", "/dev/api/health"),
-                           ("OPTIONS", "/dev/api"), ("GET", "/dev/api/items/1")):
+    for method, target in (
+        ("GET", "/dev/api"),
+        ("POST", "/dev/api/echo"),
+        ("POST", "/dev/api/health"),
+        ("OPTIONS", "/dev/api"),
+        ("GET", "/dev/api/items/1"),
+    ):
         calls = len(keyed_api.spy.events)
         for headers in ([], [("x-api-key", "wrong")]):
             status, body, response = keyed_api.json(method, target, b"{}" if method == "POST" else None, headers)
@@ -259,6 +279,7 @@ def test_api_key_required_on_all_but_get_health(keyed_api: Running) -> None:
 
 # --------------------------------------------------------------------------- pure functions
 
+
 def test_event_from_request_binary_and_text_bodies() -> None:
     def event(body: bytes, content_type: str | None = None) -> dict[str, Any]:
         headers = [("Content-Type", content_type)] if content_type else []
@@ -270,8 +291,8 @@ def test_event_from_request_binary_and_text_bodies() -> None:
         assert e["isBase64Encoded"] is True and base64.b64decode(e["body"]) == not_utf8
     png = event(b"valid utf-8 though", "image/png; charset=binary")
     assert png["isBase64Encoded"] is True and base64.b64decode(png["body"]) == b"valid utf-8 though"
-    text = event("{\"ü\": 1}".encode(), "application/json")
-    assert text["isBase64Encoded"] is False and text["body"] == "{\"ü\": 1}"
+    text = event('{"ü": 1}'.encode(), "application/json")
+    assert text["isBase64Encoded"] is False and text["body"] == '{"ü": 1}'
     gzipped = serve.event_from_request("POST", "/api/echo", [("Content-Encoding", "gzip")], b"abc")
     assert gzipped["isBase64Encoded"] is True
     empty = event(b"")
@@ -280,9 +301,14 @@ def test_event_from_request_binary_and_text_bodies() -> None:
 
 def test_event_from_request_multi_value_query_strings_and_headers() -> None:
     e = serve.event_from_request(
-        "get", "/api/a%2Fb/c%20d?tag=x&tag=y&tag=&one=1&sp=%20+",
+        "get",
+        "/api/a%2Fb/c%20d?tag=x&tag=y&tag=&one=1&sp=%20+",
         [("Accept", "text/plain"), ("accept", "application/json"), ("X-Multi", "1"), ("X-Multi", "2")],
-        stage="prod", source_ip="192.0.2.7", request_id="fixed-id", request_time_ms=1712666096000)
+        stage="prod",
+        source_ip="192.0.2.7",
+        request_id="fixed-id",
+        request_time_ms=1712666096000,
+    )
     assert e["httpMethod"] == "GET" and e["requestContext"]["httpMethod"] == "GET"
     assert e["path"] == "/api/a%2Fb/c%20d"  # REST APIs keep the path percent-encoded...
     assert e["pathParameters"] == {"proxy": "a/b/c d"}  # ...and decode path parameters
@@ -300,15 +326,18 @@ def test_event_from_request_multi_value_query_strings_and_headers() -> None:
     assert bare["headers"] is None and bare["multiValueHeaders"] is None
 
 
-@pytest.mark.parametrize("target, resource, path, proxy", [
-    ("/dev/api", "/api", "/api", None),
-    ("/api/", "/api", "/api/", None),
-    ("/dev/api/health", "/api/health", "/api/health", None),
-    ("/api/health/", "/api/health", "/api/health/", None),
-    ("/dev/api/healthz", "/api/{proxy+}", "/api/healthz", "healthz"),
-    ("/dev/api/health/deep", "/api/{proxy+}", "/api/health/deep", "health/deep"),
-    ("/dev/api/dev/api", "/api/{proxy+}", "/api/dev/api", "dev/api"),
-])
+@pytest.mark.parametrize(
+    "target, resource, path, proxy",
+    [
+        ("/dev/api", "/api", "/api", None),
+        ("/api/", "/api", "/api/", None),
+        ("/dev/api/health", "/api/health", "/api/health", None),
+        ("/api/health/", "/api/health", "/api/health/", None),
+        ("/dev/api/healthz", "/api/{proxy+}", "/api/healthz", "healthz"),
+        ("/dev/api/health/deep", "/api/{proxy+}", "/api/health/deep", "health/deep"),
+        ("/dev/api/dev/api", "/api/{proxy+}", "/api/dev/api", "dev/api"),
+    ],
+)
 def test_event_from_request_matches_resources(target: str, resource: str, path: str, proxy: str | None) -> None:
     e = serve.event_from_request("GET", target, [], stage="dev")
     assert (e["resource"], e["path"], e["requestContext"]["resourcePath"]) == (resource, path, resource)
@@ -322,29 +351,40 @@ def test_event_from_request_refuses_paths_outside_api() -> None:
 
 
 def test_response_from_result_merges_headers_and_decodes_base64() -> None:
-    status, headers, body = serve.response_from_result({
-        "statusCode": 201,
-        "headers": {"Content-Type": "image/png", "Set-Cookie": "ignored", "Content-Length": "999"},
-        "multiValueHeaders": {"set-cookie": ["a=1", "b=2"]},
-        "body": base64.b64encode(b"\x89PNG").decode(), "isBase64Encoded": True,
-    })
+    status, headers, body = serve.response_from_result(
+        {
+            "statusCode": 201,
+            "headers": {"Content-Type": "image/png", "Set-Cookie": "ignored", "Content-Length": "999"},
+            "multiValueHeaders": {"set-cookie": ["a=1", "b=2"]},
+            "body": base64.b64encode(b"\x89PNG").decode(),
+            "isBase64Encoded": True,
+        }
+    )
     assert status == 201 and body == b"\x89PNG"
     assert headers == [("Content-Type", "image/png"), ("set-cookie", "a=1"), ("set-cookie", "b=2")]
-    for bad in ("text", {"body": "x"}, {"statusCode": 200, "body": {"not": "a string"}},
-                {"statusCode": 200, "body": "%%%", "isBase64Encoded": True},
-                {"statusCode": 200, "headers": {"X": {"nested": 1}}}):
+    for bad in (
+        "text",
+        {"body": "x"},
+        {"statusCode": 200, "body": {"not": "a string"}},
+        {"statusCode": 200, "body": "%%%", "isBase64Encoded": True},
+        {"statusCode": 200, "headers": {"X": {"nested": 1}}},
+    ):
         with pytest.raises(serve.MalformedProxyResponse):
             serve.response_from_result(bad)
 
 
 # --------------------------------------------------------------------------- as a user runs it
 
+
 def test_cli_serves_on_a_free_port_and_stops_on_ctrl_c() -> None:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     process = subprocess.Popen(
-        [sys.executable, str(SERVE_PY), "--host", "127.0.0.1", "--port", "0", "--stage", "qa",
-         "--region", "us-west-2"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [sys.executable, str(SERVE_PY), "--host", "127.0.0.1", "--port", "0", "--stage", "qa", "--region", "us-west-2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         with selectors.DefaultSelector() as selector:

@@ -47,8 +47,8 @@ def test_regional_resources_use_their_own_regions_provider(dev):
             assert block["provider"] == f"aws.{region}", where
 
 
-def test_extra_tags_join_the_default_tags(synth):
-    stack = synth(StackConfig(regions=("eu-west-1",), tags={"CostCenter": "42"})).stack()
+def test_extra_tags_join_the_default_tags(custom):
+    stack = custom
     assert stack["provider"]["aws"][0]["default_tags"][0]["tags"]["CostCenter"] == "42"
 
 
@@ -65,8 +65,8 @@ def test_no_absolute_paths_anywhere_in_the_json(default_synth):
         assert [s for s in strings if not s.startswith(("/aws/", "//"))] == [], name
 
 
-def test_s3_backend_when_a_state_bucket_is_configured(synth):
-    stack = synth(StackConfig(environment="prod", state_bucket="acme-tfstate", state_region="eu-west-1")).stack()
+def test_s3_backend_when_a_state_bucket_is_configured(custom):
+    stack = custom
     backend = stack["terraform"]["backend"]
     assert list(backend) == ["s3"]
     assert backend["s3"] == {
@@ -88,7 +88,7 @@ def test_dashboard_name_output(dev):
 
 
 def test_region_count_scales_the_regional_resources(synth):
-    three = synth(StackConfig(regions=("us-east-1", "eu-west-1", "ap-northeast-1"))).stack()
+    three = synth(StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"))).stack()
     assert len(resources(three, "aws_lambda_function")) == 3
     assert len(three["provider"]["aws"]) == 3
     assert len(resources(three, "aws_cloudwatch_dashboard")) == 1
@@ -153,6 +153,8 @@ def test_bootstrap_sets_api_gateway_cloudwatch_role_in_every_region(default_synt
 
 
 def test_bootstrap_creates_the_configured_state_bucket(synth):
-    app = synth(StackConfig(state_bucket="acme-tfstate"))
+    from conftest import CUSTOM
+
+    app = synth(CUSTOM)
     bucket = one(resources(app.stack("iac-aws-nova-bootstrap"), "aws_s3_bucket"))
     assert bucket["bucket"] == "acme-tfstate"

@@ -3,8 +3,6 @@
 import pytest
 from conftest import one, resources
 
-from constructs_lib.config import StackConfig
-
 REGIONS = ("us-east-1", "us-west-2")
 
 
@@ -67,12 +65,12 @@ def test_logs_to_an_encrypted_waf_log_group(dev):
     assert group["kms_key_id"].startswith("${aws_kms_key.")
 
 
-def test_rate_limit_from_config(synth):
-    stack = synth(StackConfig(regions=("eu-west-1",), waf_rate_limit_per_5_minutes=500)).stack()
+def test_rate_limit_from_config(custom):
+    stack = custom
     assert acl(stack, "eu-west-1")["rule"][4]["statement"]["rate_based_statement"]["limit"] == 500
 
 
-def test_waf_can_be_turned_off(synth):
-    stack = synth(StackConfig(regions=("eu-west-1",), waf_enabled=False)).stack()
+def test_waf_can_be_turned_off(open_stack):
+    stack = open_stack
     assert not resources(stack, "aws_wafv2_web_acl")
     assert not resources(stack, "aws_wafv2_web_acl_association")

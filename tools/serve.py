@@ -59,15 +59,22 @@ DEFAULT_PROJECT = "iac-aws-nova"
 
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
-MEMORY_MB = 128          # the stack's default lambda_memory_mb
-TIMEOUT_SECONDS = 30     # the stack's default lambda_timeout_seconds
+MEMORY_MB = 128  # the stack's default lambda_memory_mb
+TIMEOUT_SECONDS = 30  # the stack's default lambda_timeout_seconds
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 API_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")  # what ANY covers
 
 # Request bodies of these types are passed base64-encoded (like an API with binaryMediaTypes).
 BINARY_MEDIA_TYPES: tuple[str, ...] = (
-    "application/octet-stream", "application/pdf", "application/zip", "application/gzip",
-    "application/x-protobuf", "image/*", "audio/*", "video/*", "font/*",
+    "application/octet-stream",
+    "application/pdf",
+    "application/zip",
+    "application/gzip",
+    "application/x-protobuf",
+    "image/*",
+    "audio/*",
+    "video/*",
+    "font/*",
 )
 # Framing is the server's business: never copied from the handler's response.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -86,6 +93,7 @@ class MalformedProxyResponse(ValueError):
 
 
 # --------------------------------------------------------------------------- the handler
+
 
 def load_handler(path: Path = LAMBDA_HANDLER_FILE) -> Handler:
     """Load ``handler.handler`` from its file without writing bytecode next to it."""
@@ -111,8 +119,9 @@ def function_name(project: str, region: str, stage: str) -> str:
 class LambdaContext:
     """The parts of the Python runtime's context object a handler uses."""
 
-    def __init__(self, name: str, region: str, timeout_seconds: float = TIMEOUT_SECONDS,
-                 memory_mb: int = MEMORY_MB) -> None:
+    def __init__(
+        self, name: str, region: str, timeout_seconds: float = TIMEOUT_SECONDS, memory_mb: int = MEMORY_MB
+    ) -> None:
         self.aws_request_id = str(uuid.uuid4())
         self.function_name = name
         self.function_version = "$LATEST"
@@ -130,6 +139,7 @@ class LambdaContext:
 
 # --------------------------------------------------------------------------- request -> event
 
+
 def match_route(raw_path: str, stage: str) -> tuple[str, str, str | None]:
     """Map a raw (still percent-encoded) request path to ``(path, resource, proxy)``.
 
@@ -140,14 +150,14 @@ def match_route(raw_path: str, stage: str) -> tuple[str, str, str | None]:
     """
     path = raw_path or "/"
     prefix = f"/{stage}"
-    if path.startswith(prefix + "/") and _under_api(path[len(prefix):]):
-        path = path[len(prefix):]
+    if path.startswith(prefix + "/") and _under_api(path[len(prefix) :]):
+        path = path[len(prefix) :]
     if not _under_api(path):
         raise MissingAuthenticationToken(raw_path)
-    rest = path[len("/api"):]
-    if rest.strip("/") == "":                       # "/api", "/api/"
+    rest = path[len("/api") :]
+    if rest.strip("/") == "":  # "/api", "/api/"
         return path, "/api", None
-    if unquote(rest).strip("/") == "health":        # "/api/health", "/api/health/"
+    if unquote(rest).strip("/") == "health":  # "/api/health", "/api/health/"
         return path, "/api/health", None
     return path, "/api/{proxy+}", unquote(rest[1:])
 
@@ -170,8 +180,11 @@ def _get_header(pairs: Sequence[tuple[str, str]], name: str) -> str | None:
     return found
 
 
-def is_binary(content_type: str | None, content_encoding: str | None = None,
-              binary_media_types: Sequence[str] = BINARY_MEDIA_TYPES) -> bool:
+def is_binary(
+    content_type: str | None,
+    content_encoding: str | None = None,
+    binary_media_types: Sequence[str] = BINARY_MEDIA_TYPES,
+) -> bool:
     """True when the body must be passed base64-encoded because of its declared type."""
     if content_encoding and content_encoding.strip().lower() not in ("", "identity"):
         return True  # gzip and friends are bytes whatever the media type says
@@ -180,8 +193,7 @@ def is_binary(content_type: str | None, content_encoding: str | None = None,
         return False
     for pattern in binary_media_types:
         pattern = pattern.lower()
-        if pattern == "*/*" or media == pattern or (
-                pattern.endswith("/*") and media.startswith(pattern[:-1])):
+        if pattern == "*/*" or media == pattern or (pattern.endswith("/*") and media.startswith(pattern[:-1])):
             return True
     return False
 
@@ -202,11 +214,20 @@ def _request_time(epoch_ms: int) -> str:
     return f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
 
 
-def event_from_request(method: str, target: str, headers: HeaderPairs = (), body: bytes = b"", *,
-                       stage: str = DEFAULT_STAGE, source_ip: str = "127.0.0.1",
-                       protocol: str = "HTTP/1.1", request_id: str | None = None,
-                       request_time_ms: int | None = None, api_key_required: bool = False,
-                       binary_media_types: Sequence[str] = BINARY_MEDIA_TYPES) -> dict[str, Any]:
+def event_from_request(
+    method: str,
+    target: str,
+    headers: HeaderPairs = (),
+    body: bytes = b"",
+    *,
+    stage: str = DEFAULT_STAGE,
+    source_ip: str = "127.0.0.1",
+    protocol: str = "HTTP/1.1",
+    request_id: str | None = None,
+    request_time_ms: int | None = None,
+    api_key_required: bool = False,
+    binary_media_types: Sequence[str] = BINARY_MEDIA_TYPES,
+) -> dict[str, Any]:
     """Build the REST API proxy event (payload 1.0) for one HTTP request. Pure apart from the
     request id and time, which default to a fresh uuid4 and now.
 
@@ -224,8 +245,7 @@ def event_from_request(method: str, target: str, headers: HeaderPairs = (), body
 
     if not body:
         event_body, is_base64 = None, False
-    elif is_binary(_get_header(pairs, "Content-Type"), _get_header(pairs, "Content-Encoding"),
-                   binary_media_types):
+    elif is_binary(_get_header(pairs, "Content-Type"), _get_header(pairs, "Content-Encoding"), binary_media_types):
         event_body, is_base64 = base64.b64encode(body).decode("ascii"), True
     else:
         try:
@@ -260,10 +280,18 @@ def event_from_request(method: str, target: str, headers: HeaderPairs = (), body
             "requestTimeEpoch": epoch_ms,
             "requestId": request_id or str(uuid.uuid4()),
             "identity": {
-                "cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None,
-                "caller": None, "sourceIp": source_ip, "principalOrgId": None, "accessKey": None,
-                "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None,
-                "userArn": None, "userAgent": _get_header(pairs, "User-Agent"), "user": None,
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "sourceIp": source_ip,
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": _get_header(pairs, "User-Agent"),
+                "user": None,
                 **({"apiKey": api_key, "apiKeyId": "local"} if api_key is not None else {}),
             },
             "domainName": host,
@@ -276,6 +304,7 @@ def event_from_request(method: str, target: str, headers: HeaderPairs = (), body
 
 
 # --------------------------------------------------------------------------- response -> HTTP
+
 
 def response_from_result(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """Turn a proxy response into ``(status, header pairs, body bytes)``.
@@ -329,14 +358,24 @@ def _header_value(value: Any) -> str:
 
 # --------------------------------------------------------------------------- the server
 
+
 class LocalApiServer(ThreadingHTTPServer):
     """A ThreadingHTTPServer that carries the API's settings; see ``make_server``."""
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], *, handler: Handler, stage: str, region: str,
-                 project: str, api_key: str | None, log: TextIO | None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        handler: Handler,
+        stage: str,
+        region: str,
+        project: str,
+        api_key: str | None,
+        log: TextIO | None,
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _RequestHandler)
@@ -344,10 +383,14 @@ class LocalApiServer(ThreadingHTTPServer):
         self.stage, self.region, self.project, self.api_key = stage, region, project, api_key
         self.function_name = function_name(project, region, stage)
         self.environ = {
-            "REGION": region, "ENVIRONMENT": stage, "PROJECT_NAME": project,
-            "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+            "REGION": region,
+            "ENVIRONMENT": stage,
+            "PROJECT_NAME": project,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
             "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB), "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         }
         self._log = log
 
@@ -429,20 +472,29 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             path, resource, _ = match_route(urlsplit(target).path, server.stage)
         except MissingAuthenticationToken:
-            return self._gateway_error(403, "Missing Authentication Token",
-                                       "MissingAuthenticationTokenException", request_id)
+            return self._gateway_error(
+                403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
+            )
         key_required = server.api_key is not None and not (self.command == "GET" and resource == "/api/health")
         if key_required and self.headers.get("x-api-key") != server.api_key:
             return self._gateway_error(403, "Forbidden", "ForbiddenException", request_id)
-        event = event_from_request(self.command, target, self.headers.items(), body,
-                                   stage=server.stage, source_ip=self.client_address[0],
-                                   protocol=self.request_version, request_id=request_id,
-                                   api_key_required=key_required)
+        event = event_from_request(
+            self.command,
+            target,
+            self.headers.items(),
+            body,
+            stage=server.stage,
+            source_ip=self.client_address[0],
+            protocol=self.request_version,
+            request_id=request_id,
+            api_key_required=key_required,
+        )
         try:
             result = invoke(server, event)
         except (Exception, SystemExit):
-            server.log(f"handler raised for {self.command} {path} (request {request_id}):\n"
-                       + traceback.format_exc().rstrip())
+            server.log(
+                f"handler raised for {self.command} {path} (request {request_id}):\n" + traceback.format_exc().rstrip()
+            )
             return self._gateway_error(502, "Internal server error", "InternalServerErrorException", request_id)
         try:
             status, headers, payload = response_from_result(result)
@@ -485,8 +537,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             raise _BodyError(413, "Request Too Long", "RequestTooLongException")
         return self.rfile.read(length) if length else b""
 
-    def _gateway_error(self, status: int, message: str, error_type: str, request_id: str,
-                       *, close: bool = False) -> int:
+    def _gateway_error(
+        self, status: int, message: str, error_type: str, request_id: str, *, close: bool = False
+    ) -> int:
         """An answer from API Gateway itself, not from the function."""
         payload = json.dumps({"message": message}).encode()
         headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
@@ -496,8 +549,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(status, headers, payload, request_id, None)
         return status
 
-    def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes, request_id: str,
-              apigw_id: str | None) -> None:
+    def _send(
+        self, status: int, headers: list[tuple[str, str]], payload: bytes, request_id: str, apigw_id: str | None
+    ) -> None:
         # The request's log line is written before the answer, so it exists once a client has one.
         elapsed_ms = (time.perf_counter() - self._started) * 1000
         self.server.log(f"{self.command} {self.path} {status} {elapsed_ms:.1f}ms")
@@ -513,28 +567,44 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
 
-def make_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, stage: str = DEFAULT_STAGE,
-                region: str = DEFAULT_REGION, project: str = DEFAULT_PROJECT,
-                api_key: str | None = None, handler: Handler | None = None,
-                log: TextIO | None = None) -> LocalApiServer:
+def make_server(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    stage: str = DEFAULT_STAGE,
+    region: str = DEFAULT_REGION,
+    project: str = DEFAULT_PROJECT,
+    api_key: str | None = None,
+    handler: Handler | None = None,
+    log: TextIO | None = None,
+) -> LocalApiServer:
     """A bound, not yet serving, server. ``port=0`` picks a free port (see ``server.url``);
     ``handler`` defaults to ``lambda_src/handler.py``; ``log`` to stderr at write time.
     Run it with ``serve_forever()`` (in a thread, for tests) and stop it with ``shutdown()``
     and ``server_close()``."""
-    return LocalApiServer((host, port), handler=handler or load_handler(), stage=stage, region=region,
-                          project=project, api_key=api_key, log=log)
+    return LocalApiServer(
+        (host, port),
+        handler=handler or load_handler(),
+        stage=stage,
+        region=region,
+        project=project,
+        api_key=api_key,
+        log=log,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     sys.dont_write_bytecode = True  # lambda_src/ must never get a __pycache__
-    parser = argparse.ArgumentParser(description="Serve lambda_src/handler.py behind a local "
-                                     "imitation of the API Gateway REST API.")
+    parser = argparse.ArgumentParser(
+        description="Serve lambda_src/handler.py behind a local imitation of the API Gateway REST API."
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (default %(default)s)")
     parser.add_argument("--stage", default=DEFAULT_STAGE, help="stage / environment name (default %(default)s)")
     parser.add_argument("--region", default=DEFAULT_REGION, help="REGION for the function (default %(default)s)")
-    parser.add_argument("--project", default=DEFAULT_PROJECT,
-                        help="PROJECT_NAME for the function (default %(default)s)")
+    parser.add_argument(
+        "--project", default=DEFAULT_PROJECT, help="PROJECT_NAME for the function (default %(default)s)"
+    )
     parser.add_argument("--api-key", default=None, help="require this x-api-key on all but GET /api/health")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -543,8 +613,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--stage: {args.stage!r} is not a stage name")
 
     try:
-        server = make_server(args.host, args.port, stage=args.stage, region=args.region,
-                             project=args.project, api_key=args.api_key)
+        server = make_server(
+            args.host, args.port, stage=args.stage, region=args.region, project=args.project, api_key=args.api_key
+        )
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -556,8 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
     print(f"Serving {args.project} (stage {args.stage}) on {server.url}", flush=True)
     if args.api_key is not None:
-        print("API key required (header x-api-key) on every method except GET /api/health",
-              file=sys.stderr, flush=True)
+        print("API key required (header x-api-key) on every method except GET /api/health", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
