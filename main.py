@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
 """Entry point for `cdktf synth` and `python main.py`: synthesizes every environment's stack."""
 
+import os
+import sys
+
+# The provider bindings type-check every argument of every construct at run time (typeguard, under
+# `if __debug__`): about a fifth of a synth. The test suite runs with those checks on, so a synth can
+# run optimized. IAC_TYPECHECKS=1 keeps them (for debugging a construct).
+if sys.flags.optimize == 0 and os.environ.get("IAC_TYPECHECKS") != "1":
+    os.execv(sys.executable, [sys.executable, "-O", *sys.argv])
+
 from constructs_lib.app import main
 from constructs_lib.lazy_provider import fast_exit
 

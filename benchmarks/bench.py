@@ -42,17 +42,19 @@ REGIONS_16 = (
 )
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
+def _descendants(root: int) -> list[int]:
+    """The process and its descendants, from /proc/<pid>/task/<tid>/children (cheap: no scan of
+    every process, so the sampler steals little CPU from what it measures on a 2-core machine)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
             try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
+                todo.extend(int(child) for child in task.read_text().split())
             except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            tree.setdefault(parent, []).append(int(entry))
-    return tree
+                pass
+    return found
 
 
 def _rss_kib(pid: int) -> int:
@@ -66,16 +68,11 @@ def _rss_kib(pid: int) -> int:
 
 
 def _tree_rss_kib(root: int) -> int:
-    tree, total, todo = _children(), 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += _rss_kib(pid)
-        todo.extend(tree.get(pid, []))
-    return total
+    return sum(_rss_kib(pid) for pid in _descendants(root))
 
 
 def measure(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of the process tree, sampled every 20 ms."""
+    """Wall seconds and peak resident memory (MB) of the process tree, sampled every 50 ms."""
     started = time.perf_counter()
     process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -85,7 +82,7 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, flo
         nonlocal peak
         while not stop.is_set():
             peak = max(peak, _tree_rss_kib(process.pid))
-            stop.wait(0.02)
+            stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -128,26 +125,23 @@ def main() -> int:
     parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     args = parser.parse_args()
     python = sys.executable
-    rows = []
+    cases: list[tuple[str, bool, tuple[str, ...] | None]] = [
+        ("default synth, lazy loader", True, None),
+        ("default synth, plain import (IAC_LAZY_PROVIDER=0)", False, None),
+        *((f"{count} regions, lazy loader", True, REGIONS_16[:count]) for count in (2, 4, 8, 16)),
+    ]
+    samples: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in cases}
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
-        cwd = Path(work)
-
-        def synth(label: str, lazy: bool, regions: tuple[str, ...] | None = None) -> dict[str, object]:
-            samples = [
-                measure([python, str(ROOT / "main.py")], synth_env(lazy, regions), cwd) for _ in range(args.runs)
-            ]
-            result = row(label, samples)
-            print(f"  {label}: median {result['median']:.2f} s", file=sys.stderr)
-            return result
-
-        rows.append(synth("default synth, lazy loader", True))
-        rows.append(synth("default synth, plain import (IAC_LAZY_PROVIDER=0)", False))
-        for count in (2, 4, 8, 16):
-            rows.append(synth(f"{count} regions, lazy loader", True, REGIONS_16[:count]))
-        if not args.skip_tests:
-            env = synth_env(True)
-            samples = [measure([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], env, ROOT)]
-            rows.append(row("test suite (pytest, whole)", samples))
+        # Round-robin over the cases, so that a shared machine getting faster or slower affects
+        # every case alike instead of skewing the ratios between them.
+        for run in range(args.runs):
+            for label, lazy, regions in cases:
+                samples[label].append(measure([python, str(ROOT / "main.py")], synth_env(lazy, regions), Path(work)))
+            print(f"  run {run + 1}/{args.runs} done", file=sys.stderr)
+    rows = [row(label, samples[label]) for label, _, _ in cases]
+    if not args.skip_tests:
+        suite = measure([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], synth_env(True), ROOT)
+        rows.append(row("test suite (pytest, whole)", [suite]))
 
     print(
         f"\nMachine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "

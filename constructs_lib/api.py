@@ -135,12 +135,14 @@ class Api(Construct):
             parent_id=self._api.root_resource_id,
             path_part="api",
         )
+        # Each attribute read is a round trip to the jsii runtime: read each token once.
+        api_resource_id, validator_id = api_resource.id, validator.id
         proxy_resource = aws.ApiGatewayResource(
             self,
             "proxy-resource",
             provider=provider,
             rest_api_id=api_id,
-            parent_id=api_resource.id,
+            parent_id=api_resource_id,
             path_part="{proxy+}",
         )
         health_resource = aws.ApiGatewayResource(
@@ -148,20 +150,21 @@ class Api(Construct):
             "health-resource",
             provider=provider,
             rest_api_id=api_id,
-            parent_id=api_resource.id,
+            parent_id=api_resource_id,
             path_part="health",
         )
 
         protected = self._auth(config, provider, api_id)
         open_to_all = {"authorization": "NONE"}
-        shape: list[str] = [validator.id]
+        shape: list[str] = [validator_id]
         integrations = []
-        for key, resource, http_method, auth in (
-            ("api", api_resource, "ANY", protected),
-            ("proxy", proxy_resource, "ANY", protected),
+        proxy_resource_id, health_resource_id = proxy_resource.id, health_resource.id
+        for key, resource_id, http_method, auth in (
+            ("api", api_resource_id, "ANY", protected),
+            ("proxy", proxy_resource_id, "ANY", protected),
             # Load balancers and uptime checks call health without credentials; it reveals nothing.
-            ("health-get", health_resource, "GET", open_to_all),
-            ("health", health_resource, "ANY", protected),
+            ("health-get", health_resource_id, "GET", open_to_all),
+            ("health", health_resource_id, "ANY", protected),
         ):
             # Construct ids are Terraform addresses: "api-any" and "proxy-any" predate the others.
             method_id = key if http_method == "GET" else f"{key}-any"
@@ -170,9 +173,9 @@ class Api(Construct):
                 method_id,
                 provider=provider,
                 rest_api_id=api_id,
-                resource_id=resource.id,
+                resource_id=resource_id,
                 http_method=http_method,
-                request_validator_id=validator.id,
+                request_validator_id=validator_id,
                 **auth,
             )
             integration = aws.ApiGatewayIntegration(
@@ -180,14 +183,14 @@ class Api(Construct):
                 f"{key}-integration",
                 provider=provider,
                 rest_api_id=api_id,
-                resource_id=resource.id,
+                resource_id=resource_id,
                 http_method=method.http_method,
                 type="AWS_PROXY",
                 integration_http_method="POST",
                 uri=function_invoke_arn,
             )
             integrations.append(integration)
-            shape += [resource.id, method.id, integration.id]
+            shape += [resource_id, method.id, integration.id]
 
         # A REST API deployment is a snapshot: without a new one, changes never reach the stage.
         deployment = aws.ApiGatewayDeployment(

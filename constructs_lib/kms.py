@@ -122,12 +122,14 @@ class EncryptionKey(Construct):
             deletion_window_in_days=config.deletion_window_days,
             policy=key_policy.json,
         )
-        aws.KmsAlias(self, "alias", provider=provider, name=f"alias/{name}", target_key_id=self._key.key_id)
+        # Read once: every attribute read is a round trip to the jsii runtime, and many resources use these.
+        self._arn, self._id = self._key.arn, self._key.key_id
+        aws.KmsAlias(self, "alias", provider=provider, name=f"alias/{name}", target_key_id=self._id)
 
     @property
     def key_arn(self) -> str:
-        return self._key.arn
+        return self._arn
 
     @property
     def key_id(self) -> str:
-        return self._key.key_id
+        return self._id

@@ -138,12 +138,14 @@ class Monitoring(Construct):
             name=namer.name("alarms", region, kind="sns_topic"),
             kms_master_key_id=kms_key_arn,
         )
+        # Read once: every attribute read is a round trip to the jsii runtime.
+        self._topic_arn = self._topic.arn
         if config.alarm_email:
             aws.SnsTopicSubscription(
                 self,
                 "alarm-email",
                 provider=provider,
-                topic_arn=self._topic.arn,
+                topic_arn=self._topic_arn,
                 protocol="email",
                 endpoint=config.alarm_email,
             )
@@ -169,14 +171,14 @@ class Monitoring(Construct):
                 threshold=spec.threshold,
                 comparison_operator="GreaterThanThreshold",
                 treat_missing_data="notBreaching",
-                alarm_actions=[self._topic.arn],
-                ok_actions=[self._topic.arn],
+                alarm_actions=[self._topic_arn],
+                ok_actions=[self._topic_arn],
             )
             self._alarm_names.append(name)
 
     @property
     def topic_arn(self) -> str:
-        return self._topic.arn
+        return self._topic_arn
 
     @property
     def alarm_names(self) -> list[str]:

@@ -81,9 +81,11 @@ class Network(Construct):
             enable_dns_hostnames=True,
             tags={"Name": name},
         )
+        # Each attribute read is a round trip to the jsii runtime: read each token once.
+        vpc_id = self._vpc_id = self._vpc.id
         # A default security group with no rules: anything launched into it by mistake is isolated.
         aws.DefaultSecurityGroup(
-            self, "default-security-group", provider=provider, vpc_id=self._vpc.id, tags={"Name": f"{name}-default"}
+            self, "default-security-group", provider=provider, vpc_id=vpc_id, tags={"Name": f"{name}-default"}
         )
 
         if config.availability_zone_ids:
@@ -102,39 +104,41 @@ class Network(Construct):
             zone_ids = [None, None]
             zone_names = [Fn.element(zones.names, index) for index in range(2)]
         route_table = aws.RouteTable(
-            self, "private-route-table", provider=provider, vpc_id=self._vpc.id, tags={"Name": f"{name}-private"}
+            self, "private-route-table", provider=provider, vpc_id=vpc_id, tags={"Name": f"{name}-private"}
         )
-        self._subnets = []
+        route_table_id = route_table.id
+        self._subnet_ids: list[str] = []
         for index, cidr in enumerate(config.subnet_cidrs):
             subnet = aws.Subnet(
                 self,
                 f"private-subnet-{index}",
                 provider=provider,
-                vpc_id=self._vpc.id,
+                vpc_id=vpc_id,
                 cidr_block=cidr,
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{name}-private-{index}"},
                 availability_zone=zone_names[index],
                 availability_zone_id=zone_ids[index],
             )
+            subnet_id = subnet.id
+            self._subnet_ids.append(subnet_id)
             aws.RouteTableAssociation(
                 self,
                 f"private-subnet-{index}-routes",
                 provider=provider,
-                subnet_id=subnet.id,
-                route_table_id=route_table.id,
+                subnet_id=subnet_id,
+                route_table_id=route_table_id,
             )
-            self._subnets.append(subnet)
 
         # The function reaches S3 through this endpoint instead of a NAT gateway.
         s3_endpoint = aws.VpcEndpoint(
             self,
             "s3-endpoint",
             provider=provider,
-            vpc_id=self._vpc.id,
+            vpc_id=vpc_id,
             service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
-            route_table_ids=[route_table.id],
+            route_table_ids=[route_table_id],
             tags={"Name": f"{name}-s3"},
         )
 
@@ -142,16 +146,17 @@ class Network(Construct):
             self,
             "function-security-group",
             provider=provider,
-            vpc_id=self._vpc.id,
+            vpc_id=vpc_id,
             name=namer.name("fn", region, kind="security_group"),
             description="Lambda function: no ingress, HTTPS egress to S3 only",
             tags={"Name": namer.name("fn", region, kind="security_group")},
         )
+        self._security_group_id = self._security_group.id
         aws.VpcSecurityGroupEgressRule(
             self,
             "function-egress-s3",
             provider=provider,
-            security_group_id=self._security_group.id,
+            security_group_id=self._security_group_id,
             description="HTTPS to S3 through the gateway endpoint",
             ip_protocol="tcp",
             from_port=HTTPS,
@@ -167,6 +172,7 @@ class Network(Construct):
             retention_in_days=config.flow_log_retention_days,
             kms_key_id=kms_key_arn,
         )
+        flow_log_group_arn = flow_log_group.arn
         flow_log_role = service_role(
             self,
             "flow-log-role",
@@ -178,7 +184,7 @@ class Network(Construct):
                 Statement(
                     sid="WriteFlowLogs",
                     actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    resources=[flow_log_group.arn, f"{flow_log_group.arn}:*"],
+                    resources=[flow_log_group_arn, f"{flow_log_group_arn}:*"],
                 )
             ],
         )
@@ -186,10 +192,10 @@ class Network(Construct):
             self,
             "flow-log",
             provider=provider,
-            vpc_id=self._vpc.id,
+            vpc_id=vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
-            log_destination=flow_log_group.arn,
+            log_destination=flow_log_group_arn,
             iam_role_arn=flow_log_role.arn,
             max_aggregation_interval=60,
             tags={"Name": f"{name}-flow-log"},
@@ -198,12 +204,12 @@ class Network(Construct):
 
     @property
     def vpc_id(self) -> str:
-        return self._vpc.id
+        return self._vpc_id
 
     @property
     def subnet_ids(self) -> list[str]:
-        return [subnet.id for subnet in self._subnets]
+        return list(self._subnet_ids)
 
     @property
     def security_group_id(self) -> str:
-        return self._security_group.id
+        return self._security_group_id

@@ -63,7 +63,8 @@ class Storage(Construct):
             name = f"{prefix}-{account_id}"
 
         self._bucket = aws.S3Bucket(self, "bucket", provider=provider, bucket=name, force_destroy=False)
-        bucket_id = self._bucket.id
+        # Read once: every attribute read is a round trip to the jsii runtime.
+        bucket_id, self._bucket_arn = self._bucket.id, self._bucket.arn
         aws.S3BucketPublicAccessBlock(
             self,
             "public-access-block",
@@ -138,7 +139,7 @@ class Storage(Construct):
                     effect="Deny",
                     actions=["s3:*"],
                     principals={"*": ["*"]},
-                    resources=[self._bucket.arn, f"{self._bucket.arn}/*"],
+                    resources=[self._bucket_arn, f"{self._bucket_arn}/*"],
                     conditions=[Condition(test="Bool", variable="aws:SecureTransport", values=["false"])],
                 ),
             ],
@@ -151,4 +152,4 @@ class Storage(Construct):
 
     @property
     def bucket_arn(self) -> str:
-        return self._bucket.arn
+        return self._bucket_arn
