@@ -7,6 +7,13 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 # No update check against HashiCorp (unreachable offline, and CDKTF is archived).
 export CHECKPOINT_DISABLE := 1
+# A TF_CLI_CONFIG_FILE naming a missing file makes every terraform command (and the cdktf CLI)
+# print a warning: use an empty configuration instead.
+ifneq ($(TF_CLI_CONFIG_FILE),)
+ifeq ($(wildcard $(TF_CLI_CONFIG_FILE)),)
+export TF_CLI_CONFIG_FILE := /dev/null
+endif
+endif
 
 .PHONY: help install synth test snapshot-update lint security diff serve bench pr clean
 
