@@ -1,6 +1,7 @@
 """The lazy loader of the provider bindings (constructs_lib/lazy_provider.py).
 
-Each check runs in a fresh interpreter: what is being tested is what an import does to a process.
+Checks of what an import does to a process run in a fresh interpreter; checks of how types resolve
+run in this test process, which imported the bindings through the loader.
 """
 
 from __future__ import annotations
@@ -36,62 +37,18 @@ SYNTH = f"ROOT = {str(ROOT)!r}\n" + textwrap.dedent("""
     fast_exit(0)
 """)
 
-# Creates a DynamoDB table on the JavaScript side only, so that Python has never imported
-# cdktf_cdktf_provider_aws.dynamodb_table; then gets it back through the construct tree.
-JS_CREATED_TABLE = textwrap.dedent("""
-    import sys
-    from constructs_lib.lazy_provider import install
-    assert install()
+
+def create_on_the_javascript_side(fqn: str, props: dict[str, Any]) -> Any:
+    """Create a provider resource through the jsii kernel only, so Python never imported its
+    submodule, and get it back through the construct tree: jsii must resolve its type."""
     import cdktf
-    import cdktf_cdktf_provider_aws
     from jsii._kernel import _make_reference_for_native
     from jsii._kernel.types import CreateRequest
     from jsii._runtime import kernel
 
-    MODULE = "cdktf_cdktf_provider_aws.dynamodb_table"
     stack = cdktf.TerraformStack(cdktf.App(), "s")
-    props = {"name": "t", "hashKey": "id", "attribute": [{"name": "id", "type": "S"}],
-             "pointInTimeRecovery": {"enabled": True}}
-    kernel.provider.create(CreateRequest(fqn="@cdktf/provider-aws.dynamodbTable.DynamodbTable",
-                                         args=_make_reference_for_native(kernel, [stack, "table", props])))
-    assert MODULE not in sys.modules
-    PREPARE = None
-    exec(PREPARE or "")
-
-    table = stack.node.find_child("table")
-    from cdktf_cdktf_provider_aws import dynamodb_table as m
-    assert type(table) is m.DynamodbTable, type(table)
-    recovery = table.point_in_time_recovery
-    assert type(recovery) is m.DynamodbTablePointInTimeRecoveryOutputReference, type(recovery)
-    assert recovery.internal_value == m.DynamodbTablePointInTimeRecovery(enabled=True), recovery.internal_value
-    assert type(table.attribute) is m.DynamodbTableAttributeList, type(table.attribute)
-    assert type(table.attribute.get(0)) is m.DynamodbTableAttributeOutputReference
-    assert table.terraform_resource_type == "aws_dynamodb_table"
-    print(len([n for n in sys.modules if n.startswith("cdktf_cdktf_provider_aws.")]))
-""")
-
-
-# "All submodules" is cut down to the one this type needs: importing all 2,212 for real costs
-# 14 s, and what is tested is that the net is reached and the type then resolves.
-FORGET_DYNAMODB = textwrap.dedent("""
-        from jsii import _reference_map
-        finder = next(f for f in sys.meta_path if getattr(f, "_iac_lazy_provider", False))
-        for mapping in (finder.fqn_map, _reference_map._submodule_fqn_map):
-            del mapping["@cdktf/provider-aws.dynamodbTable"]
-        finder.order = ("dynamodb_table",)
-    """)
-
-
-def start_python(code: str) -> BackgroundRun:
-    return BackgroundRun([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env())
-
-
-# Each check needs a fresh interpreter (and a Node process): they start when the module is
-# collected and run beside the rest of the suite.
-STARTED = {
-    "js-table": start_python(JS_CREATED_TABLE),
-    "unmapped": start_python(JS_CREATED_TABLE.replace("PREPARE = None", f"PREPARE = {FORGET_DYNAMODB!r}")),
-}
+    kernel.provider.create(CreateRequest(fqn=fqn, args=_make_reference_for_native(kernel, [stack, "r", props])))
+    return stack.node.find_child("r")
 
 
 def run_python(
@@ -166,16 +123,44 @@ def test_submodule_map_matches_the_assembly() -> None:
         assert (Path(finder.origin).parent / module.split(".", 1)[1] / "__init__.py").is_file(), fqn
 
 
-def test_type_returned_from_javascript_imports_its_submodule() -> None:
-    result = ok(STARTED["js-table"].result())
-    assert "warning" not in result.stderr
-    assert int(result.stdout.split()[-1]) < 20  # dynamodb_table only, not the whole package
+def test_type_returned_from_javascript_imports_its_submodule(default_synth) -> None:
+    """In this test process (loader active): DynamoDB is used nowhere else in the suite."""
+    module = "cdktf_cdktf_provider_aws.dynamodb_table"
+    assert module not in sys.modules
+    props = {
+        "name": "t",
+        "hashKey": "id",
+        "attribute": [{"name": "id", "type": "S"}],
+        "pointInTimeRecovery": {"enabled": True},
+    }
+    table = create_on_the_javascript_side("@cdktf/provider-aws.dynamodbTable.DynamodbTable", props)
+    m = sys.modules[module]
+    assert type(table) is m.DynamodbTable, type(table)
+    recovery = table.point_in_time_recovery
+    assert type(recovery) is m.DynamodbTablePointInTimeRecoveryOutputReference, type(recovery)
+    assert recovery.internal_value == m.DynamodbTablePointInTimeRecovery(enabled=True)
+    assert type(table.attribute) is m.DynamodbTableAttributeList
+    assert type(table.attribute.get(0)) is m.DynamodbTableAttributeOutputReference
+    assert table.terraform_resource_type == "aws_dynamodb_table"
 
 
-def test_type_of_an_unmapped_submodule_falls_back_to_importing_everything() -> None:
-    """Safety net: a type name whose submodule the map lacks imports all submodules, and resolves."""
-    result = ok(STARTED["unmapped"].result())
-    assert "no submodule known for jsii type @cdktf/provider-aws.dynamodbTable.DynamodbTable" in result.stderr
+def test_type_of_an_unmapped_submodule_falls_back_to_importing_everything(default_synth, capsys) -> None:
+    """Safety net: a type name whose submodule the map lacks imports all submodules, and resolves.
+    "All submodules" is cut down to the one this type needs (importing all 2,212 for real costs
+    14 s); Glacier is used nowhere else in the suite."""
+    from jsii import _reference_map
+
+    module, prefix = "cdktf_cdktf_provider_aws.glacier_vault", "@cdktf/provider-aws.glacierVault"
+    assert module not in sys.modules
+    finder = next(f for f in sys.meta_path if getattr(f, "_iac_lazy_provider", False))
+    saved = finder.fqn_map.pop(prefix), _reference_map._submodule_fqn_map.pop(prefix), finder.order
+    finder.order = ("glacier_vault",)
+    try:
+        vault = create_on_the_javascript_side(f"{prefix}.GlacierVault", {"name": "v"})
+    finally:
+        finder.fqn_map[prefix], _reference_map._submodule_fqn_map[prefix], finder.order = saved
+    assert type(vault) is sys.modules[module].GlacierVault
+    assert f"no submodule known for jsii type {prefix}.GlacierVault" in capsys.readouterr().err
 
 
 def test_package_attributes_and_publication_are_those_of_the_real_package(default_synth) -> None:
