@@ -51,6 +51,17 @@ def _summary(outdir: Path, configs: Sequence[StackConfig], seconds: float) -> st
     return "\n".join(lines)
 
 
+def warnings(configs: Sequence[StackConfig]) -> list[str]:
+    """Settings that are allowed but weaken the defaults: said on every synth."""
+    found = []
+    for config in configs:
+        if config.api_auth == "none":
+            found.append(f"warning: {config.stack_name}: api_auth is 'none': anyone on the internet can call the API")
+        if not config.waf_enabled:
+            found.append(f"warning: {config.stack_name}: waf_enabled is false: no web application firewall")
+    return found
+
+
 def main() -> int:
     started = time.perf_counter()
     try:
@@ -58,12 +69,8 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: invalid configuration: {error}", file=sys.stderr)
         return 2
-    for config in configs:
-        if config.api_auth == "none":
-            print(
-                f"warning: {config.stack_name}: api_auth is 'none': anyone on the internet can call the API",
-                file=sys.stderr,
-            )
+    for warning in warnings(configs):
+        print(warning, file=sys.stderr)
     app = build_app(configs)
     app.synth()
     outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))

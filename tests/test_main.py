@@ -71,3 +71,28 @@ def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
     assert "iac-aws-nova-dev:" in result.stdout and "regions us-east-1, us-west-2" in result.stdout
     assert "Traceback" not in result.stderr
     assert files(DEFAULT_RUN.workdir / "cdktf.out") == files(default_synth.outdir)
+
+
+def test_insecure_opt_outs_are_warned_about():
+    from constructs_lib.app import warnings
+    from constructs_lib.config import StackConfig, configs_from_context
+
+    assert warnings([StackConfig()]) == []
+    found = warnings(configs_from_context({"environments": {"dev": {"api_auth": "none", "waf_enabled": False}}}))
+    assert found == [
+        "warning: iac-aws-nova-dev: api_auth is 'none': anyone on the internet can call the API",
+        "warning: iac-aws-nova-dev: waf_enabled is false: no web application firewall",
+    ]
+
+
+def test_main_prints_the_warnings_before_synthesizing(monkeypatch, capsys):
+    from constructs_lib import app
+
+    monkeypatch.setattr(app, "read_context", lambda _: {"api_auth": "none", "regoins": []})
+    assert app.main() == 2  # the misspelled setting stops it before any warning or synth
+    assert "warning" not in capsys.readouterr().err
+    monkeypatch.setattr(app, "read_context", lambda _: {"api_auth": "none"})
+    monkeypatch.setattr(app, "build_app", lambda configs: (_ for _ in ()).throw(SystemExit("synth")))
+    with pytest.raises(SystemExit, match="synth"):
+        app.main()
+    assert "api_auth is 'none'" in capsys.readouterr().err
