@@ -54,10 +54,10 @@ security: $(VENV)/.installed  ## Synthesize, then run the checkov gate over ever
 	$(PY) -m security.gate
 
 diff: $(VENV)/.installed  ## Synth diff of this tree against BASE (default origin/main) as Markdown
-	rm -rf .diff-base && git worktree add --detach .diff-base $(BASE)
-	cd .diff-base && CDKTF_OUTDIR=../.diff-base.out ../$(PY) main.py > /dev/null
-	$(PY) main.py > /dev/null
-	$(PY) tools/synth_diff.py .diff-base.out cdktf.out; status=$$?; \
+	@rm -rf .diff-base .diff-base.out && git worktree add --quiet --detach .diff-base $(BASE)
+	@cd .diff-base && CDKTF_OUTDIR=../.diff-base.out ../$(PY) main.py > /dev/null
+	@$(PY) main.py > /dev/null
+	@$(PY) tools/synth_diff.py .diff-base.out cdktf.out; status=$$?; \
 		git worktree remove --force .diff-base; rm -rf .diff-base.out; exit $$status
 
 serve: $(VENV)/.installed  ## The function behind a local API Gateway-like server on 127.0.0.1:8000
