@@ -8,32 +8,20 @@ must not pick up a __pycache__ directory.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from tools.serve import load_handler_module
+
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda_src"
 
 
-def _load_handler_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lambda_src_handler_under_test", LAMBDA_DIR / "handler.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    previous = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = previous
-    return module
-
-
-handler_module = _load_handler_module()
+handler_module = load_handler_module(name="lambda_src_handler_under_test")
 handler = handler_module.handler
 
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
@@ -493,7 +481,10 @@ def test_internal_bug_becomes_500_json(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert json.loads(captured.out.splitlines()[-1])["status"] == 500
 
 
-def test_loading_handler_writes_no_bytecode_into_lambda_src() -> None:
-    _load_handler_module()
+def test_loading_handler_writes_no_bytecode_into_lambda_src(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Even where the interpreter would write bytecode (the suite itself turns that off).
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    load_handler_module(name="lambda_src_handler_bytecode_check")
+    assert sys.dont_write_bytecode is False
     assert not list(LAMBDA_DIR.rglob("__pycache__"))
     assert not list(LAMBDA_DIR.rglob("*.pyc"))

@@ -8,34 +8,17 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import importlib.util
 import io
 import json
-import sys
-from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda_src"
+from tools.serve import load_handler_module
 
-
-def _load_handler_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lambda_src_handler_properties", LAMBDA_DIR / "handler.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    previous = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = previous
-    return module
-
-
-handler_module = _load_handler_module()
+handler_module = load_handler_module(name="lambda_src_handler_properties")
 MAX = handler_module.MAX_BODY_BYTES
 KNOWN = {"/api": {"GET"}, "/api/health": {"GET"}, "/api/echo": {"POST"}}
 

@@ -40,6 +40,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -95,9 +96,10 @@ class MalformedProxyResponse(ValueError):
 # --------------------------------------------------------------------------- the handler
 
 
-def load_handler(path: Path = LAMBDA_HANDLER_FILE) -> Handler:
-    """Load ``handler.handler`` from its file without writing bytecode next to it."""
-    spec = importlib.util.spec_from_file_location("lambda_src_handler_local", path)
+def load_handler_module(path: Path = LAMBDA_HANDLER_FILE, name: str = "lambda_src_handler_local") -> ModuleType:
+    """Load the function's module from its file without writing bytecode next to it: the
+    directory is zipped as-is into the deployment package, and a ``__pycache__`` would change it."""
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
@@ -107,7 +109,12 @@ def load_handler(path: Path = LAMBDA_HANDLER_FILE) -> Handler:
         spec.loader.exec_module(module)
     finally:
         sys.dont_write_bytecode = previous
-    handler: Handler = module.handler
+    return module
+
+
+def load_handler(path: Path = LAMBDA_HANDLER_FILE) -> Handler:
+    """``handler.handler`` of the function's code."""
+    handler: Handler = load_handler_module(path).handler
     return handler
 
 
