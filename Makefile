@@ -25,7 +25,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@# main.py synthesizes under python -O; compile the CDK's bytecode for it once (the bindings are
 	@# ~2,200 modules, and a machine with PYTHONDONTWRITEBYTECODE would recompile them every synth).
-	$(PY) -O -m compileall -q -j 0 $$($(PY) -c "import cdktf, cdktf_cdktf_provider_aws as a, constructs, jsii, typeguard, os; print(' '.join(os.path.dirname(m.__file__) for m in (cdktf, a, constructs, jsii, typeguard)))") > /dev/null
+	$(PY) -O -m compileall -q -j 0 $$($(PY) -c "import importlib.util as u, os; print(' '.join(os.path.dirname(u.find_spec(m).origin) for m in ('cdktf', 'cdktf_cdktf_provider_aws', 'constructs', 'jsii', 'typeguard')))") > /dev/null
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
