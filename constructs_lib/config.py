@@ -55,6 +55,10 @@ LOG_RETENTION_DAYS = (
 )
 LAMBDA_RUNTIMES = ("python3.12", "python3.13")
 API_AUTH_MODES = ("api_key", "iam", "cognito", "none")
+# AWS limits the stack settings and the construct configs both enforce: (minimum, maximum).
+LAMBDA_MEMORY_MB = (128, 10240)
+LAMBDA_TIMEOUT_SECONDS = (1, 900)
+WAF_RATE_LIMIT_PER_5_MINUTES = (100, 2_000_000_000)
 # The stage cache sizes API Gateway offers, in GB.
 API_CACHE_SIZES_GB = (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118, 237)
 _ZONE_ID_RE = re.compile(r"^[a-z]{2,8}\d-az\d{1,2}$")
@@ -348,8 +352,13 @@ class StackConfig:
                 self.lambda_runtime,
                 f"is not supported (use one of {', '.join(LAMBDA_RUNTIMES)}; 3.9 is retired, 3.10 deprecated)",
             )
-        _int("lambda_memory_mb", self.lambda_memory_mb, minimum=128, maximum=10240)
-        _int("lambda_timeout_seconds", self.lambda_timeout_seconds, minimum=1, maximum=900)
+        _int("lambda_memory_mb", self.lambda_memory_mb, minimum=LAMBDA_MEMORY_MB[0], maximum=LAMBDA_MEMORY_MB[1])
+        _int(
+            "lambda_timeout_seconds",
+            self.lambda_timeout_seconds,
+            minimum=LAMBDA_TIMEOUT_SECONDS[0],
+            maximum=LAMBDA_TIMEOUT_SECONDS[1],
+        )
         if self.lambda_reserved_concurrency is not None:
             _int("lambda_reserved_concurrency", self.lambda_reserved_concurrency, minimum=1)
         _int("lambda_provisioned_concurrency", self.lambda_provisioned_concurrency, minimum=0)
@@ -384,7 +393,12 @@ class StackConfig:
             )
         if not isinstance(self.waf_enabled, bool):
             raise _fail("waf_enabled", self.waf_enabled, "must be true or false")
-        _int("waf_rate_limit_per_5_minutes", self.waf_rate_limit_per_5_minutes, minimum=100, maximum=2_000_000_000)
+        _int(
+            "waf_rate_limit_per_5_minutes",
+            self.waf_rate_limit_per_5_minutes,
+            minimum=WAF_RATE_LIMIT_PER_5_MINUTES[0],
+            maximum=WAF_RATE_LIMIT_PER_5_MINUTES[1],
+        )
         if self.bucket_suffix is not None:
             _str("bucket_suffix", self.bucket_suffix)
             if not _SUFFIX_RE.match(self.bucket_suffix):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import aws
 from .cdk import AssetType, Construct, TerraformAsset
-from .config import LAMBDA_RUNTIMES, LOG_RETENTION_DAYS
+from .config import LAMBDA_MEMORY_MB, LAMBDA_RUNTIMES, LAMBDA_TIMEOUT_SECONDS, LOG_RETENTION_DAYS
 from .iam import Statement, service_role
 from .naming import Namer
 from .packaging import build_package
@@ -63,10 +63,12 @@ class FunctionConfig:
     def __post_init__(self) -> None:
         if self.runtime not in LAMBDA_RUNTIMES:
             raise ValueError(f"runtime: {self.runtime!r} must be one of {', '.join(LAMBDA_RUNTIMES)}")
-        if not 128 <= self.memory_mb <= 10240:
-            raise ValueError(f"memory_mb: {self.memory_mb!r} must be 128 to 10240")
-        if not 1 <= self.timeout_seconds <= 900:
-            raise ValueError(f"timeout_seconds: {self.timeout_seconds!r} must be 1 to 900")
+        low, high = LAMBDA_MEMORY_MB
+        if not low <= self.memory_mb <= high:
+            raise ValueError(f"memory_mb: {self.memory_mb!r} must be {low} to {high}")
+        low, high = LAMBDA_TIMEOUT_SECONDS
+        if not low <= self.timeout_seconds <= high:
+            raise ValueError(f"timeout_seconds: {self.timeout_seconds!r} must be {low} to {high}")
         if self.reserved_concurrency is not None and self.reserved_concurrency < 1:
             raise ValueError(f"reserved_concurrency: {self.reserved_concurrency!r} must be positive or None")
         if self.provisioned_concurrency < 0:

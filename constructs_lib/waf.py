@@ -7,7 +7,7 @@ from typing import Any
 
 from . import aws
 from .cdk import Construct
-from .config import LOG_RETENTION_DAYS
+from .config import LOG_RETENTION_DAYS, WAF_RATE_LIMIT_PER_5_MINUTES
 from .naming import Namer
 
 # AWS managed rule groups, in evaluation order: drop known-bad and anonymizing sources first, then
@@ -35,8 +35,9 @@ class WafConfig:
     log_retention_days: int = 365
 
     def __post_init__(self) -> None:
-        if not 100 <= self.rate_limit_per_5_minutes <= 2_000_000_000:
-            raise ValueError(f"rate_limit_per_5_minutes: {self.rate_limit_per_5_minutes!r} must be 100 to 2000000000")
+        low, high = WAF_RATE_LIMIT_PER_5_MINUTES
+        if not low <= self.rate_limit_per_5_minutes <= high:
+            raise ValueError(f"rate_limit_per_5_minutes: {self.rate_limit_per_5_minutes!r} must be {low} to {high}")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(f"log_retention_days: {self.log_retention_days!r} is not a CloudWatch retention")
 
