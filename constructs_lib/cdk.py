@@ -15,7 +15,6 @@ from cdktf import (
     TerraformResourceLifecycle,
     TerraformStack,
     Testing,
-    Token,
 )
 from constructs import Construct
 
@@ -31,5 +30,4 @@ __all__ = [
     "TerraformResourceLifecycle",
     "TerraformStack",
     "Testing",
-    "Token",
 ]

@@ -87,8 +87,3 @@ def build_package(source_dir: Path, name: str) -> Package:
         path.write_bytes(data)
         _built[key] = Package(path=path, sha256_base64=base64.b64encode(digest.digest()).decode())
     return _built[key]
-
-
-def cleanup() -> None:
-    """Remove the build directory now (for callers that end the process without atexit)."""
-    _cleanup()
