@@ -68,6 +68,11 @@ class BackgroundRun:
 atexit.register(BackgroundRun.stop_all)
 
 
+def files(outdir: Path) -> dict[str, bytes]:
+    """Every file under a directory, by relative path: to compare two synth outputs byte for byte."""
+    return {p.relative_to(outdir).as_posix(): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
+
+
 class Synth:
     """A synthesized app: its output directory and each stack's parsed JSON."""
 

@@ -7,7 +7,6 @@ run in this test process, which imported the bindings through the loader.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BackgroundRun, subprocess_env
+from conftest import BackgroundRun, files, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "cdktf_cdktf_provider_aws"
@@ -54,9 +53,7 @@ def create_on_the_javascript_side(fqn: str, props: dict[str, Any]) -> Any:
 def run_python(
     code: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "IAC_LAZY_PROVIDER"}
-    environ.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1")
-    environ.update(env or {})
+    environ = subprocess_env(**(env or {}))
     return subprocess.run(
         [sys.executable, "-c", code, *args], cwd=str(ROOT), env=environ, capture_output=True, text=True, timeout=timeout
     )
@@ -65,10 +62,6 @@ def run_python(
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert result.returncode == 0, result.stderr[-4000:]
     return result
-
-
-def files(outdir: Path) -> dict[str, bytes]:
-    return {p.relative_to(outdir).as_posix(): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
 
 
 # The plain-import synth starts when this module is collected and runs beside the rest of the

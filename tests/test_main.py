@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BackgroundRun, subprocess_env
-from test_snapshot import files
+from conftest import BackgroundRun, files, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 

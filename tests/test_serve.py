@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import importlib.util
 import io
 import json
 import os
@@ -24,27 +23,17 @@ import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tools import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE_PY = ROOT / "tools" / "serve.py"
 LAMBDA_DIR = ROOT / "lambda_src"
 API_KEY = "local-test-key"
 TIMEOUT = 5
-
-
-def _load_serve() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("serve_under_test", SERVE_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-serve = _load_serve()
 
 
 class Spy:

@@ -5,7 +5,7 @@ then review the diff of tests/__snapshots__ like any other change.
 """
 
 import pytest
-from conftest import synth_app
+from conftest import files, synth_app
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib.config import StackConfig
@@ -19,10 +19,6 @@ def json_snapshot(snapshot):
 @pytest.mark.parametrize("stack", ["iac-aws-nova-dev", "iac-aws-nova-bootstrap"])
 def test_default_stack_matches_snapshot(default_synth, json_snapshot, stack):
     assert default_synth.stack(stack) == json_snapshot(name=stack)
-
-
-def files(outdir):
-    return {p.relative_to(outdir).as_posix(): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
 
 
 def test_synthesizing_twice_gives_identical_bytes(default_synth, tmp_path):
