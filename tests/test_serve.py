@@ -172,15 +172,15 @@ def test_query_strings_headers_and_path_parameters_reach_the_event(api: Running)
     before = time.time() * 1000
     status, body, response = api.json(
         "GET",
-        "/dev/api/items/42?x=1&x=2&flag&q=a+b%2Bc",
+        "/dev/api/widgets/42?x=1&x=2&flag&q=a+b%2Bc",
         headers=[("X-Tag", "first"), ("X-Tag", "second"), ("x-lower", "kept"), ("User-Agent", "serve-test")],
     )
     after = time.time() * 1000
     assert status == 404 and body["error"]["code"] == "not_found"  # no such route in the handler
     event = api.spy.last_for(body["request_id"])
     assert event["resource"] == "/api/{proxy+}"
-    assert event["path"] == "/api/items/42"
-    assert event["pathParameters"] == {"proxy": "items/42"}
+    assert event["path"] == "/api/widgets/42"
+    assert event["pathParameters"] == {"proxy": "widgets/42"}
     assert event["queryStringParameters"] == {"x": "2", "flag": "", "q": "a b+c"}
     assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"], "flag": [""], "q": ["a b+c"]}
     assert event["headers"]["X-Tag"] == "second" and event["headers"]["x-lower"] == "kept"
@@ -188,7 +188,7 @@ def test_query_strings_headers_and_path_parameters_reach_the_event(api: Running)
     assert event["headers"]["Host"] == f"127.0.0.1:{api.port}"
     context = event["requestContext"]
     assert context["resourcePath"] == "/api/{proxy+}" and context["httpMethod"] == "GET"
-    assert context["path"] == "/dev/api/items/42" and context["stage"] == "dev"
+    assert context["path"] == "/dev/api/widgets/42" and context["stage"] == "dev"
     assert (context["accountId"], context["apiId"], context["protocol"]) == ("123456789012", "local", "HTTP/1.1")
     assert context["domainName"] == f"127.0.0.1:{api.port}"
     assert context["identity"]["sourceIp"] == "127.0.0.1"

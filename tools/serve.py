@@ -14,6 +14,12 @@ get API Gateway's 403 ``Missing Authentication Token``; with ``--api-key`` every
 ``Forbidden``. A handler that raises, or returns a malformed response, gets 502 ``Internal server
 error``, as API Gateway answers.
 
+The function's other settings come from this process's environment, as its own do in Lambda: the
+items routes (``/api/items``) need ``TABLE_NAME`` (else they answer 503) and publish to
+``EVENT_BUS_NAME`` with source ``EVENT_SOURCE`` when those are set; boto3 takes ``AWS_ENDPOINT_URL``
+and credentials from there too, so a local moto server (``moto_server -p 5000``) can stand in for AWS
+(``AWS_REGION`` is always ``--region``).
+
 For tests: ``make_server(port=0, handler=spy)`` returns a ``ThreadingHTTPServer`` to run in a
 thread; ``event_from_request(...)`` is the pure request -> event translation.
 
@@ -103,10 +109,15 @@ def load_handler_module(path: Path = LAMBDA_HANDLER_FILE, name: str = "lambda_sr
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    # Registered as importing does, before it runs: dataclasses look their module up in sys.modules.
+    sys.modules[name] = module
     previous = sys.dont_write_bytecode
     sys.dont_write_bytecode = True
     try:
         spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     finally:
         sys.dont_write_bytecode = previous
     return module
@@ -600,10 +611,31 @@ def make_server(
     )
 
 
+ITEMS_HELP = """\
+environment (read by the function, as in Lambda):
+  TABLE_NAME        DynamoDB table of the items routes (/api/items); unset: they answer 503
+  EVENT_BUS_NAME    EventBridge bus for ItemPut / ItemDeleted events; unset: none are sent
+  EVENT_SOURCE      the events' source (default: <project>.items)
+  AWS_ENDPOINT_URL  where boto3 sends the calls, e.g. a local moto server; AWS credentials as usual.
+                    AWS_REGION is always --region, so create the table in that region.
+
+example with moto (pip install "moto[server]"):
+  moto_server -p 5000 &
+  export AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  python -c "import boto3; boto3.client('dynamodb', region_name='us-east-1').create_table(
+      TableName='items', BillingMode='PAY_PER_REQUEST',
+      AttributeDefinitions=[{'AttributeName': 'id', 'AttributeType': 'S'}],
+      KeySchema=[{'AttributeName': 'id', 'KeyType': 'HASH'}])"
+  TABLE_NAME=items python tools/serve.py
+"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     sys.dont_write_bytecode = True  # lambda_src/ must never get a __pycache__
     parser = argparse.ArgumentParser(
-        description="Serve lambda_src/handler.py behind a local imitation of the API Gateway REST API."
+        description="Serve lambda_src/handler.py behind a local imitation of the API Gateway REST API.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=ITEMS_HELP,
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (default %(default)s)")

@@ -1,0 +1,170 @@
+"""AWS Lambda worker for item changes: SQS event source mapping with ReportBatchItemFailures.
+
+The items API (``handler.py``) publishes an ``ItemPut`` / ``ItemDeleted`` event to EventBridge after
+each write; a rule sends those events to an SQS queue, and this function consumes the queue. Each
+record's ``body`` is the EventBridge envelope as JSON::
+
+    {"id": "<event id>", "source": "<EVENT_SOURCE>", "detail-type": "ItemPut", "time": "...",
+     "detail": {"id": "a1", "version": 3, "region": "us-east-1", "environment": "dev", "updated_at": "..."}}
+
+For every record: validate it, then call ``process``. The answer is ``{"batchItemFailures":
+[{"itemIdentifier": <messageId>}, ...]}`` naming exactly the records that were invalid or whose
+processing raised: SQS deletes the others, and only the named ones come back (and after the queue's
+maxReceiveCount go to its dead-letter queue). One bad record never fails the others. Every failed
+record gets one ERROR log line with the reason; every processed one an audit line.
+
+A whole batch is retried (the function raises ValueError) only when it cannot be answered record by
+record: an event that is not ``{"Records": [...]}``, or a record without a ``messageId`` (it could not
+be named in batchItemFailures, and an unnamed failure would be deleted as a success). That is checked
+before any record is processed, so no work is done twice because of it.
+
+Standard library only; ``worker.handler`` shares the deployment package with ``handler.handler``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# The items API's id rule (handler.ID_PATTERN; a test keeps the two equal).
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+CHANGES = {"ItemPut": "put", "ItemDeleted": "delete"}  # EventBridge detail-type -> change
+
+BatchResponse = dict[str, list[dict[str, str]]]
+
+
+class InvalidMessage(ValueError):
+    """A record that can never be processed as it is; it is reported and, after retries, dead-lettered."""
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One validated item change, as ``process`` gets it."""
+
+    id: str
+    version: int  # for a delete: the version that was deleted
+    change: str  # "put" or "delete"
+    origin_region: str  # where the write happened
+    event_id: str | None  # the EventBridge event id: the same on every delivery of one event
+    message_id: str  # the SQS message id
+
+
+def _log(record: dict[str, Any]) -> None:
+    """One JSON line on stdout (CloudWatch Logs)."""
+    print(json.dumps(record, default=str), flush=True)
+
+
+def _shown(value: Any) -> str:
+    """An untrusted value for a log line, bounded."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def parse_change(record: Mapping[str, Any]) -> ItemChange:
+    """Validate one SQS record carrying an items event; InvalidMessage says what is wrong."""
+    body = record.get("body")
+    if not isinstance(body, str):
+        raise InvalidMessage("body is missing or not a string")
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        raise InvalidMessage("body is not valid JSON") from None
+    if not isinstance(envelope, dict):
+        raise InvalidMessage("body is not a JSON object")
+    expected_source = os.environ.get("EVENT_SOURCE") or None  # read at call time
+    if expected_source is not None and envelope.get("source") != expected_source:
+        raise InvalidMessage(f"source {_shown(envelope.get('source'))} is not {expected_source!r}")
+    detail_type = envelope.get("detail-type")
+    if detail_type not in CHANGES:
+        raise InvalidMessage(f"detail-type {_shown(detail_type)} is not one of {', '.join(CHANGES)}")
+    detail = envelope.get("detail")
+    if not isinstance(detail, dict):
+        raise InvalidMessage("detail is not an object")
+    item_id, version, region = detail.get("id"), detail.get("version"), detail.get("region")
+    if not isinstance(item_id, str) or not ID_PATTERN.fullmatch(item_id):
+        raise InvalidMessage(f"detail.id {_shown(item_id)} is not a valid item id")
+    if type(version) is not int or version < 1:  # not bool, not 1.0
+        raise InvalidMessage(f"detail.version {_shown(version)} is not an integer >= 1")
+    if not isinstance(region, str) or not region:
+        raise InvalidMessage(f"detail.region {_shown(region)} is not a region name")
+    event_id = envelope.get("id")
+    return ItemChange(
+        id=item_id,
+        version=version,
+        change=CHANGES[detail_type],
+        origin_region=region,
+        event_id=event_id if isinstance(event_id, str) else None,
+        message_id=str(record.get("messageId") or ""),
+    )
+
+
+def process(change: ItemChange) -> None:
+    """Do the work for one item change: replace with your own work; raise to have the message retried.
+
+    This one writes an audit line. Delivery is at least once (a retried batch, a redelivered
+    message), so real work must be idempotent: ``(id, version)`` identifies a change.
+    """
+    _log(
+        {
+            "level": "INFO",
+            "message": "item changed",
+            "id": change.id,
+            "version": change.version,
+            "change": change.change,
+            "origin_region": change.origin_region,
+            "region": os.environ.get("REGION") or "unknown",
+            "event_id": change.event_id,
+            "message_id": change.message_id,
+        }
+    )
+
+
+def _records(event: Any) -> list[Any]:
+    """The batch's records; ValueError for anything that is not an SQS event (the batch retries)."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        raise ValueError(f"not an SQS event: expected an object with a Records list, got {type(event).__name__}")
+    for index, record in enumerate(records):
+        message_id = record.get("messageId") if isinstance(record, dict) else None
+        if not isinstance(message_id, str) or not message_id:
+            raise ValueError(
+                f"record {index} has no messageId, so it cannot be reported on its own: the whole batch is retried"
+            )
+    return records
+
+
+def _failure(record: Mapping[str, Any]) -> dict[str, str] | None:
+    """Validate and process one record: None if done, else the log fields that say why not."""
+    try:
+        change = parse_change(record)
+    except InvalidMessage as exc:
+        return {"reason": f"invalid message: {exc}"}
+    try:
+        process(change)
+    except Exception as exc:  # whatever the work raises, only this record is retried
+        return {"reason": f"processing failed: {type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+    return None
+
+
+def handler(event: Any, context: Any) -> BatchResponse:
+    """Lambda entry point: the failed records' messageIds, for SQS to retry only those."""
+    try:
+        records = _records(event)
+    except ValueError as exc:
+        _log({"level": "ERROR", "message": "batch rejected", "reason": str(exc)})
+        raise
+    failed: list[str] = []
+    for record in records:
+        failure = _failure(record)
+        if failure is None:
+            continue
+        message_id = record["messageId"]
+        _log({"level": "ERROR", "message": "record failed", "message_id": message_id, **failure})
+        if message_id not in failed:  # a duplicate id is still one item to report
+            failed.append(message_id)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

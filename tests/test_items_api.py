@@ -1,0 +1,828 @@
+"""The items API of lambda_src/handler.py against a local AWS (moto in server mode).
+
+One moto server per module, in-process on 127.0.0.1 with a free port; the handler's boto3 clients
+reach it through AWS_ENDPOINT_URL, as a deployed function reaches AWS. Every test gets its own table
+and event source (so its own events), which keeps tests independent without any cleanup between
+them. The AWS settings are set for this module only and restored after it. No sleeps: moto delivers
+an EventBridge event to its SQS target during PutEvents.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto.server import ThreadedMotoServer
+
+from tools import serve
+from tools.serve import load_handler_module
+
+ROOT = Path(__file__).resolve().parents[1]
+LAMBDA_DIR = ROOT / "lambda_src"
+BUS = "items-bus"
+REGION = "us-east-1"
+TIMEOUT = 10
+
+handler_module = load_handler_module(name="lambda_src_handler_items")
+worker_module = load_handler_module(LAMBDA_DIR / "worker.py", name="lambda_src_worker_items")
+
+
+# --------------------------------------------------------------------------- local AWS
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    events: Any
+    sqs: Any
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Aws]:
+    """moto on a free loopback port, and this module's environment pointing every client at it."""
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    werkzeug.setLevel(logging.ERROR)  # no access-log line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for name in [n for n in os.environ if n.startswith("AWS_")]:
+                mp.delenv(name)  # no real profile, endpoint or credentials of this machine
+            mp.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+            mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+            mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+            mp.setenv("AWS_DEFAULT_REGION", REGION)
+            mp.setenv("AWS_CONFIG_FILE", os.devnull)
+            mp.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+            mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+            session = boto3.session.Session()
+            local = Aws(session.client("dynamodb"), session.client("events"), session.client("sqs"))
+            local.events.create_event_bus(Name=BUS)
+            yield local
+    finally:
+        # stop() waits for the server loop's 0.5 s poll: let it finish in the background instead of
+        # holding up the suite (nothing uses the server any more; the thread is a daemon).
+        threading.Thread(target=server.stop, daemon=True).start()
+        werkzeug.setLevel(level)
+
+
+@dataclass
+class Store:
+    table: str
+    source: str
+
+
+@pytest.fixture
+def store(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A fresh, empty table and this test's own event source; the function configured for both."""
+    suffix = uuid.uuid4().hex[:12]
+    current = Store(table=f"items-{suffix}", source=f"test.{suffix}.items")
+    aws.dynamodb.create_table(
+        TableName=current.table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for name, value in {
+        "TABLE_NAME": current.table,
+        "EVENT_BUS_NAME": BUS,
+        "EVENT_SOURCE": current.source,
+        "REGION": "eu-west-1",  # the function's region, as the stack sets it; not the endpoint's
+        "ENVIRONMENT": "test",
+        "PROJECT_NAME": "nova",
+    }.items():
+        monkeypatch.setenv(name, value)
+    yield current
+    aws.dynamodb.delete_table(TableName=current.table)
+
+
+@dataclass
+class Queue:
+    url: str
+    arn: str
+    sqs: Any
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message on the queue now (they are delivered during PutEvents)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            if not batch.get("Messages"):
+                return found
+            found.extend(batch["Messages"])
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(message["Body"]) for message in self.messages()]
+
+
+@pytest.fixture
+def queue(aws: Aws, store: Store) -> Iterator[Queue]:
+    """An SQS queue receiving this test's events: a rule on the bus matching its source."""
+    name = store.table
+    url = aws.sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.events.put_rule(Name=name, EventBusName=BUS, EventPattern=json.dumps({"source": [store.source]}))
+    aws.events.put_targets(Rule=name, EventBusName=BUS, Targets=[{"Id": "queue", "Arn": arn}])
+    yield Queue(url, arn, aws.sqs)
+    aws.events.remove_targets(Rule=name, EventBusName=BUS, Ids=["queue"])
+    aws.events.delete_rule(Name=name, EventBusName=BUS)
+    aws.sqs.delete_queue(QueueUrl=url)
+
+
+# --------------------------------------------------------------------------- calling the function
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any  # the parsed JSON, or None for an empty body
+    logs: list[dict[str, Any]]  # the structured lines the invocation wrote
+
+    def errors(self, message: str) -> list[dict[str, Any]]:
+        return [line for line in self.logs if line.get("level") == "ERROR" and line.get("message") == message]
+
+
+def call(method: str, target: str, body: Any = None, headers: Sequence[tuple[str, str]] = ()) -> Answer:
+    """Invoke the handler with the event API Gateway sends for this request (built by tools/serve.py)."""
+    raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
+    raw = raw.encode() if isinstance(raw, str) else raw or b""
+    event = serve.event_from_request(method, f"/dev{target}", [("Content-Type", "application/json"), *headers], raw)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        response = handler_module.handler(event, None)
+    json.dumps(response)  # Lambda serialises the whole answer
+    text = response["body"]
+    return Answer(
+        status=response["statusCode"],
+        headers=response["headers"],
+        body=json.loads(text) if text else None,
+        logs=[json.loads(line) for line in out.getvalue().splitlines()],
+    )
+
+
+def put(item_id: str, data: dict[str, Any], headers: Sequence[tuple[str, str]] = ()) -> Answer:
+    return call("PUT", f"/api/items/{item_id}", {"data": data}, headers)
+
+
+def message(answer: Answer) -> str:
+    """The error message of an error answer (the module's uniform error body)."""
+    assert set(answer.body) == {"error", "request_id"}
+    return str(answer.body["error"]["message"])
+
+
+def seed(aws: Aws, store: Store, ids: list[str]) -> None:
+    """Items written straight into the table, as the API stores them: fast set-up for the list tests."""
+    for start in range(0, len(ids), 25):  # BatchWriteItem's limit
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "id": {"S": item_id},
+                        "data": {"S": json.dumps({"n": item_id})},
+                        "version": {"N": "1"},
+                        "updated_at": {"S": "2026-01-02T03:04:05.678Z"},
+                        "updated_region": {"S": "eu-west-1"},
+                    }
+                }
+            }
+            for item_id in ids[start : start + 25]
+        ]
+        aws.dynamodb.batch_write_item(RequestItems={store.table: requests})
+
+
+def stored(aws: Aws, store: Store, item_id: str) -> dict[str, Any] | None:
+    return aws.dynamodb.get_item(TableName=store.table, Key={"id": {"S": item_id}}, ConsistentRead=True).get("Item")
+
+
+ISO_MILLIS_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+# --------------------------------------------------------------------------- list
+
+
+def test_list_of_an_empty_table_is_empty(store: Store) -> None:
+    answer = call("GET", "/api/items")
+    assert answer.status == 200
+    assert answer.body == {"items": [], "next_cursor": None}
+
+
+def test_list_shows_items_as_get_does(store: Store) -> None:
+    created = put("a", {"k": [1, "two"]}).body
+    assert call("GET", "/api/items").body == {"items": [created], "next_cursor": None}
+
+
+def test_list_pages_through_every_item_with_limit_and_cursor(aws: Aws, store: Store) -> None:
+    ids = [f"item-{n}" for n in range(7)]
+    seed(aws, store, ids)
+    seen: list[str] = []
+    target = "/api/items?limit=3"
+    for _ in range(10):  # bounded: a cursor that never ends is a failure, not a hang
+        answer = call("GET", target)
+        assert answer.status == 200
+        assert len(answer.body["items"]) <= 3
+        seen.extend(item["id"] for item in answer.body["items"])
+        assert all(item["data"] == {"n": item["id"]} for item in answer.body["items"])
+        if answer.body["next_cursor"] is None:
+            break
+        target = f"/api/items?limit=3&cursor={answer.body['next_cursor']}"
+    assert sorted(seen) == sorted(ids)  # all of them, none twice
+
+
+def test_list_uses_the_default_page_size(aws: Aws, store: Store) -> None:
+    seed(aws, store, [f"i{n}" for n in range(handler_module.DEFAULT_PAGE_SIZE + 1)])
+    answer = call("GET", "/api/items")
+    assert len(answer.body["items"]) == handler_module.DEFAULT_PAGE_SIZE
+    assert answer.body["next_cursor"]
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "+5", "5.0", "abc", "", "1e2", "%D9%A3", "0005"])
+def test_list_rejects_a_limit_outside_1_to_100(store: Store, limit: str) -> None:
+    answer = call("GET", f"/api/items?limit={limit}")
+    assert answer.status == 400
+    assert "limit" in message(answer)
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!",
+        "abcde",  # not base64 (length 1 mod 4)
+        _b64("not json"),
+        _b64("[]"),
+        _b64('{"id": {"S": "bad id!"}}'),
+        _b64('{"id": {"N": "1"}}'),
+        _b64('{"id": {"S": "a"}, "other": {"S": "b"}}'),
+        _b64('{"id": {"S": "a", "N": "1"}}'),
+        _b64('{"pk": {"S": "a"}}'),
+        "A" * 600,
+    ],
+)
+def test_list_rejects_a_cursor_it_did_not_issue(store: Store, cursor: str) -> None:
+    answer = call("GET", f"/api/items?cursor={cursor}")
+    assert answer.status == 400
+    assert "cursor" in message(answer)
+
+
+def test_list_accepts_a_cursor_with_padding(store: Store) -> None:
+    padded = base64.urlsafe_b64encode(b'{"id":{"S":"a"}}').decode()
+    assert padded.endswith("=")
+    assert call("GET", f"/api/items?cursor={padded.replace('=', '%3D')}").status == 200
+
+
+# --------------------------------------------------------------------------- get / put
+
+
+def test_get_of_a_missing_item_is_404(store: Store) -> None:
+    answer = call("GET", "/api/items/nobody")
+    assert answer.status == 404
+    assert answer.body["error"]["code"] == "not_found"
+
+
+def test_put_creates_an_item_with_201_etag_and_typed_attributes(aws: Aws, store: Store) -> None:
+    data = {"b": [1, 2.5, None, True], "a": {"ü": "✓"}}
+    answer = put("first.item_1-x", data)
+    assert answer.status == 201
+    assert answer.headers["ETag"] == '"1"'
+    assert answer.body["data"] == data
+    assert (answer.body["id"], answer.body["version"], answer.body["updated_region"]) == (
+        "first.item_1-x",
+        1,
+        "eu-west-1",
+    )
+    assert ISO_MILLIS_Z.fullmatch(answer.body["updated_at"])
+    assert stored(aws, store, "first.item_1-x") == {
+        "id": {"S": "first.item_1-x"},
+        "data": {"S": json.dumps(data, sort_keys=True, separators=(",", ":"))},
+        "version": {"N": "1"},
+        "updated_at": {"S": answer.body["updated_at"]},
+        "updated_region": {"S": "eu-west-1"},
+    }
+
+
+def test_get_returns_the_item_with_its_etag(store: Store) -> None:
+    created = put("a", {"k": "v"}).body
+    answer = call("GET", "/api/items/a")
+    assert answer.status == 200
+    assert answer.body == created
+    assert answer.headers["ETag"] == '"1"'
+
+
+def test_put_of_an_existing_item_replaces_it_as_version_2(store: Store) -> None:
+    put("a", {"old": True, "gone": 1})
+    answer = put("a", {"new": True})
+    assert answer.status == 200
+    assert (answer.body["version"], answer.body["data"], answer.headers["ETag"]) == (2, {"new": True}, '"2"')
+    assert call("GET", "/api/items/a").body["data"] == {"new": True}
+
+
+@pytest.mark.parametrize(("name", "value"), [("If-Match", '"1"'), ("if-match", "1"), ("IF-MATCH", ' "1" ')])
+def test_if_match_with_the_current_version_writes(store: Store, name: str, value: str) -> None:
+    put("a", {"v": 1})
+    answer = put("a", {"v": 2}, [(name, value)])
+    assert answer.status == 200
+    assert answer.body["version"] == 2
+
+
+def test_if_match_with_a_stale_version_is_412_and_changes_nothing(store: Store) -> None:
+    put("a", {"v": 1})
+    put("a", {"v": 2})
+    answer = put("a", {"v": "lost update"}, [("If-Match", '"1"')])
+    assert answer.status == 412
+    assert answer.body["error"]["code"] == "precondition_failed"
+    assert answer.headers["ETag"] == '"2"'  # what to re-read and retry with
+    assert call("GET", "/api/items/a").body["data"] == {"v": 2}
+
+
+def test_if_match_on_a_missing_item_is_412_and_creates_nothing(store: Store) -> None:
+    answer = put("ghost", {"v": 1}, [("If-Match", '"1"')])
+    assert answer.status == 412
+    assert call("GET", "/api/items/ghost").status == 404
+
+
+def test_if_match_star_requires_an_existing_item(store: Store) -> None:
+    assert put("a", {}, [("If-Match", "*")]).status == 412
+    put("a", {})
+    assert put("a", {}, [("If-Match", "*")]).status == 200
+
+
+def test_if_match_is_read_from_multi_value_headers(store: Store) -> None:
+    put("a", {})
+    put("a", {})
+    event = serve.event_from_request("PUT", "/dev/api/items/a", [("If-Match", '"1"')], b'{"data": {}}')
+    event["headers"] = None  # only multiValueHeaders carries it
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert handler_module.handler(event, None)["statusCode"] == 412
+
+
+@pytest.mark.parametrize("value", ['W/"1"', 'w/"1"', '"1", "2"', '"abc"', '"0"', "01", '"1', "", "1.0", '"\u0661"'])
+def test_if_match_rejects_what_is_not_one_strong_version_tag(store: Store, value: str) -> None:
+    put("a", {})
+    answer = put("a", {}, [("If-Match", value)])
+    assert answer.status == 400
+    assert "If-Match" in message(answer)
+
+
+def test_conflicting_if_match_headers_are_400(store: Store) -> None:
+    put("a", {})
+    assert put("a", {}, [("If-Match", '"1"'), ("if-match", '"2"')]).status == 400
+
+
+def test_if_none_match_star_creates_only_once(store: Store) -> None:
+    assert put("a", {"v": 1}, [("If-None-Match", "*")]).status == 201
+    answer = put("a", {"v": 2}, [("If-None-Match", "*")])
+    assert answer.status == 412
+    assert call("GET", "/api/items/a").body["data"] == {"v": 1}
+
+
+@pytest.mark.parametrize(
+    "headers", [[("If-None-Match", '"1"')], [("If-None-Match", "*"), ("If-Match", '"1"')]], ids=["tag", "both"]
+)
+def test_unsupported_conditional_headers_on_put_are_400(store: Store, headers: list[tuple[str, str]]) -> None:
+    answer = put("a", {}, headers)
+    assert answer.status == 400
+    assert "If-" in message(answer)
+
+
+@pytest.mark.parametrize("item_id", ["x" * 65, "a%20b", "%C3%BC", "a:b", "a*", "a%2Cb", "%00"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_invalid_id_is_400_naming_the_rule(store: Store, method: str, item_id: str) -> None:
+    answer = call(method, f"/api/items/{item_id}", {"data": {}})
+    assert answer.status == 400
+    assert handler_module.ID_RULE in message(answer)
+
+
+def test_an_id_of_64_characters_is_valid(store: Store) -> None:
+    assert put("x" * 64, {}).status == 201
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_paths_below_an_item_are_404(store: Store, method: str) -> None:
+    answer = call(method, "/api/items/a/anything", {"data": {}})
+    assert answer.status == 404
+    assert answer.body["error"]["code"] == "not_found"
+
+
+def test_items_routes_keep_the_router_behaviour(store: Store) -> None:
+    assert call("OPTIONS", "/api/items/a").status == 204
+    assert "PUT" in call("OPTIONS", "/api/items").headers["Access-Control-Allow-Methods"]
+    head = call("HEAD", "/api/items/a")
+    assert (head.status, head.headers["Allow"]) == (405, "GET, PUT, DELETE, OPTIONS")
+    post = call("POST", "/api/items", {"data": {}})
+    assert (post.status, post.headers["Allow"]) == (405, "GET, OPTIONS")
+
+
+def _data_of_size(size: int) -> dict[str, str]:
+    """A ``data`` object whose canonical JSON is exactly ``size`` bytes."""
+    return {"k": "x" * (size - len('{"k":""}'))}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{not json", "not valid JSON"),
+        ("", "required"),
+        ("[1, 2]", "must be a JSON object"),
+        ('"text"', "must be a JSON object"),
+        ('{"data": {}, "extra": 1}', 'unexpected: "extra"'),
+        ('{"value": {}}', '"data" is missing'),
+        ("{}", '"data" is missing'),
+        ('{"data": [1]}', '"data" must be a JSON object, not an array'),
+        ('{"data": "x"}', '"data" must be a JSON object, not a string'),
+        ('{"data": null}', '"data" must be a JSON object, not null'),
+        ('{"data": 1.5}', '"data" must be a JSON object, not a number'),
+        ('{"data": {"a": NaN}}', "Non-finite"),
+        (json.dumps({"data": _data_of_size(handler_module.MAX_ITEM_DATA_BYTES + 1)}), "the limit is 32768"),
+    ],
+)
+def test_put_rejects_a_bad_body_with_the_reason(store: Store, body: str, reason: str) -> None:
+    answer = call("PUT", "/api/items/a", body)
+    assert answer.status == 400
+    assert reason in message(answer)
+    assert call("GET", "/api/items/a").status == 404
+
+
+def test_put_accepts_data_at_the_size_limit(store: Store) -> None:
+    data = _data_of_size(handler_module.MAX_ITEM_DATA_BYTES)
+    assert len(json.dumps(data, sort_keys=True, separators=(",", ":"))) == handler_module.MAX_ITEM_DATA_BYTES
+    assert put("a", data).status == 201
+
+
+def test_put_counts_the_size_of_non_ascii_data_as_stored(store: Store) -> None:
+    # Stored as ASCII JSON: each "é" becomes the 6 bytes \u00e9.
+    data = {"k": "é" * (handler_module.MAX_ITEM_DATA_BYTES // 6)}
+    answer = put("a", data)
+    assert answer.status == 400
+    assert "the limit is 32768" in message(answer)
+
+
+# --------------------------------------------------------------------------- delete
+
+
+def test_delete_is_204_and_then_404(aws: Aws, store: Store) -> None:
+    put("a", {})
+    answer = call("DELETE", "/api/items/a")
+    assert (answer.status, answer.body) == (204, None)
+    assert stored(aws, store, "a") is None
+    assert call("DELETE", "/api/items/a").status == 404
+    assert call("GET", "/api/items/a").status == 404
+
+
+def test_delete_with_a_stale_if_match_is_412_and_keeps_the_item(store: Store) -> None:
+    put("a", {})
+    put("a", {})
+    answer = call("DELETE", "/api/items/a", headers=[("If-Match", '"1"')])
+    assert answer.status == 412
+    assert answer.headers["ETag"] == '"2"'
+    assert call("GET", "/api/items/a").status == 200
+
+
+def test_delete_with_the_current_if_match_deletes(store: Store) -> None:
+    put("a", {})
+    assert call("DELETE", "/api/items/a", headers=[("If-Match", '"1"')]).status == 204
+    assert call("GET", "/api/items/a").status == 404
+
+
+def test_delete_of_a_missing_item_with_if_match_is_404(store: Store) -> None:
+    assert call("DELETE", "/api/items/a", headers=[("If-Match", '"1"')]).status == 404
+
+
+def test_delete_rejects_if_none_match(store: Store) -> None:
+    put("a", {})
+    assert call("DELETE", "/api/items/a", headers=[("If-None-Match", "*")]).status == 400
+
+
+def test_an_item_deleted_and_written_again_is_created_anew(store: Store) -> None:
+    put("a", {})
+    put("a", {})
+    call("DELETE", "/api/items/a")
+    answer = put("a", {})
+    assert (answer.status, answer.body["version"]) == (201, 1)
+
+
+# --------------------------------------------------------------------------- events
+
+
+def test_put_and_delete_publish_one_event_each(store: Store, queue: Queue) -> None:
+    created = put("a", {"x": 1}).body
+    updated = put("a", {"x": 2}).body
+    call("DELETE", "/api/items/a")
+    events = queue.events()
+    assert [(e["source"], e["detail-type"]) for e in events] == [
+        (store.source, "ItemPut"),
+        (store.source, "ItemPut"),
+        (store.source, "ItemDeleted"),
+    ]
+    details = [e["detail"] for e in events]
+    assert details[0] == {
+        "id": "a",
+        "version": 1,
+        "region": "eu-west-1",
+        "environment": "test",
+        "updated_at": created["updated_at"],
+    }
+    assert (details[1]["version"], details[1]["updated_at"]) == (2, updated["updated_at"])
+    assert (details[2]["id"], details[2]["version"], details[2]["region"]) == ("a", 2, "eu-west-1")
+    assert ISO_MILLIS_Z.fullmatch(details[2]["updated_at"])
+
+
+def test_rejected_and_failed_writes_publish_nothing(store: Store, queue: Queue) -> None:
+    put("a", {})
+    queue.messages()  # drop the create's event
+    assert put("a", {}, [("If-Match", '"7"')]).status == 412
+    assert call("PUT", "/api/items/a", "[]").status == 400
+    assert call("DELETE", "/api/items/missing").status == 404
+    assert queue.messages() == []
+
+
+def test_without_an_event_bus_nothing_is_published(store: Store, queue: Queue, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EVENT_BUS_NAME")
+    answer = put("a", {})
+    assert answer.status == 201
+    assert answer.errors(handler_module.EVENT_NOT_PUBLISHED) == []
+    assert queue.messages() == []
+
+
+def test_the_worker_accepts_the_events_the_api_publishes(
+    store: Store, queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put("a", {})
+    call("DELETE", "/api/items/a")
+    records = [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": {},
+            "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue.arn,
+            "awsRegion": REGION,
+        }
+        for m in queue.messages()
+    ]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = worker_module.handler({"Records": records}, None)
+    assert result == {"batchItemFailures": []}
+    audit = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(line["message"], line["id"], line["change"], line["version"]) for line in audit] == [
+        ("item changed", "a", "put", 1),
+        ("item changed", "a", "delete", 1),
+    ]
+
+
+def _not_published(answer: Answer) -> dict[str, Any]:
+    [line] = answer.errors(handler_module.EVENT_NOT_PUBLISHED)  # exactly one
+    assert handler_module.EVENT_NOT_PUBLISHED == "event not published"  # the metric filter's pattern
+    return line
+
+
+def test_a_missing_bus_keeps_the_write_and_logs_the_event_once(
+    aws: Aws, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
+    answer = put("a", {"x": 1})
+    assert answer.status == 201
+    assert stored(aws, store, "a") is not None
+    line = _not_published(answer)
+    assert "ResourceNotFoundException" in line["error"]
+    event = line["event"]
+    assert (event["Source"], event["DetailType"], event["EventBusName"]) == (store.source, "ItemPut", "no-such-bus")
+    assert json.loads(event["Detail"]) == {
+        "id": "a",
+        "version": 1,
+        "region": "eu-west-1",
+        "environment": "test",
+        "updated_at": answer.body["updated_at"],
+    }
+    assert len([line for line in answer.logs if line.get("level") == "ERROR"]) == 1
+
+
+def test_a_missing_bus_keeps_the_delete_and_logs_the_event(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    put("a", {})
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
+    answer = call("DELETE", "/api/items/a")
+    assert answer.status == 204
+    assert _not_published(answer)["event"]["DetailType"] == "ItemDeleted"
+
+
+def test_a_failed_entry_keeps_the_write_and_logs_the_event_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    class RefusingEvents:
+        def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try later"}]}
+
+    real = handler_module._client
+    monkeypatch.setattr(
+        handler_module, "_client", lambda service: RefusingEvents() if service == "events" else real(service)
+    )
+    answer = put("a", {})
+    assert answer.status == 201
+    line = _not_published(answer)
+    assert line["error"] == "InternalFailure: try later"
+    assert line["event"]["DetailType"] == "ItemPut"
+
+
+# --------------------------------------------------------------------------- dependencies
+
+
+@pytest.mark.parametrize(
+    ("method", "target"),
+    [("GET", "/api/items"), ("GET", "/api/items/a"), ("PUT", "/api/items/a"), ("DELETE", "/api/items/a")],
+)
+def test_without_a_table_the_items_routes_are_503(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, method: str, target: str
+) -> None:
+    monkeypatch.delenv("TABLE_NAME", raising=False)
+    answer = call(method, target, {"data": {}})
+    assert answer.status == 503
+    assert answer.body["error"] == {
+        "code": "service_unavailable",
+        "message": "items store is not configured (TABLE_NAME)",
+    }
+
+
+def test_a_missing_table_is_503_and_logged_with_the_error_code(
+    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", "no-such-table")
+    answer = put("a", {})
+    assert answer.status == 503
+    assert "Retry-After" not in answer.headers  # retrying soon will not help
+    [line] = answer.errors("dependency call failed")
+    assert (line["error_code"], line["operation"], line["table"]) == (
+        "ResourceNotFoundException",
+        "update_item",
+        "no-such-table",
+    )
+    assert "Traceback" not in capsys.readouterr().err
+
+
+class _Refusing:
+    """A DynamoDB client whose every call fails with one AWS error code."""
+
+    def __init__(self, code: str, status: int = 400) -> None:
+        self.code, self.status = code, status
+
+    def __getattr__(self, operation: str) -> Any:
+        def fail(**params: Any) -> Any:
+            error = {
+                "Error": {"Code": self.code, "Message": "refused"},
+                "ResponseMetadata": {"HTTPStatusCode": self.status},
+            }
+            raise ClientError(error, operation)
+
+        return fail
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "retry_after"),
+    [
+        ("ProvisionedThroughputExceededException", 400, True),
+        ("ThrottlingException", 400, True),
+        ("InternalServerError", 500, True),
+        ("AccessDeniedException", 400, False),
+    ],
+)
+def test_aws_errors_are_503_with_retry_after_only_when_a_retry_can_help(
+    store: Store, monkeypatch: pytest.MonkeyPatch, code: str, status: int, retry_after: bool
+) -> None:
+    monkeypatch.setattr(handler_module, "_client", lambda service: _Refusing(code, status))
+    answer = call("GET", "/api/items/a")
+    assert answer.status == 503
+    assert answer.body["error"]["code"] == "service_unavailable"
+    assert ("Retry-After" in answer.headers) is retry_after
+    [line] = answer.errors("dependency call failed")
+    assert (line["error_code"], line["retryable"]) == (code, retry_after)
+
+
+def test_an_unreachable_store_is_503_with_retry_after(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: connection refused
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no retries with backoff in a test
+    monkeypatch.setattr(handler_module, "_CLIENTS", {})
+    answer = call("GET", "/api/items/a")
+    assert (answer.status, answer.headers.get("Retry-After")) == (503, "1")
+    assert answer.errors("dependency call failed")[0]["error_code"] == "EndpointConnectionError"
+
+
+# --------------------------------------------------------------------------- any input
+
+
+header_names = st.sampled_from(["If-Match", "if-match", "IF-MATCH", "If-None-Match", "if-none-match", "X-Other"])
+header_values = st.sampled_from(['"1"', "1", "*", 'W/"1"', '"1", "2"', "", '"99999999999999999999"']) | st.text(
+    max_size=12
+)
+ids = st.sampled_from(["a", "x" * 64, "x" * 65, "a b", "a/b", "..", "-"]) | st.text(max_size=70)
+bodies = (
+    st.none()
+    | st.text(max_size=40)
+    | st.sampled_from(['{"data": {}}', '{"data": []}', '{"data": {}, "x": 1}', "[]", '{"data": {"a": NaN}}'])
+    | st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+        max_leaves=8,
+    ).map(lambda value: json.dumps({"data": value}))
+)
+queries = st.none() | st.dictionaries(st.sampled_from(["limit", "cursor", "other"]), st.text(max_size=30), max_size=3)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    method=st.sampled_from(["GET", "PUT", "DELETE"]),
+    item_id=ids | st.none(),
+    body=bodies,
+    headers=st.lists(st.tuples(header_names, header_values), max_size=3),
+    query=queries,
+)
+def test_no_request_reaches_the_500_branch(
+    method: str, item_id: str | None, body: str | None, headers: list[tuple[str, str]], query: Any
+) -> None:
+    """Without a table every request is judged on its own: 4xx when it is bad, else the 503 of the
+    missing store, never the last-resort 500 (or a traceback)."""
+    proxy = "items" if item_id is None else f"items/{item_id}"
+    event = {
+        "resource": "/api/{proxy+}",
+        "path": f"/api/{proxy}",
+        "httpMethod": method,
+        "headers": dict(headers),
+        "multiValueHeaders": {name: [value for n, value in headers if n == name] for name, _ in headers},
+        "queryStringParameters": query,
+        "pathParameters": {"proxy": proxy},
+        "body": body,
+    }
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(io.StringIO()):
+        mp.delenv("TABLE_NAME", raising=False)
+        response = handler_module.handler(event, None)
+    status = response["statusCode"]
+    assert status in (400, 404, 405, 503), response
+    if status != 503:
+        assert json.loads(response["body"])["error"]["code"] in ("bad_request", "not_found", "method_not_allowed")
+
+
+# --------------------------------------------------------------------------- as deployed, as served
+
+
+def test_other_routes_and_the_import_never_load_boto3() -> None:
+    code = (
+        "import sys; sys.path.insert(0, 'lambda_src'); import handler, worker\n"
+        "handler.handler({'httpMethod': 'GET', 'path': '/api/health'}, None)\n"
+        "handler.handler({'httpMethod': 'POST', 'path': '/api/echo', 'body': '{}'}, None)\n"
+        "assert not {'boto3', 'botocore'} & set(sys.modules), sorted(sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TABLE_NAME", "EVENT_BUS_NAME")}
+    result = subprocess.run(
+        [sys.executable, "-B", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_local_server_serves_items_from_the_local_aws(store: Store) -> None:
+    server = serve.make_server("127.0.0.1", 0, region=REGION, log=io.StringIO())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+
+        def request(method: str, path: str, body: bytes | None = None) -> tuple[int, dict[str, Any]]:
+            conn = http.client.HTTPConnection(*server.server_address[:2], timeout=TIMEOUT)
+            try:
+                conn.request(method, f"/dev{path}", body=body, headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                return response.status, json.loads(response.read())
+            finally:
+                conn.close()
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert request("PUT", "/api/items/served", b'{"data": {"a": 1}}')[0] == 201
+            status, body = request("GET", "/api/items/served")
+        assert (status, body["data"], body["updated_region"]) == (200, {"a": 1}, REGION)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
