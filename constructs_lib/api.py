@@ -82,7 +82,8 @@ class Api(Construct):
     a request validator on every method; a deployment that is replaced whenever the API's shape
     changes; a stage named after the environment with JSON access logs (encrypted), X-Ray tracing,
     metrics, throttling and an optional encrypted cache; and a permission that lets only this API
-    invoke the function.
+    invoke the function. With ``api_key`` auth, ``api_key_value`` (another region's key) makes this
+    region accept the same key; without it API Gateway generates one.
 
     Access and execution logging need API Gateway's account-level CloudWatch role in the region,
     which the bootstrap stack creates.
@@ -99,8 +100,10 @@ class Api(Construct):
         function_alias: str,
         function_invoke_arn: str,
         kms_key_arn: str,
+        api_key_value: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
+        self._shared_api_key_value = api_key_value
         namer, region = config.namer, config.region
         self._name = namer.name("api", region, kind="rest_api")
         self._stage_name = config.stage_name
@@ -279,7 +282,14 @@ class Api(Construct):
         namer, region = config.namer, config.region
         if config.auth == "api_key":
             self._api_key = aws.ApiGatewayApiKey(
-                self, "api-key", provider=provider, enabled=True, name=namer.name("api-key", region, kind="api_key")
+                self,
+                "api-key",
+                provider=provider,
+                enabled=True,
+                name=namer.name("api-key", region, kind="api_key"),
+                # None: API Gateway generates the key. Another region's key value: one key for all
+                # regions, so a caller routed to any region is let in.
+                value=self._shared_api_key_value,
             )
             return {"authorization": "NONE", "api_key_required": True}
         if config.auth == "iam":

@@ -9,10 +9,17 @@ from .lazy_provider import install as _install_lazy_provider
 
 _install_lazy_provider()
 
+from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
+from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_authorizer import ApiGatewayAuthorizer
+from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_domain_name import (
+    ApiGatewayDomainName,
+    ApiGatewayDomainNameEndpointConfiguration,
+)
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
@@ -34,7 +41,18 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_event_bus import CloudwatchEventBus, CloudwatchEventBusDeadLetterConfig
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
+    CloudwatchEventTarget,
+    CloudwatchEventTargetDeadLetterConfig,
+    CloudwatchEventTargetRetryPolicy,
+)
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
+    CloudwatchLogMetricFilter,
+    CloudwatchLogMetricFilterMetricTransformation,
+)
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
@@ -54,12 +72,23 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+)
+from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
+from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
+    LambdaEventSourceMapping,
+    LambdaEventSourceMappingScalingConfig,
+)
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionEnvironment,
@@ -72,6 +101,12 @@ from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import (
     LambdaProvisionedConcurrencyConfig,
 )
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
+from cdktf_cdktf_provider_aws.route53_record import (
+    Route53Record,
+    Route53RecordAlias,
+    Route53RecordLatencyRoutingPolicy,
+)
 from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -101,10 +136,14 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
@@ -121,10 +160,15 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssoci
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
 
 __all__ = [
+    "AcmCertificate",
+    "AcmCertificateValidation",
     "ApiGatewayAccount",
     "ApiGatewayApiKey",
     "ApiGatewayAuthorizer",
+    "ApiGatewayBasePathMapping",
     "ApiGatewayDeployment",
+    "ApiGatewayDomainName",
+    "ApiGatewayDomainNameEndpointConfiguration",
     "ApiGatewayIntegration",
     "ApiGatewayMethod",
     "ApiGatewayMethodSettings",
@@ -143,7 +187,15 @@ __all__ = [
     "AwsProvider",
     "AwsProviderDefaultTags",
     "CloudwatchDashboard",
+    "CloudwatchEventBus",
+    "CloudwatchEventBusDeadLetterConfig",
+    "CloudwatchEventRule",
+    "CloudwatchEventTarget",
+    "CloudwatchEventTargetDeadLetterConfig",
+    "CloudwatchEventTargetRetryPolicy",
     "CloudwatchLogGroup",
+    "CloudwatchLogMetricFilter",
+    "CloudwatchLogMetricFilterMetricTransformation",
     "CloudwatchMetricAlarm",
     "CognitoUserPool",
     "CognitoUserPoolClient",
@@ -157,12 +209,19 @@ __all__ = [
     "DataAwsIamPolicyDocumentStatementCondition",
     "DataAwsIamPolicyDocumentStatementPrincipals",
     "DefaultSecurityGroup",
+    "DynamodbTable",
+    "DynamodbTableAttribute",
+    "DynamodbTablePointInTimeRecovery",
+    "DynamodbTableReplicaA",
+    "DynamodbTableServerSideEncryption",
     "FlowLog",
     "IamRole",
     "IamRolePolicy",
     "KmsAlias",
     "KmsKey",
     "LambdaAlias",
+    "LambdaEventSourceMapping",
+    "LambdaEventSourceMappingScalingConfig",
     "LambdaFunction",
     "LambdaFunctionEnvironment",
     "LambdaFunctionLoggingConfig",
@@ -170,6 +229,10 @@ __all__ = [
     "LambdaFunctionVpcConfig",
     "LambdaPermission",
     "LambdaProvisionedConcurrencyConfig",
+    "Route53HealthCheck",
+    "Route53Record",
+    "Route53RecordAlias",
+    "Route53RecordLatencyRoutingPolicy",
     "RouteTable",
     "RouteTableAssociation",
     "S3Bucket",
@@ -191,10 +254,14 @@ __all__ = [
     "SecurityGroup",
     "SnsTopic",
     "SnsTopicSubscription",
+    "SqsQueue",
+    "SqsQueuePolicy",
+    "SqsQueueRedriveAllowPolicy",
     "Subnet",
     "Vpc",
     "VpcEndpoint",
     "VpcSecurityGroupEgressRule",
+    "VpcSecurityGroupIngressRule",
     "Wafv2WebAcl",
     "Wafv2WebAclAssociation",
     "Wafv2WebAclDefaultAction",

@@ -69,6 +69,12 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _SUFFIX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_HOSTED_ZONE_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# The custom domain is the certificate's Common Name, which RFC 5280 limits to 64 characters (so
+# ``<region>.<domain_name>`` always fits DNS's 253).
+MAX_DOMAIN_NAME = 64
+MAX_DNS_NAME = 253
 RESERVED_ENVIRONMENTS = ("bootstrap", "shared")
 _RESERVED_TAGS = ("Project", "Environment", "ManagedBy", "Region")
 
@@ -98,6 +104,39 @@ def _number(setting: str, value: Any, *, minimum_exclusive: float = 0) -> None:
 def _str(setting: str, value: Any) -> None:
     if not isinstance(value, str):
         raise _fail(setting, value, f"must be a string (got {type(value).__name__})")
+
+
+def dns_name_problem(name: object) -> str | None:
+    """What makes ``name`` not a lowercase DNS name of at least two labels, or ``None``."""
+    if not isinstance(name, str):
+        return f"must be a string (got {type(name).__name__})"
+    if len(name) > MAX_DNS_NAME:
+        return f"is {len(name)} characters long; a DNS name has at most {MAX_DNS_NAME}"
+    labels = name.split(".")
+    if len(labels) < 2:
+        return "must have at least two labels (such as 'api.example.com')"
+    for label in labels:
+        if not _DNS_LABEL_RE.match(label):
+            return (
+                f"has the label {label!r}: each label must be 1 to 63 of a-z, 0-9 and '-', "
+                "not starting or ending with '-' (lowercase, no trailing dot)"
+            )
+    return None
+
+
+def domain_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be the stack's custom domain, or ``None``."""
+    problem = dns_name_problem(name)
+    if problem is None and isinstance(name, str) and len(name) > MAX_DOMAIN_NAME:
+        problem = f"is {len(name)} characters long; the certificate's Common Name has at most {MAX_DOMAIN_NAME}"
+    return problem
+
+
+def hosted_zone_id_problem(zone_id: object) -> str | None:
+    """Why ``zone_id`` is not a Route 53 hosted zone id, or ``None``."""
+    if isinstance(zone_id, str) and _HOSTED_ZONE_RE.match(zone_id):
+        return None
+    return "is not a Route 53 hosted zone id ('Z' and 1 to 31 of A-Z and 0-9, without '/hostedzone/')"
 
 
 def check_region(setting: str, region: Any) -> None:
@@ -160,6 +199,20 @@ class StackConfig:
         waf_enabled: a WAF web ACL on each stage. Default ``True``.
         waf_rate_limit_per_5_minutes: requests one IP may send in 5 minutes. Default 2000.
 
+    Global routing (all or nothing: set both to turn it on)
+        domain_name: the one name callers use, e.g. ``"api.example.com"``; each region also gets
+            ``<region>.<domain_name>``. Default ``None``: each region only has its own API URL.
+        hosted_zone_id: the Route 53 public hosted zone of ``domain_name`` (certificates are
+            validated and records written there). Default ``None``.
+
+    Data and async work
+        table_deletion_protection: refuse deleting the global table and its replicas. Default ``True``.
+        queue_max_receive_count: receives after which a work message moves to the dead-letter queue,
+            1 to 1000. Default 5.
+        worker_memory_mb: memory of the queue's consumer function, 128 to 10240. Default 128.
+        worker_timeout_seconds: its timeout, 1 to 900 (the queue's visibility timeout is six times
+            it). Default 30.
+
     Storage
         bucket_suffix: makes the artifacts bucket name globally unique. Default ``None``: the AWS
             account id.
@@ -173,6 +226,8 @@ class StackConfig:
         alarm_api_4xx_threshold: API 4XX responses in 10 minutes above which it fires. Default 10.
         alarm_api_5xx_threshold: API 5XX responses in a minute above which it fires. Default 0.
         alarm_throttles_threshold: function throttles in a minute above which it fires. Default 0.
+        alarm_queue_age_threshold_seconds: age of the work queue's oldest message above which it
+            fires. Default 900. (The dead-letter queue's alarm fires on any message.)
     """
 
     project_name: str = "iac-aws-nova"
@@ -203,6 +258,14 @@ class StackConfig:
     waf_enabled: bool = True
     waf_rate_limit_per_5_minutes: int = 2000
 
+    domain_name: str | None = None
+    hosted_zone_id: str | None = None
+
+    table_deletion_protection: bool = True
+    queue_max_receive_count: int = 5
+    worker_memory_mb: int = 128
+    worker_timeout_seconds: int = 30
+
     bucket_suffix: str | None = None
     artifacts_noncurrent_version_days: int = 90
 
@@ -212,6 +275,7 @@ class StackConfig:
     alarm_api_4xx_threshold: int = 10
     alarm_api_5xx_threshold: int = 0
     alarm_throttles_threshold: int = 0
+    alarm_queue_age_threshold_seconds: int = 900
 
     def __post_init__(self) -> None:
         self._check_identity()
@@ -220,6 +284,8 @@ class StackConfig:
         self._check_state()
         self._check_function()
         self._check_rest()
+        self._check_routing()
+        self._check_async()
 
     # Normalising setters for a frozen dataclass: a list given in code becomes a tuple, a missing
     # home region becomes the first region, so the rest of the code sees one shape.
@@ -417,6 +483,36 @@ class StackConfig:
         _int("alarm_api_5xx_threshold", self.alarm_api_5xx_threshold, minimum=0)
         _int("alarm_throttles_threshold", self.alarm_throttles_threshold, minimum=0)
 
+    def _check_routing(self) -> None:
+        if (self.domain_name is None) != (self.hosted_zone_id is None):
+            given, missing = (
+                ("domain_name", "hosted_zone_id") if self.hosted_zone_id is None else ("hosted_zone_id", "domain_name")
+            )
+            raise _fail(missing, None, f"must be set together with {given} ({getattr(self, given)!r})")
+        if self.domain_name is not None:
+            _str("domain_name", self.domain_name)
+            problem = domain_name_problem(self.domain_name)
+            if problem:
+                raise _fail("domain_name", self.domain_name, problem)
+        if self.hosted_zone_id is not None:
+            _str("hosted_zone_id", self.hosted_zone_id)
+            problem = hosted_zone_id_problem(self.hosted_zone_id)
+            if problem:
+                raise _fail("hosted_zone_id", self.hosted_zone_id, problem)
+
+    def _check_async(self) -> None:
+        if not isinstance(self.table_deletion_protection, bool):
+            raise _fail("table_deletion_protection", self.table_deletion_protection, "must be true or false")
+        _int("queue_max_receive_count", self.queue_max_receive_count, minimum=1, maximum=1000)
+        _int("worker_memory_mb", self.worker_memory_mb, minimum=LAMBDA_MEMORY_MB[0], maximum=LAMBDA_MEMORY_MB[1])
+        _int(
+            "worker_timeout_seconds",
+            self.worker_timeout_seconds,
+            minimum=LAMBDA_TIMEOUT_SECONDS[0],
+            maximum=LAMBDA_TIMEOUT_SECONDS[1],
+        )
+        _int("alarm_queue_age_threshold_seconds", self.alarm_queue_age_threshold_seconds, minimum=1)
+
     # -- derived values ---------------------------------------------------------------------------
     @property
     def stack_name(self) -> str:
@@ -436,6 +532,13 @@ def _is_cdktf_flag(key: str) -> bool:
     return any(c.isupper() for c in key)
 
 
+def _closest(word: str, choices: Sequence[str]) -> list[str]:
+    """The choices most like ``word`` (all of them when several are equally close), alphabetically."""
+    scores = {c: difflib.SequenceMatcher(None, word, c).ratio() for c in choices}
+    best = max(scores.values(), default=0.0)
+    return sorted(c for c, score in scores.items() if score == best and score >= 0.6)
+
+
 def _settings_from(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Keep our settings from a context mapping; refuse misspelled ones with the nearest name."""
     settings: dict[str, Any] = {}
@@ -443,8 +546,8 @@ def _settings_from(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         if _is_cdktf_flag(key):
             continue
         if key not in SETTINGS:
-            close = difflib.get_close_matches(key, (*SETTINGS, "environments"), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = _closest(key, (*SETTINGS, "environments"))
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             raise ConfigError(f"{where}{key}: is not a known setting{hint} (see README, Configuration)")
         if key in _TUPLE_SETTINGS and isinstance(value, list):
             value = tuple(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,10 @@ from .naming import Namer
 from .packaging import build_package
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# The runtimes a function may use; the stack's own API function is Python (LAMBDA_RUNTIMES).
+FUNCTION_RUNTIMES = (*LAMBDA_RUNTIMES, "nodejs22.x")
+# "module.function" for Python ("handler.handler"), "file.export" for Node.js ("index.handler").
+_HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:[./][A-Za-z_][A-Za-z0-9_-]*)*\.[A-Za-z_$][A-Za-z0-9_$]*$")
 # Lambda sets these itself and refuses them in a function's configuration.
 _RESERVED_ENV = (
     "AWS_REGION",
@@ -31,13 +35,47 @@ _RESERVED_ENV = (
 
 
 @dataclass(frozen=True, kw_only=True)
+class QueueTrigger:
+    """An SQS queue whose messages invoke the function, in batches; the function reports failed
+    messages one by one (``{"batchItemFailures": [{"itemIdentifier": messageId}]}``), so only those
+    are retried and, after the queue's receive limit, moved to its dead-letter queue.
+
+    queue_arn: the queue (encrypted with the function's key, which the role may decrypt with).
+    batch_size: messages per invocation, 1 to 10000. Default 10.
+    max_batching_window_seconds: how long to gather a batch, 0 to 300. Default 0. Above 10 messages
+        a batch needs a window of at least 1 second (an SQS rule).
+    max_concurrency: concurrent invocations this queue may cause, 2 to 1000; ``None`` (default)
+        leaves it to Lambda.
+    """
+
+    queue_arn: str
+    batch_size: int = 10
+    max_batching_window_seconds: int = 0
+    max_concurrency: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= 10_000:
+            raise ValueError(f"batch_size: {self.batch_size!r} must be 1 to 10000")
+        if not 0 <= self.max_batching_window_seconds <= 300:
+            raise ValueError(f"max_batching_window_seconds: {self.max_batching_window_seconds!r} must be 0 to 300")
+        if self.batch_size > 10 and self.max_batching_window_seconds < 1:
+            raise ValueError(
+                f"max_batching_window_seconds: {self.max_batching_window_seconds!r} must be at least 1 "
+                f"with a batch_size above 10 (got {self.batch_size})"
+            )
+        if self.max_concurrency is not None and not 2 <= self.max_concurrency <= 1000:
+            raise ValueError(f"max_concurrency: {self.max_concurrency!r} must be 2 to 1000 or None")
+
+
+@dataclass(frozen=True, kw_only=True)
 class FunctionConfig:
     """Settings of one function in one region.
 
     namer, region: where and how resources are named; ``component`` names this function ("fn").
     source_dir: the directory zipped into the deployment package (caches and tests left out).
-    handler: ``module.function`` inside the package. Default ``"handler.handler"``.
-    runtime: ``python3.12`` (default) or ``python3.13``.
+    handler: ``module.function`` (Python) or ``file.export`` (Node.js) inside the package. Default
+        ``"handler.handler"``.
+    runtime: ``python3.12`` (default), ``python3.13`` or ``nodejs22.x``.
     memory_mb: 128 to 10240. Default 128.
     timeout_seconds: 1 to 900. Default 30.
     reserved_concurrency: reserved concurrent executions; ``None`` (default) leaves it unreserved.
@@ -45,6 +83,7 @@ class FunctionConfig:
     log_retention_days: retention of the function's log group. Default 365.
     environment: variables for the code, besides REGION, ENVIRONMENT and PROJECT_NAME which are
         always set. Default: none.
+    queue_triggers: SQS queues that invoke the function (see ``QueueTrigger``). Default: none.
     """
 
     namer: Namer
@@ -59,10 +98,13 @@ class FunctionConfig:
     provisioned_concurrency: int = 0
     log_retention_days: int = 365
     environment: Mapping[str, str] = field(default_factory=dict)
+    queue_triggers: tuple[QueueTrigger, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.runtime not in LAMBDA_RUNTIMES:
-            raise ValueError(f"runtime: {self.runtime!r} must be one of {', '.join(LAMBDA_RUNTIMES)}")
+        if self.runtime not in FUNCTION_RUNTIMES:
+            raise ValueError(f"runtime: {self.runtime!r} must be one of {', '.join(FUNCTION_RUNTIMES)}")
+        if not _HANDLER_RE.match(self.handler):
+            raise ValueError(f"handler: {self.handler!r} must be 'module.function' (Python) or 'file.export' (Node.js)")
         low, high = LAMBDA_MEMORY_MB
         if not low <= self.memory_mb <= high:
             raise ValueError(f"memory_mb: {self.memory_mb!r} must be {low} to {high}")
@@ -87,8 +129,21 @@ class Function(Construct):
     gives the same JSON) with X-Ray active tracing, JSON logs to its own log group with retention,
     environment variables and logs encrypted with the region's key,
     the private subnets and security group it is given, an execution role limited to its log group,
-    its network interfaces and X-Ray, and a ``live`` alias (with provisioned concurrency when
-    configured) that callers invoke.
+    its network interfaces, X-Ray, its trigger queues and the ``statements`` it is given, a ``live``
+    alias (with provisioned concurrency when configured) that callers invoke, and an event source
+    mapping per queue trigger (partial-batch failure reporting on) that invokes the alias.
+
+    To add a function: put its code in a directory, then in the region's wiring (stack.py)::
+
+        Function(scope, "thumbnails", provider=provider, account_id=account_id,
+                 subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
+                 kms_key_arn=key.key_arn, environment={"BUCKET": storage.bucket_name},
+                 config=FunctionConfig(namer=namer, region=region, component="thumbs",
+                                       source_dir=Path("thumbnails"), runtime="nodejs22.x",
+                                       handler="index.handler", memory_mb=512, timeout_seconds=60,
+                                       queue_triggers=(QueueTrigger(queue_arn=queue.queue_arn),)),
+                 statements=[Statement(sid="ReadUploads", actions=["s3:GetObject"],
+                                       resources=[f"{storage.bucket_arn}/uploads/*"])])
     """
 
     ALIAS = "live"
@@ -105,6 +160,7 @@ class Function(Construct):
         security_group_id: str,
         environment: Mapping[str, str],
         kms_key_arn: str,
+        statements: Sequence[Statement] = (),
     ) -> None:
         super().__init__(scope, id_)
         region = config.region
@@ -161,6 +217,23 @@ class Function(Construct):
                 Statement(
                     sid="WriteTraces", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources=["*"]
                 ),
+                *(
+                    [
+                        Statement(
+                            sid="ConsumeTriggerQueues",
+                            actions=[
+                                "sqs:ChangeMessageVisibility",
+                                "sqs:DeleteMessage",
+                                "sqs:GetQueueAttributes",
+                                "sqs:ReceiveMessage",
+                            ],
+                            resources=[trigger.queue_arn for trigger in config.queue_triggers],
+                        )
+                    ]
+                    if config.queue_triggers
+                    else []
+                ),
+                *statements,
             ],
         )
 
@@ -198,6 +271,25 @@ class Function(Construct):
             function_name=self._function.function_name,
             function_version=self._function.version,
         )
+        alias_arn = self._alias_arn = self._alias.arn
+        for index, trigger in enumerate(config.queue_triggers):
+            aws.LambdaEventSourceMapping(
+                self,
+                f"queue-trigger-{index}",
+                provider=provider,
+                event_source_arn=trigger.queue_arn,
+                function_name=alias_arn,
+                batch_size=trigger.batch_size,
+                maximum_batching_window_in_seconds=trigger.max_batching_window_seconds or None,
+                function_response_types=["ReportBatchItemFailures"],
+                scaling_config=(
+                    aws.LambdaEventSourceMappingScalingConfig(maximum_concurrency=trigger.max_concurrency)
+                    if trigger.max_concurrency is not None
+                    else None
+                ),
+                # Lambda checks the role's queue permissions when the mapping is created.
+                depends_on=[role.policy],
+            )
         if config.provisioned_concurrency:
             aws.LambdaProvisionedConcurrencyConfig(
                 self,
@@ -223,7 +315,7 @@ class Function(Construct):
 
     @property
     def alias_arn(self) -> str:
-        return self._alias.arn
+        return self._alias_arn
 
     @property
     def alias_invoke_arn(self) -> str:

@@ -46,22 +46,48 @@ ADMIN_ACTIONS = (
 
 @dataclass(frozen=True, kw_only=True)
 class KeyConfig:
-    """namer, region: where and how the key is named; deletion_window_days: 7 to 30. Default 30."""
+    """namer, region: where and how the key is named; deletion_window_days: 7 to 30. Default 30.
+    uses: what the key encrypts, for its description. Default ``"logs, topic, bucket and function
+    settings"``. eventbridge: let EventBridge of this account encrypt with it (an encrypted event bus,
+    deliveries to encrypted queues). Default ``False``."""
 
     namer: Namer
     region: str
     deletion_window_days: int = 30
+    uses: str = "logs, topic, bucket and function settings"
+    eventbridge: bool = False
 
     def __post_init__(self) -> None:
         if not 7 <= self.deletion_window_days <= 30:
             raise ValueError(f"deletion_window_days: {self.deletion_window_days!r} must be 7 to 30")
 
 
+def _eventbridge_statements(account_id: str) -> list[Statement]:
+    """The event bus encrypts events with the key, and EventBridge encrypts what it sends to the
+    (encrypted) work and dead-letter queues."""
+    return [
+        Statement(
+            sid="EventBridgeChecksTheKey",
+            actions=["kms:DescribeKey"],
+            resources=["*"],
+            principals={"Service": ["events.amazonaws.com"]},
+        ),
+        Statement(
+            sid="EventBridgeOfThisAccountEncrypts",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            principals={"Service": ["events.amazonaws.com"]},
+            conditions=[Condition(test="StringEquals", variable="aws:SourceAccount", values=[account_id])],
+        ),
+    ]
+
+
 class EncryptionKey(Construct):
     """Creates a symmetric KMS key with yearly automatic rotation and an alias. Its policy lets the
     account's IAM policies grant its use (so roles get exactly what their policies say), CloudWatch
-    Logs use it for this account's log groups in the region only, and CloudWatch alarms publish to
-    SNS topics it encrypts (the AWS-managed SNS key cannot allow that).
+    Logs use it for this account's log groups in the region only, CloudWatch alarms publish to SNS
+    topics it encrypts (the AWS-managed SNS key cannot allow that), and, with ``eventbridge``,
+    EventBridge of this account encrypt events and queue deliveries with it.
     """
 
     def __init__(
@@ -110,13 +136,14 @@ class EncryptionKey(Construct):
                     principals={"Service": ["cloudwatch.amazonaws.com"]},
                     conditions=[Condition(test="StringEquals", variable="aws:SourceAccount", values=[account_id])],
                 ),
+                *(_eventbridge_statements(account_id) if config.eventbridge else []),
             ],
         )
         self._key = aws.KmsKey(
             self,
             "key",
             provider=provider,
-            description=f"{name}: logs, topic, bucket and function settings",
+            description=f"{name}: {config.uses}",
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=config.deletion_window_days,

@@ -37,6 +37,12 @@ class MonitoringConfig:
     api_4xx_threshold: API 4XX responses in 10 minutes above which it fires. Default 10.
     api_5xx_threshold: API 5XX responses in a minute above which it fires. Default 0 (any).
     throttles_threshold: function throttles in a minute above which it fires. Default 0 (any).
+    queue_age_threshold_seconds: age of the oldest message in the work queue above which its alarm
+        fires (the consumer is falling behind or failing). Default 900.
+
+    The dead-letter queue's alarm fires on any message in it, and the unpublished-events alarm on
+    any item change whose event the function could not publish: neither has a threshold, because
+    each is work that waits for a person.
     """
 
     namer: Namer
@@ -47,9 +53,10 @@ class MonitoringConfig:
     api_4xx_threshold: int = 10
     api_5xx_threshold: int = 0
     throttles_threshold: int = 0
+    queue_age_threshold_seconds: int = 900
 
     def __post_init__(self) -> None:
-        for name in ("errors_threshold", "duration_threshold_ms", "api_4xx_threshold"):
+        for name in ("errors_threshold", "duration_threshold_ms", "api_4xx_threshold", "queue_age_threshold_seconds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: {getattr(self, name)!r} must be positive")
         for name in ("api_5xx_threshold", "throttles_threshold"):
@@ -109,12 +116,67 @@ class MonitoringConfig:
             ),
         ]
 
+    def queue_alarms(self) -> list[AlarmSpec]:
+        """Alarms of the work queue (``queue-``) and of its dead-letter queue (``dlq-``)."""
+        return [
+            AlarmSpec(
+                what="queue-age",
+                namespace="AWS/SQS",
+                metric="ApproximateAgeOfOldestMessage",
+                statistic="Maximum",
+                threshold=self.queue_age_threshold_seconds,
+                period_seconds=ONE_MINUTE,
+                description=f"The oldest message in the work queue is older than {self.queue_age_threshold_seconds} s",
+            ),
+            AlarmSpec(
+                what="dlq-messages",
+                namespace="AWS/SQS",
+                metric="ApproximateNumberOfMessagesVisible",
+                statistic="Maximum",
+                threshold=0,
+                period_seconds=ONE_MINUTE,
+                description="Messages in the dead-letter queue: work that failed every retry (inspect, then redrive)",
+            ),
+        ]
+
+
+# What the API function logs when an item change's event could not be published
+# (lambda_src/handler.py EVENT_NOT_PUBLISHED); the line carries the event, for a replay.
+EVENT_NOT_PUBLISHED_PATTERN = '{ $.message = "event not published" }'
+EVENTS_NOT_PUBLISHED_METRIC = "EventsNotPublished"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsyncWatch:
+    """What Monitoring watches of a region's async path: the queues by name and the log group of
+    the function that publishes the events."""
+
+    queue_name: str
+    dead_letter_queue_name: str
+    publisher_log_group_name: str
+
+
+def alarm_topic(scope: Construct, *, provider: aws.AwsProvider, name: str, kms_key_arn: str, email: str | None) -> str:
+    """An SNS topic for alarms, encrypted with ``kms_key_arn`` (whose policy must let CloudWatch
+    use it), with an e-mail subscription when ``email`` is set; returns the topic's ARN."""
+    topic = aws.SnsTopic(scope, "alarm-topic", provider=provider, name=name, kms_master_key_id=kms_key_arn)
+    # Read once: every attribute read is a round trip to the jsii runtime.
+    topic_arn = topic.arn
+    if email:
+        aws.SnsTopicSubscription(
+            scope, "alarm-email", provider=provider, topic_arn=topic_arn, protocol="email", endpoint=email
+        )
+    return topic_arn
+
 
 class Monitoring(Construct):
     """Creates an SNS topic encrypted with the region's key for the region's alarms (with an e-mail
     subscription when configured)
     and CloudWatch alarms on function errors, duration and throttles and on API 4XX and 5XX
-    responses. Missing data counts as not breaching: a quiet API is not an incident.
+    responses; given an ``AsyncWatch``, also alarms on the work queue's oldest message, on any
+    message in the dead-letter queue, and (through a metric filter on the publisher's log group)
+    on any event the function could not publish. Missing data counts as not breaching: a quiet API
+    is not an incident.
     """
 
     def __init__(
@@ -128,33 +190,31 @@ class Monitoring(Construct):
         api_name: str,
         stage_name: str,
         kms_key_arn: str,
+        async_watch: AsyncWatch | None = None,
     ) -> None:
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
-        self._topic = aws.SnsTopic(
+        self._topic_arn = alarm_topic(
             self,
-            "alarm-topic",
             provider=provider,
             name=namer.name("alarms", region, kind="sns_topic"),
-            kms_master_key_id=kms_key_arn,
+            kms_key_arn=kms_key_arn,
+            email=config.alarm_email,
         )
-        # Read once: every attribute read is a round trip to the jsii runtime.
-        self._topic_arn = self._topic.arn
-        if config.alarm_email:
-            aws.SnsTopicSubscription(
-                self,
-                "alarm-email",
-                provider=provider,
-                topic_arn=self._topic_arn,
-                protocol="email",
-                endpoint=config.alarm_email,
-            )
         self._alarm_names: list[str] = []
         function_dimensions = {"FunctionName": function_name}
         api_dimensions = {"ApiName": api_name, "Stage": stage_name}
-        for spec, dimensions in [(s, function_dimensions) for s in config.function_alarms()] + [
+        watched = [(s, function_dimensions) for s in config.function_alarms()] + [
             (s, api_dimensions) for s in config.api_alarms()
-        ]:
+        ]
+        if async_watch is not None:
+            queue_age, dlq_messages = config.queue_alarms()
+            watched += [
+                (queue_age, {"QueueName": async_watch.queue_name}),
+                (dlq_messages, {"QueueName": async_watch.dead_letter_queue_name}),
+                (self._unpublished_events(config, provider, async_watch.publisher_log_group_name), {}),
+            ]
+        for spec, dimensions in watched:
             name = namer.name(spec.what, region, kind="cloudwatch_alarm")
             aws.CloudwatchMetricAlarm(
                 self,
@@ -164,7 +224,7 @@ class Monitoring(Construct):
                 alarm_description=spec.description,
                 namespace=spec.namespace,
                 metric_name=spec.metric,
-                dimensions=dimensions,
+                dimensions=dimensions or None,
                 statistic=spec.statistic,
                 period=spec.period_seconds,
                 evaluation_periods=1,
@@ -175,6 +235,32 @@ class Monitoring(Construct):
                 ok_actions=[self._topic_arn],
             )
             self._alarm_names.append(name)
+
+    def _unpublished_events(
+        self, config: MonitoringConfig, provider: aws.AwsProvider, log_group_name: str
+    ) -> AlarmSpec:
+        """A metric that counts the publisher's "event not published" log lines, and its alarm's spec."""
+        namespace = f"{config.namer.project}/{config.namer.environment}"
+        aws.CloudwatchLogMetricFilter(
+            self,
+            "events-not-published-filter",
+            provider=provider,
+            name=EVENTS_NOT_PUBLISHED_METRIC,
+            log_group_name=log_group_name,
+            pattern=EVENT_NOT_PUBLISHED_PATTERN,
+            metric_transformation=aws.CloudwatchLogMetricFilterMetricTransformation(
+                name=EVENTS_NOT_PUBLISHED_METRIC, namespace=namespace, value="1", unit="Count"
+            ),
+        )
+        return AlarmSpec(
+            what="events-not-published",
+            namespace=namespace,
+            metric=EVENTS_NOT_PUBLISHED_METRIC,
+            statistic="Sum",
+            threshold=0,
+            period_seconds=ONE_MINUTE,
+            description="Item changes whose event was not published: replay them from the function's log",
+        )
 
     @property
     def topic_arn(self) -> str:

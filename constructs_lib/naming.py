@@ -29,6 +29,10 @@ LIMITS: dict[str, int] = {
     "cognito_user_pool": 128,
     "api_key": 1024,
     "usage_plan": 1024,
+    "dynamodb_table": 255,
+    "sqs_queue": 80,
+    "event_bus": 256,
+    "event_rule": 64,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -54,6 +58,13 @@ class Namer:
         if kind not in LIMITS:
             raise ValueError(f"kind: {kind!r} is not a known resource type ({', '.join(sorted(LIMITS))})")
         return _shorten(f"{self.project}-{component}-{region}-{self.environment}", LIMITS[kind])
+
+    def global_name(self, component: str, *, kind: str) -> str:
+        """``{project}-{component}-{environment}``: one resource known by the same name in every region
+        (a global table and its replicas)."""
+        if kind not in LIMITS:
+            raise ValueError(f"kind: {kind!r} is not a known resource type ({', '.join(sorted(LIMITS))})")
+        return _shorten(f"{self.project}-{component}-{self.environment}", LIMITS[kind])
 
     def bucket_name(self, component: str, region: str, *, suffix: str) -> str:
         """A globally unique S3 bucket name ``{project}-{component}-{region}-{environment}-{suffix}``.

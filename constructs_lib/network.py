@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from . import aws
@@ -11,6 +12,8 @@ from .iam import Statement, service_role
 from .naming import Namer
 
 HTTPS = 443
+# Gateway endpoints cost nothing and need no security group: every region's network has both.
+GATEWAY_SERVICES = ("s3", "dynamodb")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +25,9 @@ class NetworkConfig:
     flow_log_retention_days: retention of the VPC flow log group. Default 365.
     availability_zone_ids: the two zones of the subnets, by zone id; ``None`` (default): the
         region's first two available zones.
+    interface_endpoints: AWS services the function reaches through interface endpoints in the
+        subnets (private DNS on), e.g. ``"events"``. Default ``("events",)``. S3 and DynamoDB always
+        have (free) gateway endpoints.
     """
 
     namer: Namer
@@ -29,8 +35,15 @@ class NetworkConfig:
     cidr_block: str
     flow_log_retention_days: int = 365
     availability_zone_ids: tuple[str, ...] | None = None
+    interface_endpoints: tuple[str, ...] = ("events",)
 
     def __post_init__(self) -> None:
+        for service in self.interface_endpoints:
+            if not re.match(r"^[a-z0-9][a-z0-9.-]*$", service) or service in GATEWAY_SERVICES:
+                raise ValueError(
+                    f"interface_endpoints: {service!r} must be an AWS service endpoint name such as 'events' "
+                    f"({', '.join(GATEWAY_SERVICES)} have gateway endpoints already)"
+                )
         try:
             network = ipaddress.IPv4Network(self.cidr_block)
         except ValueError:
@@ -53,9 +66,10 @@ class NetworkConfig:
 class Network(Construct):
     """Creates a VPC with DNS support, two private subnets in two availability zones of the region
     (pinned by zone id, or read from the availability-zones data source; never assumed), a route table with no route to
-    the internet, an S3 gateway endpoint, the function's security group (no ingress; egress only
-    HTTPS to S3 through the endpoint), the VPC's default security group stripped of all rules, and
-    VPC flow logs to a CloudWatch log group encrypted with the region's key.
+    the internet, S3 and DynamoDB gateway endpoints, interface endpoints (EventBridge by default)
+    behind their own security group, the function's security group (no ingress; egress only HTTPS
+    to those endpoints), the VPC's default security group stripped of all rules, and VPC flow logs
+    to a CloudWatch log group encrypted with the region's key.
     """
 
     def __init__(
@@ -130,39 +144,49 @@ class Network(Construct):
                 route_table_id=route_table_id,
             )
 
-        # The function reaches S3 through this endpoint instead of a NAT gateway.
-        s3_endpoint = aws.VpcEndpoint(
-            self,
-            "s3-endpoint",
-            provider=provider,
-            vpc_id=vpc_id,
-            service_name=f"com.amazonaws.{region}.s3",
-            vpc_endpoint_type="Gateway",
-            route_table_ids=[route_table_id],
-            tags={"Name": f"{name}-s3"},
-        )
-
         self._security_group = aws.SecurityGroup(
             self,
             "function-security-group",
             provider=provider,
             vpc_id=vpc_id,
             name=namer.name("fn", region, kind="security_group"),
+            # Kept as first written: a new description replaces the group (and detaches the function);
+            # each egress rule describes what it allows.
             description="Lambda function: no ingress, HTTPS egress to S3 only",
             tags={"Name": namer.name("fn", region, kind="security_group")},
         )
         self._security_group_id = self._security_group.id
-        aws.VpcSecurityGroupEgressRule(
-            self,
-            "function-egress-s3",
-            provider=provider,
-            security_group_id=self._security_group_id,
-            description="HTTPS to S3 through the gateway endpoint",
-            ip_protocol="tcp",
-            from_port=HTTPS,
-            to_port=HTTPS,
-            prefix_list_id=s3_endpoint.prefix_list_id,
-        )
+        # The function reaches S3 and DynamoDB through these endpoints instead of a NAT gateway.
+        # Construct ids are Terraform addresses: the S3 ones predate the loop.
+        for service, endpoint_id, egress_id in (
+            ("s3", "s3-endpoint", "function-egress-s3"),
+            ("dynamodb", "dynamodb-endpoint", "function-egress-dynamodb"),
+        ):
+            gateway = aws.VpcEndpoint(
+                self,
+                endpoint_id,
+                provider=provider,
+                vpc_id=vpc_id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[route_table_id],
+                tags={"Name": f"{name}-{service}"},
+            )
+            aws.VpcSecurityGroupEgressRule(
+                self,
+                egress_id,
+                provider=provider,
+                security_group_id=self._security_group_id,
+                description="HTTPS to S3 through the gateway endpoint"
+                if service == "s3"
+                else f"HTTPS to {service} through the gateway endpoint",
+                ip_protocol="tcp",
+                from_port=HTTPS,
+                to_port=HTTPS,
+                prefix_list_id=gateway.prefix_list_id,
+            )
+        if config.interface_endpoints:
+            self._interface_endpoints(config, provider, vpc_id, name)
 
         flow_log_group = aws.CloudwatchLogGroup(
             self,
@@ -201,6 +225,56 @@ class Network(Construct):
             tags={"Name": f"{name}-flow-log"},
             depends_on=[flow_log_role.policy],
         )
+
+    def _interface_endpoints(self, config: NetworkConfig, provider: aws.AwsProvider, vpc_id: str, name: str) -> None:
+        """Interface endpoints in both subnets, behind a security group that admits HTTPS from the
+        function only, with private DNS so the SDK's default endpoint names resolve to them."""
+        region = config.region
+        endpoints_group = aws.SecurityGroup(
+            self,
+            "endpoints-security-group",
+            provider=provider,
+            vpc_id=vpc_id,
+            name=config.namer.name("endpoints", region, kind="security_group"),
+            description="Interface endpoints: HTTPS from the function only",
+            tags={"Name": config.namer.name("endpoints", region, kind="security_group")},
+        )
+        endpoints_group_id = endpoints_group.id
+        aws.VpcSecurityGroupIngressRule(
+            self,
+            "endpoints-ingress-function",
+            provider=provider,
+            security_group_id=endpoints_group_id,
+            description="HTTPS from the function",
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            referenced_security_group_id=self._security_group_id,
+        )
+        aws.VpcSecurityGroupEgressRule(
+            self,
+            "function-egress-endpoints",
+            provider=provider,
+            security_group_id=self._security_group_id,
+            description="HTTPS to the interface endpoints",
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            referenced_security_group_id=endpoints_group_id,
+        )
+        for service in config.interface_endpoints:
+            aws.VpcEndpoint(
+                self,
+                f"{service}-endpoint",
+                provider=provider,
+                vpc_id=vpc_id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=list(self._subnet_ids),
+                security_group_ids=[endpoints_group_id],
+                private_dns_enabled=True,
+                tags={"Name": f"{name}-{service}"},
+            )
 
     @property
     def vpc_id(self) -> str:

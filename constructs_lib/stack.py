@@ -11,15 +11,22 @@ from .api import Api, ApiConfig
 from .cdk import Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from .config import StackConfig
 from .dashboard import Dashboard, DashboardConfig, RegionMetrics
-from .function import Function, FunctionConfig
+from .domain import CustomDomain, CustomDomainConfig
+from .events import EventBus, EventBusConfig
+from .function import Function, FunctionConfig, QueueTrigger
+from .health_alarms import METRICS_REGION, HealthAlarms, HealthAlarmsConfig
+from .iam import Condition, Statement
 from .kms import EncryptionKey, KeyConfig
-from .monitoring import Monitoring, MonitoringConfig
+from .monitoring import AsyncWatch, Monitoring, MonitoringConfig
 from .naming import Namer
 from .network import Network, NetworkConfig
+from .queue import Queue, QueueConfig
 from .storage import Storage, StorageConfig
+from .table import GlobalTable, TableConfig
 from .waf import WafConfig, WebApplicationFirewall
 
 MANAGED_BY = "cdktf"
+WORKER_MAX_CONCURRENCY = 10
 
 
 def local_state_path(stack_name: str) -> str:
@@ -60,14 +67,24 @@ class RegionStack:
     api: Api
     storage: Storage
     monitoring: Monitoring
+    queue: Queue
+    bus: EventBus
+    worker: Function
+    domain: CustomDomain | None
 
 
 class ServerlessStack(TerraformStack):
     """Creates, in every configured region (each through its own aliased provider): a KMS key, a private
-    network, the Lambda function, a REST API in front of it behind a WAF web ACL, an artifacts
-    bucket and alarms with an SNS topic; in the home region, one dashboard of all regions. Outputs
-    maps keyed by region: ``api_urls``, ``lambda_arns``, ``s3_buckets``, ``vpc_ids``; and
-    ``dashboard_name``.
+    network, the API function, a REST API in front of it behind a WAF web ACL, a replica of the
+    global items table, an event bus whose rule feeds a work queue (with a dead-letter queue) that a
+    worker function consumes, an artifacts bucket, and alarms with an SNS topic; in the home region,
+    the global table itself and one dashboard of all regions. With ``domain_name`` and
+    ``hosted_zone_id``: per region a certificate, custom domains, a health check and a latency record,
+    so that one name reaches the nearest healthy region, and alarms on the health checks in us-east-1.
+
+    Outputs (maps keyed by region): ``api_urls``, ``lambda_arns``, ``s3_buckets``, ``vpc_ids``,
+    ``event_bus_names``, ``queue_urls``, ``dead_letter_queue_urls``; and ``dashboard_name``,
+    ``table_name``; with a domain, ``api_url`` and ``regional_api_urls``.
     """
 
     def __init__(self, scope: Construct, config: StackConfig, *, source_dir: Path) -> None:
@@ -87,15 +104,47 @@ class ServerlessStack(TerraformStack):
             "Environment": config.environment,
             "ManagedBy": MANAGED_BY,
         }
+        home = str(config.home_region)
+        table_config = TableConfig(
+            namer=namer,
+            home_region=home,
+            replica_regions=tuple(r for r in config.regions if r != home),
+            deletion_protection=config.table_deletion_protection,
+        )
 
         self.providers: dict[str, aws.AwsProvider] = {}
         self.regions: dict[str, RegionStack] = {}
         for region in config.regions:
-            provider = regional_provider(self, region, tags)
-            self.providers[region] = provider
-            self.regions[region] = self._region(Construct(self, region), config, namer, region, provider, source_dir)
+            self.providers[region] = regional_provider(self, region, tags)
+        # The home region first: the other regions take its API key, so one key works everywhere.
+        # (Construct ids, not this order, make the Terraform addresses.)
+        shared_api_key: str | None = None
+        for region in sorted(config.regions, key=lambda r: r != home):
+            built = self._region(
+                Construct(self, region),
+                config,
+                namer,
+                region,
+                self.providers[region],
+                source_dir,
+                table_name=table_config.table_name,
+                api_key_value=shared_api_key,
+            )
+            self.regions[region] = built
+            if region == home:
+                shared_api_key = built.api.api_key_value
+        self.regions = {region: self.regions[region] for region in config.regions}
 
-        home = str(config.home_region)
+        table = GlobalTable(
+            self,
+            "table",
+            config=table_config,
+            providers=self.providers,
+            kms_key_arns={r: s.key.key_arn for r, s in self.regions.items()},
+        )
+        if config.domain_name is not None:
+            self._health_alarms(config, namer, tags)
+
         dashboard = Dashboard(
             self,
             "dashboard",
@@ -103,88 +152,149 @@ class ServerlessStack(TerraformStack):
             config=DashboardConfig(
                 name=namer.name("dashboard", home, kind="cloudwatch_dashboard"),
                 home_region=home,
+                table_name=table.table_name,
                 regions=[
                     RegionMetrics(
                         region=r,
                         function_name=s.function.function_name,
                         api_name=s.api.api_name,
                         stage_name=s.api.stage_name,
+                        queue_name=s.queue.queue_name,
+                        dead_letter_queue_name=s.queue.dead_letter_queue_name,
+                        health_check_id=s.domain.health_check_id if s.domain else None,
                     )
                     for r, s in self.regions.items()
                 ],
             ),
         )
+        self._outputs(config, dashboard.dashboard_name, table.table_name)
 
-        def by_region(value: Callable[[RegionStack], str]) -> dict[str, str]:
-            return {region: value(stack) for region, stack in self.regions.items()}
+    def _health_alarms(self, config: StackConfig, namer: Namer, tags: dict[str, str]) -> None:
+        """Alarms on the health checks, in us-east-1 (the only region with Route 53's metrics):
+        through that region's provider and topic when it is configured, else through a provider of
+        its own with a key and topic there."""
+        health_check_ids = {r: s.domain.health_check_id for r, s in self.regions.items() if s.domain}
+        alarms_config = HealthAlarmsConfig(namer=namer, regions=tuple(config.regions), alarm_email=config.alarm_email)
+        if METRICS_REGION in self.regions:
+            HealthAlarms(
+                self,
+                "health-alarms",
+                config=alarms_config,
+                provider=self.providers[METRICS_REGION],
+                health_check_ids=health_check_ids,
+                topic_arn=self.regions[METRICS_REGION].monitoring.topic_arn,
+            )
+            return
+        provider = regional_provider(self, METRICS_REGION, tags)
+        scope = Construct(self, METRICS_REGION)
+        account_id = aws.DataAwsCallerIdentity(scope, "caller-identity", provider=provider).account_id
+        key = EncryptionKey(
+            scope,
+            "key",
+            provider=provider,
+            account_id=account_id,
+            config=KeyConfig(namer=namer, region=METRICS_REGION, uses="the health alarms' topic"),
+        )
+        HealthAlarms(
+            self,
+            "health-alarms",
+            config=alarms_config,
+            provider=provider,
+            health_check_ids=health_check_ids,
+            kms_key_arn=key.key_arn,
+        )
 
-        TerraformOutput(
-            self,
-            "api_urls",
-            value=by_region(lambda s: s.api.invoke_url),
-            description="Invoke URL of each region's /api, keyed by region",
-        )
-        TerraformOutput(
-            self,
-            "lambda_arns",
-            value=by_region(lambda s: s.function.function_arn),
-            description="ARN of each region's function, keyed by region",
-        )
-        TerraformOutput(
-            self,
-            "s3_buckets",
-            value=by_region(lambda s: s.storage.bucket_name),
-            description="Name of each region's artifacts bucket, keyed by region",
-        )
-        TerraformOutput(
-            self,
-            "vpc_ids",
-            value=by_region(lambda s: s.network.vpc_id),
-            description="Id of each region's VPC, keyed by region",
-        )
+    def _outputs(self, config: StackConfig, dashboard_name: str, table_name: str) -> None:
+        regional: list[tuple[str, Callable[[RegionStack], str], str]] = [
+            ("api_urls", lambda s: s.api.invoke_url, "Invoke URL of each region's /api"),
+            ("lambda_arns", lambda s: s.function.function_arn, "ARN of each region's function"),
+            ("s3_buckets", lambda s: s.storage.bucket_name, "Name of each region's artifacts bucket"),
+            ("vpc_ids", lambda s: s.network.vpc_id, "Id of each region's VPC"),
+            ("event_bus_names", lambda s: s.bus.bus_name, "Each region's event bus of item changes"),
+            ("queue_urls", lambda s: s.queue.queue_url, "Each region's work queue"),
+            (
+                "dead_letter_queue_urls",
+                lambda s: s.queue.dead_letter_queue_url,
+                "Each region's dead-letter queue (inspect and redrive from here)",
+            ),
+        ]
+        if config.api_auth == "api_key":
+            regional.append(
+                (
+                    "api_keys",
+                    lambda s: str(s.api.api_key_value),
+                    "The API key of each region (the same key; send it as x-api-key)",
+                )
+            )
+        if config.api_auth == "cognito":
+            regional += [
+                ("user_pool_ids", lambda s: str(s.api.user_pool_id), "Cognito user pool of each region"),
+                ("user_pool_client_ids", lambda s: str(s.api.user_pool_client_id), "Cognito app client of each region"),
+            ]
+        for name, value, description in regional:
+            TerraformOutput(
+                self,
+                name,
+                value={region: value(stack) for region, stack in self.regions.items()},
+                sensitive=True if name == "api_keys" else None,
+                description=f"{description}, keyed by region",
+            )
         TerraformOutput(
             self,
             "dashboard_name",
-            value=dashboard.dashboard_name,
-            description=f"The CloudWatch dashboard of all regions, in {home}",
+            value=dashboard_name,
+            description=f"The CloudWatch dashboard of all regions, in {config.home_region}",
         )
-        if config.api_auth == "api_key":
+        TerraformOutput(
+            self, "table_name", value=table_name, description="The global items table (the same name in every region)"
+        )
+        if config.domain_name is not None:
             TerraformOutput(
                 self,
-                "api_keys",
-                value=by_region(lambda s: str(s.api.api_key_value)),
-                sensitive=True,
-                description="The API key of each region (send it as x-api-key), keyed by region",
-            )
-        if config.api_auth == "cognito":
-            TerraformOutput(
-                self,
-                "user_pool_ids",
-                value=by_region(lambda s: str(s.api.user_pool_id)),
-                description="Cognito user pool of each region, keyed by region",
+                "api_url",
+                value=f"https://{config.domain_name}/api",
+                description="The one address: the nearest healthy region answers",
             )
             TerraformOutput(
                 self,
-                "user_pool_client_ids",
-                value=by_region(lambda s: str(s.api.user_pool_client_id)),
-                description="Cognito app client of each region, keyed by region",
+                "regional_api_urls",
+                value={r: s.domain.regional_url for r, s in self.regions.items() if s.domain},
+                description="Each region's own custom-domain URL of /api, keyed by region",
             )
 
     @staticmethod
     def _region(
-        scope: Construct, config: StackConfig, namer: Namer, region: str, provider: aws.AwsProvider, source_dir: Path
+        scope: Construct,
+        config: StackConfig,
+        namer: Namer,
+        region: str,
+        provider: aws.AwsProvider,
+        source_dir: Path,
+        *,
+        table_name: str,
+        api_key_value: str | None,
     ) -> RegionStack:
         account_id = aws.DataAwsCallerIdentity(scope, "caller-identity", provider=provider).account_id
         key = EncryptionKey(
-            scope, "key", provider=provider, account_id=account_id, config=KeyConfig(namer=namer, region=region)
+            scope,
+            "key",
+            provider=provider,
+            account_id=account_id,
+            config=KeyConfig(
+                namer=namer,
+                region=region,
+                uses="logs, topic, bucket, table, queues, events and function settings",
+                eventbridge=True,
+            ),
         )
+        key_arn = key.key_arn
         zone_ids = config.availability_zone_ids.get(region)
         network = Network(
             scope,
             "network",
             provider=provider,
             account_id=account_id,
-            kms_key_arn=key.key_arn,
+            kms_key_arn=key_arn,
             config=NetworkConfig(
                 namer=namer,
                 region=region,
@@ -193,15 +303,47 @@ class ServerlessStack(TerraformStack):
                 availability_zone_ids=tuple(zone_ids) if zone_ids else None,
             ),
         )
+        subnet_ids, security_group_id = network.subnet_ids, network.security_group_id
+        queue = Queue(
+            scope,
+            "queue",
+            provider=provider,
+            kms_key_arn=key_arn,
+            config=QueueConfig(
+                namer=namer,
+                region=region,
+                consumer_timeout_seconds=config.worker_timeout_seconds,
+                max_receive_count=config.queue_max_receive_count,
+            ),
+        )
+        event_source = f"{config.project_name}.items"
+        bus = EventBus(
+            scope,
+            "events",
+            provider=provider,
+            kms_key_arn=key_arn,
+            queue_arn=queue.queue_arn,
+            queue_url=queue.queue_url,
+            dead_letter_queue_arn=queue.dead_letter_queue_arn,
+            dead_letter_queue_url=queue.dead_letter_queue_url,
+            config=EventBusConfig(namer=namer, region=region, source=event_source),
+        )
+        common_environment = {"REGION": region, "ENVIRONMENT": config.environment, "PROJECT_NAME": config.project_name}
         function = Function(
             scope,
             "function",
             provider=provider,
             account_id=account_id,
-            subnet_ids=network.subnet_ids,
-            security_group_id=network.security_group_id,
-            kms_key_arn=key.key_arn,
-            environment={"REGION": region, "ENVIRONMENT": config.environment, "PROJECT_NAME": config.project_name},
+            subnet_ids=subnet_ids,
+            security_group_id=security_group_id,
+            kms_key_arn=key_arn,
+            environment={
+                **common_environment,
+                "TABLE_NAME": table_name,
+                "EVENT_BUS_NAME": bus.bus_name,
+                "EVENT_SOURCE": event_source,
+            },
+            statements=_items_access(region, account_id, table_name, bus.bus_arn, event_source, key_arn),
             config=FunctionConfig(
                 namer=namer,
                 region=region,
@@ -214,6 +356,29 @@ class ServerlessStack(TerraformStack):
                 log_retention_days=config.log_retention_days,
             ),
         )
+        worker = Function(
+            scope,
+            "worker",
+            provider=provider,
+            account_id=account_id,
+            subnet_ids=subnet_ids,
+            security_group_id=security_group_id,
+            kms_key_arn=key_arn,
+            environment={**common_environment, "EVENT_SOURCE": event_source},
+            config=FunctionConfig(
+                namer=namer,
+                region=region,
+                component="worker",
+                source_dir=source_dir,
+                handler="worker.handler",
+                runtime=config.lambda_runtime,
+                memory_mb=config.worker_memory_mb,
+                timeout_seconds=config.worker_timeout_seconds,
+                log_retention_days=config.log_retention_days,
+                # Bounded, so a flood of changes cannot take the account's whole concurrency.
+                queue_triggers=(QueueTrigger(queue_arn=queue.queue_arn, max_concurrency=WORKER_MAX_CONCURRENCY),),
+            ),
+        )
         api = Api(
             scope,
             "api",
@@ -221,7 +386,8 @@ class ServerlessStack(TerraformStack):
             function_name=function.function_name,
             function_alias=function.alias_name,
             function_invoke_arn=function.alias_invoke_arn,
-            kms_key_arn=key.key_arn,
+            kms_key_arn=key_arn,
+            api_key_value=api_key_value,
             config=ApiConfig(
                 namer=namer,
                 region=region,
@@ -234,13 +400,25 @@ class ServerlessStack(TerraformStack):
                 log_retention_days=config.log_retention_days,
             ),
         )
+        domain = None
+        if config.domain_name is not None and config.hosted_zone_id is not None:
+            domain = CustomDomain(
+                scope,
+                "domain",
+                provider=provider,
+                rest_api_id=api.rest_api_id,
+                stage_name=api.stage_name,
+                config=CustomDomainConfig(
+                    namer=namer, region=region, domain_name=config.domain_name, hosted_zone_id=config.hosted_zone_id
+                ),
+            )
         if config.waf_enabled:
             WebApplicationFirewall(
                 scope,
                 "waf",
                 provider=provider,
                 stage_arn=api.stage_arn,
-                kms_key_arn=key.key_arn,
+                kms_key_arn=key_arn,
                 config=WafConfig(
                     namer=namer,
                     region=region,
@@ -253,7 +431,7 @@ class ServerlessStack(TerraformStack):
             "storage",
             provider=provider,
             account_id=account_id,
-            kms_key_arn=key.key_arn,
+            kms_key_arn=key_arn,
             config=StorageConfig(
                 namer=namer,
                 region=region,
@@ -268,7 +446,12 @@ class ServerlessStack(TerraformStack):
             function_name=function.function_name,
             api_name=api.api_name,
             stage_name=api.stage_name,
-            kms_key_arn=key.key_arn,
+            kms_key_arn=key_arn,
+            async_watch=AsyncWatch(
+                queue_name=queue.queue_name,
+                dead_letter_queue_name=queue.dead_letter_queue_name,
+                publisher_log_group_name=function.log_group_name,
+            ),
             config=MonitoringConfig(
                 namer=namer,
                 region=region,
@@ -278,6 +461,51 @@ class ServerlessStack(TerraformStack):
                 api_4xx_threshold=config.alarm_api_4xx_threshold,
                 api_5xx_threshold=config.alarm_api_5xx_threshold,
                 throttles_threshold=config.alarm_throttles_threshold,
+                queue_age_threshold_seconds=config.alarm_queue_age_threshold_seconds,
             ),
         )
-        return RegionStack(key=key, network=network, function=function, api=api, storage=storage, monitoring=monitoring)
+        return RegionStack(
+            key=key,
+            network=network,
+            function=function,
+            api=api,
+            storage=storage,
+            monitoring=monitoring,
+            queue=queue,
+            bus=bus,
+            worker=worker,
+            domain=domain,
+        )
+
+
+def _items_access(
+    region: str, account_id: str, table_name: str, bus_arn: str, event_source: str, key_arn: str
+) -> list[Statement]:
+    """What the items API needs: its own region's copy of the table, item by item (no batch, no
+    table-level actions), and publishing its own events (the ``events:source`` condition) to its
+    region's bus, both through the region's key only as those services use it."""
+    return [
+        Statement(
+            sid="ReadWriteItemsInThisRegionsReplica",
+            actions=["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
+            resources=[f"arn:aws:dynamodb:{region}:{account_id}:table/{table_name}"],
+        ),
+        Statement(
+            sid="PublishItemEvents",
+            actions=["events:PutEvents"],
+            resources=[bus_arn],
+            conditions=[Condition(test="StringEquals", variable="events:source", values=[event_source])],
+        ),
+        Statement(
+            sid="UseTheKeyThroughTheTableAndBus",
+            actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            resources=[key_arn],
+            conditions=[
+                Condition(
+                    test="StringEquals",
+                    variable="kms:ViaService",
+                    values=[f"dynamodb.{region}.amazonaws.com", f"events.{region}.amazonaws.com"],
+                )
+            ],
+        ),
+    ]

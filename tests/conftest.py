@@ -153,14 +153,36 @@ CUSTOM = StackConfig(
     api_throttle_burst_requests=15,
     api_cache_size_gb=0.5,
     waf_rate_limit_per_5_minutes=500,
+    # A custom domain without us-east-1 among the regions: the health alarms need a provider there.
+    domain_name="api.example.org",
+    hosted_zone_id="Z0123456789ABCDEFGHIJ",
+    table_deletion_protection=False,
+    queue_max_receive_count=3,
+    worker_memory_mb=256,
+    worker_timeout_seconds=60,
+    alarm_queue_age_threshold_seconds=300,
+    alarm_email="ops@example.org",
 )
 OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False)
+# Global routing over two regions, one of them us-east-1, with the home region listed second.
+GLOBAL = StackConfig(
+    regions=("us-east-1", "eu-west-1"),
+    home_region="eu-west-1",
+    domain_name="api.example.com",
+    hosted_zone_id="Z0123456789ABCDEFGHIJ",
+)
 
 
 @pytest.fixture(scope="session")
 def custom(synth: Callable[..., Synth]) -> dict[str, Any]:
     """The CUSTOM environment's stack JSON."""
     return synth(CUSTOM).stack()
+
+
+@pytest.fixture(scope="session")
+def global_stack(synth: Callable[..., Synth]) -> dict[str, Any]:
+    """The GLOBAL environment's stack JSON (custom domain, latency routing over two regions)."""
+    return synth(GLOBAL).stack()
 
 
 @pytest.fixture(scope="session")
@@ -175,6 +197,20 @@ def resources(stack: dict[str, Any], kind: str, region: str | None = None) -> li
     if region is not None:
         found = [r for r in found if r.get("provider") == f"aws.{region}"]
     return found
+
+
+def resource_at(stack: dict[str, Any], kind: str, path: str) -> dict[str, Any]:
+    """The one resource of a type whose construct path (below the stack) is ``path``, e.g.
+    ``"us-east-1/function/function"``: for types the stack has several of in a region."""
+    return one([r for r in resources(stack, kind) if r["//"]["metadata"]["path"].split("/", 1)[1] == path])
+
+
+def address_at(stack: dict[str, Any], kind: str, path: str) -> str:
+    """The Terraform address (``kind.logical_id``) of the resource at construct path ``path``."""
+    [key] = [
+        k for k, r in stack["resource"].get(kind, {}).items() if r["//"]["metadata"]["path"].split("/", 1)[1] == path
+    ]
+    return f"{kind}.{key}"
 
 
 def data_sources(stack: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -175,6 +175,48 @@ def test_invalid_alarm_email_is_refused():
     assert "is not an e-mail address" in refused("alarm_email", alarm_email="ops-at-example.com")
 
 
+def test_domain_name_and_hosted_zone_id_come_together():
+    refused(
+        r"^hosted_zone_id: None must be set together with domain_name \('api.example.com'\)$",
+        domain_name="api.example.com",
+    )
+    refused(r"^domain_name: None must be set together with hosted_zone_id \('Z123'\)$", hosted_zone_id="Z123")
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("example", "must have at least two labels"),
+        ("API.example.com", "has the label 'API': each label must be 1 to 63 of a-z, 0-9 and '-'"),
+        ("api.example.com.", "has the label '': each label must be 1 to 63"),
+        ("-api.example.com", "has the label '-api'"),
+        ("a" * 60 + ".example.com", "is 72 characters long; the certificate's Common Name has at most 64"),
+    ],
+)
+def test_bad_domain_names_are_refused(name, rule):
+    message = refused("^domain_name: ", domain_name=name, hosted_zone_id="Z0123456789ABCDEFGHIJ")
+    assert rule in message and repr(name) in message
+
+
+@pytest.mark.parametrize("zone", ["z123", "/hostedzone/Z123", "Z", "Z" + "A" * 32])
+def test_bad_hosted_zone_ids_are_refused(zone):
+    refused("^hosted_zone_id: .* is not a Route 53 hosted zone id", domain_name="api.example.com", hosted_zone_id=zone)
+
+
+def test_async_settings_have_defaults_and_limits():
+    config = StackConfig()
+    assert (config.table_deletion_protection, config.queue_max_receive_count) == (True, 5)
+    assert (config.worker_memory_mb, config.worker_timeout_seconds, config.alarm_queue_age_threshold_seconds) == (
+        128,
+        30,
+        900,
+    )
+    refused("^queue_max_receive_count: 1001 must be at most 1000$", queue_max_receive_count=1001)
+    refused("^worker_memory_mb: 64 must be at least 128$", worker_memory_mb=64)
+    refused("^worker_timeout_seconds: 901 must be at most 900$", worker_timeout_seconds=901)
+    refused("^table_deletion_protection: 'no' must be true or false$", table_deletion_protection="no")
+
+
 def test_reserved_tags_cannot_be_overridden():
     assert "cannot be set" in refused("tags.Project", tags={"Project": "other"})
 

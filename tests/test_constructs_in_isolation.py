@@ -7,6 +7,8 @@ import pytest
 
 from constructs_lib import aws, cdk
 from constructs_lib.cdk import TerraformStack
+from constructs_lib.function import Function, FunctionConfig, QueueTrigger
+from constructs_lib.iam import Statement
 from constructs_lib.monitoring import Monitoring, MonitoringConfig
 from constructs_lib.naming import Namer
 from constructs_lib.storage import Storage, StorageConfig
@@ -65,6 +67,57 @@ def test_monitoring_alone(stack):
     assert not cdk.Testing.to_have_resource_with_properties(
         synthesized, "aws_cloudwatch_metric_alarm", {"alarm_name": "shop-fn-errors-eu-west-1-prod"}
     )
+
+
+def test_a_nodejs_function_with_a_queue_trigger_alone(stack, tmp_path):
+    """What README's "Adding a function" shows: another directory, Node.js, a queue, a statement."""
+    scope, provider = stack
+    (tmp_path / "index.js").write_text("exports.handler = async () => ({ batchItemFailures: [] });\n")
+    queue_arn = "arn:aws:sqs:eu-west-1:123456789012:thumbs"
+    Function(
+        scope,
+        "thumbnails",
+        provider=provider,
+        account_id="123456789012",
+        subnet_ids=["subnet-1", "subnet-2"],
+        security_group_id="sg-1",
+        kms_key_arn="arn:aws:kms:eu-west-1:1:key/k",
+        environment={"BUCKET": "uploads"},
+        statements=[Statement(sid="ReadUploads", actions=["s3:GetObject"], resources=["arn:aws:s3:::uploads/*"])],
+        config=FunctionConfig(
+            namer=NAMER,
+            region="eu-west-1",
+            component="thumbs",
+            source_dir=tmp_path,
+            runtime="nodejs22.x",
+            handler="index.handler",
+            memory_mb=512,
+            timeout_seconds=60,
+            queue_triggers=(QueueTrigger(queue_arn=queue_arn, batch_size=5, max_concurrency=5),),
+        ),
+    )
+    synthesized = json.loads(cdk.Testing.synth(scope))
+    [function] = synthesized["resource"]["aws_lambda_function"].values()
+    assert (function["function_name"], function["runtime"], function["handler"]) == (
+        "shop-thumbs-eu-west-1-qa",
+        "nodejs22.x",
+        "index.handler",
+    )
+    assert (function["memory_size"], function["timeout"]) == (512, 60)
+    assert function["environment"]["variables"] == {"BUCKET": "uploads"}
+    [mapping] = synthesized["resource"]["aws_lambda_event_source_mapping"].values()
+    assert (mapping["event_source_arn"], mapping["batch_size"], mapping["scaling_config"]) == (
+        queue_arn,
+        5,
+        {"maximum_concurrency": 5},
+    )
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    sids = [
+        statement["sid"]
+        for document in synthesized["data"]["aws_iam_policy_document"].values()
+        for statement in document["statement"]
+    ]
+    assert "ConsumeTriggerQueues" in sids and "ReadUploads" in sids
 
 
 def test_construct_configs_refuse_bad_values_on_their_own():

@@ -1,15 +1,16 @@
 """Function: packaged code, runtime, limits, network, tracing, logs, least-privilege role, alias."""
 
 import zipfile
+from pathlib import Path
 
 import pytest
-from conftest import address, one, policy_statements, resources
+from conftest import address, one, policy_statements, resource_at, resources
 
 REGIONS = ("us-east-1", "us-west-2")
 
 
 def function(stack, region):
-    return one(resources(stack, "aws_lambda_function", region))
+    return resource_at(stack, "aws_lambda_function", f"{region}/function/function")
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -26,10 +27,14 @@ def test_name_follows_the_naming_pattern(dev, region):
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_environment_variables_name_region_environment_project(dev, region):
-    assert function(dev, region)["environment"]["variables"] == {
+    variables = function(dev, region)["environment"]["variables"]
+    assert variables == {
         "ENVIRONMENT": "dev",
+        "EVENT_BUS_NAME": f"iac-aws-nova-events-{region}-dev",
+        "EVENT_SOURCE": "iac-aws-nova.items",
         "PROJECT_NAME": "iac-aws-nova",
         "REGION": region,
+        "TABLE_NAME": "iac-aws-nova-items-dev",
     }
 
 
@@ -70,7 +75,10 @@ def test_package_is_the_deterministic_zip_of_lambda_src(default_synth, dev):
     fn = function(dev, "us-east-1")
     package = default_synth.outdir / "stacks" / "iac-aws-nova-dev" / fn["filename"]
     names = zipfile.ZipFile(package).namelist()
-    assert names == ["handler.py"]
+    # Both entry points (handler.handler, worker.handler) and nothing else: no caches, no tests.
+    sources = sorted(p.name for p in (Path(__file__).parent.parent / "lambda_src").glob("*.py"))
+    assert "handler.py" in names and "worker.py" in names
+    assert names == sources
     assert fn["source_code_hash"]
     assert not fn["filename"].startswith("/")
 
@@ -87,6 +95,9 @@ def test_role_policy_is_scoped_to_what_the_function_uses(dev):
         "ManageNetworkInterfaces",
         "DescribeNetwork",
         "WriteTraces",
+        "ReadWriteItemsInThisRegionsReplica",
+        "PublishItemEvents",
+        "UseTheKeyThroughTheTableAndBus",
     }
     assert statements["DecryptOwnEnvironment"]["resources"][0].startswith("${aws_kms_key.us-east-1_")
     assert statements["WriteOwnLogs"]["resources"] == [
@@ -100,6 +111,46 @@ def test_role_policy_is_scoped_to_what_the_function_uses(dev):
     assert wildcard == {"DescribeNetwork", "WriteTraces"}
 
 
+def items_api_statements(dev, region):
+    name = f"iac-aws-nova-fn-{region}-dev"
+    role_key = next(k for k, v in dev["resource"]["aws_iam_role"].items() if v["name"] == name)
+    policy = next(
+        p for p in resources(dev, "aws_iam_role_policy") if p["role"] == "${aws_iam_role." + role_key + ".id}"
+    )
+    return {s["sid"]: s for s in policy_statements(dev, policy["policy"])}
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_items_api_reaches_only_its_own_regions_replica_item_by_item(dev, region):
+    statement = items_api_statements(dev, region)["ReadWriteItemsInThisRegionsReplica"]
+    assert statement["actions"] == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"]
+    [resource] = statement["resources"]
+    assert resource.startswith(f"arn:aws:dynamodb:{region}:${{data.aws_caller_identity.{region}_caller-identity")
+    assert resource.endswith(":table/iac-aws-nova-items-dev")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_items_api_publishes_only_its_own_source_to_its_regions_bus(dev, region):
+    statement = items_api_statements(dev, region)["PublishItemEvents"]
+    assert statement["actions"] == ["events:PutEvents"]
+    assert statement["resources"][0].startswith(f"${{aws_cloudwatch_event_bus.{region}_events_bus_")
+    assert statement["condition"] == [
+        {"test": "StringEquals", "values": ["iac-aws-nova.items"], "variable": "events:source"}
+    ]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_items_api_uses_the_key_only_through_dynamodb_and_eventbridge(dev, region):
+    statement = items_api_statements(dev, region)["UseTheKeyThroughTheTableAndBus"]
+    assert statement["condition"] == [
+        {
+            "test": "StringEquals",
+            "values": [f"dynamodb.{region}.amazonaws.com", f"events.{region}.amazonaws.com"],
+            "variable": "kms:ViaService",
+        }
+    ]
+
+
 def test_role_trusts_lambda(dev):
     role = next(r for r in resources(dev, "aws_iam_role", "us-east-1") if r["name"] == "iac-aws-nova-fn-us-east-1-dev")
     [statement] = policy_statements(dev, role["assume_role_policy"])
@@ -109,7 +160,7 @@ def test_role_trusts_lambda(dev):
 def test_live_alias_points_at_the_published_version(dev):
     fn = function(dev, "us-east-1")
     assert fn["publish"] is True
-    alias = one(resources(dev, "aws_lambda_alias", "us-east-1"))
+    alias = resource_at(dev, "aws_lambda_alias", "us-east-1/function/alias")
     assert alias["name"] == "live"
     assert alias["function_version"].endswith(".version}")
 

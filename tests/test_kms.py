@@ -56,3 +56,12 @@ def test_state_bucket_has_its_own_key(default_synth):
     assert key["enable_key_rotation"] is True
     [rule] = one(resources(bootstrap, "aws_s3_bucket_server_side_encryption_configuration"))["rule"]
     assert rule["apply_server_side_encryption_by_default"]["kms_master_key_id"].startswith("${aws_kms_key.")
+
+
+def test_only_the_regional_keys_let_eventbridge_encrypt(default_synth, dev):
+    bootstrap = default_synth.stack("iac-aws-nova-bootstrap")
+    [state_key] = bootstrap["resource"]["aws_kms_key"].values()
+    assert not [s for s in policy_statements(bootstrap, state_key["policy"]) if "EventBridge" in s["sid"]]
+    for key in dev["resource"]["aws_kms_key"].values():
+        sids = {s["sid"] for s in policy_statements(dev, key["policy"])}
+        assert {"EventBridgeChecksTheKey", "EventBridgeOfThisAccountEncrypts"} <= sids

@@ -117,24 +117,25 @@ def test_submodule_map_matches_the_assembly() -> None:
 
 
 def test_type_returned_from_javascript_imports_its_submodule(default_synth) -> None:
-    """In this test process (loader active): DynamoDB is used nowhere else in the suite."""
-    module = "cdktf_cdktf_provider_aws.dynamodb_table"
+    """In this test process (loader active): load balancers are used nowhere else in the suite."""
+    module = "cdktf_cdktf_provider_aws.lb_target_group"
     assert module not in sys.modules
     props = {
         "name": "t",
-        "hashKey": "id",
-        "attribute": [{"name": "id", "type": "S"}],
-        "pointInTimeRecovery": {"enabled": True},
+        "port": 443,
+        "protocol": "HTTPS",
+        "healthCheck": {"enabled": True},
+        "targetFailover": [{"onDeregistration": "rebalance", "onUnhealthy": "rebalance"}],
     }
-    table = create_on_the_javascript_side("@cdktf/provider-aws.dynamodbTable.DynamodbTable", props)
+    group = create_on_the_javascript_side("@cdktf/provider-aws.lbTargetGroup.LbTargetGroup", props)
     m = sys.modules[module]
-    assert type(table) is m.DynamodbTable, type(table)
-    recovery = table.point_in_time_recovery
-    assert type(recovery) is m.DynamodbTablePointInTimeRecoveryOutputReference, type(recovery)
-    assert recovery.internal_value == m.DynamodbTablePointInTimeRecovery(enabled=True)
-    assert type(table.attribute) is m.DynamodbTableAttributeList
-    assert type(table.attribute.get(0)) is m.DynamodbTableAttributeOutputReference
-    assert table.terraform_resource_type == "aws_dynamodb_table"
+    assert type(group) is m.LbTargetGroup, type(group)
+    health = group.health_check
+    assert type(health) is m.LbTargetGroupHealthCheckOutputReference, type(health)
+    assert health.internal_value == m.LbTargetGroupHealthCheck(enabled=True)
+    assert type(group.target_failover) is m.LbTargetGroupTargetFailoverList
+    assert type(group.target_failover.get(0)) is m.LbTargetGroupTargetFailoverOutputReference
+    assert group.terraform_resource_type == "aws_lb_target_group"
 
 
 def test_type_of_an_unmapped_submodule_falls_back_to_importing_everything(default_synth, capsys) -> None:

@@ -42,8 +42,14 @@ def run_main(tmp_path, context):
         ({"api_auth": "password"}, "api_auth: 'password' must be one of api_key, iam, cognito, none"),
         ({"excludeStackIdFromLogicalIds": "true", "regions": []}, "regions: [] must name at least one region"),
         (
+            {"domain_name": "api.example.com"},
+            "hosted_zone_id: None must be set together with domain_name ('api.example.com')",
+        ),
+        ({"queue_max_receive_count": 0}, "queue_max_receive_count: 0 must be positive"),
+        (
             {"environments": {"prod": {"memory_mb": 512}}},
-            "environments.prod.memory_mb: is not a known setting; did you mean 'lambda_memory_mb'?",
+            "environments.prod.memory_mb: is not a known setting; "
+            "did you mean 'lambda_memory_mb' or 'worker_memory_mb'?",
         ),
     ],
 )

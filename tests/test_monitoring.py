@@ -13,10 +13,19 @@ def alarms(stack, region):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_five_alarms_named_by_the_pattern(dev, region):
+def test_eight_alarms_named_by_the_pattern(dev, region):
     assert set(alarms(dev, region)) == {
         f"iac-aws-nova-{what}-{region}-dev"
-        for what in ("fn-errors", "fn-duration", "fn-throttles", "api-4xx", "api-5xx")
+        for what in (
+            "fn-errors",
+            "fn-duration",
+            "fn-throttles",
+            "api-4xx",
+            "api-5xx",
+            "queue-age",
+            "dlq-messages",
+            "events-not-published",
+        )
     }
 
 
@@ -28,6 +37,9 @@ def test_five_alarms_named_by_the_pattern(dev, region):
         ("fn-throttles", "Throttles", "Sum", 0, 60),
         ("api-4xx", "4XXError", "Sum", 10, 600),
         ("api-5xx", "5XXError", "Sum", 0, 60),
+        ("queue-age", "ApproximateAgeOfOldestMessage", "Maximum", 900, 60),
+        ("dlq-messages", "ApproximateNumberOfMessagesVisible", "Maximum", 0, 60),
+        ("events-not-published", "EventsNotPublished", "Sum", 0, 60),
     ],
 )
 def test_alarm_thresholds(dev, what, metric, statistic, threshold, period):
@@ -51,6 +63,37 @@ def test_alarm_dimensions_name_the_function_and_the_api_stage(dev):
         "ApiName": "iac-aws-nova-api-us-east-1-dev",
         "Stage": "dev",
     }
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_queue_alarms_watch_the_regions_work_and_dead_letter_queues(dev, region):
+    found = alarms(dev, region)
+    assert found[f"iac-aws-nova-queue-age-{region}-dev"]["dimensions"] == {
+        "QueueName": f"iac-aws-nova-events-{region}-dev"
+    }
+    assert found[f"iac-aws-nova-dlq-messages-{region}-dev"]["dimensions"] == {
+        "QueueName": f"iac-aws-nova-events-dlq-{region}-dev"
+    }
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_unpublished_events_are_counted_from_the_api_functions_log(dev, region):
+    metric_filter = one(resources(dev, "aws_cloudwatch_log_metric_filter", region))
+    # The exact message the handler logs when PutEvents fails.
+    from tools.serve import load_handler_module
+
+    message = load_handler_module(name="lambda_src_handler_for_monitoring").EVENT_NOT_PUBLISHED
+    assert metric_filter["pattern"] == f'{{ $.message = "{message}" }}'
+    assert metric_filter["log_group_name"].startswith(f"${{aws_cloudwatch_log_group.{region}_function_log-group_")
+    transformation = metric_filter["metric_transformation"]
+    assert (transformation["namespace"], transformation["name"], transformation["value"]) == (
+        "iac-aws-nova/dev",
+        "EventsNotPublished",
+        "1",
+    )
+    alarm = alarms(dev, region)[f"iac-aws-nova-events-not-published-{region}-dev"]
+    assert (alarm["namespace"], alarm["metric_name"]) == ("iac-aws-nova/dev", "EventsNotPublished")
+    assert "dimensions" not in alarm
 
 
 def test_missing_data_is_not_breaching_and_alarms_notify_the_topic(dev):
@@ -92,12 +135,41 @@ def test_one_dashboard_in_the_home_region(dev):
 def test_dashboard_shows_every_region_side_by_side(dev):
     body = json.loads(one(resources(dev, "aws_cloudwatch_dashboard"))["dashboard_body"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
-    assert len(titles) == 7
+    # No domain: no health checks panel.
+    assert len(titles) == 12
+    assert not any("Health" in t for t in titles)
     for widget in body["widgets"]:
-        regions = [m[-1]["region"] for m in widget["properties"]["metrics"]]
-        assert regions == list(REGIONS)
+        labels = [m[-1]["label"] for m in widget["properties"]["metrics"]]
+        if widget["properties"]["title"].startswith("Replication latency"):
+            # Measured in the home region, one line per receiving region.
+            assert labels == ["us-west-2"]
+            assert widget["properties"]["metrics"][0][-1]["region"] == "us-east-1"
+        else:
+            assert labels == list(REGIONS)
     metrics = {w["properties"]["metrics"][0][1] for w in body["widgets"]}
-    assert metrics == {"Invocations", "Errors", "Duration", "Count", "4XXError", "5XXError", "Latency"}
+    assert metrics == {
+        "Invocations",
+        "Errors",
+        "Duration",
+        "Count",
+        "4XXError",
+        "5XXError",
+        "Latency",
+        "ConsumedWriteCapacityUnits",
+        "ConsumedReadCapacityUnits",
+        "ReplicationLatency",
+        "ApproximateNumberOfMessagesVisible",
+    }
+
+
+def test_dashboard_shows_queue_depths_and_the_table(dev):
+    body = json.loads(one(resources(dev, "aws_cloudwatch_dashboard"))["dashboard_body"])
+    by_title = {w["properties"]["title"]: w["properties"]["metrics"] for w in body["widgets"]}
+    assert [m[:4] for m in by_title["Dead-letter queue depth"]] == [
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"iac-aws-nova-events-dlq-{r}-dev"]
+        for r in REGIONS
+    ]
+    assert [m[2:4] for m in by_title["Table writes (write units)"]] == [["TableName", "iac-aws-nova-items-dev"]] * 2
 
 
 def test_dashboard_follows_the_home_region(synth):

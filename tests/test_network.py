@@ -1,9 +1,9 @@
-"""Network: a private VPC per region, reached from nowhere, reaching S3 only."""
+"""Network: a private VPC per region, reached from nowhere, reaching AWS endpoints only."""
 
 import ipaddress
 
 import pytest
-from conftest import address, data_sources, one, policy_statements, resources
+from conftest import address, address_at, data_sources, one, policy_statements, resource_at, resources
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -53,26 +53,54 @@ def test_no_route_to_the_internet(dev):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_s3_gateway_endpoint_on_the_private_route_table(dev, region):
-    endpoint = one(resources(dev, "aws_vpc_endpoint", region))
-    assert endpoint["service_name"] == f"com.amazonaws.{region}.s3"
+@pytest.mark.parametrize("service", ["s3", "dynamodb"])
+def test_gateway_endpoints_on_the_private_route_table(dev, region, service):
+    endpoint = resource_at(dev, "aws_vpc_endpoint", f"{region}/network/{service}-endpoint")
+    assert endpoint["service_name"] == f"com.amazonaws.{region}.{service}"
     assert endpoint["vpc_endpoint_type"] == "Gateway"
     assert endpoint["route_table_ids"][0].startswith("${aws_route_table.")
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_function_security_group_has_no_ingress(dev, region):
-    group = one(resources(dev, "aws_security_group", region))
-    assert not group.get("ingress")
-    assert not resources(dev, "aws_vpc_security_group_ingress_rule")
+def test_eventbridge_interface_endpoint_in_both_subnets_with_private_dns(dev, region):
+    endpoint = resource_at(dev, "aws_vpc_endpoint", f"{region}/network/events-endpoint")
+    assert endpoint["service_name"] == f"com.amazonaws.{region}.events"
+    assert (endpoint["vpc_endpoint_type"], endpoint["private_dns_enabled"]) == ("Interface", True)
+    assert len(endpoint["subnet_ids"]) == 2
+    group = address_at(dev, "aws_security_group", f"{region}/network/endpoints-security-group")
+    assert endpoint["security_group_ids"] == ["${" + group + ".id}"]
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_function_egress_is_https_to_the_s3_prefix_list_only(dev, region):
-    rule = one(resources(dev, "aws_vpc_security_group_egress_rule", region))
+def test_function_security_group_has_no_ingress(dev, region):
+    group = resource_at(dev, "aws_security_group", f"{region}/network/function-security-group")
+    assert not group.get("ingress")
+    function_group = "${" + address_at(dev, "aws_security_group", f"{region}/network/function-security-group") + ".id}"
+    ingress = resources(dev, "aws_vpc_security_group_ingress_rule", region)
+    assert all(r["security_group_id"] != function_group for r in ingress)
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_endpoints_admit_https_from_the_function_only(dev, region):
+    [rule] = resources(dev, "aws_vpc_security_group_ingress_rule", region)
     assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
-    assert rule["prefix_list_id"].startswith("${aws_vpc_endpoint.") and "prefix_list_id" in rule["prefix_list_id"]
+    assert rule["referenced_security_group_id"].startswith(f"${{aws_security_group.{region}_network_function-security")
     assert "cidr_ipv4" not in rule
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_function_egress_is_https_to_the_endpoints_only(dev, region):
+    rules = resources(dev, "aws_vpc_security_group_egress_rule", region)
+    assert len(rules) == 3
+    for rule in rules:
+        assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
+        assert "cidr_ipv4" not in rule and "cidr_ipv6" not in rule
+    targets = sorted(r.get("prefix_list_id") or r["referenced_security_group_id"] for r in rules)
+    assert [t.split(".")[1].split("_")[-2] for t in targets] == [
+        "endpoints-security-group",
+        "dynamodb-endpoint",
+        "s3-endpoint",
+    ]
 
 
 @pytest.mark.parametrize("region", REGIONS)

@@ -21,6 +21,11 @@ def test_default_stack_matches_snapshot(default_synth, json_snapshot, stack):
     assert default_synth.stack(stack) == json_snapshot(name=stack)
 
 
+def test_global_routing_stack_matches_snapshot(global_stack, json_snapshot):
+    """Two regions, home listed second, with a custom domain: the routing resources' shape."""
+    assert global_stack == json_snapshot(name="global-routing")
+
+
 def test_synthesizing_twice_gives_identical_bytes(default_synth, tmp_path):
     again = synth_app([StackConfig()], tmp_path)
     first, second = files(default_synth.outdir), files(again.outdir)

@@ -89,7 +89,8 @@ def test_dashboard_name_output(dev):
 
 def test_region_count_scales_the_regional_resources(synth):
     three = synth(StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"))).stack()
-    assert len(resources(three, "aws_lambda_function")) == 3
+    # Each region: the API function and the worker.
+    assert len(resources(three, "aws_lambda_function")) == 6
     assert len(three["provider"]["aws"]) == 3
     assert len(resources(three, "aws_cloudwatch_dashboard")) == 1
 
@@ -104,7 +105,8 @@ def test_environments_are_separate_stacks(synth):
     app = two_environments(synth)
     assert sorted(app.stacks) == ["iac-aws-nova-bootstrap", "iac-aws-nova-dev", "iac-aws-nova-prod"]
     prod = app.stack("iac-aws-nova-prod")
-    assert {f["memory_size"] for f in resources(prod, "aws_lambda_function")} == {512}
+    api_functions = [f for f in resources(prod, "aws_lambda_function") if "-fn-" in f["function_name"]]
+    assert {f["memory_size"] for f in api_functions} == {512}
 
 
 def test_environments_never_share_a_name_or_a_state_file(synth):
@@ -113,8 +115,13 @@ def test_environments_never_share_a_name_or_a_state_file(synth):
     name_keys = ("name", "function_name", "alarm_name", "dashboard_name", "bucket")
 
     def names(stack):
-        # These names are scoped to their function or API, not to the account and region.
-        scoped = (".aws_lambda_alias.", ".aws_api_gateway_request_validator.", ".aws_api_gateway_authorizer.")
+        # These names are scoped to their function, API or log group, not to the account and region.
+        scoped = (
+            ".aws_lambda_alias.",
+            ".aws_api_gateway_request_validator.",
+            ".aws_api_gateway_authorizer.",
+            ".aws_cloudwatch_log_metric_filter.",
+        )
         return {
             b[k]
             for where, b in every_block(stack)

@@ -1,0 +1,251 @@
+"""One region's share of a custom domain: callers use one global name, and Route 53 answers each of
+them with the region of lowest latency among the healthy ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import aws
+from .cdk import Construct, Fn, TerraformIterator, TerraformResourceLifecycle
+from .config import dns_name_problem, domain_name_problem, hosted_zone_id_problem
+from .naming import Namer
+from .regions import REGION_PATTERN
+
+HEALTH_CHECK_INTERVALS_SECONDS = (10, 30)
+HEALTH_CHECK_PATH = "/api/health"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomDomainConfig:
+    """Settings of one region's share of the custom domain.
+
+    namer, region: where and how resources are named.
+    domain_name: the global name callers use, such as ``"api.example.com"``: a lowercase DNS name of
+        at least two labels, at most 64 characters (it is the certificate's Common Name).
+    hosted_zone_id: the Route 53 public hosted zone that holds ``domain_name``, such as
+        ``"Z0123456789ABCDEFGHIJ"`` (the bare id, without ``/hostedzone/``).
+    health_check_failure_threshold: consecutive failed checks (1 to 10) before Route 53 takes the
+        region out of DNS answers. Default 3.
+    health_check_interval_seconds: seconds between checks from each checker, 10 (fast, billed
+        extra) or 30. Default 30. Changing it replaces the health check.
+
+    ``regional_domain_name`` (``{region}.{domain_name}``) must be a valid DNS name too.
+    """
+
+    namer: Namer
+    region: str
+    domain_name: str
+    hosted_zone_id: str
+    health_check_failure_threshold: int = 3
+    health_check_interval_seconds: int = 30
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.region, str) or not REGION_PATTERN.match(self.region):
+            raise ValueError(f"region: {self.region!r} is not a region name (expected the form 'us-east-1')")
+        problem = dns_name_problem(self.domain_name)
+        if problem:
+            raise ValueError(f"domain_name: {self.domain_name!r} {problem}")
+        problem = dns_name_problem(self.regional_domain_name)
+        if problem:
+            raise ValueError(
+                f"domain_name: {self.domain_name!r} gives the regional name "
+                f"{self.regional_domain_name!r}, which {problem}"
+            )
+        problem = domain_name_problem(self.domain_name)
+        if problem:
+            raise ValueError(f"domain_name: {self.domain_name!r} {problem}")
+        problem = hosted_zone_id_problem(self.hosted_zone_id)
+        if problem:
+            raise ValueError(f"hosted_zone_id: {self.hosted_zone_id!r} {problem}")
+        threshold = self.health_check_failure_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= 10:
+            raise ValueError(f"health_check_failure_threshold: {threshold!r} must be an integer from 1 to 10")
+        interval = self.health_check_interval_seconds
+        if isinstance(interval, bool) or interval not in HEALTH_CHECK_INTERVALS_SECONDS:
+            raise ValueError(
+                f"health_check_interval_seconds: {interval!r} must be one of "
+                f"{', '.join(map(str, HEALTH_CHECK_INTERVALS_SECONDS))} (Route 53 allows no other)"
+            )
+
+    @property
+    def regional_domain_name(self) -> str:
+        """``{region}.{domain_name}``: reaches this region only."""
+        return f"{self.region}.{self.domain_name}"
+
+
+class CustomDomain(Construct):
+    """Creates, in the provider's region: an ACM certificate (DNS-validated, RSA 2048) for the
+    domain name with the regional name ``{region}.{domain_name}`` as a subject alternative name; its
+    validation records in the hosted zone and the wait for its issue; two REGIONAL API Gateway
+    custom domain names (the global and the regional name, TLS 1.2) that map their root to the
+    given REST API stage; an HTTPS Route 53 health check of ``/api/health`` on the regional name; a
+    latency-routed alias A record of the domain name to this region, which Route 53 leaves out of
+    its answers while the health check fails; and a simple alias A record of the regional name.
+
+    Every region's stack adds its own latency record (set identifier: the region) to the same
+    name, so the name follows whichever regions are deployed.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: CustomDomainConfig,
+        provider: aws.AwsProvider,
+        rest_api_id: str,
+        stage_name: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        region, zone_id = config.region, config.hosted_zone_id
+        self._domain_name = config.domain_name
+        self._regional_domain_name = config.regional_domain_name
+
+        certificate = aws.AcmCertificate(
+            self,
+            "certificate",
+            provider=provider,
+            domain_name=self._domain_name,
+            subject_alternative_names=[self._regional_domain_name],
+            validation_method="DNS",
+            # API Gateway documents RSA keys of at most 2048 bits for custom domain names and does not
+            # promise ECDSA; RSA 2048 is also what every client accepts.
+            key_algorithm="RSA_2048",
+            # A replacement (new names, say) must be issued before the domain names let go of the old one.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        # Keyed by domain name, which is known at plan time, as for_each requires.
+        options = TerraformIterator.from_complex_list(certificate.domain_validation_options, "domain_name")
+        validation_records = aws.Route53Record(
+            self,
+            "validation-records",
+            provider=provider,
+            for_each=options,
+            zone_id=zone_id,
+            name=options.get_string("resource_record_name"),
+            type=options.get_string("resource_record_type"),
+            records=[options.get_string("resource_record_value")],
+            ttl=60,
+            # ACM's record for the domain name is the same for every certificate of the account, so
+            # every region's stack writes the same record. Destroying one region's stack deletes it,
+            # and other regions' certificates then cannot renew until another stack writes it again.
+            allow_overwrite=True,
+        )
+        validation = aws.AcmCertificateValidation(
+            self,
+            "certificate-validation",
+            provider=provider,
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=Fn.tolist(
+                TerraformIterator.from_resources(validation_records).pluck_property("fqdn")
+            ),
+        )
+        # The validation's ARN, not the certificate's: the domain names wait until the certificate is issued.
+        self._certificate_arn = validation.certificate_arn
+
+        global_target, global_zone = self._domain(
+            "", self._domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
+        )
+        regional_target, regional_zone = self._domain(
+            "regional-", self._regional_domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
+        )
+
+        health_check = aws.Route53HealthCheck(
+            self,
+            "health-check",
+            provider=provider,
+            type="HTTPS",
+            fqdn=self._regional_domain_name,
+            port=443,
+            resource_path=HEALTH_CHECK_PATH,
+            failure_threshold=config.health_check_failure_threshold,
+            request_interval=config.health_check_interval_seconds,
+            measure_latency=True,
+            # Without SNI, API Gateway cannot tell which custom domain's certificate to present.
+            enable_sni=True,
+            tags={"Name": config.namer.name("health", region, kind="tag_value")},
+            # The interval and latency measuring cannot change in place: a replacement must exist
+            # before the latency record lets go of the old check, or the record would point at a
+            # deleted check in between.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        self._health_check_id = health_check.id
+
+        # A records only: a REGIONAL custom domain answers on IPv4 unless its ip_address_type is
+        # dualstack, so an AAAA alias would send IPv6 clients nowhere.
+        aws.Route53Record(
+            self,
+            "latency-record-a",
+            provider=provider,
+            zone_id=zone_id,
+            name=self._domain_name,
+            type="A",
+            set_identifier=region,
+            latency_routing_policy=aws.Route53RecordLatencyRoutingPolicy(region=region),
+            health_check_id=self._health_check_id,
+            alias=aws.Route53RecordAlias(name=global_target, zone_id=global_zone, evaluate_target_health=True),
+        )
+        # Lets the health checkers, and operators, reach this region while the latency record points elsewhere.
+        aws.Route53Record(
+            self,
+            "regional-record-a",
+            provider=provider,
+            zone_id=zone_id,
+            name=self._regional_domain_name,
+            type="A",
+            alias=aws.Route53RecordAlias(name=regional_target, zone_id=regional_zone, evaluate_target_health=True),
+        )
+
+    def _domain(
+        self, prefix: str, name: str, *, provider: aws.AwsProvider, rest_api_id: str, stage_name: str
+    ) -> tuple[str, str]:
+        """A REGIONAL custom domain name whose root is the stage's root, so ``https://{name}/api/...``
+        reaches the stage's ``/api``. Returns the alias target: its regional domain name and zone id."""
+        domain = aws.ApiGatewayDomainName(
+            self,
+            f"{prefix}domain-name",
+            provider=provider,
+            domain_name=name,
+            endpoint_configuration=aws.ApiGatewayDomainNameEndpointConfiguration(types=["REGIONAL"]),
+            regional_certificate_arn=self._certificate_arn,
+            security_policy="TLS_1_2",
+        )
+        aws.ApiGatewayBasePathMapping(
+            self,
+            f"{prefix}base-path-mapping",
+            provider=provider,
+            # The resource's attribute, not the plain name: the mapping must wait for the domain.
+            domain_name=domain.domain_name,
+            api_id=rest_api_id,
+            stage_name=stage_name,
+        )
+        return domain.regional_domain_name, domain.regional_zone_id
+
+    @property
+    def domain_name(self) -> str:
+        """The global name, known at synth time."""
+        return self._domain_name
+
+    @property
+    def regional_domain_name(self) -> str:
+        """``{region}.{domain_name}``, known at synth time."""
+        return self._regional_domain_name
+
+    @property
+    def url(self) -> str:
+        """The ``/api`` resource through the global name (the nearest healthy region)."""
+        return f"https://{self._domain_name}/api"
+
+    @property
+    def regional_url(self) -> str:
+        """The ``/api`` resource of this region only."""
+        return f"https://{self._regional_domain_name}/api"
+
+    @property
+    def certificate_arn(self) -> str:
+        """The certificate's ARN once issued (a reference to the validation, so users wait for it)."""
+        return self._certificate_arn
+
+    @property
+    def health_check_id(self) -> str:
+        return self._health_check_id

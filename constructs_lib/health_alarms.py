@@ -1,0 +1,101 @@
+"""Alarms on the regions' Route 53 health checks, in us-east-1 where Route 53 publishes their metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import aws
+from .cdk import Construct
+from .monitoring import alarm_topic
+from .naming import Namer
+
+# Route 53 health check metrics exist only in this region, whatever region the checks watch.
+METRICS_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthAlarmsConfig:
+    """namer: names the alarms ``{project}-health-{region}-{environment}``; regions: the regions whose
+    health checks are watched, in order; alarm_email: subscribed to the topic this construct creates
+    when it is given none. Default ``None``; failure_periods: consecutive failing minutes before an
+    alarm fires, 1 to 10. Default 2."""
+
+    namer: Namer
+    regions: tuple[str, ...]
+    alarm_email: str | None = None
+    failure_periods: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.regions:
+            raise ValueError("regions: there must be at least one health check to watch")
+        if not 1 <= self.failure_periods <= 10:
+            raise ValueError(f"failure_periods: {self.failure_periods!r} must be 1 to 10")
+
+
+class HealthAlarms(Construct):
+    """Creates, through a us-east-1 provider, one CloudWatch alarm per region's health check that
+    fires when the check reports the region unhealthy (``HealthCheckStatus`` below 1) for
+    ``failure_periods`` minutes, notifying ``topic_arn``. Without a topic (no configured region is
+    us-east-1), it creates one there, encrypted with ``kms_key_arn``, with an e-mail subscription when
+    configured. Latency routing already sends callers elsewhere; the alarm tells a person.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: HealthAlarmsConfig,
+        provider: aws.AwsProvider,
+        health_check_ids: Mapping[str, str],
+        topic_arn: str | None = None,
+        kms_key_arn: str | None = None,
+    ) -> None:
+        super().__init__(scope, id_)
+        missing = [r for r in config.regions if r not in health_check_ids]
+        if missing:
+            raise ValueError(f"health_check_ids: no health check for {', '.join(missing)}")
+        namer = config.namer
+        if topic_arn is None:
+            if kms_key_arn is None:
+                raise ValueError("kms_key_arn: needed to encrypt the topic this construct creates (no topic_arn given)")
+            topic_arn = alarm_topic(
+                self,
+                provider=provider,
+                name=namer.name("health-alarms", METRICS_REGION, kind="sns_topic"),
+                kms_key_arn=kms_key_arn,
+                email=config.alarm_email,
+            )
+        self._topic_arn = topic_arn
+        self._alarm_names: list[str] = []
+        for region in config.regions:
+            name = namer.name("health", region, kind="cloudwatch_alarm")
+            aws.CloudwatchMetricAlarm(
+                self,
+                f"health-{region}",
+                provider=provider,
+                alarm_name=name,
+                alarm_description=f"The health check of {region} fails: callers are routed to other regions",
+                namespace="AWS/Route53",
+                metric_name="HealthCheckStatus",
+                dimensions={"HealthCheckId": health_check_ids[region]},
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=config.failure_periods,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                # A check that reports nothing is not known to be healthy.
+                treat_missing_data="breaching",
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
+            )
+            self._alarm_names.append(name)
+
+    @property
+    def topic_arn(self) -> str:
+        return self._topic_arn
+
+    @property
+    def alarm_names(self) -> list[str]:
+        return list(self._alarm_names)

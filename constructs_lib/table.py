@@ -1,0 +1,106 @@
+"""The items table: one DynamoDB global table with a replica in every configured region."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import aws
+from .cdk import Construct, TerraformResourceLifecycle
+from .naming import Namer
+
+# The one key of the table; the function's items API and the table agree on it.
+PARTITION_KEY = "id"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableConfig:
+    """Settings of the global table.
+
+    namer: names the table ``{project}-items-{environment}`` (the same name in every region).
+    home_region: where the table is created; every other region holds a replica of it.
+    replica_regions: the other regions, each with a replica. Default: none (a one-region table).
+    deletion_protection: refuse ``DeleteTable`` on the table and every replica. Default ``True``.
+    """
+
+    namer: Namer
+    home_region: str
+    replica_regions: tuple[str, ...] = ()
+    deletion_protection: bool = True
+
+    def __post_init__(self) -> None:
+        if self.home_region in self.replica_regions:
+            raise ValueError(f"replica_regions: {self.home_region!r} is the home region, which holds the table itself")
+        if len(set(self.replica_regions)) != len(self.replica_regions):
+            raise ValueError(f"replica_regions: {list(self.replica_regions)!r} lists a region more than once")
+
+    @property
+    def table_name(self) -> str:
+        return self.namer.global_name("items", kind="dynamodb_table")
+
+
+class GlobalTable(Construct):
+    """Creates a DynamoDB table in the home region (on-demand billing, point-in-time recovery,
+    encryption with the home region's key, deletion protection, a stream of new and old images,
+    which global tables replicate through) and, in each other region through that region's provider,
+    a replica encrypted with that region's own key, with point-in-time recovery and deletion
+    protection. Replicas are separate resources, so each region's replica is planned with its region.
+
+    Writes in any region reach every other region within about a second; concurrent writes to the
+    same item in two regions resolve by "last writer wins". Conditional writes are exact within
+    one region.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: TableConfig,
+        providers: Mapping[str, aws.AwsProvider],
+        kms_key_arns: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, id_)
+        for region in (config.home_region, *config.replica_regions):
+            if region not in providers or region not in kms_key_arns:
+                raise ValueError(f"providers, kms_key_arns: need an entry for {region!r}")
+        self._name = config.table_name
+        home = config.home_region
+        self._table = aws.DynamodbTable(
+            self,
+            "table",
+            provider=providers[home],
+            name=self._name,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=PARTITION_KEY,
+            attribute=[aws.DynamodbTableAttribute(name=PARTITION_KEY, type="S")],
+            stream_enabled=True,
+            stream_view_type="NEW_AND_OLD_IMAGES",
+            point_in_time_recovery=aws.DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=aws.DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arns[home]),
+            deletion_protection_enabled=config.deletion_protection,
+            # The replicas below are their own resources; the table's inline replica list must not
+            # fight them (the provider documents this pairing).
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["replica"]),
+        )
+        table_arn = self._table.arn
+        for region in config.replica_regions:
+            aws.DynamodbTableReplicaA(
+                self,
+                f"replica-{region}",
+                provider=providers[region],
+                global_table_arn=table_arn,
+                kms_key_arn=kms_key_arns[region],
+                point_in_time_recovery=True,
+                deletion_protection_enabled=config.deletion_protection,
+            )
+        self._regions = (home, *config.replica_regions)
+
+    @property
+    def table_name(self) -> str:
+        """Known at synth time: the same in every region."""
+        return self._name
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return self._regions

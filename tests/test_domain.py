@@ -1,0 +1,265 @@
+"""The custom domain construct on its own, in a bare stack: one synth for the whole module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import address, one, resources
+
+from constructs_lib import aws, cdk
+from constructs_lib.domain import CustomDomain, CustomDomainConfig
+from constructs_lib.naming import Namer
+
+NAMER = Namer("shop", "qa")
+REGION = "eu-west-1"
+DOMAIN = "api.example.com"
+REGIONAL = f"{REGION}.{DOMAIN}"
+ZONE = "Z0123456789ABCDEFGHIJ"
+REST_API_ID = "abc123defg"
+STAGE = "qa"
+
+
+def config(**overrides: Any) -> CustomDomainConfig:
+    settings: dict[str, Any] = {"namer": NAMER, "region": REGION, "domain_name": DOMAIN, "hosted_zone_id": ZONE}
+    return CustomDomainConfig(**{**settings, **overrides})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[CustomDomain, dict[str, Any], Path]:
+    """The construct (non-default threshold and interval, to see them flow through), its stack's
+    JSON, and that JSON written as ``cdk.tf.json`` in a directory of its own."""
+    stack = cdk.TerraformStack(cdk.Testing.app(), "isolated")
+    provider = aws.AwsProvider(stack, "aws", region=REGION, alias=REGION)
+    domain = CustomDomain(
+        stack,
+        "domain",
+        provider=provider,
+        rest_api_id=REST_API_ID,
+        stage_name=STAGE,
+        config=config(health_check_failure_threshold=5, health_check_interval_seconds=10),
+    )
+    synthesized = cdk.Testing.synth(stack)
+    # Kept for a look by hand; `terraform validate` needs the AWS provider, which cannot be
+    # downloaded on these machines.
+    outdir = tmp_path_factory.mktemp("domain")
+    (outdir / "cdk.tf.json").write_text(synthesized)
+    return domain, json.loads(synthesized), outdir
+
+
+@pytest.fixture(scope="module")
+def stack(built: tuple[CustomDomain, dict[str, Any], Path]) -> dict[str, Any]:
+    return built[1]
+
+
+def test_synthesized_json_is_written(built: tuple[CustomDomain, dict[str, Any], Path]) -> None:
+    assert json.loads((built[2] / "cdk.tf.json").read_text())["resource"]
+
+
+def test_certificate_covers_both_names_and_is_validated_by_dns(stack: dict[str, Any]) -> None:
+    certificate = one(resources(stack, "aws_acm_certificate"))
+    assert certificate["domain_name"] == DOMAIN
+    assert certificate["subject_alternative_names"] == [REGIONAL]
+    assert certificate["validation_method"] == "DNS"
+    assert certificate["key_algorithm"] == "RSA_2048"
+    assert certificate["lifecycle"] == {"create_before_destroy": True}
+
+
+def test_validation_records_are_one_per_validation_option(stack: dict[str, Any]) -> None:
+    record = one([r for r in resources(stack, "aws_route53_record") if "for_each" in r])
+    [certificate_name] = stack["resource"]["aws_acm_certificate"]
+    assert record["for_each"] == (
+        f"${{{{ for key, val in tolist(aws_acm_certificate.{certificate_name}.domain_validation_options): "
+        "val.domain_name => val }}"
+    )
+    assert record["name"] == "${each.value.resource_record_name}"
+    assert record["type"] == "${each.value.resource_record_type}"
+    assert record["records"] == ["${each.value.resource_record_value}"]
+    assert record["zone_id"] == ZONE
+    assert record["ttl"] == 60
+    # Every region's certificate needs the same record for the domain name.
+    assert record["allow_overwrite"] is True
+
+
+def test_validation_waits_for_the_records_fqdns(stack: dict[str, Any]) -> None:
+    validation = one(resources(stack, "aws_acm_certificate_validation"))
+    [certificate_name] = stack["resource"]["aws_acm_certificate"]
+    [records_name] = [k for k, v in stack["resource"]["aws_route53_record"].items() if "for_each" in v]
+    assert validation["certificate_arn"] == f"${{aws_acm_certificate.{certificate_name}.arn}}"
+    assert validation["validation_record_fqdns"] == (
+        f"${{tolist([ for key, val in aws_route53_record.{records_name}: val.fqdn])}}"
+    )
+
+
+def test_both_domain_names_are_regional_tls12_on_the_validated_certificate(stack: dict[str, Any]) -> None:
+    [validation_name] = stack["resource"]["aws_acm_certificate_validation"]
+    domains = {d["domain_name"]: d for d in resources(stack, "aws_api_gateway_domain_name")}
+    assert set(domains) == {DOMAIN, REGIONAL}
+    for domain in domains.values():
+        assert domain["endpoint_configuration"] == {"types": ["REGIONAL"]}
+        assert domain["security_policy"] == "TLS_1_2"
+        assert domain["regional_certificate_arn"] == (
+            f"${{aws_acm_certificate_validation.{validation_name}.certificate_arn}}"
+        )
+        assert "certificate_arn" not in domain
+
+
+def test_base_path_mappings_map_each_domain_root_to_the_stage(stack: dict[str, Any]) -> None:
+    domain_addresses = {
+        f"aws_api_gateway_domain_name.{k}": v["domain_name"]
+        for k, v in stack["resource"]["aws_api_gateway_domain_name"].items()
+    }
+    mappings = resources(stack, "aws_api_gateway_base_path_mapping")
+    assert len(mappings) == 2
+    mapped = set()
+    for mapping in mappings:
+        assert mapping["api_id"] == REST_API_ID
+        assert mapping["stage_name"] == STAGE
+        assert "base_path" not in mapping  # the root
+        assert mapping["domain_name"].endswith(".domain_name}")
+        mapped.add(domain_addresses[address(mapping["domain_name"])])
+    assert mapped == {DOMAIN, REGIONAL}
+
+
+def test_health_check_probes_the_regional_name(stack: dict[str, Any]) -> None:
+    check = one(resources(stack, "aws_route53_health_check"))
+    assert check["type"] == "HTTPS"
+    assert check["fqdn"] == REGIONAL
+    assert check["port"] == 443
+    assert check["resource_path"] == "/api/health"
+    assert check["failure_threshold"] == 5
+    assert check["request_interval"] == 10
+    assert check["measure_latency"] is True
+    assert check["enable_sni"] is True
+    assert check["tags"] == {"Name": "shop-health-eu-west-1-qa"}
+    assert check["lifecycle"] == {"create_before_destroy": True}
+
+
+def _records(stack: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [r for r in resources(stack, "aws_route53_record") if r["name"] == name]
+
+
+def _alias_target(stack: dict[str, Any], domain_name: str) -> str:
+    [key] = [k for k, v in stack["resource"]["aws_api_gateway_domain_name"].items() if v["domain_name"] == domain_name]
+    return f"aws_api_gateway_domain_name.{key}"
+
+
+def test_latency_record_routes_to_this_region_while_healthy(stack: dict[str, Any]) -> None:
+    [health_check_name] = stack["resource"]["aws_route53_health_check"]
+    record = one(_records(stack, DOMAIN))
+    assert record["type"] == "A"
+    assert record["zone_id"] == ZONE
+    assert record["set_identifier"] == REGION
+    assert record["latency_routing_policy"] == {"region": REGION}
+    assert record["health_check_id"] == f"${{aws_route53_health_check.{health_check_name}.id}}"
+    target = _alias_target(stack, DOMAIN)
+    assert record["alias"] == {
+        "name": f"${{{target}.regional_domain_name}}",
+        "zone_id": f"${{{target}.regional_zone_id}}",
+        "evaluate_target_health": True,
+    }
+
+
+def test_regional_record_is_a_simple_alias_to_its_own_domain(stack: dict[str, Any]) -> None:
+    record = one(_records(stack, REGIONAL))
+    assert record["type"] == "A"
+    assert record["zone_id"] == ZONE
+    assert not {"set_identifier", "latency_routing_policy", "health_check_id"} & set(record)
+    target = _alias_target(stack, REGIONAL)
+    assert record["alias"]["name"] == f"${{{target}.regional_domain_name}}"
+    assert record["alias"]["zone_id"] == f"${{{target}.regional_zone_id}}"
+
+
+def test_no_aaaa_records(stack: dict[str, Any]) -> None:
+    assert {r["type"] for r in resources(stack, "aws_route53_record") if "for_each" not in r} == {"A"}
+
+
+def test_every_resource_uses_the_regions_provider(stack: dict[str, Any]) -> None:
+    everything = [r for kind in stack["resource"].values() for r in kind.values()]
+    assert len(everything) == 10
+    assert {r.get("provider") for r in everything} == {f"aws.{REGION}"}
+
+
+def test_terraform_addresses_are_stable(stack: dict[str, Any]) -> None:
+    """Renaming a construct id replaces the resource (a DNS record, a certificate): keep them."""
+    names = {f"{kind}.{name.rsplit('_', 1)[0]}" for kind, found in stack["resource"].items() for name in found}
+    assert names == {
+        "aws_acm_certificate.domain_certificate",
+        "aws_route53_record.domain_validation-records",
+        "aws_acm_certificate_validation.domain_certificate-validation",
+        "aws_api_gateway_domain_name.domain_domain-name",
+        "aws_api_gateway_domain_name.domain_regional-domain-name",
+        "aws_api_gateway_base_path_mapping.domain_base-path-mapping",
+        "aws_api_gateway_base_path_mapping.domain_regional-base-path-mapping",
+        "aws_route53_health_check.domain_health-check",
+        "aws_route53_record.domain_latency-record-a",
+        "aws_route53_record.domain_regional-record-a",
+    }
+
+
+def test_properties(built: tuple[CustomDomain, dict[str, Any], Path]) -> None:
+    domain = built[0]
+    assert domain.domain_name == DOMAIN
+    assert domain.regional_domain_name == REGIONAL
+    assert domain.url == "https://api.example.com/api"
+    assert domain.regional_url == "https://eu-west-1.api.example.com/api"
+    # Tokens until resolved: checked by what the synthesized stack makes of them.
+    assert isinstance(domain.certificate_arn, str) and isinstance(domain.health_check_id, str)
+
+
+def test_config_defaults() -> None:
+    defaults = config()
+    assert defaults.health_check_failure_threshold == 3
+    assert defaults.health_check_interval_seconds == 30
+    assert defaults.regional_domain_name == REGIONAL
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"domain_name": "API.example.com"}, r"domain_name: 'API\.example\.com' has the label 'API'"),
+        ({"domain_name": "localhost"}, "domain_name: 'localhost' must have at least two labels"),
+        ({"domain_name": "api.example.com."}, r"domain_name: 'api\.example\.com\.' has the label ''"),
+        ({"domain_name": "-api.example.com"}, "has the label '-api'"),
+        ({"domain_name": "api_v1.example.com"}, "has the label 'api_v1'"),
+        ({"domain_name": f"{'a' * 64}.example.com"}, "domain_name: 'a{64}.example.com' has the label 'a{64}'"),
+        (
+            {"domain_name": "a" * 30 + "." + "b" * 30 + ".com"},
+            "domain_name: .* the certificate's Common Name has at most 64",
+        ),
+        (
+            {"hosted_zone_id": "/hostedzone/Z0123"},
+            "hosted_zone_id: '/hostedzone/Z0123' is not a Route 53 hosted zone id",
+        ),
+        ({"hosted_zone_id": "z0123"}, "hosted_zone_id: 'z0123'"),
+        ({"hosted_zone_id": "Z" + "1" * 32}, "hosted_zone_id: 'Z1{32}'"),
+        ({"health_check_failure_threshold": 0}, "health_check_failure_threshold: 0 must be an integer from 1 to 10"),
+        ({"health_check_failure_threshold": 11}, "health_check_failure_threshold: 11 must be"),
+        ({"health_check_interval_seconds": 15}, "health_check_interval_seconds: 15 must be one of 10, 30"),
+        ({"region": "EU-WEST-1"}, "region: 'EU-WEST-1' is not a region name"),
+    ],
+)
+def test_config_refuses(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        config(**overrides)
+
+
+def test_config_refuses_a_regional_name_over_253_characters() -> None:
+    # A valid DNS name of 253 characters, until the region's label is added.
+    long_name = ".".join(["a" * 63] * 3 + ["b" * 61])
+    assert len(long_name) == 253
+    with pytest.raises(ValueError, match=r"domain_name: 'a{63}.* gives the regional name .* which is 263 characters"):
+        config(domain_name=long_name)
+
+
+def test_config_accepts_the_edges() -> None:
+    edge = config(
+        domain_name=f"{'a' * 30}.{'b' * 29}.com",  # 64 characters: the longest Common Name
+        hosted_zone_id="Z1",
+        health_check_failure_threshold=10,
+        health_check_interval_seconds=10,
+    )
+    assert len(edge.domain_name) == 64
+    assert config(health_check_failure_threshold=1).health_check_failure_threshold == 1
