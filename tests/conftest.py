@@ -164,12 +164,16 @@ CUSTOM = StackConfig(
     alarm_email="ops@example.org",
 )
 OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False)
-# Global routing over two regions, one of them us-east-1, with the home region listed second.
+# Global routing over two regions, one of them us-east-1, with the home region listed second;
+# also alarm e-mail and pinned zones over more than one region.
 GLOBAL = StackConfig(
     regions=("us-east-1", "eu-west-1"),
     home_region="eu-west-1",
     domain_name="api.example.com",
     hosted_zone_id="Z0123456789ABCDEFGHIJ",
+    alarm_email="oncall@example.com",
+    alarm_errors_threshold=3,
+    availability_zone_ids={"us-east-1": ["use1-az4", "use1-az6"], "eu-west-1": ["euw1-az1", "euw1-az3"]},
 )
 
 

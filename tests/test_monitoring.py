@@ -116,14 +116,11 @@ def test_no_email_subscription_by_default(dev):
     assert not resources(dev, "aws_sns_topic_subscription")
 
 
-def test_alarm_email_subscribes_to_each_regions_topic(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(StackConfig(alarm_email="oncall@example.com", alarm_errors_threshold=3)).stack()
-    subscriptions = resources(stack, "aws_sns_topic_subscription")
-    assert sorted(s["provider"] for s in subscriptions) == ["aws.us-east-1", "aws.us-west-2"]
+def test_alarm_email_subscribes_to_each_regions_topic(global_stack):
+    subscriptions = resources(global_stack, "aws_sns_topic_subscription")
+    assert sorted(s["provider"] for s in subscriptions) == ["aws.eu-west-1", "aws.us-east-1"]
     assert {(s["protocol"], s["endpoint"]) for s in subscriptions} == {("email", "oncall@example.com")}
-    assert alarms(stack, "us-east-1")["iac-aws-nova-fn-errors-us-east-1-dev"]["threshold"] == 3
+    assert alarms(global_stack, "us-east-1")["iac-aws-nova-fn-errors-us-east-1-dev"]["threshold"] == 3
 
 
 def test_one_dashboard_in_the_home_region(dev):
@@ -172,8 +169,5 @@ def test_dashboard_shows_queue_depths_and_the_table(dev):
     assert [m[2:4] for m in by_title["Table writes (write units)"]] == [["TableName", "iac-aws-nova-items-dev"]] * 2
 
 
-def test_dashboard_follows_the_home_region(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(StackConfig(regions=("us-east-1", "eu-west-1"), home_region="eu-west-1")).stack()
-    assert one(resources(stack, "aws_cloudwatch_dashboard"))["provider"] == "aws.eu-west-1"
+def test_dashboard_follows_the_home_region(global_stack):
+    assert one(resources(global_stack, "aws_cloudwatch_dashboard"))["provider"] == "aws.eu-west-1"

@@ -126,14 +126,13 @@ def test_flow_log_role_trusts_only_this_accounts_flow_logs_service(dev):
     assert statement["condition"][0]["variable"] == "aws:SourceAccount"
 
 
-def test_pinned_zone_ids_place_the_subnets_without_the_data_source(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(
-        StackConfig(regions=("us-east-1",), availability_zone_ids={"us-east-1": ["use1-az4", "use1-az6"]})
-    ).stack()
-    assert sorted(s["availability_zone_id"] for s in resources(stack, "aws_subnet")) == ["use1-az4", "use1-az6"]
-    assert not data_sources(stack, "aws_availability_zones")
+def test_pinned_zone_ids_place_the_subnets_without_the_data_source(global_stack):
+    zones = {
+        region: sorted(s["availability_zone_id"] for s in resources(global_stack, "aws_subnet", region))
+        for region in ("us-east-1", "eu-west-1")
+    }
+    assert zones == {"us-east-1": ["use1-az4", "use1-az6"], "eu-west-1": ["euw1-az1", "euw1-az3"]}
+    assert not data_sources(global_stack, "aws_availability_zones")
 
 
 def test_custom_cidr_is_split_into_two_quarters(custom):
