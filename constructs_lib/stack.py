@@ -364,7 +364,8 @@ class ServerlessStack(TerraformStack):
             subnet_ids=subnet_ids,
             security_group_id=security_group_id,
             kms_key_arn=key_arn,
-            environment={**common_environment, "EVENT_SOURCE": event_source},
+            # The table's name, for work that reads it; using it takes a statement of its own.
+            environment={**common_environment, "EVENT_SOURCE": event_source, "TABLE_NAME": table_name},
             config=FunctionConfig(
                 namer=namer,
                 region=region,

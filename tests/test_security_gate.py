@@ -331,7 +331,14 @@ VARIANTS = {
             "api_cache_size_gb": 0.5,
             "availability_zone_ids": {"eu-west-1": ["euw1-az1", "euw1-az2"]},
         },
-        "iam": {"api_auth": "iam", "alarm_email": "ops@example.com"},
+        # With a custom domain: certificates, custom domains, health checks, records, and the
+        # health alarms' own provider, key and topic in us-east-1.
+        "iam": {
+            "api_auth": "iam",
+            "alarm_email": "ops@example.com",
+            "domain_name": "api.example.com",
+            "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+        },
     },
 }
 
