@@ -177,6 +177,36 @@ GLOBAL = StackConfig(
 )
 
 
+# The security gate scans these stacks too (tests/test_security_gate.py): one app, two environments.
+VARIANTS = {
+    "project_name": "variant",
+    "regions": ["eu-west-1"],
+    "environments": {
+        "cognito": {
+            "api_auth": "cognito",
+            "api_cache_size_gb": 0.5,
+            "availability_zone_ids": {"eu-west-1": ["euw1-az1", "euw1-az2"]},
+        },
+        # With a custom domain: certificates, custom domains, health checks, records, and the
+        # health alarms' own provider, key and topic in us-east-1.
+        "iam": {
+            "api_auth": "iam",
+            "alarm_email": "ops@example.com",
+            "domain_name": "api.example.com",
+            "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+        },
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def variants(synth: Callable[..., Synth]) -> Synth:
+    """The VARIANTS app (stacks ``variant-cognito`` and ``variant-iam``, in eu-west-1)."""
+    from constructs_lib.config import configs_from_context
+
+    return synth(*configs_from_context(VARIANTS))
+
+
 @pytest.fixture(scope="session")
 def custom(synth: Callable[..., Synth]) -> dict[str, Any]:
     """The CUSTOM environment's stack JSON."""

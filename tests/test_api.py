@@ -79,20 +79,18 @@ def test_iam_auth(custom):
     assert not resources(stack, "aws_api_gateway_api_key") and "api_keys" not in stack["output"]
 
 
-def test_cognito_auth_has_a_user_pool_and_authorizer_per_region(synth):
-    from constructs_lib.config import StackConfig
-
-    stack = synth(StackConfig(api_auth="cognito")).stack()
-    assert len(resources(stack, "aws_cognito_user_pool")) == 2
-    authorizer = one(resources(stack, "aws_api_gateway_authorizer", "us-east-1"))
+def test_cognito_auth_has_a_user_pool_and_authorizer_per_region(variants):
+    stack = variants.stack("variant-cognito")
+    assert one(resources(stack, "aws_cognito_user_pool", "eu-west-1"))["name"] == "variant-users-eu-west-1-cognito"
+    authorizer = one(resources(stack, "aws_api_gateway_authorizer", "eu-west-1"))
     assert authorizer["type"] == "COGNITO_USER_POOLS"
-    assert authorizer["provider_arns"][0].startswith("${aws_cognito_user_pool.")
-    found = methods(stack)
+    assert authorizer["provider_arns"][0].startswith("${aws_cognito_user_pool.eu-west-1_")
+    found = methods(stack, "eu-west-1")
     assert found.pop(("health", "GET"))["authorization"] == "NONE"
     for method in found.values():
         assert method["authorization"] == "COGNITO_USER_POOLS"
         assert method["authorizer_id"].startswith("${aws_api_gateway_authorizer.")
-    assert sorted(stack["output"]["user_pool_client_ids"]["value"]) == ["us-east-1", "us-west-2"]
+    assert sorted(stack["output"]["user_pool_client_ids"]["value"]) == ["eu-west-1"]
 
 
 def test_no_auth_only_when_asked(open_stack):

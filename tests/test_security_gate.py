@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import after_default_synth
+from conftest import VARIANTS, after_default_synth
 
 from security import gate
 from security.gate import Accepted, AcceptedListError, Finding, GateError, Report, StackScan
@@ -322,27 +322,6 @@ def test_cli_passes_when_every_finding_is_accepted(monkeypatch: pytest.MonkeyPat
 
 # Besides the defaults, the other secure settings must pass the gate too: Cognito and IAM auth, an
 # encrypted stage cache, pinned zones. (api_auth "none" and waf_enabled false fail it, as they should.)
-VARIANTS = {
-    "project_name": "variant",
-    "regions": ["eu-west-1"],
-    "environments": {
-        "cognito": {
-            "api_auth": "cognito",
-            "api_cache_size_gb": 0.5,
-            "availability_zone_ids": {"eu-west-1": ["euw1-az1", "euw1-az2"]},
-        },
-        # With a custom domain: certificates, custom domains, health checks, records, and the
-        # health alarms' own provider, key and topic in us-east-1.
-        "iam": {
-            "api_auth": "iam",
-            "alarm_email": "ops@example.com",
-            "domain_name": "api.example.com",
-            "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
-        },
-    },
-}
-
-
 _scan: dict[str, Any] = {}
 
 
