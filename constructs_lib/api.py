@@ -347,6 +347,12 @@ class Api(Construct):
         return self._stage_name
 
     @property
+    def deployed_stage_name(self) -> str:
+        """The stage's name as a reference to the stage: what uses it (a base path mapping) waits
+        until the stage exists."""
+        return self._stage.stage_name
+
+    @property
     def stage_arn(self) -> str:
         return self._stage.arn
 

@@ -96,6 +96,8 @@ class CustomDomain(Construct):
         rest_api_id: str,
         stage_name: str,
     ) -> None:
+        """``stage_name`` should be a reference to the stage (``Api.deployed_stage_name``), so the
+        base path mappings wait for the stage to exist."""
         super().__init__(scope, id_)
         region, zone_id = config.region, config.hosted_zone_id
         self._domain_name = config.domain_name
@@ -127,8 +129,8 @@ class CustomDomain(Construct):
             records=[options.get_string("resource_record_value")],
             ttl=60,
             # ACM's record for the domain name is the same for every certificate of the account, so
-            # every region's stack writes the same record. Destroying one region's stack deletes it,
-            # and other regions' certificates then cannot renew until another stack writes it again.
+            # every region writes the same record. Removing one region deletes it, and the other
+            # regions' certificates cannot renew until the next apply writes it again.
             allow_overwrite=True,
         )
         validation = aws.AcmCertificateValidation(

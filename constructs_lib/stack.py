@@ -408,7 +408,7 @@ class ServerlessStack(TerraformStack):
                 "domain",
                 provider=provider,
                 rest_api_id=api.rest_api_id,
-                stage_name=api.stage_name,
+                stage_name=api.deployed_stage_name,
                 config=CustomDomainConfig(
                     namer=namer, region=region, domain_name=config.domain_name, hosted_zone_id=config.hosted_zone_id
                 ),

@@ -46,6 +46,9 @@ def test_each_region_has_its_certificate_domains_and_health_check(global_stack, 
         mapping["api_id"]
         == "${" + address_at(global_stack, "aws_api_gateway_rest_api", f"{region}/api/rest-api") + ".id}"
     )
+    # A reference to the stage, so the mapping waits for it.
+    stage = address_at(global_stack, "aws_api_gateway_stage", f"{region}/api/stage")
+    assert mapping["stage_name"] == "${" + stage + ".stage_name}"
 
 
 def test_one_latency_record_per_region_on_the_one_name(global_stack):
