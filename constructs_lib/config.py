@@ -94,6 +94,11 @@ def _int(setting: str, value: Any, *, minimum: int, maximum: int | None = None) 
         raise _fail(setting, value, f"must be at most {maximum}")
 
 
+def _in(setting: str, value: Any, limits: tuple[int, int]) -> None:
+    """``_int`` within one of the shared (minimum, maximum) limits above."""
+    _int(setting, value, minimum=limits[0], maximum=limits[1])
+
+
 def _number(setting: str, value: Any, *, minimum_exclusive: float = 0) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _fail(setting, value, f"must be a number (got {type(value).__name__})")
@@ -418,13 +423,8 @@ class StackConfig:
                 self.lambda_runtime,
                 f"is not supported (use one of {', '.join(LAMBDA_RUNTIMES)}; 3.9 is retired, 3.10 deprecated)",
             )
-        _int("lambda_memory_mb", self.lambda_memory_mb, minimum=LAMBDA_MEMORY_MB[0], maximum=LAMBDA_MEMORY_MB[1])
-        _int(
-            "lambda_timeout_seconds",
-            self.lambda_timeout_seconds,
-            minimum=LAMBDA_TIMEOUT_SECONDS[0],
-            maximum=LAMBDA_TIMEOUT_SECONDS[1],
-        )
+        _in("lambda_memory_mb", self.lambda_memory_mb, LAMBDA_MEMORY_MB)
+        _in("lambda_timeout_seconds", self.lambda_timeout_seconds, LAMBDA_TIMEOUT_SECONDS)
         if self.lambda_reserved_concurrency is not None:
             _int("lambda_reserved_concurrency", self.lambda_reserved_concurrency, minimum=1)
         _int("lambda_provisioned_concurrency", self.lambda_provisioned_concurrency, minimum=0)
@@ -459,12 +459,7 @@ class StackConfig:
             )
         if not isinstance(self.waf_enabled, bool):
             raise _fail("waf_enabled", self.waf_enabled, "must be true or false")
-        _int(
-            "waf_rate_limit_per_5_minutes",
-            self.waf_rate_limit_per_5_minutes,
-            minimum=WAF_RATE_LIMIT_PER_5_MINUTES[0],
-            maximum=WAF_RATE_LIMIT_PER_5_MINUTES[1],
-        )
+        _in("waf_rate_limit_per_5_minutes", self.waf_rate_limit_per_5_minutes, WAF_RATE_LIMIT_PER_5_MINUTES)
         if self.bucket_suffix is not None:
             _str("bucket_suffix", self.bucket_suffix)
             if not _SUFFIX_RE.match(self.bucket_suffix):
@@ -504,13 +499,8 @@ class StackConfig:
         if not isinstance(self.table_deletion_protection, bool):
             raise _fail("table_deletion_protection", self.table_deletion_protection, "must be true or false")
         _int("queue_max_receive_count", self.queue_max_receive_count, minimum=1, maximum=1000)
-        _int("worker_memory_mb", self.worker_memory_mb, minimum=LAMBDA_MEMORY_MB[0], maximum=LAMBDA_MEMORY_MB[1])
-        _int(
-            "worker_timeout_seconds",
-            self.worker_timeout_seconds,
-            minimum=LAMBDA_TIMEOUT_SECONDS[0],
-            maximum=LAMBDA_TIMEOUT_SECONDS[1],
-        )
+        _in("worker_memory_mb", self.worker_memory_mb, LAMBDA_MEMORY_MB)
+        _in("worker_timeout_seconds", self.worker_timeout_seconds, LAMBDA_TIMEOUT_SECONDS)
         _int("alarm_queue_age_threshold_seconds", self.alarm_queue_age_threshold_seconds, minimum=1)
 
     # -- derived values ---------------------------------------------------------------------------

@@ -67,8 +67,6 @@ class HealthAlarms(Construct):
                 kms_key_arn=kms_key_arn,
                 email=config.alarm_email,
             )
-        self._topic_arn = topic_arn
-        self._alarm_names: list[str] = []
         for region in config.regions:
             name = namer.name("health", region, kind="cloudwatch_alarm")
             aws.CloudwatchMetricAlarm(
@@ -90,12 +88,3 @@ class HealthAlarms(Construct):
                 alarm_actions=[topic_arn],
                 ok_actions=[topic_arn],
             )
-            self._alarm_names.append(name)
-
-    @property
-    def topic_arn(self) -> str:
-        return self._topic_arn
-
-    @property
-    def alarm_names(self) -> list[str]:
-        return list(self._alarm_names)

@@ -248,17 +248,19 @@ class ServerlessStack(TerraformStack):
         TerraformOutput(
             self, "table_name", value=table_name, description="The global items table (the same name in every region)"
         )
-        if config.domain_name is not None:
+        domains = {r: s.domain for r, s in self.regions.items() if s.domain is not None}
+        if domains:
             TerraformOutput(
                 self,
                 "api_url",
-                value=f"https://{config.domain_name}/api",
+                # Every region's domain has the same global URL.
+                value=domains[str(config.home_region)].url,
                 description="The one address: the nearest healthy region answers",
             )
             TerraformOutput(
                 self,
                 "regional_api_urls",
-                value={r: s.domain.regional_url for r, s in self.regions.items() if s.domain},
+                value={r: d.regional_url for r, d in domains.items()},
                 description="Each region's own custom-domain URL of /api, keyed by region",
             )
 

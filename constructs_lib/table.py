@@ -94,13 +94,8 @@ class GlobalTable(Construct):
                 point_in_time_recovery=True,
                 deletion_protection_enabled=config.deletion_protection,
             )
-        self._regions = (home, *config.replica_regions)
 
     @property
     def table_name(self) -> str:
         """Known at synth time: the same in every region."""
         return self._name
-
-    @property
-    def regions(self) -> tuple[str, ...]:
-        return self._regions

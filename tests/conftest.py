@@ -233,18 +233,18 @@ def resources(stack: dict[str, Any], kind: str, region: str | None = None) -> li
     return found
 
 
-def resource_at(stack: dict[str, Any], kind: str, path: str) -> dict[str, Any]:
-    """The one resource of a type whose construct path (below the stack) is ``path``, e.g.
-    ``"us-east-1/function/function"``: for types the stack has several of in a region."""
-    return one([r for r in resources(stack, kind) if r["//"]["metadata"]["path"].split("/", 1)[1] == path])
-
-
 def address_at(stack: dict[str, Any], kind: str, path: str) -> str:
-    """The Terraform address (``kind.logical_id``) of the resource at construct path ``path``."""
+    """The Terraform address (``kind.logical_id``) of the one resource of a type whose construct
+    path (below the stack) is ``path``, e.g. ``"us-east-1/function/function"``."""
     [key] = [
         k for k, r in stack["resource"].get(kind, {}).items() if r["//"]["metadata"]["path"].split("/", 1)[1] == path
     ]
     return f"{kind}.{key}"
+
+
+def resource_at(stack: dict[str, Any], kind: str, path: str) -> dict[str, Any]:
+    """The resource at ``address_at``: for types the stack has several of in a region."""
+    return stack["resource"][kind][address_at(stack, kind, path).split(".", 1)[1]]
 
 
 def data_sources(stack: dict[str, Any], kind: str) -> list[dict[str, Any]]:
