@@ -4,6 +4,12 @@ Keeping these imports here, and the provider bindings in ``aws.py``, means a mov
 fork (CDK Terrain, ``cdktn``) changes two modules.
 """
 
+# The lazy loader of the provider bindings has a half in Node, which must be set before the first
+# jsii import below starts the Node process (aws.py installs it too; whichever comes first).
+from .lazy_provider import install as _install_lazy_provider
+
+_install_lazy_provider()
+
 from cdktf import (
     App,
     AssetType,

@@ -25,6 +25,14 @@ snake-cases the name; camel-casing the Python name back is exact for all 2,212 s
 name of this assembly whose submodule is not in the map imports every submodule (what the eager
 ``__init__`` would have done) instead of failing.
 
+The Node process jsii starts pays the same cost once more: loading the assembly requires the
+package's ``lib/index.js``, which requires all 2,212 submodules (about 2 s). ``install()`` puts
+``--require lazy_provider_hook.js`` in ``NODE_OPTIONS`` for that process (the hook explains itself:
+it turns that one file's exports into getters) and takes it back out once the bindings are loaded,
+so later child processes do not inherit it. Only a process that calls ``install()`` before its
+first jsii import gets the Node half (``cdk.py`` and ``aws.py`` both call it first); in one that
+does not, the Node side loads everything, as without the loader.
+
 Switch: ``IAC_LAZY_PROVIDER=0`` (or ``false``/``no``/``off``) turns this off: the plain import.
 If the installed bindings or jsii do not look as expected, ``install()`` prints a one-line warning
 on stderr and leaves the plain import in place: slower, never a different synth.
@@ -50,6 +58,7 @@ _EAGER_PART = "# Loading modules to ensure their types are registered with the j
 _SUBMODULE_IMPORT = re.compile(r"from \. import ([a-z][a-z0-9_]*)")
 _ASSEMBLY_NAME = re.compile(r'JSIIAssembly\.load\(\s*"([^"]+)"')
 _MARK = "_iac_lazy_provider"  # set on our finder and on the wrapped jsii function
+NODE_HOOK = Path(__file__).with_name("lazy_provider_hook.js")
 
 
 class LayoutError(Exception):
@@ -78,7 +87,25 @@ def install() -> bool:
         )
         return False
     _activate(finder)
+    finder.node_options = _require_node_hook()
     return True
+
+
+def _require_node_hook() -> str | None:
+    """Add the Node hook to NODE_OPTIONS if jsii's Node process has not started yet (no jsii
+    assembly loaded: every jsii package loads its assembly from its ``_jsii`` module). Returns the
+    value to restore once the bindings are loaded (None: nothing to restore)."""
+    if any(name.endswith("._jsii") for name in sys.modules):
+        return None
+    hook = str(NODE_HOOK)
+    previous = os.environ.get("NODE_OPTIONS", "")
+    if hook in previous:  # inherited from a parent process that had the loader on
+        return None
+    if not NODE_HOOK.is_file() or any(c in hook for c in '"\\'):
+        print(f"warning: {SWITCH}: {hook} cannot be used; Node loads all of {PACKAGE}", file=sys.stderr)
+        return None
+    os.environ["NODE_OPTIONS"] = f'--require "{hook}" {previous}'.rstrip()
+    return previous
 
 
 def fast_exit(code: int = 0) -> NoReturn:
@@ -200,6 +227,7 @@ class _LazyPackageFinder(importlib.abc.MetaPathFinder):
         self.assembly = assembly
         self.fqn_map = fqn_map
         self.reference_map = reference_map
+        self.node_options: str | None = None  # NODE_OPTIONS before install() added the hook
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if fullname != PACKAGE:
@@ -222,6 +250,14 @@ class _HeadOnlyLoader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         exec(self.finder.code, module.__dict__)
+        # The assembly is loaded (the head ran JSIIAssembly.load): child processes started from
+        # now on need not carry the Node hook.
+        if self.finder.node_options is not None:
+            if self.finder.node_options:
+                os.environ["NODE_OPTIONS"] = self.finder.node_options
+            else:
+                os.environ.pop("NODE_OPTIONS", None)
+            self.finder.node_options = None
         # publication.publish() replaced the module in sys.modules by its public face; the import
         # system returns that one, so the attribute hook goes there.
         public = sys.modules[module.__name__]

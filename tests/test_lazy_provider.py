@@ -7,7 +7,9 @@ run in this test process, which imported the bindings through the loader.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -245,3 +247,118 @@ def test_unexpected_init_layout_falls_back_to_the_plain_import() -> None:
     [line] = result.stderr.splitlines()
     assert line.startswith(WARNING) and "LayoutError" in line
     assert result.stdout.split() == ["False", "False", "False"]
+
+
+# --- The Node half: constructs_lib/lazy_provider_hook.js ---------------------------------------
+
+HOOK = ROOT / "constructs_lib" / "lazy_provider_hook.js"
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not on PATH (jsii needs it for any synth)")
+# The layout tsc emits for `export * as a from "./a"`, as in the real lib/index.js.
+TSC_INDEX = textwrap.dedent("""\
+    "use strict";
+    /**
+     * Copyright (c) HashiCorp, Inc.
+     */
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.cLast = exports.bMiddle = exports.aFirst = void 0;
+    // generated
+    exports.aFirst = require("./a-first");
+    exports.bMiddle = require("./b-middle");
+    exports.cLast = require("./c-last");
+    //# sourceMappingURL=data:application/json;base64,e30=
+""")
+# Requires the fake package, then reports which submodules ran, before and after reading one.
+PROBE = textwrap.dedent("""\
+    globalThis.loaded = [];
+    const pkg = require("@cdktf/provider-aws/lib/index.js");
+    const before = [...globalThis.loaded];
+    const first = pkg.bMiddle, again = pkg.bMiddle;
+    console.log(JSON.stringify({before, after: globalThis.loaded, keys: Object.keys(pkg),
+                                name: first.name, same: first === again, esModule: pkg.__esModule}));
+""")
+
+
+def fake_provider(root: Path, index: str) -> None:
+    lib = root / "node_modules" / "@cdktf" / "provider-aws" / "lib"
+    for name in ("a-first", "b-middle", "c-last"):
+        (lib / name).mkdir(parents=True)
+        (lib / name / "index.js").write_text(f'globalThis.loaded.push("{name}"); exports.name = "{name}";\n')
+    (lib / "index.js").write_text(index)
+
+
+def run_node(code: str, cwd: Path, **env: str) -> tuple[dict[str, Any], str]:
+    assert NODE is not None
+    environ = subprocess_env(NODE_OPTIONS=f'--require "{HOOK}"', **env)
+    result = subprocess.run([NODE, "-e", code], cwd=cwd, env=environ, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+@needs_node
+def test_node_hook_requires_a_submodule_on_first_use(tmp_path: Path) -> None:
+    fake_provider(tmp_path, TSC_INDEX)
+    report, stderr = run_node(PROBE, tmp_path)
+    assert report == {
+        "before": [],
+        "after": ["b-middle"],
+        "keys": ["aFirst", "bMiddle", "cLast"],
+        "name": "b-middle",
+        "same": True,
+        "esModule": True,
+    }
+    assert stderr == ""
+
+
+@needs_node
+def test_node_hook_loads_an_unexpected_index_as_usual_with_a_warning(tmp_path: Path) -> None:
+    fake_provider(tmp_path, TSC_INDEX + "exports.version = 1;\n")
+    report, stderr = run_node(PROBE, tmp_path)
+    assert report["before"] == ["a-first", "b-middle", "c-last"]  # what plain Node does
+    assert report["keys"] == ["aFirst", "bMiddle", "cLast", "version"]
+    [line] = stderr.splitlines()
+    assert line.startswith("warning: IAC_LAZY_PROVIDER: ") and line.endswith(
+        "index.js is not laid out as expected; loading all of it"
+    )
+
+
+@needs_node
+def test_node_hook_is_off_with_the_switch(tmp_path: Path) -> None:
+    """A process that inherited NODE_OPTIONS from one with the loader on still obeys the switch."""
+    fake_provider(tmp_path, TSC_INDEX)
+    report, stderr = run_node(PROBE, tmp_path, IAC_LAZY_PROVIDER="0")
+    assert report["before"] == ["a-first", "b-middle", "c-last"]
+    assert stderr == ""
+
+
+@needs_node
+def test_node_hook_understands_every_line_of_the_real_index(tmp_path: Path) -> None:
+    """The installed bindings' lib/index.js: one lazy export per submodule, each requiring the
+    submodule's directory, named as jsii names the submodule."""
+    from constructs_lib import lazy_provider
+
+    finder = lazy_provider._prepare()
+    [tarball] = (Path(finder.origin).parent / "_jsii").glob("*.jsii.tgz")
+    with tarfile.open(tarball) as archive:
+        member = archive.extractfile("package/lib/index.js")
+        assert member is not None
+        (tmp_path / "index.js").write_bytes(member.read())
+        files = set(archive.getnames())
+    code = f"""console.log(JSON.stringify(require({str(HOOK)!r}).parseIndex(
+        require("fs").readFileSync("index.js", "utf8"))))"""
+    entries, _ = run_node(code, tmp_path)
+    assert entries is not None and len(entries) == 2212
+    assert {f"@cdktf/provider-aws.{name}" for name, _ in entries} == set(finder.fqn_map)
+    for name, request in entries:
+        assert f"package/lib/{request[2:]}/index.js" in files, (name, request)
+
+
+def test_jsii_node_process_got_the_hook_and_later_children_do_not(default_synth) -> None:
+    """This test process loaded the bindings through the loader: the Node process jsii started
+    carries the hook, and NODE_OPTIONS is back to what it was for processes started since."""
+    from jsii._runtime import kernel
+
+    pid = kernel.provider._process._process.pid
+    environ = dict(item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
+    assert f'--require "{HOOK}"' in environ["NODE_OPTIONS"]
+    assert str(HOOK) not in os.environ.get("NODE_OPTIONS", "")
