@@ -167,13 +167,14 @@ def main() -> int:
         (
             "lazy synth <= 1/3 of the plain one",
             lazy["median"] <= plain["median"] / 3,
-            f"{lazy['median']:.2f} s vs {plain['median']:.2f} s",
+            f"{lazy['median']:.2f} s vs {plain['median']:.2f} s; {lazy['median'] / plain['median']:.2f}",
         ),
         ("lazy synth peak memory < 1 GB", lazy["peak_mb"] < 1000, f"{lazy['peak_mb']:.0f} MB"),
         (
             "16 regions <= 1.5 x 2 regions",
             sixteen["median"] <= 1.5 * two["median"],
-            f"{sixteen['median']:.2f} s vs {two['median']:.2f} s",
+            f"{sixteen['median']:.2f} s vs {two['median']:.2f} s; {sixteen['median'] / two['median']:.2f}; "
+            f"{(sixteen['median'] - two['median']) / 14:.3f} s per added region",
         ),
     ]
     if "test suite (pytest, whole)" in by_case:
