@@ -362,3 +362,26 @@ def test_jsii_node_process_got_the_hook_and_later_children_do_not(default_synth)
     environ = dict(item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
     assert f'--require "{HOOK}"' in environ["NODE_OPTIONS"]
     assert str(HOOK) not in os.environ.get("NODE_OPTIONS", "")
+
+
+def test_node_hook_is_left_out_when_node_has_started_or_the_path_cannot_be_quoted() -> None:
+    """Either way the Python half stays on and NODE_OPTIONS is untouched: Node then loads the
+    whole package, as without the loader (slower, same output)."""
+    probe = textwrap.dedent("""
+        import os, sys
+        from pathlib import Path
+        from constructs_lib import lazy_provider
+        if sys.argv[1] == "started":
+            import constructs  # loads its jsii assembly: Node is running
+        else:
+            lazy_provider.NODE_HOOK = Path('/tmp/a "quoted" dir/lazy_provider_hook.js')
+        print(lazy_provider.install(), repr(os.environ.get("NODE_OPTIONS")))
+    """)
+    started = ok(run_python(probe, "started", env={"NODE_OPTIONS": "--no-warnings"}))
+    assert (started.stdout.split(), started.stderr) == (["True", "'--no-warnings'"], "")
+    quoted = ok(run_python(probe, "quoted", env={"NODE_OPTIONS": "--no-warnings"}))
+    assert quoted.stdout.split() == ["True", "'--no-warnings'"]
+    assert quoted.stderr.splitlines() == [
+        'warning: IAC_LAZY_PROVIDER: /tmp/a "quoted" dir/lazy_provider_hook.js cannot be used; '
+        "Node loads all of cdktf_cdktf_provider_aws"
+    ]
