@@ -99,17 +99,31 @@ def test_lazy_mode_does_not_run_the_eager_package_init(plain, default_synth) -> 
     assert "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" not in sys.modules
 
 
-def test_submodule_map_matches_the_assembly() -> None:
-    """camelCase(python submodule name) is the jsii submodule name, for every submodule."""
+@pytest.fixture(scope="module")
+def bindings() -> tuple[Any, dict[str, bytes], set[str]]:
+    """The loader's finder (built, not installed), and the bindings' jsii tarball read in one
+    pass (it is 37 MB): the assembly, the JavaScript entry point, and every file name."""
     from constructs_lib import lazy_provider
 
     finder = lazy_provider._prepare()  # checks and builds; changes no global state
-    assert finder.assembly == "@cdktf/provider-aws"
     [tarball] = (Path(finder.origin).parent / "_jsii").glob("*.jsii.tgz")
+    wanted, found, names = {"package/.jsii", "package/lib/index.js"}, {}, set()
     with tarfile.open(tarball) as archive:
-        member = archive.extractfile("package/.jsii")
-        assert member is not None
-        assembly = member.read()
+        for member in archive:
+            names.add(member.name)
+            if member.name in wanted:
+                file = archive.extractfile(member)
+                assert file is not None
+                found[member.name] = file.read()
+    assert set(found) == wanted
+    return finder, found, names
+
+
+def test_submodule_map_matches_the_assembly(bindings) -> None:
+    """camelCase(python submodule name) is the jsii submodule name, for every submodule."""
+    finder, found, _ = bindings
+    assert finder.assembly == "@cdktf/provider-aws"
+    assembly = found["package/.jsii"]
     type_submodules = set(re.findall(rb'"fqn": *"@cdktf/provider-aws\.([A-Za-z0-9]+)\.', assembly))
     expected = {f"@cdktf/provider-aws.{name.decode()}" for name in type_submodules}
     assert len(expected) > 2000
@@ -332,18 +346,11 @@ def test_node_hook_is_off_with_the_switch(tmp_path: Path) -> None:
 
 
 @needs_node
-def test_node_hook_understands_every_line_of_the_real_index(tmp_path: Path) -> None:
+def test_node_hook_understands_every_line_of_the_real_index(bindings, tmp_path: Path) -> None:
     """The installed bindings' lib/index.js: one lazy export per submodule, each requiring the
     submodule's directory, named as jsii names the submodule."""
-    from constructs_lib import lazy_provider
-
-    finder = lazy_provider._prepare()
-    [tarball] = (Path(finder.origin).parent / "_jsii").glob("*.jsii.tgz")
-    with tarfile.open(tarball) as archive:
-        member = archive.extractfile("package/lib/index.js")
-        assert member is not None
-        (tmp_path / "index.js").write_bytes(member.read())
-        files = set(archive.getnames())
+    finder, found, files = bindings
+    (tmp_path / "index.js").write_bytes(found["package/lib/index.js"])
     code = f"""console.log(JSON.stringify(require({str(HOOK)!r}).parseIndex(
         require("fs").readFileSync("index.js", "utf8"))))"""
     entries, _ = run_node(code, tmp_path)
