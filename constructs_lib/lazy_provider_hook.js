@@ -81,8 +81,8 @@ Module._extensions['.js'] = function (module, filename) {
     let entries = null;
     try {
       entries = parseIndex(fs.readFileSync(filename, 'utf8'));
-    } catch (error) {
-      entries = null;
+    } catch {
+      // unreadable: loaded as usual below, after the warning
     }
     if (entries) {
       defineLazyExports(module, entries);

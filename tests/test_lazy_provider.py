@@ -304,8 +304,7 @@ def fake_provider(root: Path, index: str) -> None:
 def run_node(code: str, cwd: Path, **env: str) -> tuple[dict[str, Any], str]:
     assert NODE is not None
     environ = subprocess_env(NODE_OPTIONS=f'--require "{HOOK}"', **env)
-    result = subprocess.run([NODE, "-e", code], cwd=cwd, env=environ, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    result = ok(subprocess.run([NODE, "-e", code], cwd=cwd, env=environ, capture_output=True, text=True, timeout=60))
     return json.loads(result.stdout), result.stderr
 
 
