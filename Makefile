@@ -43,7 +43,7 @@ test: $(VENV)/.installed  ## Run the test suite (snapshots and the security gate
 snapshot-update: $(VENV)/.installed  ## Rewrite the JSON snapshots on purpose; review the diff
 	$(PY) -m pytest -p no:cacheprovider tests/test_snapshot.py --snapshot-update
 
-lint: $(VENV)/.installed  ## ruff, ruff format --check, mypy on constructs_lib, actionlint
+lint: $(VENV)/.installed  ## ruff, ruff format --check, mypy on constructs_lib and benchmarks, actionlint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
