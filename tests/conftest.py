@@ -68,6 +68,19 @@ class BackgroundRun:
 atexit.register(BackgroundRun.stop_all)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "after_background: waits for a BackgroundRun; runs at the end of the session, so the wait overlaps"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked ``after_background`` go last (in their order): the child they wait for has
+    the whole session to finish on the second core, instead of holding up every test after them."""
+    waiting = [item for item in items if item.get_closest_marker("after_background")]
+    items[:] = [item for item in items if not item.get_closest_marker("after_background")] + waiting
+
+
 def files(outdir: Path) -> dict[str, bytes]:
     """Every file under a directory, by relative path: to compare two synth outputs byte for byte."""
     return {p.relative_to(outdir).as_posix(): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}

@@ -81,6 +81,7 @@ def plain() -> tuple[Path, dict[str, Any]]:
     return PLAIN.workdir / "out", json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.after_background
 def test_lazy_synth_is_byte_identical_to_the_plain_import(plain, default_synth) -> None:
     assert sys.modules["cdktf_cdktf_provider_aws"].__spec__.loader.__class__.__name__ == "_HeadOnlyLoader"
     plain_files, lazy_files = files(plain[0]), files(default_synth.outdir)
@@ -92,6 +93,7 @@ def test_lazy_synth_is_byte_identical_to_the_plain_import(plain, default_synth) 
         assert lazy_files[name] == plain_files[name], f"{name} differs"
 
 
+@pytest.mark.after_background
 def test_lazy_mode_does_not_run_the_eager_package_init(plain, default_synth) -> None:
     assert plain[1]["provider_modules"] > 2000 and plain[1]["unused_submodule_loaded"]
     lazy = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
