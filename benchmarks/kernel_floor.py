@@ -82,8 +82,7 @@ def record(workdir: Path) -> None:
     from constructs_lib.lazy_provider import fast_exit
 
     build_app(configs_from_context(read_context(PROJECT_DIR)), outdir=str(workdir / "out")).synth()
-    requests, answers = requests[: len(answers)], list(answers)  # the synth's own, not the exit
-    if not node.get("argv") or len(requests) != len(answers):
+    if not node.get("argv") or not answers or len(requests) != len(answers):
         raise SystemExit("kernel_floor: the conversation with the kernel was not recorded")
     # The function packages live in a temporary directory that goes when this process ends.
     assets = workdir / "assets"
@@ -108,7 +107,10 @@ def runtime(workdir: Path) -> Path:
     with that process): unpacked once into ``workdir/runtime``. Returns its entry point."""
     import importlib.resources
 
-    import jsii._embedded.jsii as embedded
+    try:
+        import jsii._embedded.jsii as embedded
+    except ImportError as error:
+        raise SystemExit(f"kernel_floor: this jsii has no embedded runtime to start ({error})") from error
 
     target = workdir / "runtime"
     for resource, name in embedded.EMBEDDED_FILES.items():

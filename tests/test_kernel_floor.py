@@ -57,7 +57,8 @@ LOADS = ['{"name": "constructs", "api": "load"}', '{"name": "cdktf", "api": "loa
 
 
 def test_replay_sends_every_request_and_times_the_build_and_the_synth(tmp_path: Path) -> None:
-    requests = [*LOADS, *(f'{{"fqn": "x{i}", "api": "create"}}' for i in range(2000)), '{"api": "invoke"}']
+    # ~0.6 MB each way: far more than a pipe holds, so sending and reading must go on together.
+    requests = [*LOADS, *(f'{{"fqn": "x{i}", "api": "create"}}' for i in range(20000)), '{"api": "invoke"}']
     recording, kernel = _recording(tmp_path, requests)
     build, synth = kernel_floor.replay(recording, kernel)
     assert build > 0 and synth >= 0
