@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import ConfigError, StackConfig, configs_from_context, read_context
+from .regions import CONSTRAINED_ZONE_IDS
 
 if TYPE_CHECKING:  # the CDK loads only once the configuration is known to be valid
     from .cdk import App
@@ -59,6 +60,17 @@ def warnings(configs: Sequence[StackConfig]) -> list[str]:
             found.append(f"warning: {config.stack_name}: api_auth is 'none': anyone on the internet can call the API")
         if not config.waf_enabled:
             found.append(f"warning: {config.stack_name}: waf_enabled is false: no web application firewall")
+        if config.api_auth == "iam" and config.domain_name is not None and len(config.regions) > 1:
+            found.append(
+                f"warning: {config.stack_name}: api_auth is 'iam' with domain_name: a SigV4 signature names one "
+                f"region, so signed callers must use <region>.{config.domain_name}, not {config.domain_name}"
+            )
+        for region, zones in config.availability_zone_ids.items():
+            for zone in sorted(set(zones) & set(CONSTRAINED_ZONE_IDS.get(region, ()))):
+                found.append(
+                    f"warning: {config.stack_name}: availability_zone_ids.{region} pins {zone}, where some older "
+                    "accounts cannot create subnets; pin another zone if the apply fails there"
+                )
     return found
 
 

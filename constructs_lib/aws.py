@@ -20,8 +20,11 @@ from cdktf_cdktf_provider_aws.api_gateway_domain_name import (
     ApiGatewayDomainName,
     ApiGatewayDomainNameEndpointConfiguration,
 )
+from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_integration_response import ApiGatewayIntegrationResponse
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_response import ApiGatewayMethodResponse
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
@@ -146,18 +149,28 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
+    Wafv2WebAclAssociationConfig,
+    Wafv2WebAclAssociationConfigRequestBody,
+    Wafv2WebAclAssociationConfigRequestBodyApiGateway,
+    Wafv2WebAclCustomResponseBody,
     Wafv2WebAclDefaultAction,
     Wafv2WebAclDefaultActionAllow,
     Wafv2WebAclRule,
     Wafv2WebAclRuleAction,
     Wafv2WebAclRuleActionBlock,
+    Wafv2WebAclRuleActionBlockCustomResponse,
+    Wafv2WebAclRuleActionBlockCustomResponseResponseHeader,
     Wafv2WebAclRuleOverrideAction,
     Wafv2WebAclRuleOverrideActionNone,
     Wafv2WebAclRuleVisibilityConfig,
     Wafv2WebAclVisibilityConfig,
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
-from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
+)
 
 __all__ = [
     "AcmCertificate",
@@ -169,8 +182,11 @@ __all__ = [
     "ApiGatewayDeployment",
     "ApiGatewayDomainName",
     "ApiGatewayDomainNameEndpointConfiguration",
+    "ApiGatewayGatewayResponse",
     "ApiGatewayIntegration",
+    "ApiGatewayIntegrationResponse",
     "ApiGatewayMethod",
+    "ApiGatewayMethodResponse",
     "ApiGatewayMethodSettings",
     "ApiGatewayMethodSettingsSettings",
     "ApiGatewayRequestValidator",
@@ -264,12 +280,20 @@ __all__ = [
     "VpcSecurityGroupIngressRule",
     "Wafv2WebAcl",
     "Wafv2WebAclAssociation",
+    "Wafv2WebAclAssociationConfig",
+    "Wafv2WebAclAssociationConfigRequestBody",
+    "Wafv2WebAclAssociationConfigRequestBodyApiGateway",
+    "Wafv2WebAclCustomResponseBody",
     "Wafv2WebAclDefaultAction",
     "Wafv2WebAclDefaultActionAllow",
     "Wafv2WebAclLoggingConfiguration",
+    "Wafv2WebAclLoggingConfigurationRedactedFields",
+    "Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader",
     "Wafv2WebAclRule",
     "Wafv2WebAclRuleAction",
     "Wafv2WebAclRuleActionBlock",
+    "Wafv2WebAclRuleActionBlockCustomResponse",
+    "Wafv2WebAclRuleActionBlockCustomResponseResponseHeader",
     "Wafv2WebAclRuleOverrideAction",
     "Wafv2WebAclRuleOverrideActionNone",
     "Wafv2WebAclRuleVisibilityConfig",

@@ -22,6 +22,7 @@ from cdktf import (
     TerraformResourceLifecycle,
     TerraformStack,
     Testing,
+    Token,
 )
 from constructs import Construct
 
@@ -38,4 +39,5 @@ __all__ = [
     "TerraformResourceLifecycle",
     "TerraformStack",
     "Testing",
+    "Token",
 ]

@@ -59,8 +59,14 @@ API_AUTH_MODES = ("api_key", "iam", "cognito", "none")
 LAMBDA_MEMORY_MB = (128, 10240)
 LAMBDA_TIMEOUT_SECONDS = (1, 900)
 WAF_RATE_LIMIT_PER_5_MINUTES = (100, 2_000_000_000)
-# The stage cache sizes API Gateway offers, in GB.
-API_CACHE_SIZES_GB = (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118, 237)
+# The stage cache sizes API Gateway offers, in GB, and the exact string its API accepts for each
+# (``str(118.0)`` is "118.0", which API Gateway refuses).
+API_CACHE_SIZES = {0.5: "0.5", 1.6: "1.6", 6.1: "6.1", 13.5: "13.5", 28.4: "28.4", 58.2: "58.2", 118: "118", 237: "237"}
+API_CACHE_SIZES_GB = tuple(API_CACHE_SIZES)
+# The request body sizes a regional WAF web ACL can inspect in front of API Gateway (KB). The API's
+# body limit is one of them, so WAF inspects every byte the API accepts and the same limit holds in
+# WAF, in the function and in the docs (``api_max_request_body_kb``).
+REQUEST_BODY_LIMITS_KB = (16, 32, 48, 64)
 _ZONE_ID_RE = re.compile(r"^[a-z]{2,8}\d-az\d{1,2}$")
 
 _PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$")
@@ -201,7 +207,10 @@ class StackConfig:
         api_throttle_burst_requests: burst capacity of the stage. Default 200.
         api_usage_quota_per_day: requests per day per API key (``api_key`` auth). Default 10000.
         api_cache_size_gb: stage cache size, encrypted; ``None`` (default) turns caching off.
-        waf_enabled: a WAF web ACL on each stage. Default ``True``.
+        api_max_request_body_kb: the largest request body the API accepts, 16, 32, 48 or 64 (KB). WAF
+        inspects bodies up to this size and answers 413 above it, and so does the function. Each 16
+        KB above 16 adds WAF's body-inspection fee. Default 64.
+    waf_enabled: a WAF web ACL on each stage. Default ``True``.
         waf_rate_limit_per_5_minutes: requests one IP may send in 5 minutes. Default 2000.
 
     Global routing (all or nothing: set both to turn it on)
@@ -260,6 +269,7 @@ class StackConfig:
     api_throttle_burst_requests: int = 200
     api_usage_quota_per_day: int = 10_000
     api_cache_size_gb: float | None = None
+    api_max_request_body_kb: int = 64
     waf_enabled: bool = True
     waf_rate_limit_per_5_minutes: int = 2000
 
@@ -456,6 +466,12 @@ class StackConfig:
                 "api_cache_size_gb",
                 self.api_cache_size_gb,
                 f"must be one of {', '.join(map(str, API_CACHE_SIZES_GB))} (GB) or null",
+            )
+        if isinstance(self.api_max_request_body_kb, bool) or self.api_max_request_body_kb not in REQUEST_BODY_LIMITS_KB:
+            raise _fail(
+                "api_max_request_body_kb",
+                self.api_max_request_body_kb,
+                f"must be one of {', '.join(map(str, REQUEST_BODY_LIMITS_KB))} (the body sizes WAF can inspect)",
             )
         if not isinstance(self.waf_enabled, bool):
             raise _fail("waf_enabled", self.waf_enabled, "must be true or false")

@@ -3,10 +3,11 @@ them with the region of lowest latency among the healthy ones."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from . import aws
-from .cdk import Construct, Fn, TerraformIterator, TerraformResourceLifecycle
+from .cdk import Construct, Fn, TerraformIterator, TerraformResourceLifecycle, Token
 from .config import dns_name_problem, domain_name_problem, hosted_zone_id_problem
 from .naming import Namer
 from .regions import REGION_PATTERN
@@ -84,6 +85,11 @@ class CustomDomain(Construct):
 
     Every region's stack adds its own latency record (set identifier: the region) to the same
     name, so the name follows whichever regions are deployed.
+
+    ACM's validation record for the domain name is the same for every region's certificate, so
+    exactly one region owns it: the one built without ``shared_validation_fqdn``, which exposes it
+    as ``validation_fqdn``; every other region is given that and writes only its regional name's
+    record (removing a region then never deletes a record another region needs to renew).
     """
 
     def __init__(
@@ -95,9 +101,11 @@ class CustomDomain(Construct):
         provider: aws.AwsProvider,
         rest_api_id: str,
         stage_name: str,
+        shared_validation_fqdn: str | None = None,
     ) -> None:
         """``stage_name`` should be a reference to the stage (``Api.deployed_stage_name``), so the
-        base path mappings wait for the stage to exist."""
+        base path mappings wait for the stage to exist. ``shared_validation_fqdn``: the owner's
+        ``validation_fqdn``, for every region but the owner."""
         super().__init__(scope, id_)
         region, zone_id = config.region, config.hosted_zone_id
         self._domain_name = config.domain_name
@@ -116,30 +124,15 @@ class CustomDomain(Construct):
             # A replacement (new names, say) must be issued before the domain names let go of the old one.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        # Keyed by domain name, which is known at plan time, as for_each requires.
-        options = TerraformIterator.from_complex_list(certificate.domain_validation_options, "domain_name")
-        validation_records = aws.Route53Record(
-            self,
-            "validation-records",
-            provider=provider,
-            for_each=options,
-            zone_id=zone_id,
-            name=options.get_string("resource_record_name"),
-            type=options.get_string("resource_record_type"),
-            records=[options.get_string("resource_record_value")],
-            ttl=60,
-            # ACM's record for the domain name is the same for every certificate of the account, so
-            # every region writes the same record. Removing one region deletes it, and the other
-            # regions' certificates cannot renew until the next apply writes it again.
-            allow_overwrite=True,
-        )
+        validation_records = self._validation_records(certificate, provider, zone_id, shared_validation_fqdn)
+        own_fqdns = Fn.tolist(TerraformIterator.from_resources(validation_records).pluck_property("fqdn"))
         validation = aws.AcmCertificateValidation(
             self,
             "certificate-validation",
             provider=provider,
             certificate_arn=certificate.arn,
-            validation_record_fqdns=Fn.tolist(
-                TerraformIterator.from_resources(validation_records).pluck_property("fqdn")
+            validation_record_fqdns=(
+                Token.as_list(Fn.concat([own_fqdns, [shared_validation_fqdn]])) if shared_validation_fqdn else own_fqdns
             ),
         )
         # The validation's ARN, not the certificate's: the domain names wait until the certificate is issued.
@@ -152,12 +145,24 @@ class CustomDomain(Construct):
             "regional-", self._regional_domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
         )
 
+        # Lets the health checkers, and operators, reach this region while the latency record points elsewhere.
+        regional_record = aws.Route53Record(
+            self,
+            "regional-record-a",
+            provider=provider,
+            zone_id=zone_id,
+            name=self._regional_domain_name,
+            type="A",
+            alias=aws.Route53RecordAlias(name=regional_target, zone_id=regional_zone, evaluate_target_health=True),
+        )
+
         health_check = aws.Route53HealthCheck(
             self,
             "health-check",
             provider=provider,
             type="HTTPS",
-            fqdn=self._regional_domain_name,
+            # The record's name as a reference: the checks start once the name resolves.
+            fqdn=regional_record.fqdn,
             port=443,
             resource_path=HEALTH_CHECK_PATH,
             failure_threshold=config.health_check_failure_threshold,
@@ -187,16 +192,49 @@ class CustomDomain(Construct):
             health_check_id=self._health_check_id,
             alias=aws.Route53RecordAlias(name=global_target, zone_id=global_zone, evaluate_target_health=True),
         )
-        # Lets the health checkers, and operators, reach this region while the latency record points elsewhere.
-        aws.Route53Record(
+
+    def _validation_records(
+        self,
+        certificate: aws.AcmCertificate,
+        provider: aws.AwsProvider,
+        zone_id: str,
+        shared_validation_fqdn: str | None,
+    ) -> aws.Route53Record:
+        """The certificate's DNS validation records, keyed by domain name (known at plan time, as
+        for_each requires): all of them for the owner of the shared record, the regional name's
+        only for the others."""
+        options: TerraformIterator
+        if shared_validation_fqdn is None:
+            options = TerraformIterator.from_complex_list(certificate.domain_validation_options, "domain_name")
+        else:
+            options = TerraformIterator.from_map(
+                Token.as_any_map(
+                    "${{ for key, val in tolist("
+                    + certificate.fqn
+                    + ".domain_validation_options): val.domain_name => val if val.domain_name != "
+                    + json.dumps(self._domain_name)
+                    + " }}"
+                )
+            )
+        records = aws.Route53Record(
             self,
-            "regional-record-a",
+            "validation-records",
             provider=provider,
+            for_each=options,
             zone_id=zone_id,
-            name=self._regional_domain_name,
-            type="A",
-            alias=aws.Route53RecordAlias(name=regional_target, zone_id=regional_zone, evaluate_target_health=True),
+            name=options.get_string("resource_record_name"),
+            type=options.get_string("resource_record_type"),
+            records=[options.get_string("resource_record_value")],
+            ttl=60,
+            # UPSERT: a record of an earlier deployment (or of a state that was lost) is taken over.
+            allow_overwrite=True,
         )
+        self._validation_fqdn = (
+            Fn.lookup_nested(Token.as_any(records.fqn), [self._domain_name, "fqdn"])
+            if shared_validation_fqdn is None
+            else shared_validation_fqdn
+        )
+        return records
 
     def _domain(
         self, prefix: str, name: str, *, provider: aws.AwsProvider, rest_api_id: str, stage_name: str
@@ -247,6 +285,12 @@ class CustomDomain(Construct):
     def certificate_arn(self) -> str:
         """The certificate's ARN once issued (a reference to the validation, so users wait for it)."""
         return self._certificate_arn
+
+    @property
+    def validation_fqdn(self) -> str:
+        """The validation record of the domain name shared by every region's certificate (a
+        reference to the owner's record)."""
+        return self._validation_fqdn
 
     @property
     def health_check_id(self) -> str:

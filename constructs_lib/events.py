@@ -82,14 +82,15 @@ class EventBus(Construct):
             kms_key_identifier=kms_key_arn,
             dead_letter_config=aws.CloudwatchEventBusDeadLetterConfig(arn=dead_letter_queue_arn),
         )
-        self._bus_arn = bus.arn
+        self._bus_arn, bus_name = bus.arn, bus.name
+        self._deployed_name = bus_name
         rule = aws.CloudwatchEventRule(
             self,
             "rule",
             provider=provider,
             name=config.namer.name("item-changes", config.region, kind="event_rule"),
             description="Item changes to the work queue",
-            event_bus_name=bus.name,
+            event_bus_name=bus_name,
             event_pattern=config.event_pattern(),
             state="ENABLED",
         )
@@ -99,7 +100,7 @@ class EventBus(Construct):
             "queue-target",
             provider=provider,
             rule=rule.name,
-            event_bus_name=bus.name,
+            event_bus_name=bus_name,
             target_id="work-queue",
             arn=queue_arn,
             retry_policy=aws.CloudwatchEventTargetRetryPolicy(
@@ -132,6 +133,11 @@ class EventBus(Construct):
     def bus_name(self) -> str:
         """Known at synth time: the function's environment names it."""
         return self._bus_name
+
+    @property
+    def deployed_bus_name(self) -> str:
+        """The name as a reference to the bus: what names it waits for it."""
+        return self._deployed_name
 
     @property
     def bus_arn(self) -> str:

@@ -272,6 +272,7 @@ class Function(Construct):
             function_version=self._function.version,
         )
         alias_arn = self._alias_arn = self._alias.arn
+        self._deployed_name, self._alias_name = self._function.function_name, self._alias.name
         for index, trigger in enumerate(config.queue_triggers):
             aws.LambdaEventSourceMapping(
                 self,
@@ -295,15 +296,21 @@ class Function(Construct):
                 self,
                 "provisioned-concurrency",
                 provider=provider,
-                function_name=self._function.function_name,
-                qualifier=self._alias.name,
+                function_name=self._deployed_name,
+                qualifier=self._alias_name,
                 provisioned_concurrent_executions=config.provisioned_concurrency,
             )
 
     @property
     def function_name(self) -> str:
-        """The name, known at synth time (dashboards and alarms use it without a reference)."""
+        """The name, known at synth time: for the dashboard, whose body is static JSON. Resources
+        that name the function use ``deployed_function_name``."""
         return self._name
+
+    @property
+    def deployed_function_name(self) -> str:
+        """The name as a reference to the function: what names it waits for it."""
+        return self._deployed_name
 
     @property
     def function_arn(self) -> str:
@@ -311,7 +318,8 @@ class Function(Construct):
 
     @property
     def alias_name(self) -> str:
-        return self.ALIAS
+        """The ``live`` alias's name as a reference to the alias."""
+        return self._alias_name
 
     @property
     def alias_arn(self) -> str:

@@ -149,7 +149,7 @@ EVENTS_NOT_PUBLISHED_METRIC = "EventsNotPublished"
 @dataclass(frozen=True, kw_only=True)
 class AsyncWatch:
     """What Monitoring watches of a region's async path: the queues by name and the log group of
-    the function that publishes the events."""
+    the function that publishes the events (references, so the alarms wait for them)."""
 
     queue_name: str
     dead_letter_queue_name: str
@@ -192,6 +192,9 @@ class Monitoring(Construct):
         kms_key_arn: str,
         async_watch: AsyncWatch | None = None,
     ) -> None:
+        """``function_name``, ``api_name`` and ``stage_name`` name the watched resources; pass
+        references to them (``Function.deployed_function_name``, ...) so each alarm waits for its
+        subject."""
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
         self._topic_arn = alarm_topic(
@@ -241,7 +244,7 @@ class Monitoring(Construct):
     ) -> AlarmSpec:
         """A metric that counts the publisher's "event not published" log lines, and its alarm's spec."""
         namespace = f"{config.namer.project}/{config.namer.environment}"
-        aws.CloudwatchLogMetricFilter(
+        metric_filter = aws.CloudwatchLogMetricFilter(
             self,
             "events-not-published-filter",
             provider=provider,
@@ -255,7 +258,8 @@ class Monitoring(Construct):
         return AlarmSpec(
             what="events-not-published",
             namespace=namespace,
-            metric=EVENTS_NOT_PUBLISHED_METRIC,
+            # The filter's metric as a reference: the alarm waits for the filter that feeds it.
+            metric=metric_filter.metric_transformation.name,
             statistic="Sum",
             threshold=0,
             period_seconds=ONE_MINUTE,

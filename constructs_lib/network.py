@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from . import aws
 from .cdk import Construct, Fn
-from .iam import Statement, service_role
+from .iam import Condition, Statement, policy_document, service_role
 from .naming import Namer
+from .regions import CONSTRAINED_ZONE_IDS
 
 HTTPS = 443
 # Gateway endpoints cost nothing and need no security group: every region's network has both.
@@ -28,6 +29,10 @@ class NetworkConfig:
     interface_endpoints: AWS services the function reaches through interface endpoints in the
         subnets (private DNS on), e.g. ``"events"``. Default ``("events",)``. S3 and DynamoDB always
         have (free) gateway endpoints.
+    gateway_egress: the gateway endpoints' services the function's security group may reach over
+        HTTPS. Default ``("dynamodb",)``: no function uses S3; add ``"s3"`` for one that does.
+
+    Every endpoint's policy admits only this account's principals calling this account's resources.
     """
 
     namer: Namer
@@ -36,8 +41,12 @@ class NetworkConfig:
     flow_log_retention_days: int = 365
     availability_zone_ids: tuple[str, ...] | None = None
     interface_endpoints: tuple[str, ...] = ("events",)
+    gateway_egress: tuple[str, ...] = ("dynamodb",)
 
     def __post_init__(self) -> None:
+        for service in self.gateway_egress:
+            if service not in GATEWAY_SERVICES:
+                raise ValueError(f"gateway_egress: {service!r} must be one of {', '.join(GATEWAY_SERVICES)}")
         for service in self.interface_endpoints:
             if not re.match(r"^[a-z0-9][a-z0-9.-]*$", service) or service in GATEWAY_SERVICES:
                 raise ValueError(
@@ -108,12 +117,14 @@ class Network(Construct):
             zone_names: list[str | None] = [None, None]
         else:
             # Local Zones and Wavelength Zones are opt-in and lack services; use the region's own.
+            constrained = list(CONSTRAINED_ZONE_IDS.get(region, ()))
             zones = aws.DataAwsAvailabilityZones(
                 self,
                 "zones",
                 provider=provider,
                 state="available",
                 filter=[aws.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+                exclude_zone_ids=constrained or None,
             )
             zone_ids = [None, None]
             zone_names = [Fn.element(zones.names, index) for index in range(2)]
@@ -156,8 +167,8 @@ class Network(Construct):
             tags={"Name": namer.name("fn", region, kind="security_group")},
         )
         self._security_group_id = self._security_group.id
-        # The function reaches S3 and DynamoDB through these endpoints instead of a NAT gateway.
-        # Construct ids are Terraform addresses: the S3 ones predate the loop.
+        # The function reaches DynamoDB (and S3, if it is allowed to) through these endpoints
+        # instead of a NAT gateway. Construct ids are Terraform addresses: the S3 ones predate the loop.
         for service, endpoint_id, egress_id in (
             ("s3", "s3-endpoint", "function-egress-s3"),
             ("dynamodb", "dynamodb-endpoint", "function-egress-dynamodb"),
@@ -170,23 +181,23 @@ class Network(Construct):
                 service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[route_table_id],
+                policy=self._endpoint_policy(service, provider, account_id),
                 tags={"Name": f"{name}-{service}"},
             )
-            aws.VpcSecurityGroupEgressRule(
-                self,
-                egress_id,
-                provider=provider,
-                security_group_id=self._security_group_id,
-                description="HTTPS to S3 through the gateway endpoint"
-                if service == "s3"
-                else f"HTTPS to {service} through the gateway endpoint",
-                ip_protocol="tcp",
-                from_port=HTTPS,
-                to_port=HTTPS,
-                prefix_list_id=gateway.prefix_list_id,
-            )
+            if service in config.gateway_egress:
+                aws.VpcSecurityGroupEgressRule(
+                    self,
+                    egress_id,
+                    provider=provider,
+                    security_group_id=self._security_group_id,
+                    description=f"HTTPS to {service} through the gateway endpoint",
+                    ip_protocol="tcp",
+                    from_port=HTTPS,
+                    to_port=HTTPS,
+                    prefix_list_id=gateway.prefix_list_id,
+                )
         if config.interface_endpoints:
-            self._interface_endpoints(config, provider, vpc_id, name)
+            self._interface_endpoints(config, provider, vpc_id, name, account_id)
 
         flow_log_group = aws.CloudwatchLogGroup(
             self,
@@ -209,7 +220,13 @@ class Network(Construct):
                     sid="WriteFlowLogs",
                     actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                     resources=[flow_log_group_arn, f"{flow_log_group_arn}:*"],
-                )
+                ),
+                # AWS's flow-log role lists it: the service looks its log group up among the account's.
+                Statement(
+                    sid="FindTheLogGroup",
+                    actions=["logs:DescribeLogGroups"],
+                    resources=[f"arn:aws:logs:{region}:{account_id}:log-group:*"],
+                ),
             ],
         )
         aws.FlowLog(
@@ -226,7 +243,31 @@ class Network(Construct):
             depends_on=[flow_log_role.policy],
         )
 
-    def _interface_endpoints(self, config: NetworkConfig, provider: aws.AwsProvider, vpc_id: str, name: str) -> None:
+    def _endpoint_policy(self, service: str, provider: aws.AwsProvider, account_id: str) -> str:
+        """An endpoint policy that lets only this account's principals reach only this account's
+        resources of ``service``: a stolen credential of another account, or code tricked into
+        naming another account's table, bus or bucket, cannot use the endpoint."""
+        return policy_document(
+            self,
+            f"{service}-endpoint-policy",
+            provider=provider,
+            statements=[
+                Statement(
+                    sid="ThisAccountOnly",
+                    actions=[f"{service}:*"],
+                    resources=["*"],
+                    principals={"AWS": ["*"]},
+                    conditions=[
+                        Condition(test="StringEquals", variable="aws:PrincipalAccount", values=[account_id]),
+                        Condition(test="StringEquals", variable="aws:ResourceAccount", values=[account_id]),
+                    ],
+                )
+            ],
+        ).json
+
+    def _interface_endpoints(
+        self, config: NetworkConfig, provider: aws.AwsProvider, vpc_id: str, name: str, account_id: str
+    ) -> None:
         """Interface endpoints in both subnets, behind a security group that admits HTTPS from the
         function only, with private DNS so the SDK's default endpoint names resolve to them."""
         region = config.region
@@ -273,6 +314,7 @@ class Network(Construct):
                 subnet_ids=list(self._subnet_ids),
                 security_group_ids=[endpoints_group_id],
                 private_dns_enabled=True,
+                policy=self._endpoint_policy(service, provider, account_id),
                 tags={"Name": f"{name}-{service}"},
             )
 

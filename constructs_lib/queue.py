@@ -92,6 +92,7 @@ class Queue(Construct):
         )
         self._queue_arn, self._queue_url = self._queue.arn, self._queue.url
         self._dlq_arn, self._dlq_url = dlq_arn, self._dlq.url
+        self._deployed_names = (self._queue.name, self._dlq.name)
         aws.SqsQueueRedriveAllowPolicy(
             self,
             "dead-letter-queue-sources",
@@ -106,6 +107,15 @@ class Queue(Construct):
     def queue_name(self) -> str:
         """Known at synth time: alarms and the dashboard use it as the QueueName dimension."""
         return self._name
+
+    @property
+    def deployed_queue_name(self) -> str:
+        """The work queue's name as a reference (alarms on it wait for it)."""
+        return self._deployed_names[0]
+
+    @property
+    def deployed_dead_letter_queue_name(self) -> str:
+        return self._deployed_names[1]
 
     @property
     def queue_arn(self) -> str:

@@ -51,6 +51,10 @@ REGION_OCTETS: dict[str, int] = {
 
 KNOWN_REGIONS: tuple[str, ...] = tuple(sorted(REGION_OCTETS))
 
+# Zones, by region, where some older accounts cannot create new subnets: never chosen for the
+# subnets, and a warning when a user pins one.
+CONSTRAINED_ZONE_IDS: dict[str, tuple[str, ...]] = {"us-east-1": ("use1-az3",)}
+
 # The shape of every AWS region name, e.g. "us-east-1", "ap-southeast-7", "us-gov-west-1".
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import aws
-from .api import Api, ApiConfig
+from .api import Api, ApiConfig, Cors, FunctionTarget
 from .cdk import Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from .config import StackConfig
 from .dashboard import Dashboard, DashboardConfig, RegionMetrics
@@ -55,6 +55,17 @@ def regional_provider(scope: Construct, region: str, tags: dict[str, str]) -> aw
         alias=region,
         default_tags=[aws.AwsProviderDefaultTags(tags={**tags, "Region": region})],
     )
+
+
+@dataclass(frozen=True)
+class FromHome:
+    """What every other region takes from the home region, so that one key, one sign-in and one
+    validation record serve them all: its API key value (``api_key`` auth), its user pool's ARN
+    (``cognito`` auth) and its custom domain's shared validation record."""
+
+    api_key_value: str | None = None
+    user_pool_arn: str | None = None
+    validation_fqdn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,32 +127,46 @@ class ServerlessStack(TerraformStack):
         self.regions: dict[str, RegionStack] = {}
         for region in config.regions:
             self.providers[region] = regional_provider(self, region, tags)
-        # The home region first: the other regions take its API key, so one key works everywhere.
-        # (Construct ids, not this order, make the Terraform addresses.)
-        shared_api_key: str | None = None
-        for region in sorted(config.regions, key=lambda r: r != home):
-            built = self._region(
-                Construct(self, region),
-                config,
-                namer,
-                region,
-                self.providers[region],
-                source_dir,
-                table_name=table_config.table_name,
-                api_key_value=shared_api_key,
-            )
-            self.regions[region] = built
-            if region == home:
-                shared_api_key = built.api.api_key_value
-        self.regions = {region: self.regions[region] for region in config.regions}
-
+        # Each region's key and account first: the global table encrypts every copy with its
+        # region's key, and the regions' functions name the table's copies by reference.
+        scopes = {region: Construct(self, region) for region in config.regions}
+        account_ids = {
+            r: aws.DataAwsCallerIdentity(scopes[r], "caller-identity", provider=self.providers[r]).account_id
+            for r in config.regions
+        }
+        keys = {r: _region_key(scopes[r], namer, r, self.providers[r], account_ids[r]) for r in config.regions}
         table = GlobalTable(
             self,
             "table",
             config=table_config,
             providers=self.providers,
-            kms_key_arns={r: s.key.key_arn for r, s in self.regions.items()},
+            kms_key_arns={r: key.key_arn for r, key in keys.items()},
         )
+        # The home region first: the other regions take its API key, user pool and validation record.
+        # (Construct ids, not this order, make the Terraform addresses.)
+        from_home = FromHome()
+        for region in sorted(config.regions, key=lambda r: r != home):
+            built = self._region(
+                scopes[region],
+                config,
+                namer,
+                region,
+                self.providers[region],
+                source_dir,
+                account_id=account_ids[region],
+                key=keys[region],
+                table=table,
+                from_home=from_home,
+            )
+            self.regions[region] = built
+            if region == home:
+                from_home = FromHome(
+                    api_key_value=built.api.api_key_value,
+                    user_pool_arn=built.api.user_pool_arn,
+                    validation_fqdn=built.domain.validation_fqdn if built.domain else None,
+                )
+        self.regions = {region: self.regions[region] for region in config.regions}
+
         if config.domain_name is not None:
             self._health_alarms(config, namer, tags)
 
@@ -167,7 +192,7 @@ class ServerlessStack(TerraformStack):
                 ],
             ),
         )
-        self._outputs(config, dashboard.dashboard_name, table.table_name)
+        self._outputs(config, dashboard.dashboard_name, table.deployed_table_name)
 
     def _health_alarms(self, config: StackConfig, namer: Namer, tags: dict[str, str]) -> None:
         """Alarms on the health checks, in us-east-1 (the only region with Route 53's metrics):
@@ -226,11 +251,6 @@ class ServerlessStack(TerraformStack):
                     "The API key of each region (the same key; send it as x-api-key)",
                 )
             )
-        if config.api_auth == "cognito":
-            regional += [
-                ("user_pool_ids", lambda s: str(s.api.user_pool_id), "Cognito user pool of each region"),
-                ("user_pool_client_ids", lambda s: str(s.api.user_pool_client_id), "Cognito app client of each region"),
-            ]
         for name, value, description in regional:
             TerraformOutput(
                 self,
@@ -238,6 +258,17 @@ class ServerlessStack(TerraformStack):
                 value={region: value(stack) for region, stack in self.regions.items()},
                 sensitive=True if name == "api_keys" else None,
                 description=f"{description}, keyed by region",
+            )
+        if config.api_auth == "cognito":
+            home_api = self.regions[str(config.home_region)].api
+            TerraformOutput(
+                self,
+                "user_pool_id",
+                value=home_api.user_pool_id,
+                description=f"The Cognito user pool (in {config.home_region}) every region's authorizer trusts",
+            )
+            TerraformOutput(
+                self, "user_pool_client_id", value=home_api.user_pool_client_id, description="Its app client"
             )
         TerraformOutput(
             self,
@@ -273,23 +304,13 @@ class ServerlessStack(TerraformStack):
         provider: aws.AwsProvider,
         source_dir: Path,
         *,
-        table_name: str,
-        api_key_value: str | None,
+        account_id: str,
+        key: EncryptionKey,
+        table: GlobalTable,
+        from_home: FromHome,
     ) -> RegionStack:
-        account_id = aws.DataAwsCallerIdentity(scope, "caller-identity", provider=provider).account_id
-        key = EncryptionKey(
-            scope,
-            "key",
-            provider=provider,
-            account_id=account_id,
-            config=KeyConfig(
-                namer=namer,
-                region=region,
-                uses="logs, topic, bucket, table, queues, events and function settings",
-                eventbridge=True,
-            ),
-        )
         key_arn = key.key_arn
+        cors = Cors()
         zone_ids = config.availability_zone_ids.get(region)
         network = Network(
             scope,
@@ -341,11 +362,15 @@ class ServerlessStack(TerraformStack):
             kms_key_arn=key_arn,
             environment={
                 **common_environment,
-                "TABLE_NAME": table_name,
-                "EVENT_BUS_NAME": bus.bus_name,
+                # References: the function waits for the table and the bus it names.
+                "TABLE_NAME": table.deployed_table_name,
+                "EVENT_BUS_NAME": bus.deployed_bus_name,
                 "EVENT_SOURCE": event_source,
+                # The limit WAF enforces in front of the API, and the origin its preflights allow.
+                "MAX_REQUEST_BODY_BYTES": str(config.api_max_request_body_kb * 1024),
+                "CORS_ALLOW_ORIGIN": cors.allow_origin,
             },
-            statements=_items_access(region, account_id, table_name, bus.bus_arn, event_source, key_arn),
+            statements=_items_access(region, table.arn_in(region), bus.bus_arn, event_source, key_arn),
             config=FunctionConfig(
                 namer=namer,
                 region=region,
@@ -367,7 +392,7 @@ class ServerlessStack(TerraformStack):
             security_group_id=security_group_id,
             kms_key_arn=key_arn,
             # The table's name, for work that reads it; using it takes a statement of its own.
-            environment={**common_environment, "EVENT_SOURCE": event_source, "TABLE_NAME": table_name},
+            environment={**common_environment, "EVENT_SOURCE": event_source, "TABLE_NAME": table.deployed_table_name},
             config=FunctionConfig(
                 namer=namer,
                 region=region,
@@ -386,11 +411,14 @@ class ServerlessStack(TerraformStack):
             scope,
             "api",
             provider=provider,
-            function_name=function.function_name,
-            function_alias=function.alias_name,
-            function_invoke_arn=function.alias_invoke_arn,
+            function=FunctionTarget(
+                function_name=function.deployed_function_name,
+                alias_name=function.alias_name,
+                alias_invoke_arn=function.alias_invoke_arn,
+            ),
             kms_key_arn=key_arn,
-            api_key_value=api_key_value,
+            api_key_value=from_home.api_key_value,
+            user_pool_arn=from_home.user_pool_arn,
             config=ApiConfig(
                 namer=namer,
                 region=region,
@@ -401,6 +429,7 @@ class ServerlessStack(TerraformStack):
                 usage_quota_per_day=config.api_usage_quota_per_day,
                 cache_size_gb=config.api_cache_size_gb,
                 log_retention_days=config.log_retention_days,
+                cors=cors,
             ),
         )
         domain = None
@@ -411,6 +440,7 @@ class ServerlessStack(TerraformStack):
                 provider=provider,
                 rest_api_id=api.rest_api_id,
                 stage_name=api.deployed_stage_name,
+                shared_validation_fqdn=from_home.validation_fqdn,
                 config=CustomDomainConfig(
                     namer=namer, region=region, domain_name=config.domain_name, hosted_zone_id=config.hosted_zone_id
                 ),
@@ -427,6 +457,8 @@ class ServerlessStack(TerraformStack):
                     region=region,
                     rate_limit_per_5_minutes=config.waf_rate_limit_per_5_minutes,
                     log_retention_days=config.log_retention_days,
+                    max_request_body_kb=config.api_max_request_body_kb,
+                    blocked_response_headers=cors.response_headers(),
                 ),
             )
         storage = Storage(
@@ -446,13 +478,13 @@ class ServerlessStack(TerraformStack):
             scope,
             "monitoring",
             provider=provider,
-            function_name=function.function_name,
-            api_name=api.api_name,
-            stage_name=api.stage_name,
+            function_name=function.deployed_function_name,
+            api_name=api.deployed_api_name,
+            stage_name=api.deployed_stage_name,
             kms_key_arn=key_arn,
             async_watch=AsyncWatch(
-                queue_name=queue.queue_name,
-                dead_letter_queue_name=queue.dead_letter_queue_name,
+                queue_name=queue.deployed_queue_name,
+                dead_letter_queue_name=queue.deployed_dead_letter_queue_name,
                 publisher_log_group_name=function.log_group_name,
             ),
             config=MonitoringConfig(
@@ -481,9 +513,25 @@ class ServerlessStack(TerraformStack):
         )
 
 
-def _items_access(
-    region: str, account_id: str, table_name: str, bus_arn: str, event_source: str, key_arn: str
-) -> list[Statement]:
+def _region_key(
+    scope: Construct, namer: Namer, region: str, provider: aws.AwsProvider, account_id: str
+) -> EncryptionKey:
+    """The region's key for everything the region encrypts at rest."""
+    return EncryptionKey(
+        scope,
+        "key",
+        provider=provider,
+        account_id=account_id,
+        config=KeyConfig(
+            namer=namer,
+            region=region,
+            uses="logs, topic, bucket, table, queues, events and function settings",
+            eventbridge=True,
+        ),
+    )
+
+
+def _items_access(region: str, table_arn: str, bus_arn: str, event_source: str, key_arn: str) -> list[Statement]:
     """What the items API needs: its own region's copy of the table, item by item (no batch, no
     table-level actions), and publishing its own events (the ``events:source`` condition) to its
     region's bus, both through the region's key only as those services use it."""
@@ -491,7 +539,7 @@ def _items_access(
         Statement(
             sid="ReadWriteItemsInThisRegionsReplica",
             actions=["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
-            resources=[f"arn:aws:dynamodb:{region}:{account_id}:table/{table_name}"],
+            resources=[table_arn],
         ),
         Statement(
             sid="PublishItemEvents",

@@ -84,8 +84,10 @@ class GlobalTable(Construct):
             lifecycle=TerraformResourceLifecycle(ignore_changes=["replica"]),
         )
         table_arn = self._table.arn
+        self._deployed_name = self._table.name
+        self._arns = {home: table_arn}
         for region in config.replica_regions:
-            aws.DynamodbTableReplicaA(
+            replica = aws.DynamodbTableReplicaA(
                 self,
                 f"replica-{region}",
                 provider=providers[region],
@@ -94,8 +96,21 @@ class GlobalTable(Construct):
                 point_in_time_recovery=True,
                 deletion_protection_enabled=config.deletion_protection,
             )
+            self._arns[region] = replica.arn
 
     @property
     def table_name(self) -> str:
-        """Known at synth time: the same in every region."""
+        """Known at synth time: the same in every region (the dashboard's dimension)."""
         return self._name
+
+    @property
+    def deployed_table_name(self) -> str:
+        """The name as a reference to the table: what names the table waits for it."""
+        return self._deployed_name
+
+    def arn_in(self, region: str) -> str:
+        """The ARN of the table's copy in ``region`` (the table itself in the home region, else that
+        region's replica), as a reference: a policy on it waits for that copy to exist."""
+        if region not in self._arns:
+            raise ValueError(f"region: {region!r} has no copy of the table ({', '.join(self._arns)})")
+        return self._arns[region]

@@ -45,7 +45,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-MAX_BODY_BYTES = 256 * 1024  # well under API Gateway's 10 MB cap; echo is not a file upload
+# The stack sets MAX_REQUEST_BODY_BYTES from api_max_request_body_kb, the limit WAF enforces too; this
+# default is that setting's default, for the function run outside the stack (tests, direct calls).
+MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 64  # bounds recursion in json.dumps regardless of the interpreter's limit
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Api-Key, X-Amz-Date, X-Amz-Security-Token, If-Match, If-None-Match"
 ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
@@ -76,6 +78,10 @@ Response = dict[str, Any]
 
 class BadRequest(Exception):
     """Raised while parsing client input; turned into a 400 by the router."""
+
+
+class PayloadTooLarge(BadRequest):
+    """A body over the limit: 413, as WAF answers in front of the API."""
 
 
 class ApiError(Exception):
@@ -148,7 +154,7 @@ def _response(status: int, payload: Any = None, extra_headers: dict[str, str] | 
     """Build a proxy response; ``payload=None`` means an empty body (204)."""
     headers = {
         "Content-Type": "application/json",
-        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Origin": os.environ.get("CORS_ALLOW_ORIGIN") or "*",
         "Access-Control-Allow-Methods": ALLOWED_METHODS,
         "Access-Control-Allow-Headers": ALLOWED_HEADERS,
         "Access-Control-Expose-Headers": "ETag, Retry-After",  # so browsers let clients read them
@@ -194,15 +200,21 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
+def _max_body_bytes() -> int:
+    value = os.environ.get("MAX_REQUEST_BODY_BYTES", "")
+    return int(value) if value.isdigit() else MAX_BODY_BYTES
+
+
 def _parse_json_object(event: Mapping[str, Any]) -> dict[str, Any]:
     """Decode the (optionally base64) body into a JSON object or raise BadRequest."""
+    limit = _max_body_bytes()
     body = event.get("body")
     if body is None or body == "":
         raise BadRequest("Request body is required")
     if not isinstance(body, str):
         raise BadRequest("Request body must be a string")
-    if len(body) > MAX_BODY_BYTES * 2:  # cheap guard before any copying or decoding
-        raise BadRequest(f"Request body exceeds {MAX_BODY_BYTES} bytes")
+    if len(body) > limit * 2:  # cheap guard before any copying or decoding
+        raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
     if event.get("isBase64Encoded") is True:
         try:
             raw = base64.b64decode(body, validate=True)
@@ -213,8 +225,8 @@ def _parse_json_object(event: Mapping[str, Any]) -> dict[str, Any]:
             raw = body.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates cannot have come from real UTF-8
             raise BadRequest("Request body is not valid UTF-8") from None
-    if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest(f"Request body exceeds {MAX_BODY_BYTES} bytes")
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -670,6 +682,8 @@ def _dispatch(event: Mapping[str, Any], method: str, request_id: str | None) -> 
         info["params"] = matched[1]
     try:
         return methods[method](event, info)
+    except PayloadTooLarge as exc:
+        return _error(413, "payload_too_large", str(exc), request_id)
     except BadRequest as exc:
         return _error(400, "bad_request", str(exc), request_id)
     except ApiError as exc:

@@ -165,6 +165,7 @@ CUSTOM = StackConfig(
     api_throttle_rate_per_second=7.5,
     api_throttle_burst_requests=15,
     api_cache_size_gb=0.5,
+    api_max_request_body_kb=32,
     waf_rate_limit_per_5_minutes=500,
     # A custom domain without us-east-1 among the regions: the health alarms need a provider there.
     domain_name="api.example.org",
@@ -195,7 +196,9 @@ VARIANTS = {
     "project_name": "variant",
     "regions": ["eu-west-1"],
     "environments": {
+        # Two regions: one user pool (the home region's) that every region's authorizer trusts.
         "cognito": {
+            "regions": ["eu-west-1", "eu-central-1"],
             "api_auth": "cognito",
             "api_cache_size_gb": 0.5,
             "availability_zone_ids": {"eu-west-1": ["euw1-az1", "euw1-az2"]},

@@ -1,9 +1,12 @@
 """API: a regional REST API proxying to the function, with logs, tracing, metrics and throttling."""
 
 import json
+import re
 
 import pytest
-from conftest import one, resources
+from conftest import address_at, one, resource_at, resources
+
+from constructs_lib.api import Cors, settings_digest
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -22,13 +25,17 @@ def test_api_proxy_and_health_resources(dev):
     assert proxy["parent_id"].startswith("${aws_api_gateway_resource.")
 
 
-def methods(stack, region="us-east-1"):
-    """http method and resource path part of every method."""
+def methods(stack, region="us-east-1", *, preflights=False):
+    """http method and resource path part of every method (the CORS preflights only when asked)."""
     parts = {
         f"${{aws_api_gateway_resource.{k}.id}}": r["path_part"]
         for k, r in stack["resource"]["aws_api_gateway_resource"].items()
     }
-    return {(parts[m["resource_id"]], m["http_method"]): m for m in resources(stack, "aws_api_gateway_method", region)}
+    return {
+        (parts[m["resource_id"]], m["http_method"]): m
+        for m in resources(stack, "aws_api_gateway_method", region)
+        if preflights or m["http_method"] != "OPTIONS"
+    }
 
 
 def test_any_method_on_every_resource_and_an_open_health_get(dev):
@@ -36,7 +43,7 @@ def test_any_method_on_every_resource_and_an_open_health_get(dev):
 
 
 def test_every_method_has_the_request_validator(dev):
-    for method in methods(dev).values():
+    for method in methods(dev, preflights=True).values():
         assert method["request_validator_id"].startswith("${aws_api_gateway_request_validator.")
     validator = one(resources(dev, "aws_api_gateway_request_validator", "us-east-1"))
     assert validator["validate_request_parameters"] is True
@@ -79,7 +86,7 @@ def test_iam_auth(custom):
     assert not resources(stack, "aws_api_gateway_api_key") and "api_keys" not in stack["output"]
 
 
-def test_cognito_auth_has_a_user_pool_and_authorizer_per_region(variants):
+def test_cognito_auth_has_a_user_pool_and_authorizer(variants):
     stack = variants.stack("variant-cognito")
     assert one(resources(stack, "aws_cognito_user_pool", "eu-west-1"))["name"] == "variant-users-eu-west-1-cognito"
     authorizer = one(resources(stack, "aws_api_gateway_authorizer", "eu-west-1"))
@@ -90,7 +97,7 @@ def test_cognito_auth_has_a_user_pool_and_authorizer_per_region(variants):
     for method in found.values():
         assert method["authorization"] == "COGNITO_USER_POOLS"
         assert method["authorizer_id"].startswith("${aws_api_gateway_authorizer.")
-    assert sorted(stack["output"]["user_pool_client_ids"]["value"]) == ["eu-west-1"]
+    assert stack["output"]["user_pool_client_id"]["value"].startswith("${aws_cognito_user_pool_client.eu-west-1_")
 
 
 def test_no_auth_only_when_asked(open_stack):
@@ -120,7 +127,9 @@ def test_access_logs_are_encrypted_with_the_regions_key(dev):
 
 
 def test_lambda_proxy_integration_to_the_alias(dev):
-    for integration in resources(dev, "aws_api_gateway_integration", "us-east-1"):
+    proxied = [i for i in resources(dev, "aws_api_gateway_integration", "us-east-1") if i["type"] != "MOCK"]
+    assert len(proxied) == 4
+    for integration in proxied:
         assert integration["type"] == "AWS_PROXY"
         assert integration["integration_http_method"] == "POST"
         assert integration["uri"].startswith("${aws_lambda_alias.") and integration["uri"].endswith(".invoke_arn}")
@@ -153,13 +162,23 @@ def test_metrics_and_throttling_on_every_method(dev):
     assert settings["settings"]["data_trace_enabled"] is False
 
 
-def test_only_this_api_may_invoke_the_function(dev):
+def test_only_this_stage_may_invoke_the_alias_named_by_reference(dev):
     permission = one(resources(dev, "aws_lambda_permission", "us-east-1"))
     assert permission["principal"] == "apigateway.amazonaws.com"
     assert permission["action"] == "lambda:InvokeFunction"
-    assert permission["qualifier"] == "live"
-    assert permission["source_arn"].startswith("${aws_api_gateway_rest_api.")
-    assert permission["source_arn"].endswith(".execution_arn}/dev/*/*")
+    # References, so Terraform creates the permission after the function and its alias.
+    assert (
+        permission["function_name"]
+        == f"${{{address_at(dev, 'aws_lambda_function', 'us-east-1/function/function')}.function_name}}"
+    )
+    assert permission["qualifier"] == f"${{{address_at(dev, 'aws_lambda_alias', 'us-east-1/function/alias')}.name}}"
+    assert (
+        permission["source_arn"]
+        == f"${{{address_at(dev, 'aws_api_gateway_stage', 'us-east-1/api/stage')}.execution_arn}}/*/*"
+    )
+    # A replacement exists before the old permission goes: no window of 500s.
+    assert permission["statement_id_prefix"] == "AllowThisStage" and "statement_id" not in permission
+    assert permission["lifecycle"] == {"create_before_destroy": True}
 
 
 def test_api_url_output_ends_in_api(dev):
@@ -172,3 +191,184 @@ def test_throttling_settings_from_config(custom):
     stack = custom
     settings = one(resources(stack, "aws_api_gateway_method_settings"))["settings"]
     assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (7.5, 15)
+
+
+def test_one_user_pool_for_every_region(variants):
+    """A token from the home region's pool is accepted wherever latency routing sends the caller
+    (API Gateway accepts a user pool of another region in a Cognito authorizer)."""
+    stack = variants.stack("variant-cognito")
+    pool = one(resources(stack, "aws_cognito_user_pool"))
+    assert pool["provider"] == "aws.eu-west-1"  # the home region
+    pool_arn = f"${{{address_at(stack, 'aws_cognito_user_pool', 'eu-west-1/api/user-pool')}.arn}}"
+    authorizers = resources(stack, "aws_api_gateway_authorizer")
+    assert sorted(a["provider"] for a in authorizers) == ["aws.eu-central-1", "aws.eu-west-1"]
+    assert all(a["provider_arns"] == [pool_arn] for a in authorizers)
+    assert len(resources(stack, "aws_cognito_user_pool_client")) == 1
+
+
+# -- CORS ----------------------------------------------------------------------------------------
+PREFLIGHT = Cors().preflight_headers()
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "custom", "variant-cognito"])
+def test_every_resource_answers_an_unauthenticated_preflight(request, variants, stack_name):
+    """A browser's preflight carries no key or token: API Gateway answers it itself (MOCK), on every
+    resource and in every auth mode, without calling the function."""
+    stack = variants.stack(stack_name) if stack_name.startswith("variant") else request.getfixturevalue(stack_name)
+    for region in sorted({r["provider"].removeprefix("aws.") for r in resources(stack, "aws_api_gateway_rest_api")}):
+        preflights = {
+            path: m for (path, verb), m in methods(stack, region, preflights=True).items() if verb == "OPTIONS"
+        }
+        assert sorted(preflights) == ["api", "health", "{proxy+}"]
+        for method in preflights.values():
+            assert method["authorization"] == "NONE" and "api_key_required" not in method
+        for integration in resources(stack, "aws_api_gateway_integration", region):
+            if integration["type"] == "MOCK":
+                assert integration["request_templates"] == {"application/json": '{"statusCode": 204}'}
+        responses = resources(stack, "aws_api_gateway_integration_response", region)
+        assert len(responses) == 3
+        for response in responses:
+            assert response["status_code"].endswith(".status_code}")  # the method response's, by reference
+            assert response["response_parameters"] == {
+                f"method.response.header.{name}": f"'{value}'" for name, value in PREFLIGHT.items()
+            }
+        for response in resources(stack, "aws_api_gateway_method_response", region):
+            assert response["response_parameters"] == {f"method.response.header.{name}": True for name in PREFLIGHT}
+
+
+def test_a_preflight_allows_every_header_and_method_the_function_reads():
+    from tools.serve import load_handler_module
+
+    handler = load_handler_module(name="lambda_src_handler_for_cors")
+    allowed = {h.strip().lower() for h in PREFLIGHT["Access-Control-Allow-Headers"].split(",")}
+    assert {h.strip().lower() for h in handler.ALLOWED_HEADERS.split(",")} <= allowed
+    methods_allowed = {m.strip() for m in PREFLIGHT["Access-Control-Allow-Methods"].split(",")}
+    assert {m.strip() for m in handler.ALLOWED_METHODS.split(",")} <= methods_allowed
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_api_gateways_own_errors_carry_the_cors_headers(dev, region):
+    """A missing key (403), a throttled caller (429) or a gateway fault (5XX): the browser shows the
+    error instead of a CORS failure. The origin is the one the function answers with."""
+    responses = {r["response_type"]: r for r in resources(dev, "aws_api_gateway_gateway_response", region)}
+    assert sorted(responses) == ["DEFAULT_4XX", "DEFAULT_5XX"]
+    function = resource_at(dev, "aws_lambda_function", f"{region}/function/function")
+    origin = function["environment"]["variables"]["CORS_ALLOW_ORIGIN"]
+    for response in responses.values():
+        assert response["response_parameters"] == {
+            "gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'",
+            "gatewayresponse.header.Access-Control-Expose-Headers": "'ETag, Retry-After'",
+        }
+
+
+def test_cors_refuses_what_a_header_value_cannot_hold():
+    with pytest.raises(ValueError, match="allow_origin: 'https://x.com/' must be"):
+        Cors(allow_origin="https://x.com/")
+    with pytest.raises(ValueError, match="allow_headers"):
+        Cors(allow_headers=("X-Ok", "Bad'Quote"))
+    with pytest.raises(ValueError, match="max_age_seconds: 9000 must be 0 to 7200"):
+        Cors(max_age_seconds=9000)
+
+
+# -- the deployment follows every change of behaviour ----------------------------------------------
+PARTS = (
+    "aws_api_gateway_resource",
+    "aws_api_gateway_method",
+    "aws_api_gateway_integration",
+    "aws_api_gateway_method_response",
+    "aws_api_gateway_integration_response",
+    "aws_api_gateway_gateway_response",
+    "aws_api_gateway_authorizer",
+    "aws_api_gateway_request_validator",
+)
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "custom", "variant-cognito"])
+def test_the_redeployment_trigger_covers_every_argument_of_every_part(request, variants, stack_name):
+    """In-place changes of a method (auth, key), an authorizer, the validator, an integration's URI,
+    a gateway response... all change the trigger, so the stage never keeps serving an old
+    deployment (the provider's documentation of aws_api_gateway_deployment warns of exactly this).
+    References are in the trigger as they are; the values known at synth time as their digest."""
+    stack = variants.stack(stack_name) if stack_name.startswith("variant") else request.getfixturevalue(stack_name)
+    for deployment in resources(stack, "aws_api_gateway_deployment"):
+        trigger = deployment["triggers"]["redeployment"]
+        region = deployment["provider"]
+        parts = [r for kind in PARTS for r in resources(stack, kind) if r["provider"] == region]
+        assert trigger.count('{"part" = ') == len(parts)
+        for part in parts:
+            arguments = {k: v for k, v in part.items() if k not in ("//", "provider", "rest_api_id", "depends_on")}
+            known = {k: v for k, v in arguments.items() if "${" not in json.dumps(v)}
+            assert f'"settings" = "{settings_digest(known)}"' in trigger, part["//"]["metadata"]["path"]
+            for argument, value in arguments.items():
+                if argument not in known:
+                    written = f"[{', '.join(v[2:-1] for v in value)}]" if isinstance(value, list) else value[2:-1]
+                    assert f'"{argument}" = {written}' in trigger, (part["//"]["metadata"]["path"], argument)
+
+
+def test_the_trigger_is_an_expression_terraform_can_parse(dev):
+    """No string with a quote inside the expression (cdktf would not escape it)."""
+    for deployment in resources(dev, "aws_api_gateway_deployment"):
+        inner = deployment["triggers"]["redeployment"].removeprefix("${sha1(jsonencode(").removesuffix("))}")
+        assert re.fullmatch(r'(\[|\]|\{|\}|, | = |"[^"\\]*"|[A-Za-z0-9_.\-\[\]]+|true|false)*', inner), inner
+
+
+def _isolated_api(auth):
+    """The API construct alone, with ``auth``; the deployment's trigger expression."""
+    from constructs_lib import aws, cdk
+    from constructs_lib.api import Api, ApiConfig, FunctionTarget
+    from constructs_lib.naming import Namer
+
+    stack = cdk.TerraformStack(cdk.Testing.app(), "api")
+    provider = aws.AwsProvider(stack, "aws", region="eu-west-1", alias="eu-west-1")
+    Api(
+        stack,
+        "api",
+        provider=provider,
+        function=FunctionTarget(function_name="fn", alias_name="live", alias_invoke_arn="arn:invoke"),
+        kms_key_arn="arn:key",
+        config=ApiConfig(namer=Namer("shop", "qa"), region="eu-west-1", stage_name="qa", auth=auth),
+    )
+    return one(resources(json.loads(cdk.Testing.synth(stack)), "aws_api_gateway_deployment"))["triggers"]
+
+
+def test_a_change_of_auth_changes_the_trigger_and_nothing_else_does():
+    assert _isolated_api("none") == _isolated_api("none")
+    assert len({_isolated_api(auth)["redeployment"] for auth in ("none", "api_key", "iam")}) == 3
+
+
+# -- logs, cache ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("region", REGIONS)
+def test_execution_logs_go_to_a_log_group_terraform_creates_first(dev, region):
+    """Otherwise API Gateway creates it on the first error: unencrypted, kept forever, and left
+    behind by a destroy."""
+    group = resource_at(dev, "aws_cloudwatch_log_group", f"{region}/api/execution-log-group")
+    api = address_at(dev, "aws_api_gateway_rest_api", f"{region}/api/rest-api")
+    stage = address_at(dev, "aws_api_gateway_stage", f"{region}/api/stage")
+    assert group["name"] == f"API-Gateway-Execution-Logs_${{{api}.id}}/${{{stage}.stage_name}}"
+    assert group["kms_key_id"] == f"${{{address_at(dev, 'aws_kms_key', f'{region}/key/key')}.arn}}"
+    assert group["retention_in_days"] == 365
+    settings = resource_at(dev, "aws_api_gateway_method_settings", f"{region}/api/method-settings")
+    assert settings["settings"]["logging_level"] == "ERROR"
+    assert address_at(dev, "aws_cloudwatch_log_group", f"{region}/api/execution-log-group") in settings["depends_on"]
+
+
+@pytest.mark.parametrize(
+    ("size", "written"),
+    [
+        (0.5, "0.5"),
+        (1.6, "1.6"),
+        (6.1, "6.1"),
+        (13.5, "13.5"),
+        (28.4, "28.4"),
+        (58.2, "58.2"),
+        (118, "118"),
+        (118.0, "118"),
+        (237.0, "237"),
+    ],
+)
+def test_cache_size_is_written_as_api_gateway_spells_it(size, written):
+    from constructs_lib.api import ApiConfig
+    from constructs_lib.naming import Namer
+
+    config = ApiConfig(namer=Namer("shop", "qa"), region="eu-west-1", stage_name="qa", cache_size_gb=size)
+    assert config.cache_cluster_size == written

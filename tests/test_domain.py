@@ -79,8 +79,44 @@ def test_validation_records_are_one_per_validation_option(stack: dict[str, Any])
     assert record["records"] == ["${each.value.resource_record_value}"]
     assert record["zone_id"] == ZONE
     assert record["ttl"] == 60
-    # Every region's certificate needs the same record for the domain name.
+    # UPSERT: a record left by an earlier deployment is taken over.
     assert record["allow_overwrite"] is True
+
+
+@pytest.fixture(scope="module")
+def follower() -> dict[str, Any]:
+    """A region that is not the owner of the shared validation record (given the owner's fqdn)."""
+    stack = cdk.TerraformStack(cdk.Testing.app(), "follower")
+    provider = aws.AwsProvider(stack, "aws", region="us-east-1", alias="us-east-1")
+    CustomDomain(
+        stack,
+        "domain",
+        provider=provider,
+        rest_api_id=REST_API_ID,
+        stage_name=STAGE,
+        shared_validation_fqdn="owner.example.com",
+        config=config(region="us-east-1"),
+    )
+    return json.loads(cdk.Testing.synth(stack))
+
+
+def test_a_follower_region_writes_only_its_regional_names_validation_record(follower: dict[str, Any]) -> None:
+    """ACM's record for the shared name is the same for every region's certificate: exactly one
+    region owns it, so removing another region never deletes a record the others renew with."""
+    record = one([r for r in resources(follower, "aws_route53_record") if "for_each" in r])
+    [certificate_name] = follower["resource"]["aws_acm_certificate"]
+    assert record["for_each"] == (
+        f"${{{{ for key, val in tolist(aws_acm_certificate.{certificate_name}.domain_validation_options): "
+        f'val.domain_name => val if val.domain_name != "{DOMAIN}" }}}}'
+    )
+
+
+def test_a_follower_waits_for_the_owners_shared_record_too(follower: dict[str, Any]) -> None:
+    validation = one(resources(follower, "aws_acm_certificate_validation"))
+    [records_name] = [k for k, v in follower["resource"]["aws_route53_record"].items() if "for_each" in v]
+    assert validation["validation_record_fqdns"] == (
+        f'${{concat(tolist([ for key, val in aws_route53_record.{records_name}: val.fqdn]), ["owner.example.com"])}}'
+    )
 
 
 def test_validation_waits_for_the_records_fqdns(stack: dict[str, Any]) -> None:
@@ -126,7 +162,9 @@ def test_base_path_mappings_map_each_domain_root_to_the_stage(stack: dict[str, A
 def test_health_check_probes_the_regional_name(stack: dict[str, Any]) -> None:
     check = one(resources(stack, "aws_route53_health_check"))
     assert check["type"] == "HTTPS"
-    assert check["fqdn"] == REGIONAL
+    # The regional record's name by reference: the checks start once that name resolves.
+    [regional_record] = [k for k, r in stack["resource"]["aws_route53_record"].items() if r.get("name") == REGIONAL]
+    assert check["fqdn"] == f"${{aws_route53_record.{regional_record}.fqdn}}"
     assert check["port"] == 443
     assert check["resource_path"] == "/api/health"
     assert check["failure_threshold"] == 5

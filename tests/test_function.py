@@ -4,7 +4,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import address, one, policy_statements, resource_at, resources
+from conftest import address, address_at, one, policy_statements, resource_at, resources
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -29,12 +29,15 @@ def test_name_follows_the_naming_pattern(dev, region):
 def test_environment_variables_name_region_environment_project(dev, region):
     variables = function(dev, region)["environment"]["variables"]
     assert variables == {
+        "CORS_ALLOW_ORIGIN": "*",
         "ENVIRONMENT": "dev",
-        "EVENT_BUS_NAME": f"iac-aws-nova-events-{region}-dev",
+        # References: the function waits for the bus and the table it names.
+        "EVENT_BUS_NAME": f"${{{address_at(dev, 'aws_cloudwatch_event_bus', f'{region}/events/bus')}.name}}",
         "EVENT_SOURCE": "iac-aws-nova.items",
+        "MAX_REQUEST_BODY_BYTES": "65536",
         "PROJECT_NAME": "iac-aws-nova",
         "REGION": region,
-        "TABLE_NAME": "iac-aws-nova-items-dev",
+        "TABLE_NAME": f"${{{address_at(dev, 'aws_dynamodb_table', 'table/table')}.name}}",
     }
 
 
@@ -124,9 +127,10 @@ def items_api_statements(dev, region):
 def test_items_api_reaches_only_its_own_regions_replica_item_by_item(dev, region):
     statement = items_api_statements(dev, region)["ReadWriteItemsInThisRegionsReplica"]
     assert statement["actions"] == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"]
-    [resource] = statement["resources"]
-    assert resource.startswith(f"arn:aws:dynamodb:{region}:${{data.aws_caller_identity.{region}_caller-identity")
-    assert resource.endswith(":table/iac-aws-nova-items-dev")
+    # The ARN of this region's copy, by reference: the policy (and so the function) waits for it.
+    copy = "table/table" if region == "us-east-1" else f"table/replica-{region}"
+    kind = "aws_dynamodb_table" if region == "us-east-1" else "aws_dynamodb_table_replica"
+    assert statement["resources"] == [f"${{{address_at(dev, kind, copy)}.arn}}"]
 
 
 @pytest.mark.parametrize("region", REGIONS)

@@ -65,3 +65,15 @@ def test_only_the_regional_keys_let_eventbridge_encrypt(default_synth, dev):
     for key in dev["resource"]["aws_kms_key"].values():
         sids = {s["sid"] for s in policy_statements(dev, key["policy"])}
         assert {"EventBridgeChecksTheKey", "EventBridgeOfThisAccountEncrypts"} <= sids
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "custom"])
+def test_administrators_can_rotate_on_demand_and_list_rotations(request, default_synth, stack_name):
+    stacks = [request.getfixturevalue(stack_name)] + (
+        [default_synth.stacks["iac-aws-nova-bootstrap"]] if stack_name == "dev" else []
+    )
+    keys = [(stack, key) for stack in stacks for key in resources(stack, "aws_kms_key")]
+    assert keys
+    for stack, key in keys:
+        admin = {s["sid"]: s for s in policy_statements(stack, key["policy"])}["AccountAdministersThroughIam"]
+        assert {"kms:RotateKeyOnDemand", "kms:ListKeyRotations"} <= set(admin["actions"])

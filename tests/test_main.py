@@ -47,6 +47,10 @@ def run_main(tmp_path, context):
         ),
         ({"queue_max_receive_count": 0}, "queue_max_receive_count: 0 must be positive"),
         (
+            {"api_max_request_body_kb": 100},
+            "api_max_request_body_kb: 100 must be one of 16, 32, 48, 64 (the body sizes WAF can inspect)",
+        ),
+        (
             {"environments": {"prod": {"memory_mb": 512}}},
             "environments.prod.memory_mb: is not a known setting; "
             "did you mean 'lambda_memory_mb' or 'worker_memory_mb'?",
@@ -87,6 +91,30 @@ def test_insecure_opt_outs_are_warned_about():
     assert found == [
         "warning: iac-aws-nova-dev: api_auth is 'none': anyone on the internet can call the API",
         "warning: iac-aws-nova-dev: waf_enabled is false: no web application firewall",
+    ]
+
+
+def test_signed_callers_are_told_to_use_the_regional_names():
+    """A SigV4 signature names one region; latency routing may send the request to another."""
+    from constructs_lib.app import warnings
+    from constructs_lib.config import StackConfig
+
+    routed = {"domain_name": "api.example.com", "hosted_zone_id": "Z1", "api_auth": "iam"}
+    assert warnings([StackConfig(**routed)]) == [
+        "warning: iac-aws-nova-dev: api_auth is 'iam' with domain_name: a SigV4 signature names one region, so "
+        "signed callers must use <region>.api.example.com, not api.example.com"
+    ]
+    assert warnings([StackConfig(**routed, regions=("eu-west-1",))]) == []
+
+
+def test_pinning_a_zone_where_older_accounts_cannot_create_subnets_is_warned_about():
+    from constructs_lib.app import warnings
+    from constructs_lib.config import StackConfig
+
+    pinned = StackConfig(availability_zone_ids={"us-east-1": ["use1-az3", "use1-az4"]})
+    assert warnings([pinned]) == [
+        "warning: iac-aws-nova-dev: availability_zone_ids.us-east-1 pins use1-az3, where some older accounts "
+        "cannot create subnets; pin another zone if the apply fails there"
     ]
 
 

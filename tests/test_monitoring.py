@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import one, resources
+from conftest import address_at, one, resources
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -39,13 +39,16 @@ def test_eight_alarms_named_by_the_pattern(dev, region):
         ("api-5xx", "5XXError", "Sum", 0, 60),
         ("queue-age", "ApproximateAgeOfOldestMessage", "Maximum", 900, 60),
         ("dlq-messages", "ApproximateNumberOfMessagesVisible", "Maximum", 0, 60),
-        ("events-not-published", "EventsNotPublished", "Sum", 0, 60),
+        ("events-not-published", "${FILTER.metric_transformation[0].name}", "Sum", 0, 60),
     ],
 )
 def test_alarm_thresholds(dev, what, metric, statistic, threshold, period):
     alarm = alarms(dev, "us-east-1")[f"iac-aws-nova-{what}-us-east-1-dev"]
+    metric_filter = address_at(
+        dev, "aws_cloudwatch_log_metric_filter", "us-east-1/monitoring/events-not-published-filter"
+    )
     assert (alarm["metric_name"], alarm["statistic"], alarm["threshold"], alarm["period"]) == (
-        metric,
+        metric.replace("FILTER", metric_filter),
         statistic,
         threshold,
         period,
@@ -54,26 +57,25 @@ def test_alarm_thresholds(dev, what, metric, statistic, threshold, period):
     assert alarm["evaluation_periods"] == 1
 
 
-def test_alarm_dimensions_name_the_function_and_the_api_stage(dev):
+def test_alarm_dimensions_name_the_function_and_the_api_stage_by_reference(dev):
     found = alarms(dev, "us-east-1")
+    function = address_at(dev, "aws_lambda_function", "us-east-1/function/function")
     assert found["iac-aws-nova-fn-errors-us-east-1-dev"]["dimensions"] == {
-        "FunctionName": "iac-aws-nova-fn-us-east-1-dev"
+        "FunctionName": f"${{{function}.function_name}}"
     }
     assert found["iac-aws-nova-api-5xx-us-east-1-dev"]["dimensions"] == {
-        "ApiName": "iac-aws-nova-api-us-east-1-dev",
-        "Stage": "dev",
+        "ApiName": f"${{{address_at(dev, 'aws_api_gateway_rest_api', 'us-east-1/api/rest-api')}.name}}",
+        "Stage": f"${{{address_at(dev, 'aws_api_gateway_stage', 'us-east-1/api/stage')}.stage_name}}",
     }
 
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_queue_alarms_watch_the_regions_work_and_dead_letter_queues(dev, region):
     found = alarms(dev, region)
-    assert found[f"iac-aws-nova-queue-age-{region}-dev"]["dimensions"] == {
-        "QueueName": f"iac-aws-nova-events-{region}-dev"
-    }
-    assert found[f"iac-aws-nova-dlq-messages-{region}-dev"]["dimensions"] == {
-        "QueueName": f"iac-aws-nova-events-dlq-{region}-dev"
-    }
+    queue = address_at(dev, "aws_sqs_queue", f"{region}/queue/queue")
+    dlq = address_at(dev, "aws_sqs_queue", f"{region}/queue/dead-letter-queue")
+    assert found[f"iac-aws-nova-queue-age-{region}-dev"]["dimensions"] == {"QueueName": f"${{{queue}.name}}"}
+    assert found[f"iac-aws-nova-dlq-messages-{region}-dev"]["dimensions"] == {"QueueName": f"${{{dlq}.name}}"}
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -92,7 +94,14 @@ def test_unpublished_events_are_counted_from_the_api_functions_log(dev, region):
         "1",
     )
     alarm = alarms(dev, region)[f"iac-aws-nova-events-not-published-{region}-dev"]
-    assert (alarm["namespace"], alarm["metric_name"]) == ("iac-aws-nova/dev", "EventsNotPublished")
+    metric_filter = address_at(
+        dev, "aws_cloudwatch_log_metric_filter", f"{region}/monitoring/events-not-published-filter"
+    )
+    # The filter's metric by reference: the alarm waits for the filter that feeds it.
+    assert (alarm["namespace"], alarm["metric_name"]) == (
+        "iac-aws-nova/dev",
+        f"${{{metric_filter}.metric_transformation[0].name}}",
+    )
     assert "dimensions" not in alarm
 
 

@@ -91,16 +91,13 @@ def test_endpoints_admit_https_from_the_function_only(dev, region):
 @pytest.mark.parametrize("region", REGIONS)
 def test_function_egress_is_https_to_the_endpoints_only(dev, region):
     rules = resources(dev, "aws_vpc_security_group_egress_rule", region)
-    assert len(rules) == 3
+    # No rule to S3: no function uses it (NetworkConfig.gateway_egress adds one for a function that does).
+    assert len(rules) == 2
     for rule in rules:
         assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
         assert "cidr_ipv4" not in rule and "cidr_ipv6" not in rule
     targets = sorted(r.get("prefix_list_id") or r["referenced_security_group_id"] for r in rules)
-    assert [t.split(".")[1].split("_")[-2] for t in targets] == [
-        "endpoints-security-group",
-        "dynamodb-endpoint",
-        "s3-endpoint",
-    ]
+    assert [t.split(".")[1].split("_")[-2] for t in targets] == ["endpoints-security-group", "dynamodb-endpoint"]
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -138,3 +135,43 @@ def test_pinned_zone_ids_place_the_subnets_without_the_data_source(global_stack)
 def test_custom_cidr_is_split_into_two_quarters(custom):
     stack = custom
     assert sorted(s["cidr_block"] for s in resources(stack, "aws_subnet")) == ["172.16.8.0/24", "172.16.9.0/24"]
+
+
+def test_zones_where_older_accounts_cannot_create_subnets_are_never_chosen(dev):
+    zones = {z["provider"]: z for z in data_sources(dev, "aws_availability_zones")}
+    assert zones["aws.us-east-1"]["exclude_zone_ids"] == ["use1-az3"]
+    assert "exclude_zone_ids" not in zones["aws.us-west-2"]
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "global_stack", "custom"])
+def test_every_endpoint_admits_only_this_accounts_principals_and_resources(request, stack_name):
+    """Without a policy an endpoint reaches any account's tables, buses and buckets: a way out for
+    data, or in for another account's credentials."""
+    stack = request.getfixturevalue(stack_name)
+    endpoints = resources(stack, "aws_vpc_endpoint")
+    assert len(endpoints) == 3 * len(resources(stack, "aws_vpc"))
+    for endpoint in endpoints:
+        service = endpoint["service_name"].rsplit(".", 1)[1]
+        [statement] = policy_statements(stack, endpoint["policy"])
+        region = endpoint["provider"].removeprefix("aws.")
+        account = f"${{data.aws_caller_identity.{region}_caller-identity_"
+        assert statement["actions"] == [f"{service}:*"]
+        assert statement["principals"] == [{"identifiers": ["*"], "type": "AWS"}]
+        conditions = {c["variable"]: c for c in statement["condition"]}
+        assert sorted(conditions) == ["aws:PrincipalAccount", "aws:ResourceAccount"]
+        for condition in conditions.values():
+            assert condition["test"] == "StringEquals"
+            [value] = condition["values"]
+            assert value.startswith(account) and value.endswith(".account_id}")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_flow_log_role_may_find_its_log_group(dev, region):
+    """AWS's flow-log role lists logs:DescribeLogGroups among what the service needs."""
+    role = resource_at(dev, "aws_iam_role_policy", f"{region}/network/flow-log-role-policy")
+    statements = {s["sid"]: s for s in policy_statements(dev, role["policy"])}
+    assert statements["FindTheLogGroup"]["actions"] == ["logs:DescribeLogGroups"]
+    [resource] = statements["FindTheLogGroup"]["resources"]
+    assert resource.startswith(f"arn:aws:logs:{region}:${{data.aws_caller_identity.") and resource.endswith(
+        ":log-group:*"
+    )

@@ -36,8 +36,12 @@ def test_each_region_has_its_certificate_domains_and_health_check(global_stack, 
     assert certificate["domain_name"] == "api.example.com"
     assert certificate["subject_alternative_names"] == [f"{region}.api.example.com"]
     check = resource_at(global_stack, "aws_route53_health_check", f"{region}/domain/health-check")
+    regional_record = address_at(global_stack, "aws_route53_record", f"{region}/domain/regional-record-a")
+    assert resource_at(global_stack, "aws_route53_record", f"{region}/domain/regional-record-a")["name"] == (
+        f"{region}.api.example.com"
+    )
     assert (check["fqdn"], check["resource_path"], check["type"]) == (
-        f"{region}.api.example.com",
+        "${" + regional_record + ".fqdn}",
         "/api/health",
         "HTTPS",
     )
@@ -127,3 +131,17 @@ def test_dashboard_shows_the_health_checks_from_us_east_1(global_stack):
         {"label": "eu-west-1", "region": "us-east-1"},
     ]
     assert all(m[2] == "HealthCheckId" and m[3].startswith("${aws_route53_health_check.") for m in panel["metrics"])
+
+
+def test_the_home_region_alone_owns_the_shared_validation_record(global_stack):
+    """ACM's validation record for the one name is the same for every region's certificate: the
+    home region (eu-west-1) writes it, the other regions only their regional name's and wait for
+    the home region's record."""
+    owner = address_at(global_stack, "aws_route53_record", "eu-west-1/domain/validation-records")
+    assert (
+        " if " not in resource_at(global_stack, "aws_route53_record", "eu-west-1/domain/validation-records")["for_each"]
+    )
+    follower = resource_at(global_stack, "aws_route53_record", "us-east-1/domain/validation-records")
+    assert follower["for_each"].endswith(' if val.domain_name != "api.example.com" }}')
+    validation = resource_at(global_stack, "aws_acm_certificate_validation", "us-east-1/domain/certificate-validation")
+    assert validation["validation_record_fqdns"].endswith(f'[{owner}["api.example.com"].fqdn])}}')

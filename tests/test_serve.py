@@ -242,14 +242,21 @@ def test_head_gets_headers_without_a_body(api: Running) -> None:
     assert int(response.getheader("Content-Length") or 0) > 0
 
 
-def test_api_key_required_on_all_but_get_health(keyed_api: Running) -> None:
+def test_a_preflight_needs_no_key(keyed_api: Running) -> None:
+    """As API Gateway: a browser's preflight carries no x-api-key, so OPTIONS is open."""
+    status, response, data = keyed_api.request("OPTIONS", "/dev/api/items/1")
+    assert (status, data) == (204, b"")
+    assert response.getheader("Access-Control-Allow-Origin") == "*"
+    assert "x-api-key" in response.getheader("Access-Control-Allow-Headers").lower()
+
+
+def test_api_key_required_on_all_but_get_health_and_preflights(keyed_api: Running) -> None:
     assert keyed_api.json("GET", "/dev/api/health")[0] == 200
     assert keyed_api.json("GET", "/api/health")[0] == 200
     for method, target in (
         ("GET", "/dev/api"),
         ("POST", "/dev/api/echo"),
         ("POST", "/dev/api/health"),
-        ("OPTIONS", "/dev/api"),
         ("GET", "/dev/api/items/1"),
     ):
         calls = len(keyed_api.spy.events)

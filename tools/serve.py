@@ -493,7 +493,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return self._gateway_error(
                 403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
             )
-        key_required = server.api_key is not None and not (self.command == "GET" and resource == "/api/health")
+        # As API Gateway: GET /api/health and every preflight (OPTIONS) are open in every auth mode.
+        key_required = server.api_key is not None and not (
+            (self.command == "GET" and resource == "/api/health") or self.command == "OPTIONS"
+        )
         if key_required and self.headers.get("x-api-key") != server.api_key:
             return self._gateway_error(403, "Forbidden", "ForbiddenException", request_id)
         event = event_from_request(
