@@ -53,3 +53,17 @@ def test_deploy_goes_environment_after_environment_with_prod_last():
     deploy = (WORKFLOWS / "deploy.yml").read_text()
     assert deploy.index("staging:\n    needs: dev") < deploy.index("prod:\n    needs: staging")
     assert "environment: ${{ inputs.environment }}" in (WORKFLOWS / "deploy-environment.yml").read_text()
+
+
+def test_checks_install_terraform_and_tflint_before_the_tests():
+    """So `terraform validate` and tflint run for real on GitHub's runners instead of skipping."""
+    import yaml
+
+    steps = yaml.safe_load((WORKFLOWS / "ci.yml").read_text())["jobs"]["checks"]["steps"]
+    uses = [step.get("uses", "").split("@")[0] for step in steps]
+    runs = [step.get("run", "") for step in steps]
+    tests = runs.index("make test")
+    assert uses.index("hashicorp/setup-terraform") < tests
+    assert uses.index("terraform-linters/setup-tflint") < tests
+    init = next(i for i, run in enumerate(runs) if run.startswith("tflint --init"))
+    assert init < tests and ".tflint.hcl" in runs[init]
