@@ -203,19 +203,20 @@ class CustomDomain(Construct):
         """The certificate's DNS validation records, keyed by domain name (known at plan time, as
         for_each requires): all of them for the owner of the shared record, the regional name's
         only for the others."""
-        options: TerraformIterator
-        if shared_validation_fqdn is None:
-            options = TerraformIterator.from_complex_list(certificate.domain_validation_options, "domain_name")
-        else:
-            options = TerraformIterator.from_map(
-                Token.as_any_map(
-                    "${{ for key, val in tolist("
-                    + certificate.fqn
-                    + ".domain_validation_options): val.domain_name => val if val.domain_name != "
-                    + json.dumps(self._domain_name)
-                    + " }}"
-                )
+        # Over the set itself, as the provider's documentation does: cdktf's from_complex_list wraps it
+        # in tolist(), and a list of a new certificate's options is wholly unknown at plan time, so
+        # the plan of a first deploy (or of a replacement) fails with "Invalid for_each argument".
+        # The domain names are known at plan time; the record values are not, and need not be.
+        others = "" if shared_validation_fqdn is None else f" if dvo.domain_name != {json.dumps(self._domain_name)}"
+        options = TerraformIterator.from_map(
+            Token.as_any_map(
+                "${{ for dvo in "
+                + certificate.fqn
+                + ".domain_validation_options : dvo.domain_name => dvo"
+                + others
+                + " }}"
             )
+        )
         records = aws.Route53Record(
             self,
             "validation-records",

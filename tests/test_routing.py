@@ -142,6 +142,6 @@ def test_the_home_region_alone_owns_the_shared_validation_record(global_stack):
         " if " not in resource_at(global_stack, "aws_route53_record", "eu-west-1/domain/validation-records")["for_each"]
     )
     follower = resource_at(global_stack, "aws_route53_record", "us-east-1/domain/validation-records")
-    assert follower["for_each"].endswith(' if val.domain_name != "api.example.com" }}')
+    assert follower["for_each"].endswith(' if dvo.domain_name != "api.example.com" }}')
     validation = resource_at(global_stack, "aws_acm_certificate_validation", "us-east-1/domain/certificate-validation")
     assert validation["validation_record_fqdns"].endswith(f'[{owner}["api.example.com"].fqdn])}}')

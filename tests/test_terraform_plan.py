@@ -1,0 +1,79 @@
+"""`terraform validate` and an offline `terraform plan` of every kind of stack: what only Terraform
+itself reveals (for_each keys unknown until apply, expressions it cannot evaluate, references to
+nothing, arguments the provider refuses). Marked ``plan``: `make test-plan` runs them (each plan
+takes Terraform 10 to 20 s), `make test` does not.
+
+The provider comes from the registry where it is reachable (CI), at the pinned version, or from a
+filesystem mirror (IAC_TF_PROVIDER_MIRROR, default /opt/tf-plugins: this machine's image holds
+hashicorp/aws 5.100.0 there, and the plan then uses that version); with neither, the tests skip
+and say why. See tests/offline_plan.py for what is stubbed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import GLOBAL, VARIANTS
+from offline_plan import cli_config, mirror_version, prepare
+
+pytestmark = pytest.mark.plan
+
+
+@pytest.fixture(scope="module")
+def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], str | None]:
+    """The environment Terraform runs in, and the provider version to plan with (None: the pin)."""
+    if shutil.which("terraform") is None:
+        pytest.skip("the Terraform CLI is not installed")
+    mirror = Path(os.environ.get("IAC_TF_PROVIDER_MIRROR", "/opt/tf-plugins"))
+    version = mirror_version(mirror) if mirror.is_dir() else None
+    config = cli_config(tmp_path_factory.mktemp("terraform") / "terraformrc", mirror if version else None)
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(config), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    return env, version
+
+
+def terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def stack_dir(request: pytest.FixtureRequest, which: str) -> Path:
+    if which in ("iac-aws-nova-dev", "iac-aws-nova-bootstrap"):
+        return request.getfixturevalue("default_synth").outdir / "stacks" / which
+    synth = request.getfixturevalue("synth")
+    if which == "global":
+        return synth(GLOBAL).outdir / "stacks" / "iac-aws-nova-dev"
+    from constructs_lib.config import configs_from_context
+
+    return synth(*configs_from_context(VARIANTS)).outdir / "stacks" / which
+
+
+# The default stacks; one with a custom domain over two regions (certificates, validation records,
+# latency routing); and the Cognito (two regions, one pool) and IAM-with-domain variants.
+@pytest.mark.parametrize(
+    "which", ["iac-aws-nova-dev", "iac-aws-nova-bootstrap", "global", "variant-cognito", "variant-iam"]
+)
+def test_the_stack_validates_and_plans(request, tmp_path, terraform_env, which):
+    env, version = terraform_env
+    workdir = prepare(stack_dir(request, which), tmp_path / which, version)
+    init = terraform(["init", "-input=false"], workdir, env)
+    if init.returncode != 0:
+        reason = next(
+            (line for line in init.stderr.splitlines() if "provider" in line.lower()), init.stderr.strip()[:200]
+        )
+        pytest.skip(f"terraform init cannot install the AWS provider here: {reason.strip()}")
+    validate = terraform(["validate", "-json"], workdir, env)
+    report = json.loads(validate.stdout)
+    assert report["valid"], json.dumps(report["diagnostics"], indent=2)
+    plan = terraform(["plan", "-refresh=false", "-input=false", "-lock=false"], workdir, env)
+    assert plan.returncode == 0, plan.stderr[-4000:]
+    summary = re.search(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy\.$", plan.stdout, flags=re.M)
+    assert summary is not None, plan.stdout[-2000:]
+    resources = sum(len(kind) for kind in json.loads((workdir / "cdk.tf.json").read_text())["resource"].values())
+    assert int(summary.group(1)) >= resources and summary.group(2, 3) == ("0", "0")
