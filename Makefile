@@ -15,12 +15,13 @@ export TF_CLI_CONFIG_FILE := /dev/null
 endif
 endif
 
-.PHONY: help install synth test snapshot-update lint security diff serve bench pr clean
+.PHONY: help install synth check test test-plan snapshot-update lint security diff serve serve-local bench pr clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	@echo "Installing the Python environment into $(VENV) (the first time takes a few minutes) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@# main.py synthesizes under python -O; compile the CDK's bytecode for it once (the bindings are
@@ -29,21 +30,30 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@echo "Installing the pinned cdktf CLI into node_modules (npm ci) ..."
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed  ## Python venv and the pinned cdktf CLI
 
-synth: install  ## Synthesize every stack into cdktf.out/ (through the cdktf CLI)
+synth: install  ## Synthesize every stack into cdktf.out/ (through the cdktf CLI); CDKTF_CONTEXT_JSON overrides settings
+	@$(PY) main.py --check
 	npx --no-install cdktf synth
 
-test: $(VENV)/.installed  ## Run the test suite (snapshots and the security gate included)
-	$(PY) -m pytest -p no:cacheprovider
+check: $(VENV)/.installed  ## Validate settings.json (and any CDKTF_CONTEXT_JSON override) without synthesizing
+	@$(PY) main.py --check
+
+test: $(VENV)/.installed node_modules/.installed  ## Run the test suite (snapshots, the security gate, the CLI as users run it)
+	$(PY) -m pytest -p no:cacheprovider -m "not plan"
+
+test-plan: $(VENV)/.installed  ## terraform validate and an offline terraform plan of every kind of stack (Terraform 1.10+)
+	$(PY) -m pytest -p no:cacheprovider -m plan
 
 snapshot-update: $(VENV)/.installed  ## Rewrite the JSON snapshots on purpose; review the diff
 	$(PY) -m pytest -p no:cacheprovider tests/test_snapshot.py --snapshot-update
 
 lint: $(VENV)/.installed  ## ruff, ruff format --check, mypy on constructs_lib and benchmarks, actionlint
+	@echo "Linting (ruff, ruff format --check, mypy, actionlint) ..."
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -53,20 +63,29 @@ security: $(VENV)/.installed  ## Synthesize, then run the checkov gate over ever
 	$(PY) main.py
 	$(PY) -m security.gate
 
+# The base's worktree is removed on every way out (success, failure, Ctrl-C): a leftover would make
+# every later `git worktree add` refuse.
+DIFF_CLEANUP := git worktree remove --force .diff-base > /dev/null 2>&1; rm -rf .diff-base .diff-base.out; git worktree prune
 diff: $(VENV)/.installed  ## Synth diff of this tree against BASE (default origin/main) as Markdown
-	@rm -rf .diff-base .diff-base.out && git worktree add --quiet --detach .diff-base $(BASE)
-	@cd .diff-base && CDKTF_OUTDIR=../.diff-base.out ../$(PY) main.py > /dev/null
-	@$(PY) main.py > /dev/null
-	@$(PY) tools/synth_diff.py .diff-base.out cdktf.out; status=$$?; \
-		git worktree remove --force .diff-base; rm -rf .diff-base.out; exit $$status
+	@trap '$(DIFF_CLEANUP)' EXIT; trap 'exit 130' INT TERM; \
+	$(DIFF_CLEANUP); \
+	echo "Synthesizing $(BASE) and this tree (about 10 s) ..." >&2; \
+	git worktree add --quiet --detach .diff-base $(BASE) && \
+	(cd .diff-base && CDKTF_OUTDIR=../.diff-base.out ../$(PY) main.py > /dev/null) && \
+	$(PY) main.py > /dev/null && \
+	$(PY) tools/synth_diff.py .diff-base.out cdktf.out
 
 serve: $(VENV)/.installed  ## The function behind a local API Gateway-like server on 127.0.0.1:8000
 	$(PY) tools/serve.py --port $${PORT:-8000}
+
+serve-local: $(VENV)/.installed  ## The same, with a local table and bus (moto, in-process): the items routes work
+	$(PY) tools/serve.py --port $${PORT:-8000} --local-aws
 
 bench: $(VENV)/.installed  ## Synth and test-suite benchmark: the table in README, Performance
 	$(PY) benchmarks/bench.py
 
 pr: lint test security  ## Everything CI runs on a pull request (but the plan, which needs AWS)
 
-clean:  ## Remove build output (never state files)
+clean:  ## Remove build output (never state files) and a leftover diff worktree
 	rm -rf cdktf.out .pytest_cache .hypothesis .diff-base .diff-base.out
+	-git worktree prune 2> /dev/null

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Entry point for `cdktf synth` and `python main.py`: synthesizes every environment's stack."""
+"""Entry point for `cdktf synth` and `python main.py`: synthesizes every environment's stack.
+
+`python main.py --check` only validates the settings (settings.json and CDKTF_CONTEXT_JSON).
+"""
 
 import os
+import signal
 import sys
 
 # The provider bindings type-check every argument of every construct at run time (typeguard, under
@@ -13,6 +17,15 @@ if sys.flags.optimize == 0 and os.environ.get("IAC_TYPECHECKS") != "1":
 from constructs_lib.app import main
 from constructs_lib.lazy_provider import fast_exit
 
+
+def _stop(signum: int, frame: object) -> None:
+    # Ctrl-C reaches the CDK's Node process too: without this, its broken pipe is a traceback.
+    print("interrupted", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     # The JSON is written and flushed when main() returns: skip the interpreter's slow teardown.
-    fast_exit(main())
+    fast_exit(main(sys.argv[1:]))

@@ -148,7 +148,7 @@ def kernel_alone(work: Path, python: str, runs: int) -> dict[int, list[tuple[flo
 
 
 LAZY, PLAIN = "default synth, lazy loader", "default synth, plain import (IAC_LAZY_PROVIDER=0)"
-SUITE = "test suite (pytest, whole)"
+SUITE = "test suite (make test: pytest -m 'not plan')"
 
 
 def regions_case(count: int) -> str:
@@ -186,7 +186,12 @@ def main() -> int:
         # The suite's tree has many processes; sampling it every 50 ms would take CPU from the suite
         # on a 2-core machine. Its memory is for information only: every half second is enough.
         samples[SUITE] = [
-            measure([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], synth_env(True), ROOT, every=0.5)
+            measure(
+                [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not plan"],
+                synth_env(True),
+                ROOT,
+                every=0.5,
+            )
             for _ in range(args.suite_runs)
         ]
     rows = {label: row(label, runs) for label, runs in samples.items()}

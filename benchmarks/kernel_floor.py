@@ -78,10 +78,10 @@ def record(workdir: Path) -> None:
     _NodeProcess.start = recording_start  # type: ignore[method-assign]
 
     from constructs_lib.app import PROJECT_DIR, build_app
-    from constructs_lib.config import configs_from_context, read_context
+    from constructs_lib.config import load_settings
     from constructs_lib.lazy_provider import fast_exit
 
-    build_app(configs_from_context(read_context(PROJECT_DIR)), outdir=str(workdir / "out")).synth()
+    build_app(load_settings(PROJECT_DIR).configs(), outdir=str(workdir / "out")).synth()
     if not node.get("argv") or not answers or len(requests) != len(answers):
         raise SystemExit("kernel_floor: the conversation with the kernel was not recorded")
     # The function packages live in a temporary directory that goes when this process ends.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .config import ConfigError, StackConfig, configs_from_context, read_context
+from .config import ConfigError, Settings, StackConfig, load_settings
 from .regions import CONSTRAINED_ZONE_IDS
 
 if TYPE_CHECKING:  # the CDK loads only once the configuration is known to be valid
@@ -26,14 +27,16 @@ def build_app(
     outdir: str | None = None,
     source_dir: Path = LAMBDA_SRC,
     with_bootstrap: bool = True,
+    cdktf_flags: Mapping[str, Any] | None = None,
 ) -> App:
-    """An App with one stack per environment (and the bootstrap stack). Nothing is written until
-    ``app.synth()``."""
+    """An App with one stack per environment (and the bootstrap stack); ``cdktf_flags`` are cdktf's
+    own context flags from the settings. Nothing is written until ``app.synth()``."""
     from .bootstrap import BootstrapConfig, BootstrapStack
     from .cdk import App
     from .stack import ServerlessStack
 
-    app = App(outdir=outdir) if outdir else App()
+    context = dict(cdktf_flags) if cdktf_flags else None
+    app = App(outdir=outdir, context=context) if outdir else App(context=context)
     for config in configs:
         ServerlessStack(app, config, source_dir=source_dir)
     if with_bootstrap:
@@ -41,14 +44,35 @@ def build_app(
     return app
 
 
-def _summary(outdir: Path, configs: Sequence[StackConfig], seconds: float) -> str:
-    lines = [f"Synthesized in {seconds:.1f} s into {outdir}:"]
-    for stack_dir in sorted((outdir / "stacks").iterdir()):
-        document = json.loads((stack_dir / "cdk.tf.json").read_text())
+def synthesized_stacks(outdir: Path) -> list[str]:
+    """The stacks the last synth wrote, from its manifest (not whatever folders are in ``outdir``)."""
+    return sorted(json.loads((outdir / "manifest.json").read_text())["stacks"])
+
+
+def remove_stale_stacks(outdir: Path) -> list[str]:
+    """Remove the folders of stacks that are no longer configured, as the cdktf CLI does after its
+    own synth; a folder that holds a Terraform state file is kept, with a warning. Returns what was
+    removed."""
+    stacks_dir = outdir / "stacks"
+    current = set(synthesized_stacks(outdir))
+    removed = []
+    for folder in sorted(p for p in stacks_dir.iterdir() if p.is_dir() and p.name not in current):
+        if any(folder.rglob("*.tfstate")):
+            print(f"warning: {folder} is no longer configured but holds a state file: left in place", file=sys.stderr)
+            continue
+        shutil.rmtree(folder)
+        removed.append(folder.name)
+    return removed
+
+
+def _summary(outdir: Path, configs: Sequence[StackConfig], settings: Settings, seconds: float) -> str:
+    lines = [f"Synthesized in {seconds:.1f} s into {outdir} (settings: {settings.origin()}):"]
+    for name in synthesized_stacks(outdir):
+        document = json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text())
         resources = sum(len(v) for v in document.get("resource", {}).values())
-        regions = next((c.regions for c in configs if c.stack_name == stack_dir.name), None)
+        regions = next((c.regions for c in configs if c.stack_name == name), None)
         where = f" regions {', '.join(regions)}" if regions else ""
-        lines.append(f"  {stack_dir.name}: {resources} resources{where}")
+        lines.append(f"  {name}: {resources} resources{where}")
     return "\n".join(lines)
 
 
@@ -74,17 +98,27 @@ def warnings(configs: Sequence[StackConfig]) -> list[str]:
     return found
 
 
-def main() -> int:
+def main(argv: Sequence[str] = ()) -> int:
+    """Synthesize every configured stack; with ``--check``, only validate the settings (and
+    cdktf.json) and say so, before anything slow or anything written."""
     started = time.perf_counter()
     try:
-        configs = configs_from_context(read_context(PROJECT_DIR))
+        settings = load_settings(PROJECT_DIR)
+        configs = settings.configs()
     except ConfigError as error:
         print(f"error: invalid configuration: {error}", file=sys.stderr)
         return 2
     for warning in warnings(configs):
         print(warning, file=sys.stderr)
-    app = build_app(configs)
-    app.synth()
+    if "--check" in argv:
+        names = ", ".join(c.stack_name for c in configs)
+        print(f"Settings are valid ({settings.origin()}): {names}")
+        return 0
     outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
-    print(_summary(outdir, configs, time.perf_counter() - started))
+    build_app(configs, outdir=str(outdir), cdktf_flags=settings.cdktf_flags).synth()
+    # The cdktf CLI (which sets SYNTH_HCL_OUTPUT for its app) removes them itself, from a list it
+    # made before the app ran: removing them here too would make it fail.
+    if "SYNTH_HCL_OUTPUT" not in os.environ:
+        remove_stale_stacks(outdir)
+    print(_summary(outdir, configs, settings, time.perf_counter() - started))
     return 0

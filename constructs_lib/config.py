@@ -3,9 +3,11 @@
 Everything here is plain Python (no cdktf, no provider bindings), so a bad setting is refused in a
 fraction of a second, before the expensive bindings load and before anything is written.
 
-Settings come from cdktf.json's ``context`` (snake_case keys named like the fields below), overridden
-key by key by the ``CDKTF_CONTEXT_JSON`` environment variable (which the cdktf CLI sets), or are built
-in code: ``StackConfig(project_name="shop", regions=("eu-west-1",))``.
+Settings come from ``settings.json`` (snake_case keys named like the fields below), overridden key
+by key by the ``CDKTF_CONTEXT_JSON`` environment variable, or are built in code:
+``StackConfig(project_name="shop", regions=("eu-west-1",))``. They are not in cdktf.json's
+``context``: the cdktf CLI replaces ``CDKTF_CONTEXT_JSON`` with that context before it starts the
+app, so an override given to ``npx cdktf synth`` (or ``deploy``) would be silently ignored.
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ from .regions import KNOWN_REGIONS, REGION_PATTERN, default_vpc_cidr
 
 
 class ConfigError(ValueError):
-    """A setting that breaks a rule: the message names the setting, the value and the rule."""
+    """A setting that breaks a rule: the message names the setting as the user wrote it, the value
+    (as JSON) and the rule, and where it helps, the likely fix."""
+
+    def __init__(self, setting: str, detail: str) -> None:
+        super().__init__(f"{setting}: {detail}")
+        self.setting = setting
+        self.detail = detail
+
+    def at(self, setting: str) -> ConfigError:
+        """The same error, naming the setting as written elsewhere (under an environment, say)."""
+        return ConfigError(setting, self.detail)
 
 
 # CloudWatch Logs accepts only these retention periods.
@@ -85,14 +97,45 @@ RESERVED_ENVIRONMENTS = ("bootstrap", "shared")
 _RESERVED_TAGS = ("Project", "Environment", "ManagedBy", "Region")
 
 
+def as_json(value: Any) -> str:
+    """A value as the user wrote it in JSON: ``null``, ``true``, ``["a"]``, ``{}``."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=_plain)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(type(value).__name__)
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
 def _fail(setting: str, value: Any, rule: str) -> ConfigError:
-    return ConfigError(f"{setting}: {value!r} {rule}")
+    return ConfigError(setting, f"{as_json(value)} {rule}")
 
 
 def _int(setting: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
     # bool is an int in Python; `true` for a memory size is a mistake, not 1 MB.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(setting, value, f"must be a whole number (got {type(value).__name__})")
+        raise _fail(setting, value, f"must be a whole number (got {_kind(value)})")
     if value < minimum:
         rule = "must be positive" if minimum == 1 else f"must be at least {minimum}"
         raise _fail(setting, value, rule)
@@ -107,29 +150,29 @@ def _in(setting: str, value: Any, limits: tuple[int, int]) -> None:
 
 def _number(setting: str, value: Any, *, minimum_exclusive: float = 0) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(setting, value, f"must be a number (got {type(value).__name__})")
+        raise _fail(setting, value, f"must be a number (got {_kind(value)})")
     if value <= minimum_exclusive:
         raise _fail(setting, value, "must be positive")
 
 
 def _str(setting: str, value: Any) -> None:
     if not isinstance(value, str):
-        raise _fail(setting, value, f"must be a string (got {type(value).__name__})")
+        raise _fail(setting, value, f"must be a string (got {_kind(value)})")
 
 
 def dns_name_problem(name: object) -> str | None:
     """What makes ``name`` not a lowercase DNS name of at least two labels, or ``None``."""
     if not isinstance(name, str):
-        return f"must be a string (got {type(name).__name__})"
+        return f"must be a string (got {_kind(name)})"
     if len(name) > MAX_DNS_NAME:
         return f"is {len(name)} characters long; a DNS name has at most {MAX_DNS_NAME}"
     labels = name.split(".")
     if len(labels) < 2:
-        return "must have at least two labels (such as 'api.example.com')"
+        return 'must have at least two labels (such as "api.example.com")'
     for label in labels:
         if not _DNS_LABEL_RE.match(label):
             return (
-                f"has the label {label!r}: each label must be 1 to 63 of a-z, 0-9 and '-', "
+                f"has the label {as_json(label)}: each label must be 1 to 63 of a-z, 0-9 and '-', "
                 "not starting or ending with '-' (lowercase, no trailing dot)"
             )
     return None
@@ -147,17 +190,31 @@ def hosted_zone_id_problem(zone_id: object) -> str | None:
     """Why ``zone_id`` is not a Route 53 hosted zone id, or ``None``."""
     if isinstance(zone_id, str) and _HOSTED_ZONE_RE.match(zone_id):
         return None
-    return "is not a Route 53 hosted zone id ('Z' and 1 to 31 of A-Z and 0-9, without '/hostedzone/')"
+    return 'is not a Route 53 hosted zone id ("Z" and 1 to 31 of A-Z and 0-9, without "/hostedzone/")'
+
+
+def _ipv4_network(setting: str, cidr: Any) -> ipaddress.IPv4Network:
+    """The network a CIDR names, or an error that says what is wrong with it and what was meant."""
+    _str(setting, cidr)
+    try:
+        return ipaddress.IPv4Network(cidr)
+    except ValueError:
+        pass
+    try:
+        meant = ipaddress.IPv4Network(cidr, strict=False)
+    except ValueError:
+        raise _fail(setting, cidr, 'is not an IPv4 network in CIDR form (such as "10.20.0.0/16")') from None
+    raise _fail(setting, cidr, f"has host bits set; did you mean {as_json(str(meant))}?")
 
 
 def check_region(setting: str, region: Any) -> None:
     """Refuse a malformed or unknown region name."""
     _str(setting, region)
     if not REGION_PATTERN.match(region):
-        raise _fail(setting, region, "is not a region name (expected the form 'us-east-1')")
+        raise _fail(setting, region, 'is not a region name (expected the form "us-east-1")')
     if region not in KNOWN_REGIONS:
         close = difflib.get_close_matches(region, KNOWN_REGIONS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = f"; did you mean {as_json(close[0])}?" if close else ""
         raise _fail(setting, region, f"is not a known AWS commercial region{hint} (known: {', '.join(KNOWN_REGIONS)})")
 
 
@@ -334,7 +391,7 @@ class StackConfig:
             raise _fail("tags", self.tags, "must be a mapping of tag names to values")
         for key, value in self.tags.items():
             if not isinstance(key, str) or not _TAG_KEY_RE.match(key) or key.startswith("aws:"):
-                raise _fail("tags", key, "is not a valid tag key (1 to 128 characters, not 'aws:...')")
+                raise _fail("tags", key, 'is not a valid tag key (1 to 128 characters, not "aws:...")')
             if key in _RESERVED_TAGS:
                 raise _fail(f"tags.{key}", value, f"cannot be set: the stack sets {', '.join(_RESERVED_TAGS)}")
             if not isinstance(value, str) or len(value) > 256:
@@ -345,7 +402,7 @@ class StackConfig:
         regions = self.regions
         if isinstance(regions, str):
             raise _fail(
-                "regions", regions, f"must be a list of region names, not a single string (write [{regions!r}])"
+                "regions", regions, f"must be a list of region names, not a single string (write [{as_json(regions)}])"
             )
         if not isinstance(regions, (list, tuple)):
             raise _fail("regions", regions, "must be a list of region names")
@@ -375,10 +432,7 @@ class StackConfig:
         for region in regions:
             cidr = self.vpc_cidr(region)
             setting = f"vpc_cidrs.{region}"
-            try:
-                network = ipaddress.IPv4Network(cidr)
-            except (ValueError, TypeError):
-                raise _fail(setting, cidr, "is not an IPv4 network in CIDR form (e.g. '10.20.0.0/16')") from None
+            network = _ipv4_network(setting, cidr)
             if not 16 <= network.prefixlen <= 24:
                 raise _fail(setting, cidr, "must be a /16 to /24 block (AWS VPC limits, two subnets)")
             if not network.is_private:
@@ -405,7 +459,7 @@ class StackConfig:
                 or len(set(zones)) != 2
                 or not all(isinstance(z, str) and _ZONE_ID_RE.match(z) for z in zones)
             ):
-                raise _fail(setting, zones, "must be two different zone ids such as ['use1-az1', 'use1-az2']")
+                raise _fail(setting, zones, 'must be two different zone ids such as ["use1-az1", "use1-az2"]')
         self._set("availability_zone_ids", {r: tuple(z) for r, z in self.availability_zone_ids.items()})
 
     def _check_state(self) -> None:
@@ -495,11 +549,14 @@ class StackConfig:
         _int("alarm_throttles_threshold", self.alarm_throttles_threshold, minimum=0)
 
     def _check_routing(self) -> None:
-        if (self.domain_name is None) != (self.hosted_zone_id is None):
-            given, missing = (
-                ("domain_name", "hosted_zone_id") if self.hosted_zone_id is None else ("hosted_zone_id", "domain_name")
+        if self.domain_name is not None and self.hosted_zone_id is None:
+            raise _fail(
+                "domain_name",
+                self.domain_name,
+                "needs hosted_zone_id too: the Route 53 public hosted zone that holds it",
             )
-            raise _fail(missing, None, f"must be set together with {given} ({getattr(self, given)!r})")
+        if self.hosted_zone_id is not None and self.domain_name is None:
+            raise _fail("hosted_zone_id", self.hosted_zone_id, "needs domain_name too: the one name callers use")
         if self.domain_name is not None:
             _str("domain_name", self.domain_name)
             problem = domain_name_problem(self.domain_name)
@@ -530,108 +587,195 @@ class StackConfig:
 
 SETTINGS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StackConfig))
 _TUPLE_SETTINGS = {"regions"}
+SETTINGS_FILE = "settings.json"
+OVERRIDE_VARIABLE = "CDKTF_CONTEXT_JSON"
+# cdktf's own context keys (cdktf 0.21 reads no others): passed to the CDK, never taken for settings.
+# The CLI adds cdktfRelativeModules to every app's context.
+CDKTF_FLAGS = (
+    "@cdktf/disable_stack_trace_in_metadata",
+    "cdktfJsonPath",
+    "cdktfRelativeModules",
+    "cdktfStaticModuleAssetHash",
+    "cdktfVersion",
+)
 
 
-def _is_cdktf_flag(key: str) -> bool:
-    # cdktf's own context flags are camelCase (excludeStackIdFromLogicalIds, cdktfRelativeModules...);
-    # ours are all snake_case, so any key with an upper-case letter belongs to cdktf.
-    return any(c.isupper() for c in key)
+def _snake(key: str) -> str:
+    """``lambdaMemoryMb``, ``Lambda-Memory-MB`` -> ``lambda_memory_mb``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).replace("-", "_").replace(" ", "_").lower()
 
 
 def _closest(word: str, choices: Sequence[str]) -> list[str]:
-    """The choices most like ``word`` (all of them when several are equally close), alphabetically."""
-    scores = {c: difflib.SequenceMatcher(None, word, c).ratio() for c in choices}
+    """The choices most like ``word``, whatever its case or style (all of them when several are
+    equally close), alphabetically."""
+    normal = _snake(word)
+    if normal in choices:
+        return [normal]
+    scores = {c: difflib.SequenceMatcher(None, normal, c).ratio() for c in choices}
     best = max(scores.values(), default=0.0)
     return sorted(c for c, score in scores.items() if score == best and score >= 0.6)
 
 
-def _settings_from(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Keep our settings from a context mapping; refuse misspelled ones with the nearest name."""
+def _unknown(key: str, where: str) -> ConfigError:
+    close = _closest(key, (*SETTINGS, "environments"))
+    hint = f"; did you mean {' or '.join(map(as_json, close))}?" if close else ""
+    if not close and _snake(key).startswith(("cdktf", "@cdktf")):
+        hint = f"; cdktf's own flags are {', '.join(CDKTF_FLAGS)}"
+    return ConfigError(f"{where}{key}", f"is not a known setting{hint} (see README, Configuration)")
+
+
+def _settings_from(raw: Mapping[str, Any], where: str, *, flags: dict[str, Any] | None) -> dict[str, Any]:
+    """Our settings from a mapping; cdktf's flags go to ``flags`` (top level only). Anything else
+    is refused with the nearest setting's name."""
     settings: dict[str, Any] = {}
     for key, value in raw.items():
-        if _is_cdktf_flag(key):
+        if key in CDKTF_FLAGS and flags is not None:
+            flags[key] = value
             continue
         if key not in SETTINGS:
-            close = _closest(key, (*SETTINGS, "environments"))
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-            raise ConfigError(f"{where}{key}: is not a known setting{hint} (see README, Configuration)")
+            raise _unknown(key, where)
         if key in _TUPLE_SETTINGS and isinstance(value, list):
             value = tuple(value)
         settings[key] = value
     return settings
 
 
-def configs_from_context(context: Mapping[str, Any]) -> list[StackConfig]:
+def configs_from_context(context: Mapping[str, Any], *, overridden: Sequence[str] = ()) -> list[StackConfig]:
     """One StackConfig per environment.
 
     ``environments`` (optional) maps each environment name to settings that override the shared ones
     for that environment only, e.g. ``{"dev": {}, "prod": {"lambda_memory_mb": 512}}``; a list of
-    names means no overrides. Without it there is one environment, ``environment``.
+    names means no overrides. Without it there is one environment, ``environment``. An error names
+    the key where it was written; ``overridden`` (keys set by CDKTF_CONTEXT_JSON) says where else.
     """
     if not isinstance(context, Mapping):
-        raise ConfigError(f"context: {context!r} must be a JSON object of settings")
+        raise ConfigError(SETTINGS_FILE, f"{as_json(context)} must be a JSON object of settings")
+    return _configs(context, overridden=tuple(overridden))
+
+
+def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list[StackConfig]:
+    def located(error: ConfigError, where: str, own: Mapping[str, Any]) -> ConfigError:
+        root = error.setting.split(".", 1)[0]
+        written = f"{where}{error.setting}" if root in own else error.setting
+        top = where.split(".", 1)[0] if root in own and where else root
+        return error.at(f"{written} (from {OVERRIDE_VARIABLE})" if top in overridden else written)
+
     shared_raw = {k: v for k, v in context.items() if k != "environments"}
-    shared = _settings_from(shared_raw, "")
+    try:
+        shared = _settings_from(shared_raw, "", flags={})
+    except ConfigError as error:
+        raise located(error, "", {}) from None
     environments = context.get("environments")
     if environments is None:
-        return [_build(shared, "")]
-    if isinstance(environments, list) and all(isinstance(e, str) for e in environments):
+        try:
+            return [StackConfig(**shared)]
+        except ConfigError as error:
+            raise located(error, "", {}) from None
+    if isinstance(environments, list) and environments and all(isinstance(e, str) for e in environments):
         environments = {name: {} for name in environments}
     if not isinstance(environments, Mapping) or not environments:
-        raise _fail("environments", environments, "must be a non-empty list of names or a mapping of name to settings")
+        raise located(
+            _fail("environments", environments, "must be a non-empty list of names or an object of name to settings"),
+            "",
+            {},
+        )
     if "environment" in shared:
-        raise _fail(
-            "environment",
-            shared["environment"],
-            "cannot be set together with 'environments' (name the environments there)",
+        raise located(
+            _fail("environment", shared["environment"], 'cannot be set together with "environments" (name them there)'),
+            "",
+            {},
         )
     configs = []
     for name, overrides in environments.items():
         where = f"environments.{name}."
-        if not isinstance(overrides, Mapping):
-            raise ConfigError(f"environments.{name}: {overrides!r} must be a mapping of settings")
-        own = _settings_from(overrides, where)
-        if "environment" in own:
-            raise ConfigError(f"{where}environment: is set by the environment's name")
-        configs.append(_build({**shared, **own, "environment": name}, where))
+        try:
+            if not isinstance(overrides, Mapping):
+                raise _fail(where[:-1], overrides, "must be an object of settings")
+            own = _settings_from(overrides, where, flags=None)
+            if "environment" in own:
+                raise ConfigError(f"{where}environment", "is set by the environment's name")
+        except ConfigError as error:
+            raise located(error, "", {}) from None
+        try:
+            configs.append(StackConfig(**{**shared, **own, "environment": name}))
+        except ConfigError as error:
+            raise located(error, where, own) from None
     stack_names = [c.stack_name for c in configs]
     if len(set(stack_names)) != len(stack_names):
         raise _fail("environments", list(environments), "must have distinct names")
     return configs
 
 
-def _build(settings: dict[str, Any], where: str) -> StackConfig:
+@dataclass(frozen=True)
+class Settings:
+    """What the app is configured with: ``context`` (settings.json, overridden key by key by
+    CDKTF_CONTEXT_JSON), cdktf's own flags for the CDK, and the keys the override changed."""
+
+    context: dict[str, Any]
+    cdktf_flags: dict[str, Any]
+    overridden: tuple[str, ...] = ()
+
+    def configs(self) -> list[StackConfig]:
+        return _configs(self.context, overridden=self.overridden)
+
+    def origin(self) -> str:
+        """Where the settings came from, for the synth summary."""
+        if not self.overridden:
+            return SETTINGS_FILE
+        return f"{SETTINGS_FILE}, with {OVERRIDE_VARIABLE} setting {', '.join(self.overridden)}"
+
+
+def _json_file(path: Path) -> Any:
+    """A JSON file's content; a syntax error is one line with the file, line and column."""
     try:
-        return StackConfig(**settings)
-    except ConfigError as error:
-        raise ConfigError(f"{where}{error}") from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(path.name, f"cannot be read ({error.strerror or error})") from None
+    return _json_text(text, path.name)
 
 
-def read_context(project_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """cdktf.json's ``context``, overridden key by key by ``CDKTF_CONTEXT_JSON``.
+def _json_text(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        before = text[: error.pos].rstrip()
+        hint = "; remove the trailing comma" if before.endswith(",") and error.msg.startswith("Expecting") else ""
+        raise ConfigError(
+            name, f"line {error.lineno}, column {error.colno}: {error.msg}{hint} (not valid JSON)"
+        ) from None
 
-    The cdktf CLI passes context only through that variable; reading cdktf.json too makes a plain
-    ``python main.py`` see the same settings.
-    """
+
+def _object(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(name, f"{as_json(value)} must be a JSON object of settings")
+    return value
+
+
+def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """``settings.json`` (when present), overridden key by key by ``CDKTF_CONTEXT_JSON``; cdktf.json
+    is checked too, since the cdktf CLI reads it first."""
     environ = os.environ if environ is None else environ
-    context: dict[str, Any] = {}
     cdktf_json = project_dir / "cdktf.json"
     if cdktf_json.exists():
-        try:
-            data = json.loads(cdktf_json.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"cdktf.json: is not valid JSON ({error})") from None
-        file_context = data.get("context", {}) if isinstance(data, dict) else {}
-        if not isinstance(file_context, dict):
-            raise _fail("cdktf.json context", file_context, "must be a JSON object")
-        context.update(file_context)
-    raw = environ.get("CDKTF_CONTEXT_JSON")
+        cli = _json_file(cdktf_json)
+        if isinstance(cli, dict) and "context" in cli:
+            raise ConfigError(
+                "cdktf.json",
+                f'"context" must not be set: the cdktf CLI replaces {OVERRIDE_VARIABLE} with it, so an override '
+                f"would be ignored; move the settings to {SETTINGS_FILE}",
+            )
+    settings_json = project_dir / SETTINGS_FILE
+    context = _object(_json_file(settings_json), SETTINGS_FILE) if settings_json.exists() else {}
+    flags = {k: context.pop(k) for k in list(context) if k in CDKTF_FLAGS}
+    overridden: list[str] = []
+    raw = environ.get(OVERRIDE_VARIABLE)
     if raw:
-        try:
-            overrides = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"CDKTF_CONTEXT_JSON: is not valid JSON ({error})") from None
-        if not isinstance(overrides, dict):
-            raise _fail("CDKTF_CONTEXT_JSON", overrides, "must be a JSON object of settings")
-        context.update(overrides)
-    return context
+        overrides = _object(_json_text(raw, OVERRIDE_VARIABLE), OVERRIDE_VARIABLE)
+        for key, value in overrides.items():
+            if key in CDKTF_FLAGS:
+                flags[key] = value
+                continue
+            if context.get(key) != value:
+                overridden.append(key)
+            context[key] = value
+    return Settings(context=context, cdktf_flags=flags, overridden=tuple(overridden))

@@ -59,13 +59,18 @@ ID_RULE = "an item id is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'"
 # A CloudWatch metric filter { $.message = "event not published" } counts these lines and an alarm
 # fires on them: change it only together with the filter.
 EVENT_NOT_PUBLISHED = "event not published"
-# AWS error codes after which a retry soon can succeed: the client is told so with Retry-After.
-RETRYABLE_ERROR_CODES = frozenset(
+# AWS error codes that mean "too many requests": the store is busy.
+THROTTLING_ERROR_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
         "RequestLimitExceeded",
         "ThrottlingException",
         "TooManyRequestsException",
+    }
+)
+# AWS error codes after which a retry soon can succeed: the client is told so with Retry-After.
+RETRYABLE_ERROR_CODES = THROTTLING_ERROR_CODES | frozenset(
+    {
         "InternalServerError",
         "InternalFailure",
         "ServiceUnavailable",
@@ -435,11 +440,13 @@ def _dynamodb(operation: str, request_id: str | None, **params: Any) -> dict[str
             raise ConditionFailed(exc.response.get("Item")) from None
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         retryable = code in RETRYABLE_ERROR_CODES or (isinstance(status, int) and status >= 500)
+        reason = "is busy" if code in THROTTLING_ERROR_CODES else "is unavailable"
     except aws.ParamValidationError:
         raise  # a request this module built wrongly: a bug, answered 500 with a traceback
     except aws.BotoCoreError as exc:  # no connection, timeouts, no credentials or region
         code = type(exc).__name__
         retryable = isinstance(exc, (aws.ConnectionError, aws.HTTPClientError))
+        reason = "cannot be reached" if retryable else "is unavailable"
     _log(
         {
             "level": "ERROR",
@@ -453,8 +460,8 @@ def _dynamodb(operation: str, request_id: str | None, **params: Any) -> dict[str
         }
     )
     if retryable:
-        raise ApiError(503, "service_unavailable", "The items store is busy; retry shortly", {"Retry-After": "1"})
-    raise ApiError(503, "service_unavailable", "The items store is unavailable")
+        raise ApiError(503, "service_unavailable", f"The items store {reason}; retry shortly", {"Retry-After": "1"})
+    raise ApiError(503, "service_unavailable", f"The items store {reason}")
 
 
 def _table() -> str:

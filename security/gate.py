@@ -1,6 +1,6 @@
 """Security gate: checkov over the synthesized Terraform JSON, less the accepted findings.
 
-    python -m security.gate [STACK_DIR ...]      # default: every directory under cdktf.out/stacks
+    python -m security.gate [STACK_DIR ...]      # default: every stack in cdktf.out/manifest.json
 
 Exit status: 0 when every failed check is accepted, 1 when the gate fails (an open finding, a stale
 accepted entry, a scan that parsed too little), 2 when it cannot give a verdict (checkov missing
@@ -474,11 +474,19 @@ def run_checkov(
 
 
 def stack_dirs_under(stacks_dir: Path = DEFAULT_STACKS_DIR) -> list[Path]:
-    if not stacks_dir.is_dir():
+    """The stacks the last synth wrote, as its manifest lists them: a folder left by a stack that is
+    no longer configured is not scanned."""
+    manifest = stacks_dir.parent / "manifest.json"
+    if not stacks_dir.is_dir() or not manifest.is_file():
         raise GateError(f"{stacks_dir}: no synthesized stacks (run `make synth` first)")
-    dirs = sorted(d for d in stacks_dir.iterdir() if d.is_dir())
-    if not dirs:
-        raise GateError(f"{stacks_dir}: no stack directories (run `make synth` first)")
+    try:
+        names = sorted(json.loads(manifest.read_text())["stacks"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GateError(f"{manifest}: not a cdktf manifest ({exc})") from None
+    dirs = [stacks_dir / name for name in names]
+    missing = [d.name for d in dirs if not (d / "cdk.tf.json").is_file()]
+    if not dirs or missing:
+        raise GateError(f"{stacks_dir}: the manifest's stacks {missing or names} are missing (run `make synth` again)")
     return dirs
 
 
@@ -608,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         nargs="*",
         type=Path,
         metavar="STACK_DIR",
-        help=f"default: every directory under {DEFAULT_STACKS_DIR}",
+        help=f"default: every stack in {DEFAULT_STACKS_DIR.parent / 'manifest.json'}",
     )
     parser.add_argument("--accepted", type=Path, default=DEFAULT_ACCEPTED, help="accepted-findings TOML file")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds checkov may take")

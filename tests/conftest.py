@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,10 +29,15 @@ sys.dont_write_bytecode = True
 
 from constructs_lib.config import StackConfig
 
+# Set by a make that runs the suite (`make test`): a make the tests start would act as a sub-make.
+_MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
+
 
 def subprocess_env(**overrides: str) -> dict[str, str]:
-    """The environment for running the app in a child process: no context or switches leak in."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_CONTEXT_JSON", "CDKTF_OUTDIR", "IAC_LAZY_PROVIDER")}
+    """The environment for running the app (or make) in a child process, as from a user's shell: no
+    context, switches or make state leak in."""
+    dropped = ("CDKTF_CONTEXT_JSON", "CDKTF_OUTDIR", "IAC_LAZY_PROVIDER", *_MAKE_VARIABLES)
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1")
     env.update(overrides)
     return env
@@ -44,8 +50,18 @@ class BackgroundRun:
 
     _running: list[subprocess.Popen[str]] = []
 
-    def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        cwd: Path | None = None,
+        seed: Callable[[Path], None] | None = None,
+    ) -> None:
+        """``seed(workdir)`` puts files in the working directory before the process starts."""
         self.workdir = Path(tempfile.mkdtemp(prefix="iac-test-"))
+        if seed is not None:
+            seed(self.workdir)
         self._process = subprocess.Popen(
             argv, cwd=cwd or self.workdir, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
@@ -72,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "after_background: waits for a BackgroundRun; runs at the end of the session, so the wait overlaps"
     )
+    config.addinivalue_line("markers", "plan: runs Terraform itself (validate, an offline plan); `make test-plan`")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -79,6 +96,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the whole session to finish on the second core, instead of holding up every test after them."""
     waiting = [item for item in items if item.get_closest_marker("after_background")]
     items[:] = [item for item in items if not item.get_closest_marker("after_background")] + waiting
+
+
+def project_copy() -> Path:
+    """A copy of the project's files as they are in the working tree, in a git repository of its
+    own (one commit), with the project's .venv and node_modules linked in: for running the
+    commands a user types (make, npx cdktf) without touching the checkout."""
+    target = Path(tempfile.mkdtemp(prefix="iac-project-"))
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in (n.decode() for n in listed if n):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)  # mtimes kept: make sees its installs as current
+    for link in (".venv", "node_modules"):
+        (target / link).symlink_to(ROOT / link)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *command], cwd=target, check=True, capture_output=True)
+    return target
 
 
 def files(outdir: Path) -> dict[str, bytes]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.config import ConfigError, StackConfig, configs_from_context, read_context
+from constructs_lib.config import ConfigError, StackConfig, configs_from_context, load_settings
 
 
 def refused(match: str, **settings):
@@ -46,11 +46,11 @@ def test_default_vpc_cidrs_do_not_overlap_and_do_not_depend_on_order():
 # -- regions ------------------------------------------------------------------------------------
 def test_unknown_region_is_refused_with_nearest_name():
     message = refused("regions", regions=("us-east-9",))
-    assert "'us-east-9' is not a known AWS commercial region" in message
+    assert '"us-east-9" is not a known AWS commercial region' in message
 
 
 def test_misspelled_region_suggests_the_real_one():
-    assert "did you mean 'eu-west-1'" in refused("regions", regions=("eu-wset-1",))
+    assert 'did you mean "eu-west-1"' in refused("regions", regions=("eu-wset-1",))
 
 
 def test_malformed_region_is_refused():
@@ -71,7 +71,7 @@ def test_region_given_as_a_string_is_refused():
 
 def test_home_region_outside_the_list_is_refused():
     message = refused("home_region", home_region="eu-west-1")
-    assert "'eu-west-1' must be one of the configured regions (us-east-1, us-west-2)" in message
+    assert '"eu-west-1" must be one of the configured regions (us-east-1, us-west-2)' in message
 
 
 def test_other_partitions_are_refused():
@@ -95,7 +95,7 @@ def test_reserved_environment_name_is_refused():
 
 def test_project_name_error_names_the_value_and_the_rule():
     message = refused("project_name", project_name="My_Shop")
-    assert message.startswith("project_name: 'My_Shop' must be 2 to 24 lowercase letters")
+    assert message.startswith('project_name: "My_Shop" must be 2 to 24 lowercase letters')
 
 
 # -- numbers ------------------------------------------------------------------------------------
@@ -129,11 +129,11 @@ def test_negative_thresholds_that_may_be_zero_are_refused():
 
 
 def test_booleans_are_not_numbers():
-    assert "must be a whole number (got bool)" in refused("lambda_memory_mb", lambda_memory_mb=True)
+    assert "must be a whole number (got a boolean)" in refused("lambda_memory_mb", lambda_memory_mb=True)
 
 
 def test_strings_are_not_numbers():
-    assert "must be a whole number (got str)" in refused("lambda_timeout_seconds", lambda_timeout_seconds="30")
+    assert "must be a whole number (got a string)" in refused("lambda_timeout_seconds", lambda_timeout_seconds="30")
 
 
 def test_timeout_above_lambda_maximum_is_refused():
@@ -176,26 +176,27 @@ def test_invalid_alarm_email_is_refused():
 
 
 def test_domain_name_and_hosted_zone_id_come_together():
+    """The error names the key the user wrote, not the one they left out."""
     refused(
-        r"^hosted_zone_id: None must be set together with domain_name \('api.example.com'\)$",
+        r'^domain_name: "api.example.com" needs hosted_zone_id too: the Route 53 public hosted zone that holds it$',
         domain_name="api.example.com",
     )
-    refused(r"^domain_name: None must be set together with hosted_zone_id \('Z123'\)$", hosted_zone_id="Z123")
+    refused(r'^hosted_zone_id: "Z123" needs domain_name too: the one name callers use$', hosted_zone_id="Z123")
 
 
 @pytest.mark.parametrize(
     ("name", "rule"),
     [
         ("example", "must have at least two labels"),
-        ("API.example.com", "has the label 'API': each label must be 1 to 63 of a-z, 0-9 and '-'"),
-        ("api.example.com.", "has the label '': each label must be 1 to 63"),
-        ("-api.example.com", "has the label '-api'"),
+        ("API.example.com", """has the label "API": each label must be 1 to 63 of a-z, 0-9 and '-'"""),
+        ("api.example.com.", 'has the label "": each label must be 1 to 63'),
+        ("-api.example.com", 'has the label "-api"'),
         ("a" * 60 + ".example.com", "is 72 characters long; the certificate's Common Name has at most 64"),
     ],
 )
 def test_bad_domain_names_are_refused(name, rule):
     message = refused("^domain_name: ", domain_name=name, hosted_zone_id="Z0123456789ABCDEFGHIJ")
-    assert rule in message and repr(name) in message
+    assert rule in message and json.dumps(name) in message
 
 
 @pytest.mark.parametrize("zone", ["z123", "/hostedzone/Z123", "Z", "Z" + "A" * 32])
@@ -214,29 +215,46 @@ def test_async_settings_have_defaults_and_limits():
     refused("^queue_max_receive_count: 1001 must be at most 1000$", queue_max_receive_count=1001)
     refused("^worker_memory_mb: 64 must be at least 128$", worker_memory_mb=64)
     refused("^worker_timeout_seconds: 901 must be at most 900$", worker_timeout_seconds=901)
-    refused("^table_deletion_protection: 'no' must be true or false$", table_deletion_protection="no")
+    refused('^table_deletion_protection: "no" must be true or false$', table_deletion_protection="no")
 
 
 def test_reserved_tags_cannot_be_overridden():
     assert "cannot be set" in refused("tags.Project", tags={"Project": "other"})
 
 
-# -- context ------------------------------------------------------------------------------------
+# -- settings: where they come from ----------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def test_context_builds_one_config():
     [config] = configs_from_context({"project_name": "shop", "regions": ["eu-west-1"]})
     assert (config.project_name, config.regions) == ("shop", ("eu-west-1",))
 
 
-def test_misspelled_setting_is_refused_with_nearest_name():
-    with pytest.raises(
-        ConfigError, match=r"^lambda_memroy_mb: is not a known setting; did you mean 'lambda_memory_mb'\?"
-    ):
-        configs_from_context({"lambda_memroy_mb": 256})
+@pytest.mark.parametrize(
+    "key", ["lambda_memroy_mb", "lambdaMemoryMb", "LambdaMemoryMB", "lambda-memory-mb", "LAMBDA_MEMORY_MB"]
+)
+def test_a_misspelled_key_of_any_case_or_style_is_refused_with_the_nearest_setting(key):
+    with pytest.raises(ConfigError) as info:
+        configs_from_context({key: 256})
+    assert (
+        str(info.value)
+        == f'{key}: is not a known setting; did you mean "lambda_memory_mb"? (see README, Configuration)'
+    )
 
 
-def test_cdktf_flags_in_context_pass():
-    [config] = configs_from_context({"excludeStackIdFromLogicalIds": "true", "allowSepCharsInLogicalIds": "true"})
-    assert config == StackConfig()
+def test_a_capitalised_setting_is_not_taken_for_a_cdktf_flag():
+    with pytest.raises(ConfigError, match=r'^Regions: is not a known setting; did you mean "regions"\?'):
+        configs_from_context({"Regions": ["eu-west-1"]})
+
+
+def test_only_cdktfs_own_flags_pass_through(tmp_path):
+    (tmp_path / "settings.json").write_text(json.dumps({"cdktfStaticModuleAssetHash": "x", "regions": ["eu-west-1"]}))
+    settings = load_settings(tmp_path, environ={})
+    assert settings.cdktf_flags == {"cdktfStaticModuleAssetHash": "x"}
+    assert settings.configs() == [StackConfig(regions=("eu-west-1",))]
+    with pytest.raises(ConfigError, match=r"^cdktfStaticModuleAssetHsh: is not a known setting; cdktf's own flags"):
+        configs_from_context({"cdktfStaticModuleAssetHsh": "x"})
 
 
 def test_environments_make_one_config_each_with_overrides():
@@ -249,37 +267,118 @@ def test_environments_as_a_list_of_names():
     assert [c.stack_name for c in configs] == ["iac-aws-nova-dev", "iac-aws-nova-staging"]
 
 
-def test_error_in_one_environment_names_it():
+def test_an_error_in_one_environment_names_it():
     with pytest.raises(ConfigError, match=r"^environments\.prod\.regions: \[\] must name at least one region"):
         configs_from_context({"environments": {"dev": {}, "prod": {"regions": []}}})
 
 
+def test_an_error_in_a_shared_setting_names_the_key_as_written():
+    """Not environments.dev.regions: the user wrote regions at the top."""
+    with pytest.raises(ConfigError) as info:
+        configs_from_context({"regions": [], "environments": ["dev"]})
+    assert str(info.value) == "regions: [] must name at least one region"
+
+
+def test_an_error_in_an_override_says_so():
+    with pytest.raises(ConfigError) as info:
+        configs_from_context({"regions": ["eu-wset-1"]}, overridden=["regions"])
+    assert str(info.value).startswith(
+        'regions (from CDKTF_CONTEXT_JSON): "eu-wset-1" is not a known AWS commercial region; did you mean "eu-west-1"?'
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"environments": []}, "environments: [] must be a non-empty list of names or an object"),
+        ({"lambda_memory_mb": True}, "lambda_memory_mb: true must be a whole number (got a boolean)"),
+        ({"lambda_memory_mb": None}, "lambda_memory_mb: null must be a whole number (got null)"),
+        ({"environments": {"prod": None}}, "environments.prod: null must be an object of settings"),
+        ({"domain_name": "api.example.com"}, 'domain_name: "api.example.com" needs hosted_zone_id too'),
+        ({"hosted_zone_id": "Z1"}, 'hosted_zone_id: "Z1" needs domain_name too'),
+    ],
+)
+def test_values_are_shown_as_json(context, message):
+    with pytest.raises(ConfigError) as info:
+        configs_from_context(context)
+    assert str(info.value).startswith(message)
+
+
+def test_a_cidr_with_host_bits_says_which_network_was_meant():
+    with pytest.raises(ConfigError) as info:
+        StackConfig(regions=("eu-west-1",), vpc_cidrs={"eu-west-1": "10.60.1.0/16"})
+    assert str(info.value) == 'vpc_cidrs.eu-west-1: "10.60.1.0/16" has host bits set; did you mean "10.60.0.0/16"?'
+
+
 def test_environment_and_environments_together_are_refused():
-    with pytest.raises(ConfigError, match="cannot be set together with 'environments'"):
+    with pytest.raises(ConfigError, match='cannot be set together with "environments"'):
         configs_from_context({"environment": "dev", "environments": ["prod"]})
 
 
-def write_cdktf_json(directory: Path, context: dict) -> Path:
-    (directory / "cdktf.json").write_text(json.dumps({"app": "python main.py", "context": context}))
+def project(directory: Path, settings: str | None, cdktf: str = '{"app": "python main.py"}') -> Path:
+    (directory / "cdktf.json").write_text(cdktf)
+    if settings is not None:
+        (directory / "settings.json").write_text(settings)
     return directory
 
 
-def test_context_is_read_from_cdktf_json(tmp_path):
-    write_cdktf_json(tmp_path, {"project_name": "shop", "regions": ["eu-west-1"]})
-    assert read_context(tmp_path, environ={}) == {"project_name": "shop", "regions": ["eu-west-1"]}
+def test_settings_are_read_from_settings_json(tmp_path):
+    project(tmp_path, json.dumps({"project_name": "shop", "regions": ["eu-west-1"]}))
+    settings = load_settings(tmp_path, environ={})
+    assert settings.context == {"project_name": "shop", "regions": ["eu-west-1"]}
+    assert settings.origin() == "settings.json"
 
 
-def test_cdktf_context_json_overrides_key_by_key(tmp_path):
-    write_cdktf_json(tmp_path, {"project_name": "shop", "regions": ["eu-west-1"]})
-    environ = {"CDKTF_CONTEXT_JSON": json.dumps({"regions": ["us-east-1", "eu-west-1"]})}
-    assert read_context(tmp_path, environ=environ) == {"project_name": "shop", "regions": ["us-east-1", "eu-west-1"]}
+def test_cdktf_context_json_overrides_key_by_key_and_says_which(tmp_path):
+    project(tmp_path, json.dumps({"project_name": "shop", "regions": ["eu-west-1"]}))
+    overrides = {"regions": ["us-east-1", "eu-west-1"], "project_name": "shop", "cdktfRelativeModules": []}
+    settings = load_settings(tmp_path, environ={"CDKTF_CONTEXT_JSON": json.dumps(overrides)})
+    assert settings.context == {"project_name": "shop", "regions": ["us-east-1", "eu-west-1"]}
+    # The CLI adds cdktfRelativeModules; a key set to the value it already had is no change.
+    assert settings.cdktf_flags == {"cdktfRelativeModules": []}
+    assert settings.origin() == "settings.json, with CDKTF_CONTEXT_JSON setting regions"
 
 
-def test_malformed_cdktf_context_json_is_refused(tmp_path):
-    with pytest.raises(ConfigError, match="^CDKTF_CONTEXT_JSON: is not valid JSON"):
-        read_context(tmp_path, environ={"CDKTF_CONTEXT_JSON": "{regions:"})
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            '{\n  "regions": ["us-east-1",]\n}',
+            "settings.json: line 2, column 27: Expecting value; remove the trailing comma",
+        ),
+        (
+            '{\n  "regions" ["us-east-1"]\n}',
+            "settings.json: line 2, column 13: Expecting ':' delimiter (not valid JSON)",
+        ),
+        ('["us-east-1"]', 'settings.json: ["us-east-1"] must be a JSON object of settings'),
+    ],
+)
+def test_a_broken_settings_file_is_one_line_with_line_and_column(tmp_path, settings, message):
+    project(tmp_path, settings)
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path, environ={})
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
-def test_project_cdktf_json_context_gives_the_defaults():
-    root = Path(__file__).resolve().parent.parent
-    assert configs_from_context(read_context(root, environ={})) == [StackConfig()]
+def test_a_broken_override_is_one_line_with_line_and_column(tmp_path):
+    with pytest.raises(ConfigError, match=r"^CDKTF_CONTEXT_JSON: line 1, column 2: Expecting property name"):
+        load_settings(project(tmp_path, None), environ={"CDKTF_CONTEXT_JSON": "{regions:"})
+
+
+def test_a_broken_cdktf_json_is_one_line_with_line_and_column(tmp_path):
+    with pytest.raises(ConfigError, match=r"^cdktf.json: line 1, column 8: Expecting ':' delimiter"):
+        load_settings(project(tmp_path, None, cdktf='{"app" "python main.py"}'), environ={})
+
+
+def test_settings_in_cdktf_jsons_context_are_refused_with_the_reason(tmp_path):
+    """The cdktf CLI replaces CDKTF_CONTEXT_JSON with that context: an override would be ignored."""
+    project(tmp_path, None, cdktf=json.dumps({"app": "python main.py", "context": {"regions": ["eu-west-1"]}}))
+    with pytest.raises(
+        ConfigError, match=r'^cdktf.json: "context" must not be set: .*move the settings to settings.json'
+    ):
+        load_settings(tmp_path, environ={})
+
+
+def test_the_projects_own_files_give_the_defaults_and_cdktf_json_has_no_context():
+    assert "context" not in json.loads((ROOT / "cdktf.json").read_text())
+    assert load_settings(ROOT, environ={}).configs() == [StackConfig()]

@@ -703,21 +703,21 @@ class _Refusing:
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "retry_after"),
+    ("code", "status", "retry_after", "message"),
     [
-        ("ProvisionedThroughputExceededException", 400, True),
-        ("ThrottlingException", 400, True),
-        ("InternalServerError", 500, True),
-        ("AccessDeniedException", 400, False),
+        ("ProvisionedThroughputExceededException", 400, True, "The items store is busy; retry shortly"),
+        ("ThrottlingException", 400, True, "The items store is busy; retry shortly"),
+        ("InternalServerError", 500, True, "The items store is unavailable; retry shortly"),
+        ("AccessDeniedException", 400, False, "The items store is unavailable"),
     ],
 )
 def test_aws_errors_are_503_with_retry_after_only_when_a_retry_can_help(
-    store: Store, monkeypatch: pytest.MonkeyPatch, code: str, status: int, retry_after: bool
+    store: Store, monkeypatch: pytest.MonkeyPatch, code: str, status: int, retry_after: bool, message: str
 ) -> None:
     monkeypatch.setattr(handler_module, "_client", lambda service: _Refusing(code, status))
     answer = call("GET", "/api/items/a")
     assert answer.status == 503
-    assert answer.body["error"]["code"] == "service_unavailable"
+    assert answer.body["error"] == {"code": "service_unavailable", "message": message}
     assert ("Retry-After" in answer.headers) is retry_after
     [line] = answer.errors("dependency call failed")
     assert (line["error_code"], line["retryable"]) == (code, retry_after)
@@ -729,6 +729,8 @@ def test_an_unreachable_store_is_503_with_retry_after(store: Store, monkeypatch:
     monkeypatch.setattr(handler_module, "_CLIENTS", {})
     answer = call("GET", "/api/items/a")
     assert (answer.status, answer.headers.get("Retry-After")) == (503, "1")
+    # Not "busy": nothing answered at all.
+    assert answer.body["error"]["message"] == "The items store cannot be reached; retry shortly"
     assert answer.errors("dependency call failed")[0]["error_code"] == "EndpointConnectionError"
 
 

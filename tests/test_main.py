@@ -18,42 +18,52 @@ def run_main(tmp_path, context):
     )
 
 
+FROM = "(from CDKTF_CONTEXT_JSON)"
+
+
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"regions": []}, "regions: [] must name at least one region"),
-        ({"regions": "us-east-1"}, "regions: 'us-east-1' must be a list of region names, not a single string"),
-        ({"regions": ["us-east-1", "us-east-1"]}, "regions: ['us-east-1', 'us-east-1'] lists us-east-1 more than once"),
-        ({"regions": ["eu-north-9"]}, "regions: 'eu-north-9' is not a known AWS commercial region"),
-        ({"regions": ["mars-north-1"]}, "regions: 'mars-north-1' is not a region name"),
-        ({"project_name": "My_Project"}, "project_name: 'My_Project' must be 2 to 24 lowercase letters"),
-        ({"environment": ""}, "environment: '' must be 1 to 12 lowercase letters"),
-        ({"home_region": "eu-west-1"}, "home_region: 'eu-west-1' must be one of the configured regions"),
-        ({"lambda_memory_mb": -1}, "lambda_memory_mb: -1 must be at least 128"),
-        ({"lambda_timeout_seconds": "30"}, "lambda_timeout_seconds: '30' must be a whole number (got str)"),
-        ({"regoins": ["us-east-1"]}, "regoins: is not a known setting; did you mean 'regions'?"),
-        ({"regions": {"us-east-1": True}}, "regions: {'us-east-1': True} must be a list of region names"),
-        ({"project_name": ["shop"]}, "project_name: ['shop'] must be a string (got list)"),
-        ({"project_name": "shop_app"}, "project_name: 'shop_app' must be 2 to 24 lowercase letters"),
-        ({"project_name": "x" * 30}, f"project_name: '{'x' * 30}' must be 2 to 24 lowercase letters"),
-        ({"environment": "Prod"}, "environment: 'Prod' must be 1 to 12 lowercase letters"),
-        ({"lambda_timeout_seconds": 0}, "lambda_timeout_seconds: 0 must be positive"),
-        ({"alarm_errors_threshold": 2.5}, "alarm_errors_threshold: 2.5 must be a whole number (got float)"),
-        ({"api_auth": "password"}, "api_auth: 'password' must be one of api_key, iam, cognito, none"),
-        ({"excludeStackIdFromLogicalIds": "true", "regions": []}, "regions: [] must name at least one region"),
+        ({"regions": []}, f"regions {FROM}: [] must name at least one region"),
+        ({"regions": "us-east-1"}, f'regions {FROM}: "us-east-1" must be a list of region names, not a single string'),
         (
-            {"domain_name": "api.example.com"},
-            "hosted_zone_id: None must be set together with domain_name ('api.example.com')",
+            {"regions": ["us-east-1", "us-east-1"]},
+            f'regions {FROM}: ["us-east-1", "us-east-1"] lists us-east-1 more than once',
         ),
-        ({"queue_max_receive_count": 0}, "queue_max_receive_count: 0 must be positive"),
+        ({"regions": ["eu-north-9"]}, f'regions {FROM}: "eu-north-9" is not a known AWS commercial region'),
+        ({"regions": ["mars-north-1"]}, f'regions {FROM}: "mars-north-1" is not a region name'),
+        ({"project_name": "My_Project"}, f'project_name {FROM}: "My_Project" must be 2 to 24 lowercase letters'),
+        ({"environment": ""}, f'environment {FROM}: "" must be 1 to 12 lowercase letters'),
+        ({"home_region": "eu-west-1"}, f'home_region {FROM}: "eu-west-1" must be one of the configured regions'),
+        ({"lambda_memory_mb": -1}, f"lambda_memory_mb {FROM}: -1 must be at least 128"),
+        (
+            {"lambda_timeout_seconds": "30"},
+            f'lambda_timeout_seconds {FROM}: "30" must be a whole number (got a string)',
+        ),
+        ({"regoins": ["us-east-1"]}, f'regoins {FROM}: is not a known setting; did you mean "regions"?'),
+        ({"Regions": ["us-east-1"]}, f'Regions {FROM}: is not a known setting; did you mean "regions"?'),
+        ({"lambdaMemoryMb": 256}, f'lambdaMemoryMb {FROM}: is not a known setting; did you mean "lambda_memory_mb"?'),
+        ({"regions": {"us-east-1": True}}, f'regions {FROM}: {{"us-east-1": true}} must be a list of region names'),
+        ({"project_name": ["shop"]}, f'project_name {FROM}: ["shop"] must be a string (got a list)'),
+        ({"project_name": "x" * 30}, f'project_name {FROM}: "{"x" * 30}" must be 2 to 24 lowercase letters'),
+        ({"lambda_timeout_seconds": 0}, f"lambda_timeout_seconds {FROM}: 0 must be positive"),
+        ({"alarm_errors_threshold": 2.5}, f"alarm_errors_threshold {FROM}: 2.5 must be a whole number (got a number)"),
+        ({"api_auth": "password"}, f'api_auth {FROM}: "password" must be one of api_key, iam, cognito, none'),
+        ({"cdktfRelativeModules": [], "regions": []}, f"regions {FROM}: [] must name at least one region"),
+        ({"domain_name": "api.example.com"}, f'domain_name {FROM}: "api.example.com" needs hosted_zone_id too'),
+        ({"queue_max_receive_count": 0}, f"queue_max_receive_count {FROM}: 0 must be positive"),
+        (
+            {"vpc_cidrs": {"us-east-1": "10.60.1.0/16"}},
+            f'vpc_cidrs.us-east-1 {FROM}: "10.60.1.0/16" has host bits set; did you mean "10.60.0.0/16"?',
+        ),
         (
             {"api_max_request_body_kb": 100},
-            "api_max_request_body_kb: 100 must be one of 16, 32, 48, 64 (the body sizes WAF can inspect)",
+            f"api_max_request_body_kb {FROM}: 100 must be one of 16, 32, 48, 64 (the body sizes WAF can inspect)",
         ),
         (
             {"environments": {"prod": {"memory_mb": 512}}},
-            "environments.prod.memory_mb: is not a known setting; "
-            "did you mean 'lambda_memory_mb' or 'worker_memory_mb'?",
+            f"environments.prod.memory_mb {FROM}: is not a known setting; "
+            'did you mean "lambda_memory_mb" or "worker_memory_mb"?',
         ),
     ],
 )
@@ -71,7 +81,13 @@ def test_bad_input_exits_with_one_line_and_writes_nothing(tmp_path, context, mes
 
 
 # Started at collection, so the child's start-up overlaps the rest of the suite.
-DEFAULT_RUN = BackgroundRun([sys.executable, str(ROOT / "main.py")], env=subprocess_env())
+def stale_stack(workdir: Path) -> None:
+    """A stack an earlier synth left in cdktf.out that is no longer configured."""
+    (workdir / "cdktf.out" / "stacks" / "iac-aws-nova-prod").mkdir(parents=True)
+    (workdir / "cdktf.out" / "stacks" / "iac-aws-nova-prod" / "cdk.tf.json").write_text("{}")
+
+
+DEFAULT_RUN = BackgroundRun([sys.executable, str(ROOT / "main.py")], env=subprocess_env(), seed=stale_stack)
 
 
 def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
@@ -79,7 +95,14 @@ def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
     assert result.returncode == 0, result.stderr
     assert "iac-aws-nova-dev:" in result.stdout and "regions us-east-1, us-west-2" in result.stdout
     assert "Traceback" not in result.stderr
+    # Byte for byte what the tests synthesize, and nothing else: the stale stack is gone.
     assert files(DEFAULT_RUN.workdir / "cdktf.out") == files(default_synth.outdir)
+    # The summary lists what was synthesized, and where the settings came from.
+    assert "(settings: settings.json):" in result.stdout
+    assert [line.split(":")[0].strip() for line in result.stdout.splitlines()[1:]] == [
+        "iac-aws-nova-bootstrap",
+        "iac-aws-nova-dev",
+    ]
 
 
 def test_insecure_opt_outs_are_warned_about():
@@ -120,12 +143,13 @@ def test_pinning_a_zone_where_older_accounts_cannot_create_subnets_is_warned_abo
 
 def test_main_prints_the_warnings_before_synthesizing(monkeypatch, capsys):
     from constructs_lib import app
+    from constructs_lib.config import Settings
 
-    monkeypatch.setattr(app, "read_context", lambda _: {"api_auth": "none", "regoins": []})
+    monkeypatch.setattr(app, "load_settings", lambda _: Settings({"api_auth": "none", "regoins": []}, {}))
     assert app.main() == 2  # the misspelled setting stops it before any warning or synth
     assert "warning" not in capsys.readouterr().err
-    monkeypatch.setattr(app, "read_context", lambda _: {"api_auth": "none"})
-    monkeypatch.setattr(app, "build_app", lambda configs: (_ for _ in ()).throw(SystemExit("synth")))
+    monkeypatch.setattr(app, "load_settings", lambda _: Settings({"api_auth": "none"}, {}))
+    monkeypatch.setattr(app, "build_app", lambda configs, **_: (_ for _ in ()).throw(SystemExit("synth")))
     with pytest.raises(SystemExit, match="synth"):
         app.main()
     assert "api_auth is 'none'" in capsys.readouterr().err

@@ -56,13 +56,14 @@ def test_deploy_goes_environment_after_environment_with_prod_last():
 
 
 def test_checks_install_terraform_and_tflint_before_the_tests():
-    """So `terraform validate` and tflint run for real on GitHub's runners instead of skipping."""
+    """So tflint, `terraform validate` and the offline plan run on GitHub's runners with the pinned provider."""
     import yaml
 
     steps = yaml.safe_load((WORKFLOWS / "ci.yml").read_text())["jobs"]["checks"]["steps"]
     uses = [step.get("uses", "").split("@")[0] for step in steps]
     runs = [step.get("run", "") for step in steps]
     tests = runs.index("make test")
+    assert runs.index("make test-plan") > uses.index("hashicorp/setup-terraform")
     assert uses.index("hashicorp/setup-terraform") < tests
     assert uses.index("terraform-linters/setup-tflint") < tests
     init = next(i for i, run in enumerate(runs) if run.startswith("tflint --init"))

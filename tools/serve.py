@@ -615,22 +615,63 @@ def make_server(
 
 
 ITEMS_HELP = """\
-environment (read by the function, as in Lambda):
-  TABLE_NAME        DynamoDB table of the items routes (/api/items); unset: they answer 503
+the items routes (/api/items) in one command, against a local table and bus (moto, in-process,
+from the project's .venv):
+  make serve-local            # or: .venv/bin/python tools/serve.py --local-aws
+
+or against a table of your own, through the function's environment (as in Lambda):
+  TABLE_NAME        DynamoDB table of the items routes; unset: they answer 503
   EVENT_BUS_NAME    EventBridge bus for ItemPut / ItemDeleted events; unset: none are sent
   EVENT_SOURCE      the events' source (default: <project>.items)
-  AWS_ENDPOINT_URL  where boto3 sends the calls, e.g. a local moto server; AWS credentials as usual.
-                    AWS_REGION is always --region, so create the table in that region.
-
-example with moto (pip install "moto[server]"):
-  moto_server -p 5000 &
-  export AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-  python -c "import boto3; boto3.client('dynamodb', region_name='us-east-1').create_table(
-      TableName='items', BillingMode='PAY_PER_REQUEST',
-      AttributeDefinitions=[{'AttributeName': 'id', 'AttributeType': 'S'}],
-      KeySchema=[{'AttributeName': 'id', 'KeyType': 'HASH'}])"
-  TABLE_NAME=items python tools/serve.py
+  AWS_ENDPOINT_URL  where boto3 sends the calls; AWS credentials as usual.
+                    AWS_REGION is always --region, so the table must be in that region.
 """
+
+
+def local_aws(project: str, stage: str, region: str) -> tuple[Any, dict[str, str]]:
+    """moto on a free loopback port, with the stack's items table and event bus (the names the stack
+    gives them); returns the server (``stop()`` it) and the function's environment for them."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every call
+
+    from constructs_lib.table import PARTITION_KEY
+
+    namer = Namer(project, stage)
+    table = namer.global_name("items", kind="dynamodb_table")
+    bus = namer.name("events", region, kind="event_bus")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    endpoint = f"http://{host}:{port}"
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+    session.client("dynamodb", endpoint_url=endpoint).create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
+    )
+    session.client("events", endpoint_url=endpoint).create_event_bus(Name=bus)
+    return server, {**credentials, "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": table, "EVENT_BUS_NAME": bus}
+
+
+def routes_banner(routes: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str]) -> list[str]:
+    """Which routes answer, and what the items routes talk to (or why they answer 503)."""
+    lines = ["Routes: " + ", ".join(f"{'|'.join(methods)} {route}" for route, methods in routes.items())]
+    table = environ.get("TABLE_NAME")
+    if not table:
+        lines.append(
+            "Items routes: off (no TABLE_NAME: they answer 503); `make serve-local` runs them on a local table"
+        )
+    else:
+        where = environ.get("AWS_ENDPOINT_URL") or "AWS"
+        bus = environ.get("EVENT_BUS_NAME") or "none (no EVENT_BUS_NAME)"
+        lines.append(f"Items routes: on, table {table} at {where}; events to bus {bus}")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -648,6 +689,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--project", default=DEFAULT_PROJECT, help="PROJECT_NAME for the function (default %(default)s)"
     )
     parser.add_argument("--api-key", default=None, help="require this x-api-key on all but GET /api/health")
+    parser.add_argument(
+        "--local-aws",
+        action="store_true",
+        help="start a local DynamoDB table and EventBridge bus (moto, in-process) for the items routes",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port: {args.port} is not a port number")
@@ -661,6 +707,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    moto = None
+    function_env = {k: v for k, v in os.environ.items() if k in ("TABLE_NAME", "EVENT_BUS_NAME", "AWS_ENDPOINT_URL")}
+    if args.local_aws:
+        moto, local = local_aws(args.project, args.stage, args.region)
+        server.environ.update(local)
+        function_env = local
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -668,6 +720,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
     print(f"Serving {args.project} (stage {args.stage}) on {server.url}", flush=True)
+    for line in routes_banner(load_handler_module(name="lambda_src_handler_routes").ROUTES, function_env):
+        print(line, flush=True)
     if args.api_key is not None:
         print("API key required (header x-api-key) on every method except GET /api/health", file=sys.stderr, flush=True)
     try:
@@ -676,6 +730,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Stopped.", file=sys.stderr, flush=True)
     finally:
         server.server_close()
+        if moto is not None:
+            moto.stop()
     return 0
 
 

@@ -1,0 +1,147 @@
+"""The commands a user types, run as typed in a copy of the project: settings and overrides through
+make and the cdktf CLI, what they print, their exit codes, and what is left on disk.
+
+The CLI runs are slow (the cdktf CLI starts in about 4 s), so they start when this module is
+collected and run on the second core while the rest of the suite runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, BackgroundRun, project_copy, subprocess_env
+
+OVERRIDE = {"regions": ["eu-west-1", "eu-central-1"]}
+# No update check, and an empty Terraform CLI configuration (this machine's names a missing file).
+QUIET = {"CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}
+BROKEN_SETTINGS = '{\n  "regions": ["us-east-1",]\n}\n'
+BROKEN_LINE = (
+    "error: invalid configuration: settings.json: line 2, column 27: Expecting value; "
+    "remove the trailing comma (not valid JSON)"
+)
+
+SYNTH_COPY = project_copy()
+# A stack an earlier synth wrote that is no longer configured.
+(SYNTH_COPY / "cdktf.out" / "stacks" / "iac-aws-nova-prod").mkdir(parents=True)
+(SYNTH_COPY / "cdktf.out" / "stacks" / "iac-aws-nova-prod" / "cdk.tf.json").write_text("{}")
+MAKE_SYNTH = BackgroundRun(
+    ["make", "synth"], cwd=SYNTH_COPY, env=subprocess_env(CDKTF_CONTEXT_JSON=json.dumps(OVERRIDE), **QUIET)
+)
+BROKEN_COPY = project_copy()
+(BROKEN_COPY / "settings.json").write_text(BROKEN_SETTINGS)
+NPX_BROKEN = BackgroundRun(["npx", "--no-install", "cdktf", "synth"], cwd=BROKEN_COPY, env=subprocess_env(**QUIET))
+MAKE_BROKEN = BackgroundRun(["make", "synth"], cwd=BROKEN_COPY, env=subprocess_env(**QUIET))
+DIFF_PATHS = BackgroundRun(
+    [sys.executable, str(ROOT / "tests" / "make_diff_paths.py"), str(project_copy())], env=subprocess_env()
+)
+
+
+def regions_of(stack_dir: Path) -> list[str]:
+    document = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return sorted(provider["region"] for provider in document["provider"]["aws"])
+
+
+@pytest.mark.after_background
+def test_make_synth_builds_what_the_override_says_through_the_cdktf_cli():
+    """The README's example: CDKTF_CONTEXT_JSON='{"regions": [...]}' make synth. The cdktf CLI
+    used to replace the variable with cdktf.json's context; now the override is what gets built."""
+    result = MAKE_SYNTH.result()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Settings are valid (settings.json, with CDKTF_CONTEXT_JSON setting regions): iac-aws-nova-dev" in (
+        result.stdout
+    )
+    assert "npx --no-install cdktf synth" in result.stdout  # it went through the CLI
+    outdir = SYNTH_COPY / "cdktf.out"
+    assert regions_of(outdir / "stacks" / "iac-aws-nova-dev") == ["eu-central-1", "eu-west-1"]
+
+
+@pytest.mark.after_background
+def test_a_synth_leaves_exactly_the_configured_stacks():
+    assert MAKE_SYNTH.result().returncode == 0
+    outdir = SYNTH_COPY / "cdktf.out"
+    assert sorted(json.loads((outdir / "manifest.json").read_text())["stacks"]) == [
+        "iac-aws-nova-bootstrap",
+        "iac-aws-nova-dev",
+    ]
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["iac-aws-nova-bootstrap", "iac-aws-nova-dev"]
+
+
+@pytest.mark.after_background
+def test_a_broken_settings_file_is_one_clear_line_under_npx_cdktf_synth():
+    result = NPX_BROKEN.result()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert BROKEN_LINE in output
+    assert "Traceback" not in output and "    at " not in output  # no Python or Node stack
+    assert not (BROKEN_COPY / "cdktf.out" / "manifest.json").exists()
+
+
+@pytest.mark.after_background
+def test_a_broken_settings_file_stops_make_synth_before_the_cli_with_one_line():
+    result = MAKE_BROKEN.result()
+    assert result.returncode == 2
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
+    assert ours == [BROKEN_LINE]
+    assert "cdktf synth" not in result.stdout  # the CLI never started
+
+
+@pytest.mark.after_background
+def test_make_diff_leaves_no_worktree_when_the_base_fails():
+    """A leftover .diff-base worktree used to break every later make diff."""
+    failing = json.loads(DIFF_PATHS.result().stdout)["failing_base"]
+    assert failing["exit"] != 0, failing
+    assert "settings.json: line 1, column 14" in failing["stderr"]
+    assert (failing["worktrees"], failing["dirs"]) == (1, [])
+
+
+@pytest.mark.after_background
+def test_make_diff_leaves_no_worktree_when_interrupted():
+    interrupted = json.loads(DIFF_PATHS.result().stdout)["interrupted"]
+    assert interrupted["seen"] and interrupted["exit"] != 0, interrupted
+    assert (interrupted["worktrees"], interrupted["dirs"]) == (1, [])
+    assert "Traceback" not in interrupted["stderr"]
+
+
+def test_stale_stacks_go_but_never_a_state_file(tmp_path, capsys):
+    """python main.py removes the folders of stacks no longer configured (tests/test_main.py runs it
+    over one), except one that holds a state file."""
+    from constructs_lib.app import remove_stale_stacks
+
+    for name in ("iac-aws-nova-dev", "iac-aws-nova-prod", "iac-aws-nova-qa"):
+        (tmp_path / "stacks" / name).mkdir(parents=True)
+        (tmp_path / "stacks" / name / "cdk.tf.json").write_text("{}")
+    (tmp_path / "stacks" / "iac-aws-nova-qa" / "terraform.tfstate").write_text("{}")
+    (tmp_path / "manifest.json").write_text(json.dumps({"stacks": {"iac-aws-nova-dev": {}}}))
+    assert remove_stale_stacks(tmp_path) == ["iac-aws-nova-prod"]
+    assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["iac-aws-nova-dev", "iac-aws-nova-qa"]
+    stale = tmp_path / "stacks" / "iac-aws-nova-qa"
+    assert (
+        capsys.readouterr().err == f"warning: {stale} is no longer configured but holds a state file: left in place\n"
+    )
+
+
+def test_the_security_gate_scans_the_manifests_stacks_only(tmp_path):
+    from security import gate
+
+    for name in ("iac-aws-nova-dev", "iac-aws-nova-prod"):
+        (tmp_path / "stacks" / name).mkdir(parents=True)
+        (tmp_path / "stacks" / name / "cdk.tf.json").write_text("{}")
+    (tmp_path / "manifest.json").write_text(json.dumps({"stacks": {"iac-aws-nova-dev": {}}}))
+    assert gate.stack_dirs_under(tmp_path / "stacks") == [tmp_path / "stacks" / "iac-aws-nova-dev"]
+
+
+def test_make_help_lists_every_target():
+    import re
+    import subprocess
+
+    makefile = (ROOT / "Makefile").read_text()
+    targets = re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.M)
+    result = subprocess.run(
+        ["make", "help"], cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0
+    assert [line.split()[0] for line in result.stdout.splitlines()] == targets
+    assert {"synth", "check", "test", "diff", "serve-local"} <= set(targets)
