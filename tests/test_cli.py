@@ -34,6 +34,9 @@ BROKEN_COPY = project_copy()
 (BROKEN_COPY / "settings.json").write_text(BROKEN_SETTINGS)
 NPX_BROKEN = BackgroundRun(["npx", "--no-install", "cdktf", "synth"], cwd=BROKEN_COPY, env=subprocess_env(**QUIET))
 MAKE_BROKEN = BackgroundRun(["make", "synth"], cwd=BROKEN_COPY, env=subprocess_env(**QUIET))
+BROKEN_CLI_COPY = project_copy()
+(BROKEN_CLI_COPY / "cdktf.json").write_text('{\n  "language": "python"\n  "app": ".venv/bin/python main.py"\n}\n')
+MAKE_BROKEN_CLI = BackgroundRun(["make", "synth"], cwd=BROKEN_CLI_COPY, env=subprocess_env(**QUIET))
 DIFF_PATHS = BackgroundRun(
     [sys.executable, str(ROOT / "tests" / "make_diff_paths.py"), str(project_copy())], env=subprocess_env()
 )
@@ -86,6 +89,18 @@ def test_a_broken_settings_file_stops_make_synth_before_the_cli_with_one_line():
     ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
     assert ours == [BROKEN_LINE]
     assert "cdktf synth" not in result.stdout  # the CLI never started
+
+
+@pytest.mark.after_background
+def test_a_broken_cdktf_json_is_one_line_with_line_and_column_under_make_synth():
+    """The cdktf CLI parses cdktf.json before anything of this project runs (a bare `npx cdktf`
+    shows its own error); make synth checks it first."""
+    result = MAKE_BROKEN_CLI.result()
+    assert result.returncode == 2
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
+    assert ours == [
+        "error: invalid configuration: cdktf.json: line 3, column 3: Expecting ',' delimiter (not valid JSON)"
+    ]
 
 
 @pytest.mark.after_background
