@@ -1,6 +1,31 @@
 # Everyday commands. Each target installs what it needs first (into .venv and node_modules).
+#
+# ENGINE chooses the CDK: cdktf (default: HashiCorp's CDK for Terraform 0.21, archived) or cdktn
+# (CDK Terrain, its maintained fork). Each has its own Python environment and CLI, so switching back
+# and forth rebuilds nothing: make synth ENGINE=cdktn, make test ENGINE=cdktn. IAC_ENGINE in the
+# environment sets the default (the app reads it too: constructs_lib/engine.py).
 PYTHON ?= python3
+ENGINE ?= $(or $(IAC_ENGINE),cdktf)
+ifeq ($(ENGINE),cdktf)
 VENV := .venv
+REQUIREMENTS := requirements.txt
+ENGINE_PACKAGES := cdktf cdktf_cdktf_provider_aws
+NODE_DIR := .
+CLI_NAME := the pinned cdktf CLI
+# The app command is cdktf.json's (.venv/bin/python main.py).
+SYNTH := npx --no-install cdktf synth
+else ifeq ($(ENGINE),cdktn)
+VENV := .venv-cdktn
+REQUIREMENTS := requirements-cdktn.txt
+ENGINE_PACKAGES := cdktn cdktn_provider_aws
+NODE_DIR := engines/cdktn
+CLI_NAME := the pinned CDK Terrain CLI and the Node 22 it needs
+# cdktn-cli needs Node 22, which engines/cdktn/node_modules/.bin provides (the npm package node).
+SYNTH := PATH="$(CURDIR)/$(NODE_DIR)/node_modules/.bin:$$PATH" cdktn synth --app "$(VENV)/bin/python main.py"
+else
+$(error ENGINE=$(ENGINE): must be cdktf or cdktn)
+endif
+export IAC_ENGINE := $(ENGINE)
 PY := $(VENV)/bin/python
 BASE ?= origin/main
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -20,30 +45,30 @@ endif
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
-	@echo "Installing the Python environment into $(VENV) (the first time takes a few minutes) ..."
+$(VENV)/.installed: $(REQUIREMENTS) requirements-dev.txt constraints.txt
+	@echo "Installing the $(ENGINE) engine's Python environment into $(VENV) (the first time takes a few minutes) ..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS) -r requirements-dev.txt -c constraints.txt
 	@# main.py synthesizes under python -O; compile the CDK's bytecode for it once (the bindings are
-	@# ~2,200 modules, and a machine with PYTHONDONTWRITEBYTECODE would recompile them every synth).
-	$(PY) -O -m compileall -q -j 0 $$($(PY) -c "import importlib.util as u, os; print(' '.join(os.path.dirname(u.find_spec(m).origin) for m in ('cdktf', 'cdktf_cdktf_provider_aws', 'constructs', 'jsii', 'typeguard')))") > /dev/null
+	@# thousands of modules, and a machine with PYTHONDONTWRITEBYTECODE would recompile them every synth).
+	$(PY) -O -m compileall -q -j 0 $$($(PY) -c "import importlib.util as u, os; print(' '.join(os.path.dirname(u.find_spec(m).origin) for m in ('$(word 1,$(ENGINE_PACKAGES))', '$(word 2,$(ENGINE_PACKAGES))', 'constructs', 'jsii', 'typeguard')))") > /dev/null
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
-	@echo "Installing the pinned cdktf CLI into node_modules (npm ci) ..."
-	npm ci --no-audit --no-fund --loglevel=error
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@echo "Installing $(CLI_NAME) into $(NODE_DIR)/node_modules (npm ci) ..."
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed  ## Python venv and the pinned cdktf CLI
+install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## Python venv and the pinned CLI of ENGINE (cdktf, default, or cdktn)
 
-synth: install  ## Synthesize every stack into cdktf.out/ (through the cdktf CLI); CDKTF_CONTEXT_JSON overrides settings
+synth: install  ## Synthesize every stack into cdktf.out/ through the CLI (ENGINE=cdktn: CDK Terrain's); CDKTF_CONTEXT_JSON overrides settings
 	@$(PY) main.py --check
-	npx --no-install cdktf synth
+	$(SYNTH)
 
 check: $(VENV)/.installed  ## Validate settings.json (and any CDKTF_CONTEXT_JSON override) without synthesizing
 	@$(PY) main.py --check
 
-test: $(VENV)/.installed node_modules/.installed  ## Run the test suite (snapshots, the security gate, the CLI as users run it)
+test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## Run the test suite (snapshots, the security gate, the CLI as users run it)
 	$(PY) -m pytest -p no:cacheprovider -m "not plan"
 
 test-plan: $(VENV)/.installed  ## terraform validate and an offline terraform plan of every kind of stack (Terraform 1.10+)

@@ -101,8 +101,9 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path, *, every: float = 0
     return seconds, peak / 1024
 
 
-def synth_env(lazy: bool, regions: tuple[str, ...] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_CONTEXT_JSON", "CDKTF_OUTDIR")}
+def synth_env(lazy: bool, regions: tuple[str, ...] | None = None, engine: str = "cdktf") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_CONTEXT_JSON", "CDKTF_OUTDIR", "IAC_ENGINE")}
+    env["IAC_ENGINE"] = engine
     env.update(
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         PYTHONDONTWRITEBYTECODE="1",
@@ -148,6 +149,9 @@ def kernel_alone(work: Path, python: str, runs: int) -> dict[int, list[tuple[flo
 
 
 LAZY, PLAIN = "default synth, lazy loader", "default synth, plain import (IAC_LAZY_PROVIDER=0)"
+CDKTN_LAZY = "default synth, CDK Terrain engine (cdktn), lazy loader"
+CDKTN_PLAIN = "default synth, CDK Terrain engine (cdktn), plain import"
+CDKTN_PYTHON = ROOT / ".venv-cdktn" / "bin" / "python"
 SUITE = "test suite (make test: pytest -m 'not plan')"
 
 
@@ -166,19 +170,26 @@ def main() -> int:
     parser.add_argument("--suite-runs", type=int, default=3, help="runs of the test suite (default 3)")
     args = parser.parse_args()
     python = sys.executable
-    cases: list[tuple[str, bool, tuple[str, ...] | None]] = [
-        (LAZY, True, None),
-        (PLAIN, False, None),
-        *((regions_case(count), True, REGIONS_16[:count]) for count in (2, 4, 8, 16)),
+    # (label, interpreter, engine, lazy loader, regions): the cdktf engine's cases, and CDK Terrain's
+    # default synth where its environment is installed (make install ENGINE=cdktn).
+    cases: list[tuple[str, str, str, bool, tuple[str, ...] | None]] = [
+        (LAZY, python, "cdktf", True, None),
+        (PLAIN, python, "cdktf", False, None),
+        *((regions_case(count), python, "cdktf", True, REGIONS_16[:count]) for count in (2, 4, 8, 16)),
     ]
-    samples: dict[str, list[tuple[float, float | None]]] = {label: [] for label, _, _ in cases}
+    if CDKTN_PYTHON.is_file():
+        cases += [
+            (CDKTN_LAZY, str(CDKTN_PYTHON), "cdktn", True, None),
+            (CDKTN_PLAIN, str(CDKTN_PYTHON), "cdktn", False, None),
+        ]
+    samples: dict[str, list[tuple[float, float | None]]] = {label: [] for label, *_ in cases}
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         # Round-robin over the cases, so that a shared machine getting faster or slower affects
         # every case alike instead of skewing the ratios between them.
         for run in range(args.runs):
-            for label, lazy_loader, regions in cases:
-                env = synth_env(lazy_loader, regions)
-                samples[label].append(measure([python, str(ROOT / "main.py")], env, Path(work)))
+            for label, interpreter, engine, lazy_loader, regions in cases:
+                env = synth_env(lazy_loader, regions, engine)
+                samples[label].append(measure([interpreter, str(ROOT / "main.py")], env, Path(work)))
             print(f"  run {run + 1}/{args.runs} done", file=sys.stderr)
         for count, replays in kernel_alone(Path(work), python, args.runs).items():
             samples[kernel_case(count)] = replays
@@ -219,6 +230,9 @@ def main() -> int:
             f"{sixteen:.2f} s vs {two:.2f} s; {sixteen / two:.2f}; {per_region:.3f} s per added region",
         ),
     ]
+    if CDKTN_LAZY in rows:
+        cdktn = rows[CDKTN_LAZY].median
+        targets.append(("CDK Terrain's synth no slower than cdktf's", cdktn <= lazy, f"{cdktn:.2f} s vs {lazy:.2f} s"))
     if SUITE in rows:
         targets.append(("test suite < 30 s", rows[SUITE].median < 30, f"{rows[SUITE].median:.2f} s"))
     print()

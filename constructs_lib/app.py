@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, Settings, StackConfig, load_settings
+from .engine import EngineError
+from .engine import current as current_engine
 from .regions import CONSTRAINED_ZONE_IDS
 
 if TYPE_CHECKING:  # the CDK loads only once the configuration is known to be valid
@@ -65,8 +67,8 @@ def remove_stale_stacks(outdir: Path) -> list[str]:
     return removed
 
 
-def _summary(outdir: Path, configs: Sequence[StackConfig], settings: Settings, seconds: float) -> str:
-    lines = [f"Synthesized in {seconds:.1f} s into {outdir} (settings: {settings.origin()}):"]
+def _summary(outdir: Path, configs: Sequence[StackConfig], settings: Settings, engine: str, seconds: float) -> str:
+    lines = [f"Synthesized in {seconds:.1f} s into {outdir} (settings: {settings.origin()}; engine {engine}):"]
     for name in synthesized_stacks(outdir):
         document = json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text())
         resources = sum(len(v) for v in document.get("resource", {}).values())
@@ -108,11 +110,16 @@ def main(argv: Sequence[str] = ()) -> int:
     except ConfigError as error:
         print(f"error: invalid configuration: {error}", file=sys.stderr)
         return 2
+    try:
+        engine = current_engine()
+    except EngineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for warning in warnings(configs):
         print(warning, file=sys.stderr)
     if "--check" in argv:
         names = ", ".join(c.stack_name for c in configs)
-        print(f"Settings are valid ({settings.origin()}): {names}")
+        print(f"Settings are valid ({settings.origin()}): {names} (engine {engine.name})")
         return 0
     outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
     build_app(configs, outdir=str(outdir), cdktf_flags=settings.cdktf_flags).synth()
@@ -120,5 +127,5 @@ def main(argv: Sequence[str] = ()) -> int:
     # made before the app ran: removing them here too would make it fail.
     if "SYNTH_HCL_OUTPUT" not in os.environ:
         remove_stale_stacks(outdir)
-    print(_summary(outdir, configs, settings, time.perf_counter() - started))
+    print(_summary(outdir, configs, settings, engine.name, time.perf_counter() - started))
     return 0

@@ -1,12 +1,15 @@
 """The only module that imports the AWS provider bindings (``cdktf_cdktf_provider_aws``).
 
-Constructs import the classes they use from here, so the cost of loading the bindings, and a later
-move to another bindings package, is handled in one place.
+Constructs import the classes they use from here, so the cost of loading the bindings, and the
+engine that provides them (cdktf's, or CDK Terrain's ``cdktn_provider_aws`` under the same names:
+see ``engine.py``), are handled in one place.
 """
 
 # Import only the submodules used below, not the ~2,200 the package __init__ imports (IAC_LAZY_PROVIDER=0: off).
+from .engine import activate as _activate_engine
 from .lazy_provider import install as _install_lazy_provider
 
+_activate_engine()
 _install_lazy_provider()
 
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
@@ -171,6 +174,10 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
     Wafv2WebAclLoggingConfigurationRedactedFields,
     Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
 )
+
+from .lazy_provider import node_started as _node_started
+
+_node_started()  # jsii's Node process runs now: later child processes need not carry the hook
 
 __all__ = [
     "AcmCertificate",

@@ -33,6 +33,11 @@ so later child processes do not inherit it. Only a process that calls ``install(
 first jsii import gets the Node half (``cdk.py`` and ``aws.py`` both call it first); in one that
 does not, the Node side loads everything, as without the loader.
 
+Under CDK Terrain (``IAC_ENGINE=cdktn``) only the Node half applies: ``cdktn_provider_aws`` already
+imports its submodules on first use and fills jsii's submodule map itself, while its Node package's
+``lib/index.js`` still requires all ~2,400 submodules at once (the hook knows that layout too), and
+the process that calls ``install()`` restores ``NODE_OPTIONS`` through ``node_started()``.
+
 Switch: ``IAC_LAZY_PROVIDER=0`` (or ``false``/``no``/``off``) turns this off: the plain import.
 If the installed bindings or jsii do not look as expected, ``install()`` prints a one-line warning
 on stderr and leaves the plain import in place: slower, never a different synth.
@@ -52,7 +57,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-PACKAGE = "cdktf_cdktf_provider_aws"
+from .engine import CDKTF
+from .engine import current as current_engine
+
+PACKAGE = CDKTF.bindings  # the cdktf engine's bindings; CDK Terrain's need no loader
 SWITCH = "IAC_LAZY_PROVIDER"
 _EAGER_PART = "# Loading modules to ensure their types are registered with the jsii runtime library"
 _SUBMODULE_IMPORT = re.compile(r"from \. import ([a-z][a-z0-9_]*)")
@@ -71,10 +79,17 @@ def install() -> bool:
     Idempotent. Does nothing (False) when switched off, when the package is already imported
     normally, or, with a warning on stderr, when the layout is unexpected.
     """
-    if any(getattr(finder, _MARK, False) for finder in sys.meta_path):
+    global _installed
+    if _installed or any(getattr(finder, _MARK, False) for finder in sys.meta_path):
         return True
     if os.environ.get(SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
         return False
+    if current_engine().lazy_bindings:
+        # CDK Terrain's Python bindings import their submodules on first use already; its Node
+        # package still requires all of them at once, so the Node half applies.
+        _installed = True
+        _State.node_options = _require_node_hook()
+        return True
     if PACKAGE in sys.modules:
         return False
     try:
@@ -87,8 +102,27 @@ def install() -> bool:
         )
         return False
     _activate(finder)
-    finder.node_options = _require_node_hook()
+    _State.node_options = _require_node_hook()
     return True
+
+
+class _State:
+    node_options: str | None = None  # NODE_OPTIONS before install() added the Node hook
+
+
+_installed = False
+
+
+def node_started() -> None:
+    """Take the Node hook back out of NODE_OPTIONS once jsii's Node process runs (it was only for
+    that process): child processes started later do not inherit it. Idempotent."""
+    if _State.node_options is None:
+        return
+    if _State.node_options:
+        os.environ["NODE_OPTIONS"] = _State.node_options
+    else:
+        os.environ.pop("NODE_OPTIONS", None)
+    _State.node_options = None
 
 
 def _require_node_hook() -> str | None:
@@ -102,7 +136,8 @@ def _require_node_hook() -> str | None:
     if hook in previous:  # inherited from a parent process that had the loader on
         return None
     if not NODE_HOOK.is_file() or any(c in hook for c in '"\\'):
-        print(f"warning: {SWITCH}: {hook} cannot be used; Node loads all of {PACKAGE}", file=sys.stderr)
+        bindings = current_engine().bindings
+        print(f"warning: {SWITCH}: {hook} cannot be used; Node loads all of {bindings}", file=sys.stderr)
         return None
     os.environ["NODE_OPTIONS"] = f'--require "{hook}" {previous}'.rstrip()
     return previous
@@ -227,7 +262,6 @@ class _LazyPackageFinder(importlib.abc.MetaPathFinder):
         self.assembly = assembly
         self.fqn_map = fqn_map
         self.reference_map = reference_map
-        self.node_options: str | None = None  # NODE_OPTIONS before install() added the hook
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if fullname != PACKAGE:
@@ -252,12 +286,7 @@ class _HeadOnlyLoader(importlib.abc.Loader):
         exec(self.finder.code, module.__dict__)
         # The assembly is loaded (the head ran JSIIAssembly.load): child processes started from
         # now on need not carry the Node hook.
-        if self.finder.node_options is not None:
-            if self.finder.node_options:
-                os.environ["NODE_OPTIONS"] = self.finder.node_options
-            else:
-                os.environ.pop("NODE_OPTIONS", None)
-            self.finder.node_options = None
+        node_started()
         # publication.publish() replaced the module in sys.modules by its public face; the import
         # system returns that one, so the attribute hook goes there.
         public = sys.modules[module.__name__]

@@ -98,9 +98,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = [item for item in items if not item.get_closest_marker("after_background")] + waiting
 
 
+# What each engine writes that the other does not (everything else is the same JSON): the CDK's
+# version in the metadata, and the AWS provider it pins. Snapshots are cdktf's.
+ENGINE_JSON = {
+    "cdktf": {"version": "0.21.0", "aws": {"source": "aws", "version": "6.25.0"}},
+    "cdktn": {"version": "0.24.0", "aws": {"source": "hashicorp/aws", "version": "6.69.1"}},
+}
+
+
+def engine_name() -> str:
+    from constructs_lib.engine import current
+
+    return current().name
+
+
+def as_cdktf(stack: dict[str, Any], engine: str | None = None) -> dict[str, Any]:
+    """A stack's JSON with the values only ``engine`` (default: this process's) writes checked to be
+    exactly its own and replaced by cdktf's: the same infrastructure compares equal."""
+    engine = engine or engine_name()
+    stack = json.loads(json.dumps(stack))
+    metadata, providers = stack["//"]["metadata"], stack["terraform"]["required_providers"]
+    assert (metadata["version"], providers["aws"]) == (ENGINE_JSON[engine]["version"], ENGINE_JSON[engine]["aws"])
+    metadata["version"], providers["aws"] = ENGINE_JSON["cdktf"]["version"], ENGINE_JSON["cdktf"]["aws"]
+    return stack
+
+
 def project_copy() -> Path:
     """A copy of the project's files as they are in the working tree, in a git repository of its
-    own (one commit), with the project's .venv and node_modules linked in: for running the
+    own (one commit), with the project's environments (.venv, node_modules, and CDK Terrain's where
+    installed) linked in: for running the
     commands a user types (make, npx cdktf) without touching the checkout."""
     target = Path(tempfile.mkdtemp(prefix="iac-project-"))
     listed = subprocess.run(
@@ -114,8 +140,9 @@ def project_copy() -> Path:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)  # mtimes kept: make sees its installs as current
-    for link in (".venv", "node_modules"):
-        (target / link).symlink_to(ROOT / link)
+    for link in (".venv", "node_modules", ".venv-cdktn", "engines/cdktn/node_modules"):
+        if (ROOT / link).exists():
+            (target / link).symlink_to(ROOT / link)
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
         subprocess.run([*git, *command], cwd=target, check=True, capture_output=True)

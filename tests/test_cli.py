@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, BackgroundRun, project_copy, subprocess_env
+from conftest import ROOT, BackgroundRun, engine_name, project_copy, subprocess_env
 
 OVERRIDE = {"regions": ["eu-west-1", "eu-central-1"]}
 # No update check, and an empty Terraform CLI configuration (this machine's names a missing file).
@@ -56,7 +56,8 @@ def test_make_synth_builds_what_the_override_says_through_the_cdktf_cli():
     assert "Settings are valid (settings.json, with CDKTF_CONTEXT_JSON setting regions): iac-aws-nova-dev" in (
         result.stdout
     )
-    assert "npx --no-install cdktf synth" in result.stdout  # it went through the CLI
+    # It went through the engine's CLI.
+    assert {"cdktf": "npx --no-install cdktf synth", "cdktn": "cdktn synth --app"}[engine_name()] in result.stdout
     outdir = SYNTH_COPY / "cdktf.out"
     assert regions_of(outdir / "stacks" / "iac-aws-nova-dev") == ["eu-central-1", "eu-west-1"]
 

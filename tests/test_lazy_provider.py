@@ -18,10 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BackgroundRun, files, subprocess_env
+from conftest import BackgroundRun, engine_name, files, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "cdktf_cdktf_provider_aws"
+ENGINE = engine_name()
+# The Python half rewrites how cdktf's bindings import; CDK Terrain's import lazily already. The
+# Node half applies to both engines.
+cdktf_only = pytest.mark.skipif(
+    ENGINE != "cdktf", reason="the Python half applies to cdktf's bindings (CDK Terrain's are lazy already)"
+)
+ASSEMBLY = {"cdktf": "@cdktf/provider-aws", "cdktn": "@cdktn/provider-aws"}[ENGINE]
 WARNING = "warning: IAC_LAZY_PROVIDER: lazy provider loading disabled, using the plain import"
 
 # Builds and synthesizes the default app into argv[1], then reports what got imported.
@@ -83,7 +90,8 @@ def plain() -> tuple[Path, dict[str, Any]]:
 
 @pytest.mark.after_background
 def test_lazy_synth_is_byte_identical_to_the_plain_import(plain, default_synth) -> None:
-    assert sys.modules["cdktf_cdktf_provider_aws"].__spec__.loader.__class__.__name__ == "_HeadOnlyLoader"
+    if ENGINE == "cdktf":
+        assert sys.modules["cdktf_cdktf_provider_aws"].__spec__.loader.__class__.__name__ == "_HeadOnlyLoader"
     plain_files, lazy_files = files(plain[0]), files(default_synth.outdir)
     documents = sorted(name for name in plain_files if name.endswith("/cdk.tf.json"))
     assert documents == ["stacks/iac-aws-nova-bootstrap/cdk.tf.json", "stacks/iac-aws-nova-dev/cdk.tf.json"]
@@ -93,6 +101,7 @@ def test_lazy_synth_is_byte_identical_to_the_plain_import(plain, default_synth) 
         assert lazy_files[name] == plain_files[name], f"{name} differs"
 
 
+@cdktf_only
 @pytest.mark.after_background
 def test_lazy_mode_does_not_run_the_eager_package_init(plain, default_synth) -> None:
     assert plain[1]["provider_modules"] > 2000 and plain[1]["unused_submodule_loaded"]
@@ -102,13 +111,16 @@ def test_lazy_mode_does_not_run_the_eager_package_init(plain, default_synth) -> 
 
 
 @pytest.fixture(scope="module")
-def bindings() -> tuple[Any, dict[str, bytes], set[str]]:
-    """The loader's finder (built, not installed), and the bindings' jsii tarball read in one
-    pass (it is 37 MB): the assembly, the JavaScript entry point, and every file name."""
-    from constructs_lib import lazy_provider
+def tarball() -> tuple[dict[str, bytes], set[str]]:
+    """The engine's bindings' jsii tarball read in one pass (cdktf's is 37 MB): the assembly, the
+    JavaScript entry point, and every file name."""
+    import importlib.util
 
-    finder = lazy_provider._prepare()  # checks and builds; changes no global state
-    [tarball] = (Path(finder.origin).parent / "_jsii").glob("*.jsii.tgz")
+    from constructs_lib.engine import current
+
+    spec = importlib.util.find_spec(current().bindings)
+    assert spec is not None and spec.origin is not None
+    [tarball] = (Path(spec.origin).parent / "_jsii").glob("*.jsii.tgz")
     wanted, found, names = {"package/.jsii", "package/lib/index.js"}, {}, set()
     with tarfile.open(tarball) as archive:
         for member in archive:
@@ -118,22 +130,31 @@ def bindings() -> tuple[Any, dict[str, bytes], set[str]]:
                 assert file is not None
                 found[member.name] = file.read()
     assert set(found) == wanted
-    return finder, found, names
+    return found, names
 
 
-def test_submodule_map_matches_the_assembly(bindings) -> None:
+def assembly_submodules(found: dict[str, bytes]) -> set[str]:
+    """Every jsii submodule that holds a type, by its jsii name."""
+    pattern = rb'"fqn": *"' + re.escape(ASSEMBLY.encode()) + rb"\.([A-Za-z0-9]+)\."
+    return {f"{ASSEMBLY}.{name.decode()}" for name in re.findall(pattern, found["package/.jsii"])}
+
+
+@cdktf_only
+def test_submodule_map_matches_the_assembly(tarball) -> None:
     """camelCase(python submodule name) is the jsii submodule name, for every submodule."""
-    finder, found, _ = bindings
+    from constructs_lib import lazy_provider
+
+    finder = lazy_provider._prepare()  # checks and builds; changes no global state
+    found, _ = tarball
     assert finder.assembly == "@cdktf/provider-aws"
-    assembly = found["package/.jsii"]
-    type_submodules = set(re.findall(rb'"fqn": *"@cdktf/provider-aws\.([A-Za-z0-9]+)\.', assembly))
-    expected = {f"@cdktf/provider-aws.{name.decode()}" for name in type_submodules}
+    expected = assembly_submodules(found)
     assert len(expected) > 2000
     assert set(finder.fqn_map) == expected
     for fqn, module in finder.fqn_map.items():
         assert (Path(finder.origin).parent / module.split(".", 1)[1] / "__init__.py").is_file(), fqn
 
 
+@cdktf_only
 def test_type_returned_from_javascript_imports_its_submodule(default_synth) -> None:
     """In this test process (loader active): load balancers are used nowhere else in the suite."""
     module = "cdktf_cdktf_provider_aws.lb_target_group"
@@ -156,6 +177,7 @@ def test_type_returned_from_javascript_imports_its_submodule(default_synth) -> N
     assert group.terraform_resource_type == "aws_lb_target_group"
 
 
+@cdktf_only
 def test_type_of_an_unmapped_submodule_falls_back_to_importing_everything(default_synth, capsys) -> None:
     """Safety net: a type name whose submodule the map lacks imports all submodules, and resolves.
     "All submodules" is cut down to the one this type needs (importing all 2,212 for real costs
@@ -175,6 +197,7 @@ def test_type_of_an_unmapped_submodule_falls_back_to_importing_everything(defaul
     assert f"no submodule known for jsii type {prefix}.GlacierVault" in capsys.readouterr().err
 
 
+@cdktf_only
 def test_package_attributes_and_publication_are_those_of_the_real_package(default_synth) -> None:
     """Checked in this test process, which imported the bindings through the loader."""
     import cdktf_cdktf_provider_aws as aws
@@ -194,6 +217,7 @@ def test_package_attributes_and_publication_are_those_of_the_real_package(defaul
     assert _reference_map._assembly_to_module["@cdktf/provider-aws"] == "cdktf_cdktf_provider_aws"
 
 
+@cdktf_only
 def test_switch_already_imported_and_idempotence() -> None:
     """IAC_LAZY_PROVIDER=0 is the plain import; install() twice installs once; an imported package
     is left alone. (None of these start Node.)"""
@@ -222,6 +246,7 @@ def test_switch_already_imported_and_idempotence() -> None:
     assert ok(run_python(probe, "imported")).stdout.split() == ["[False,", "False]", "0", "False", "False", "0"]
 
 
+@cdktf_only
 def test_bindings_without_the_expected_files_fall_back_with_a_warning(tmp_path: Path) -> None:
     """A package that has an __init__.py but no _jsii/__init__.py: plain import, one warning line."""
     real = Path(
@@ -245,6 +270,7 @@ def test_bindings_without_the_expected_files_fall_back_with_a_warning(tmp_path: 
     assert line.startswith(WARNING) and "FileNotFoundError" in line
 
 
+@cdktf_only
 def test_unexpected_init_layout_falls_back_to_the_plain_import() -> None:
     """An __init__ whose eager section is not where expected: one warning, and no finder or jsii
     hook installed, so the next import is Python's plain one (not run here: it costs 14 s)."""
@@ -284,6 +310,34 @@ TSC_INDEX = textwrap.dedent("""\
     exports.cLast = require("./c-last");
     //# sourceMappingURL=data:application/json;base64,e30=
 """)
+# The layout of CDK Terrain's lib/index.js: tsc's helpers, then each export through __importStar.
+TSC_STAR_INDEX = textwrap.dedent("""\
+    "use strict";
+    var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+        if (k2 === undefined) k2 = k;
+        Object.defineProperty(o, k2, { enumerable: true, get: function() { return m[k]; } });
+    }) : (function(o, m, k, k2) {
+        o[k2] = m[k];
+    }));
+    var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+        Object.defineProperty(o, "default", { enumerable: true, value: v });
+    }) : function(o, v) {
+        o["default"] = v;
+    });
+    var __importStar = (this && this.__importStar) || (function () {
+        return function (mod) {
+            if (mod && mod.__esModule) return mod;
+            var result = {};
+            __setModuleDefault(result, mod);
+            return result;
+        };
+    })();
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.cLast = exports.bMiddle = exports.aFirst = void 0;
+    exports.aFirst = __importStar(require("./a-first/index"));
+    exports.bMiddle = __importStar(require("./b-middle/index"));
+    exports.cLast = __importStar(require("./c-last/index"));
+""")
 # Requires the fake package, then reports which submodules ran, before and after reading one.
 PROBE = textwrap.dedent("""\
     globalThis.loaded = [];
@@ -295,8 +349,8 @@ PROBE = textwrap.dedent("""\
 """)
 
 
-def fake_provider(root: Path, index: str) -> None:
-    lib = root / "node_modules" / "@cdktf" / "provider-aws" / "lib"
+def fake_provider(root: Path, index: str, scope: str = "@cdktf") -> None:
+    lib = root / "node_modules" / scope / "provider-aws" / "lib"
     for name in ("a-first", "b-middle", "c-last"):
         (lib / name).mkdir(parents=True)
         (lib / name / "index.js").write_text(f'globalThis.loaded.push("{name}"); exports.name = "{name}";\n')
@@ -326,6 +380,39 @@ def test_node_hook_requires_a_submodule_on_first_use(tmp_path: Path) -> None:
 
 
 @needs_node
+def test_node_hook_understands_cdk_terrains_layout(tmp_path: Path) -> None:
+    """__importStar of an ES module is the module itself; of a CommonJS one, a namespace of it."""
+    fake_provider(tmp_path, TSC_STAR_INDEX, scope="@cdktn")
+    report, stderr = run_node(PROBE.replace("@cdktf/", "@cdktn/"), tmp_path)
+    assert (report["before"], report["after"], report["keys"]) == ([], ["b-middle"], ["aFirst", "bMiddle", "cLast"])
+    assert (report["name"], report["same"], stderr) == ("b-middle", True, "")
+    code = f"""const {{importStar}} = require({str(HOOK)!r});
+        const es = {{__esModule: true, x: 1}}, cjs = {{x: 2}};
+        const star = importStar(cjs);
+        console.log(JSON.stringify({{es: importStar(es) === es, x: star.x, default: star.default === cjs}}))"""
+    semantics, _ = run_node(code, tmp_path)
+    assert semantics == {"es": True, "x": 2, "default": True}
+
+
+@needs_node
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (("var __importStar", "var __somethingElse"), "a helper that is not tsc's"),
+        (("return mod;\n", 'return require("./x");\n'), "a require among the helpers"),
+        (('exports.cLast = __importStar(require("./c-last/index"));', 'exports.cLast = require("./c-last");'), "mixed"),
+    ],
+)
+def test_node_hook_refuses_a_star_layout_it_does_not_know(tmp_path: Path, change, why) -> None:
+    assert change[0] in TSC_STAR_INDEX
+    (tmp_path / "index.js").write_text(TSC_STAR_INDEX.replace(*change))
+    code = f"""console.log(JSON.stringify(require({str(HOOK)!r}).parseIndex(
+        require("fs").readFileSync("index.js", "utf8"))))"""
+    parsed, _ = run_node(code, tmp_path)
+    assert parsed is None, why
+
+
+@needs_node
 def test_node_hook_loads_an_unexpected_index_as_usual_with_a_warning(tmp_path: Path) -> None:
     fake_provider(tmp_path, TSC_INDEX + "exports.version = 1;\n")
     report, stderr = run_node(PROBE, tmp_path)
@@ -347,18 +434,22 @@ def test_node_hook_is_off_with_the_switch(tmp_path: Path) -> None:
 
 
 @needs_node
-def test_node_hook_understands_every_line_of_the_real_index(bindings, tmp_path: Path) -> None:
-    """The installed bindings' lib/index.js: one lazy export per submodule, each requiring the
-    submodule's directory, named as jsii names the submodule."""
-    finder, found, files = bindings
+def test_node_hook_understands_every_line_of_the_real_index(tarball, tmp_path: Path) -> None:
+    """The installed engine's bindings' lib/index.js: one lazy export per submodule that holds a
+    type, each requiring the submodule's directory, named as jsii names the submodule (cdktf's
+    plain requires; CDK Terrain's wrapped in __importStar)."""
+    found, files = tarball
     (tmp_path / "index.js").write_bytes(found["package/lib/index.js"])
     code = f"""console.log(JSON.stringify(require({str(HOOK)!r}).parseIndex(
         require("fs").readFileSync("index.js", "utf8"))))"""
-    entries, _ = run_node(code, tmp_path)
-    assert entries is not None and len(entries) == 2212
-    assert {f"@cdktf/provider-aws.{name}" for name, _ in entries} == set(finder.fqn_map)
+    parsed, _ = run_node(code, tmp_path)
+    assert parsed is not None and parsed["star"] is (ENGINE == "cdktn")
+    entries = parsed["entries"]
+    assert len(entries) == {"cdktf": 2212, "cdktn": 2433}[ENGINE]
+    assert {f"{ASSEMBLY}.{name}" for name, _ in entries} >= assembly_submodules(found)
     for name, request in entries:
-        assert f"package/lib/{request[2:]}/index.js" in files, (name, request)
+        path = f"package/lib/{request[2:]}" + ("" if request.endswith("/index") else "/index")
+        assert f"{path}.js" in files, (name, request)
 
 
 def test_jsii_node_process_got_the_hook_and_later_children_do_not(default_synth) -> None:
@@ -372,6 +463,7 @@ def test_jsii_node_process_got_the_hook_and_later_children_do_not(default_synth)
     assert str(HOOK) not in os.environ.get("NODE_OPTIONS", "")
 
 
+@cdktf_only
 def test_node_hook_is_left_out_when_node_has_started_or_the_path_cannot_be_quoted() -> None:
     """Either way the Python half stays on and NODE_OPTIONS is untouched: Node then loads the
     whole package, as without the loader (slower, same output)."""

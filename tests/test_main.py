@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BackgroundRun, files, subprocess_env
+from conftest import BackgroundRun, engine_name, files, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +98,7 @@ def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
     # Byte for byte what the tests synthesize, and nothing else: the stale stack is gone.
     assert files(DEFAULT_RUN.workdir / "cdktf.out") == files(default_synth.outdir)
     # The summary lists what was synthesized, and where the settings came from.
-    assert "(settings: settings.json):" in result.stdout
+    assert f"(settings: settings.json; engine {engine_name()}):" in result.stdout
     assert [line.split(":")[0].strip() for line in result.stdout.splitlines()[1:]] == [
         "iac-aws-nova-bootstrap",
         "iac-aws-nova-dev",
