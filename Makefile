@@ -40,7 +40,7 @@ export TF_CLI_CONFIG_FILE := /dev/null
 endif
 endif
 
-.PHONY: help install synth check test test-plan snapshot-update lint security diff serve serve-local bench pr clean
+.PHONY: help install synth check test test-slow snapshot-update lint security diff serve serve-local bench pr clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -68,11 +68,11 @@ synth: install  ## Synthesize every stack into cdktf.out/ through the CLI (ENGIN
 check: $(VENV)/.installed  ## Validate settings.json (and any CDKTF_CONTEXT_JSON override) without synthesizing
 	@$(PY) main.py --check
 
-test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## Run the test suite (snapshots, the security gate, the CLI as users run it)
-	$(PY) -m pytest -p no:cacheprovider -m "not plan"
+test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## Run the test suite (snapshots, the security gate, make as users run it)
+	$(PY) -m pytest -p no:cacheprovider --ignore=tests/slow
 
-test-plan: $(VENV)/.installed  ## terraform validate and an offline terraform plan of every kind of stack (Terraform 1.10+)
-	$(PY) -m pytest -p no:cacheprovider -m plan
+test-slow: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## The slow tier: the CLI as typed, the plain import, both engines, terraform validate and plan
+	$(PY) -m pytest -p no:cacheprovider tests/slow
 
 snapshot-update: $(VENV)/.installed  ## Rewrite the JSON snapshots on purpose; review the diff
 	$(PY) -m pytest -p no:cacheprovider tests/test_snapshot.py --snapshot-update
@@ -109,7 +109,7 @@ serve-local: $(VENV)/.installed  ## The same, with a local table and bus (moto, 
 bench: $(VENV)/.installed  ## Synth and test-suite benchmark: the table in README, Performance
 	$(PY) benchmarks/bench.py
 
-pr: lint test security  ## Everything CI runs on a pull request (but the plan, which needs AWS)
+pr: lint test test-slow security  ## Everything CI runs on a pull request for this ENGINE (but the plan against AWS)
 
 clean:  ## Remove build output (never state files) and a leftover diff worktree
 	rm -rf cdktf.out .pytest_cache .hypothesis .diff-base .diff-base.out

@@ -152,7 +152,7 @@ LAZY, PLAIN = "default synth, lazy loader", "default synth, plain import (IAC_LA
 CDKTN_LAZY = "default synth, CDK Terrain engine (cdktn), lazy loader"
 CDKTN_PLAIN = "default synth, CDK Terrain engine (cdktn), plain import"
 CDKTN_PYTHON = ROOT / ".venv-cdktn" / "bin" / "python"
-SUITE = "test suite (make test: pytest -m 'not plan')"
+SUITE = "test suite (make test: pytest --ignore=tests/slow)"
 
 
 def regions_case(count: int) -> str:
@@ -198,7 +198,7 @@ def main() -> int:
         # on a 2-core machine. Its memory is for information only: every half second is enough.
         samples[SUITE] = [
             measure(
-                [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not plan"],
+                [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/slow"],
                 synth_env(True),
                 ROOT,
                 every=0.5,

@@ -88,7 +88,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "after_background: waits for a BackgroundRun; runs at the end of the session, so the wait overlaps"
     )
-    config.addinivalue_line("markers", "plan: runs Terraform itself (validate, an offline plan); `make test-plan`")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

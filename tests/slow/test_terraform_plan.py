@@ -1,7 +1,8 @@
 """`terraform validate` and an offline `terraform plan` of every kind of stack: what only Terraform
 itself reveals (for_each keys unknown until apply, expressions it cannot evaluate, references to
-nothing, arguments the provider refuses). Marked ``plan``: `make test-plan` runs them (each plan
-takes Terraform 10 to 20 s), `make test` does not.
+nothing, arguments the provider refuses). Slow tier (`make test-slow`): each plan takes Terraform 10
+to 20 s. Run in the cdktf engine's session (CDK Terrain's JSON is the same but for the provider pin,
+tests/slow/test_engines_compared.py).
 
 The provider comes from the registry where it is reachable (CI), at the pinned version, or from a
 filesystem mirror (IAC_TF_PROVIDER_MIRROR, default /opt/tf-plugins: this machine's image holds
@@ -19,10 +20,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import GLOBAL, VARIANTS
+from conftest import GLOBAL, VARIANTS, engine_name
 from offline_plan import cli_config, mirror_version, prepare
 
-pytestmark = pytest.mark.plan
+pytestmark = pytest.mark.skipif(
+    engine_name() != "cdktf", reason="planned in the cdktf engine's session: CDK Terrain's JSON is the same"
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,73 @@
+"""The commands a user types, run as typed through the CLI itself (slow tier: the cdktf CLI starts
+in about 4 s): an override through `make synth`, a broken settings file under `npx cdktf synth`,
+and what is left in cdktf.out. They start when this module is collected and run on the second core.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import BackgroundRun, engine_name, project_copy, subprocess_env
+
+OVERRIDE = {"regions": ["eu-west-1", "eu-central-1"]}
+# No update check, and an empty Terraform CLI configuration (this machine's names a missing file).
+QUIET = {"CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}
+BROKEN_SETTINGS = '{\n  "regions": ["us-east-1",]\n}\n'
+BROKEN_LINE = (
+    "error: invalid configuration: settings.json: line 2, column 27: Expecting value; "
+    "remove the trailing comma (not valid JSON)"
+)
+
+SYNTH_COPY = project_copy()
+# A stack an earlier synth wrote that is no longer configured.
+(SYNTH_COPY / "cdktf.out" / "stacks" / "iac-aws-nova-prod").mkdir(parents=True)
+(SYNTH_COPY / "cdktf.out" / "stacks" / "iac-aws-nova-prod" / "cdk.tf.json").write_text("{}")
+MAKE_SYNTH = BackgroundRun(
+    ["make", "synth"], cwd=SYNTH_COPY, env=subprocess_env(CDKTF_CONTEXT_JSON=json.dumps(OVERRIDE), **QUIET)
+)
+BROKEN_COPY = project_copy()
+(BROKEN_COPY / "settings.json").write_text(BROKEN_SETTINGS)
+NPX_BROKEN = BackgroundRun(["npx", "--no-install", "cdktf", "synth"], cwd=BROKEN_COPY, env=subprocess_env(**QUIET))
+
+
+def regions_of(stack_dir: Path) -> list[str]:
+    document = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return sorted(provider["region"] for provider in document["provider"]["aws"])
+
+
+@pytest.mark.after_background
+def test_make_synth_builds_what_the_override_says_through_the_cdktf_cli():
+    """The README's example: CDKTF_CONTEXT_JSON='{"regions": [...]}' make synth. The cdktf CLI
+    used to replace the variable with cdktf.json's context; now the override is what gets built."""
+    result = MAKE_SYNTH.result()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Settings are valid (settings.json, with CDKTF_CONTEXT_JSON setting regions): iac-aws-nova-dev" in (
+        result.stdout
+    )
+    # It went through the engine's CLI.
+    assert {"cdktf": "npx --no-install cdktf synth", "cdktn": "cdktn synth --app"}[engine_name()] in result.stdout
+    outdir = SYNTH_COPY / "cdktf.out"
+    assert regions_of(outdir / "stacks" / "iac-aws-nova-dev") == ["eu-central-1", "eu-west-1"]
+
+
+@pytest.mark.after_background
+def test_a_synth_leaves_exactly_the_configured_stacks():
+    assert MAKE_SYNTH.result().returncode == 0
+    outdir = SYNTH_COPY / "cdktf.out"
+    assert sorted(json.loads((outdir / "manifest.json").read_text())["stacks"]) == [
+        "iac-aws-nova-bootstrap",
+        "iac-aws-nova-dev",
+    ]
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["iac-aws-nova-bootstrap", "iac-aws-nova-dev"]
+
+
+@pytest.mark.after_background
+def test_a_broken_settings_file_is_one_clear_line_under_npx_cdktf_synth():
+    result = NPX_BROKEN.result()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert BROKEN_LINE in output
+    assert "Traceback" not in output and "    at " not in output  # no Python or Node stack
+    assert not (BROKEN_COPY / "cdktf.out" / "manifest.json").exists()
