@@ -267,6 +267,7 @@ VARIANTS = {
         "cognito": {
             "regions": ["eu-west-1", "eu-central-1"],
             "api_auth": "cognito",
+            "table_deletion_protection": False,
             "api_cache_size_gb": 0.5,
             "availability_zone_ids": {"eu-west-1": ["euw1-az1", "euw1-az2"]},
         },

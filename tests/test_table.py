@@ -56,9 +56,11 @@ def test_a_single_region_table_has_no_replica(open_stack):
     assert not resources(open_stack, "aws_dynamodb_table_replica")
 
 
-def test_deletion_protection_can_be_turned_off(custom):
-    assert one(resources(custom, "aws_dynamodb_table"))["deletion_protection_enabled"] is False
-    assert all(r["deletion_protection_enabled"] is False for r in resources(custom, "aws_dynamodb_table_replica"))
+def test_deletion_protection_can_be_turned_off_on_the_table_and_every_replica(variants):
+    stack = variants.stack("variant-cognito")  # two regions, table_deletion_protection off
+    copies = resources(stack, "aws_dynamodb_table") + resources(stack, "aws_dynamodb_table_replica")
+    assert [c["provider"] for c in copies] == ["aws.eu-west-1", "aws.eu-central-1"]
+    assert all(c["deletion_protection_enabled"] is False for c in copies)
 
 
 def test_table_name_is_the_same_in_every_region_and_names_the_environment():

@@ -35,24 +35,43 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert result.returncode != 0
 
 
+def workflow(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def steps(job: dict) -> list[dict]:
+    return job["steps"]
+
+
 def test_ci_posts_one_comment_updated_in_place():
-    ci = (WORKFLOWS / "ci.yml").read_text()
-    assert "tools/synth_diff.py" in ci
-    assert "updateComment" in ci and "createComment" in ci
+    jobs = workflow("ci.yml")["jobs"]
+    assert any("tools/synth_diff.py" in step.get("run", "") for step in steps(jobs["checks"]))
+    [script] = [
+        s["with"]["script"] for s in steps(jobs["comment"]) if s.get("uses", "").startswith("actions/github-script@")
+    ]
+    # Finds its earlier comment by a marker, then updates it, or creates the first.
+    assert "updateComment" in script and "createComment" in script and "startsWith(marker)" in script
 
 
 def test_plan_uses_oidc_and_a_role_per_environment_without_stored_keys():
-    ci = (WORKFLOWS / "ci.yml").read_text()
-    assert "id-token: write" in ci
-    assert "role-to-assume" in ci and "AWS_PLAN_ROLE_ARN_" in ci
-    assert "aws-access-key-id" not in ci and "AWS_SECRET_ACCESS_KEY" not in ci
-    assert "fromJSON(needs.checks.outputs.stacks)" in ci  # one matrix entry per synthesized stack
+    plan = workflow("ci.yml")["jobs"]["plan"]
+    assert plan["permissions"]["id-token"] == "write"
+    [credentials] = [s for s in steps(plan) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+    assert set(credentials["with"]) == {"role-to-assume", "aws-region"}  # no access key inputs
+    assert credentials["with"]["role-to-assume"] == "${{ vars[env.ROLE_VAR] }}"
+    assert any("AWS_PLAN_ROLE_ARN_" in s.get("run", "") for s in steps(plan))
+    assert plan["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.checks.outputs.stacks) }}"  # one per stack
 
 
 def test_deploy_goes_environment_after_environment_with_prod_last():
-    deploy = (WORKFLOWS / "deploy.yml").read_text()
-    assert deploy.index("staging:\n    needs: dev") < deploy.index("prod:\n    needs: staging")
-    assert "environment: ${{ inputs.environment }}" in (WORKFLOWS / "deploy-environment.yml").read_text()
+    jobs = workflow("deploy.yml")["jobs"]
+    assert "needs" not in jobs["dev"]
+    assert (jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("dev", "staging")
+    assert {jobs[e]["with"]["environment"] for e in ("dev", "staging", "prod")} == {"dev", "staging", "prod"}
+    deploy = workflow("deploy-environment.yml")["jobs"]["deploy"]
+    assert deploy["environment"] == "${{ inputs.environment }}"
 
 
 def test_the_suite_runs_on_both_engines_with_tflint_and_terraform():
