@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Entry point for `cdktf synth` and `python main.py`: synthesizes every environment's stack.
 
-`python main.py --check` only validates the settings (settings.json and CDKTF_CONTEXT_JSON).
+`python main.py --check` only validates the settings (settings.json and CDKTF_CONTEXT_JSON);
+`python main.py --version` prints the project's version.
 """
 
 import os

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import __version__
 from .config import ConfigError, Settings, StackConfig, load_settings
 from .engine import EngineError
 from .engine import current as current_engine
@@ -68,7 +69,10 @@ def remove_stale_stacks(outdir: Path) -> list[str]:
 
 
 def _summary(outdir: Path, configs: Sequence[StackConfig], settings: Settings, engine: str, seconds: float) -> str:
-    lines = [f"Synthesized in {seconds:.1f} s into {outdir} (settings: {settings.origin()}; engine {engine}):"]
+    lines = [
+        f"iac-aws-nova {__version__}: synthesized in {seconds:.1f} s into {outdir} "
+        f"(settings: {settings.origin()}; engine {engine}):"
+    ]
     for name in synthesized_stacks(outdir):
         document = json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text())
         resources = sum(len(v) for v in document.get("resource", {}).values())
@@ -104,6 +108,9 @@ def main(argv: Sequence[str] = ()) -> int:
     """Synthesize every configured stack; with ``--check``, only validate the settings (and
     cdktf.json) and say so, before anything slow or anything written."""
     started = time.perf_counter()
+    if "--version" in argv:
+        print(f"iac-aws-nova {__version__}")
+        return 0
     try:
         settings = load_settings(PROJECT_DIR)
         configs = settings.configs()

@@ -153,3 +153,24 @@ def test_main_prints_the_warnings_before_synthesizing(monkeypatch, capsys):
     with pytest.raises(SystemExit, match="synth"):
         app.main()
     assert "api_auth is 'none'" in capsys.readouterr().err
+
+
+def test_one_version_in_the_package_the_project_file_and_the_changelog():
+    import re
+    import tomllib
+
+    from constructs_lib import __version__
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == __version__
+    newest = re.search(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert newest is not None and newest.group(1) == __version__
+
+
+def test_main_reports_its_version():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--version"], capture_output=True, text=True, timeout=60
+    )
+    from constructs_lib import __version__
+
+    assert (result.returncode, result.stdout) == (0, f"iac-aws-nova {__version__}\n")
