@@ -3,7 +3,7 @@
 # ENGINE chooses the CDK: cdktf (default: HashiCorp's CDK for Terraform 0.21, archived) or cdktn
 # (CDK Terrain, its maintained fork). Each has its own Python environment and CLI, so switching back
 # and forth rebuilds nothing: make synth ENGINE=cdktn, make test ENGINE=cdktn. IAC_ENGINE in the
-# environment sets the default (the app reads it too: constructs_lib/engine.py).
+# environment sets the default (the app reads it too: constructs_lib/cdk/engine.py).
 PYTHON ?= python3
 ENGINE ?= $(or $(IAC_ENGINE),cdktf)
 ifeq ($(ENGINE),cdktf)

@@ -16,7 +16,7 @@ if sys.flags.optimize == 0 and os.environ.get("IAC_TYPECHECKS") != "1":
     os.execv(sys.executable, [sys.executable, "-O", *sys.argv])
 
 from constructs_lib.app import main
-from constructs_lib.lazy_provider import fast_exit
+from constructs_lib.cdk.lazy_provider import fast_exit
 
 
 def _stop(signum: int, frame: object) -> None:

@@ -78,8 +78,8 @@ def record(workdir: Path) -> None:
     _NodeProcess.start = recording_start  # type: ignore[method-assign]
 
     from constructs_lib.app import PROJECT_DIR, build_app
-    from constructs_lib.config import load_settings
-    from constructs_lib.lazy_provider import fast_exit
+    from constructs_lib.cdk.lazy_provider import fast_exit
+    from constructs_lib.settings import load_settings
 
     build_app(load_settings(PROJECT_DIR).configs(), outdir=str(workdir / "out")).synth()
     if not node.get("argv") or not answers or len(requests) != len(answers):

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .config import ConfigError, Settings, StackConfig, load_settings
-from .engine import EngineError
-from .engine import current as current_engine
-from .regions import CONSTRAINED_ZONE_IDS
+from .blocks.rules import CONSTRAINED_ZONE_IDS
+from .cdk.engine import EngineError
+from .cdk.engine import current as current_engine
+from .settings import ConfigError, Settings, StackConfig, load_settings
 
 if TYPE_CHECKING:  # the CDK loads only once the configuration is known to be valid
-    from .cdk import App
+    from .cdk.core import App
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LAMBDA_SRC = PROJECT_DIR / "lambda_src"
@@ -34,9 +34,9 @@ def build_app(
 ) -> App:
     """An App with one stack per environment (and the bootstrap stack); ``cdktf_flags`` are cdktf's
     own context flags from the settings. Nothing is written until ``app.synth()``."""
-    from .bootstrap import BootstrapConfig, BootstrapStack
-    from .cdk import App
-    from .stack import ServerlessStack
+    from .cdk.core import App
+    from .stacks.bootstrap import BootstrapConfig, BootstrapStack
+    from .stacks.environment import ServerlessStack
 
     context = dict(cdktf_flags) if cdktf_flags else None
     app = App(outdir=outdir, context=context) if outdir else App(context=context)

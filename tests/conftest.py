@@ -27,7 +27,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # Tests must never leave caches inside the function's source (it would enter the zip).
 sys.dont_write_bytecode = True
 
-from constructs_lib.config import StackConfig
+from constructs_lib.settings import StackConfig
 
 # Set by a make that runs the suite (`make test`): a make the tests start would act as a sub-make.
 _MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
@@ -106,7 +106,7 @@ ENGINE_JSON = {
 
 
 def engine_name() -> str:
-    from constructs_lib.engine import current
+    from constructs_lib.cdk.engine import current
 
     return current().name
 
@@ -286,7 +286,7 @@ VARIANTS = {
 @pytest.fixture(scope="session")
 def variants(synth: Callable[..., Synth]) -> Synth:
     """The VARIANTS app (stacks ``variant-cognito`` and ``variant-iam``, in eu-west-1)."""
-    from constructs_lib.config import configs_from_context
+    from constructs_lib.settings import configs_from_context
 
     return synth(*configs_from_context(VARIANTS))
 

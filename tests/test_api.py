@@ -6,7 +6,7 @@ import re
 import pytest
 from conftest import address_at, one, resource_at, resources
 
-from constructs_lib.api import Cors, settings_digest
+from constructs_lib.blocks.api import Cors, settings_digest
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -314,9 +314,10 @@ def test_the_trigger_is_an_expression_terraform_can_parse(dev):
 
 def _isolated_api(auth):
     """The API construct alone, with ``auth``; the deployment's trigger expression."""
-    from constructs_lib import aws, cdk
-    from constructs_lib.api import Api, ApiConfig, FunctionTarget
-    from constructs_lib.naming import Namer
+    from constructs_lib.blocks.api import Api, ApiConfig, FunctionTarget
+    from constructs_lib.blocks.naming import Namer
+    from constructs_lib.cdk import aws
+    from constructs_lib.cdk import core as cdk
 
     stack = cdk.TerraformStack(cdk.Testing.app(), "api")
     provider = aws.AwsProvider(stack, "aws", region="eu-west-1", alias="eu-west-1")
@@ -366,8 +367,8 @@ def test_execution_logs_go_to_a_log_group_terraform_creates_first(dev, region):
     ],
 )
 def test_cache_size_is_written_as_api_gateway_spells_it(size, written):
-    from constructs_lib.api import ApiConfig
-    from constructs_lib.naming import Namer
+    from constructs_lib.blocks.api import ApiConfig
+    from constructs_lib.blocks.naming import Namer
 
     config = ApiConfig(namer=Namer("shop", "qa"), region="eu-west-1", stage_name="qa", cache_size_gb=size)
     assert config.cache_cluster_size == written

@@ -6,10 +6,10 @@ import json
 import pytest
 from conftest import address_at, one, policy_statements, resource_at, resources
 
-from constructs_lib.events import EventBusConfig
-from constructs_lib.function import FunctionConfig, QueueTrigger
-from constructs_lib.naming import Namer
-from constructs_lib.queue import QueueConfig
+from constructs_lib.blocks.events import EventBusConfig
+from constructs_lib.blocks.function import FunctionConfig, QueueTrigger
+from constructs_lib.blocks.naming import Namer
+from constructs_lib.blocks.queue import QueueConfig
 
 REGIONS = ("us-east-1", "us-west-2")
 NAMER = Namer("shop", "qa")

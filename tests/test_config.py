@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.config import ConfigError, StackConfig, configs_from_context, load_settings
+from constructs_lib.settings import ConfigError, StackConfig, configs_from_context, load_settings
 
 
 def refused(match: str, **settings):

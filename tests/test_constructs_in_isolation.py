@@ -5,13 +5,14 @@ import json
 
 import pytest
 
-from constructs_lib import aws, cdk
-from constructs_lib.cdk import TerraformStack
-from constructs_lib.function import Function, FunctionConfig, QueueTrigger
-from constructs_lib.iam import Statement
-from constructs_lib.monitoring import Monitoring, MonitoringConfig
-from constructs_lib.naming import Namer
-from constructs_lib.storage import Storage, StorageConfig
+from constructs_lib.blocks.function import Function, FunctionConfig, QueueTrigger
+from constructs_lib.blocks.iam import Statement
+from constructs_lib.blocks.monitoring import Monitoring, MonitoringConfig
+from constructs_lib.blocks.naming import Namer
+from constructs_lib.blocks.storage import Storage, StorageConfig
+from constructs_lib.cdk import aws
+from constructs_lib.cdk import core as cdk
+from constructs_lib.cdk.core import TerraformStack
 
 NAMER = Namer("shop", "qa")
 

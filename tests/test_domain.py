@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from conftest import address, one, resources
 
-from constructs_lib import aws, cdk
-from constructs_lib.domain import CustomDomain, CustomDomainConfig
-from constructs_lib.naming import Namer
+from constructs_lib.blocks.domain import CustomDomain, CustomDomainConfig
+from constructs_lib.blocks.naming import Namer
+from constructs_lib.cdk import aws
+from constructs_lib.cdk import core as cdk
 
 NAMER = Namer("shop", "qa")
 REGION = "eu-west-1"

@@ -1,4 +1,4 @@
-"""How the engine is chosen (constructs_lib/engine.py). That both engines build the same
+"""How the engine is chosen (constructs_lib/cdk/engine.py). That both engines build the same
 infrastructure is checked in tests/slow/test_engines_compared.py.
 """
 
@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import ROOT, engine_name, subprocess_env
 
-from constructs_lib import engine
+from constructs_lib.cdk import engine
 
 
 def test_the_engine_is_chosen_by_iac_engine_or_by_what_is_installed(monkeypatch):

@@ -189,8 +189,8 @@ def test_concurrency_settings_reach_the_function_and_alias(custom):
 
 
 def test_function_config_validates_on_its_own(tmp_path):
-    from constructs_lib.function import FunctionConfig
-    from constructs_lib.naming import Namer
+    from constructs_lib.blocks.function import FunctionConfig
+    from constructs_lib.blocks.naming import Namer
 
     with pytest.raises(ValueError, match="memory_mb: 64 must be 128 to 10240"):
         FunctionConfig(namer=Namer("p", "dev"), region="us-east-1", source_dir=tmp_path, memory_mb=64)

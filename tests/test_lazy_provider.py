@@ -1,4 +1,4 @@
-"""The lazy loader of the provider bindings (constructs_lib/lazy_provider.py).
+"""The lazy loader of the provider bindings (constructs_lib/cdk/lazy_provider.py).
 
 Checks of what an import does to a process run in a fresh interpreter; checks of how types resolve
 run in this test process, which imported the bindings through the loader.
@@ -65,7 +65,7 @@ def tarball() -> tuple[dict[str, bytes], set[str]]:
     JavaScript entry point, and every file name."""
     import importlib.util
 
-    from constructs_lib.engine import current
+    from constructs_lib.cdk.engine import current
 
     spec = importlib.util.find_spec(current().bindings)
     assert spec is not None and spec.origin is not None
@@ -91,7 +91,7 @@ def assembly_submodules(found: dict[str, bytes]) -> set[str]:
 @cdktf_only
 def test_submodule_map_matches_the_assembly(tarball) -> None:
     """camelCase(python submodule name) is the jsii submodule name, for every submodule."""
-    from constructs_lib import lazy_provider
+    from constructs_lib.cdk import lazy_provider
 
     finder = lazy_provider._prepare()  # checks and builds; changes no global state
     found, _ = tarball
@@ -172,7 +172,7 @@ def test_switch_already_imported_and_idempotence() -> None:
     is left alone. (None of these start Node.)"""
     probe = textwrap.dedent("""
         import sys, types
-        from constructs_lib.lazy_provider import install
+        from constructs_lib.cdk.lazy_provider import install
         from jsii import _reference_map
         if sys.argv[1] == "imported":
             sys.modules["cdktf_cdktf_provider_aws"] = types.ModuleType("cdktf_cdktf_provider_aws")
@@ -209,7 +209,7 @@ def test_bindings_without_the_expected_files_fall_back_with_a_warning(tmp_path: 
             textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(tmp_path)!r})
-        from constructs_lib.lazy_provider import install
+        from constructs_lib.cdk.lazy_provider import install
         print(install(), any(getattr(f, "_iac_lazy_provider", False) for f in sys.meta_path))
     """)
         )
@@ -227,7 +227,7 @@ def test_unexpected_init_layout_falls_back_to_the_plain_import() -> None:
         run_python(
             textwrap.dedent("""
         import sys
-        from constructs_lib import lazy_provider
+        from constructs_lib.cdk import lazy_provider
         from jsii import _reference_map
         lazy_provider._EAGER_PART = "# a marker a future version of the bindings no longer has"
         print(lazy_provider.install(), any(getattr(f, "_iac_lazy_provider", False) for f in sys.meta_path),
@@ -240,9 +240,9 @@ def test_unexpected_init_layout_falls_back_to_the_plain_import() -> None:
     assert result.stdout.split() == ["False", "False", "False"]
 
 
-# --- The Node half: constructs_lib/lazy_provider_hook.js ---------------------------------------
+# --- The Node half: constructs_lib/cdk/lazy_provider_hook.js ---------------------------------------
 
-HOOK = ROOT / "constructs_lib" / "lazy_provider_hook.js"
+HOOK = ROOT / "constructs_lib" / "cdk" / "lazy_provider_hook.js"
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not on PATH (jsii needs it for any synth)")
 # The layout tsc emits for `export * as a from "./a"`, as in the real lib/index.js.
@@ -419,7 +419,7 @@ def test_node_hook_is_left_out_when_node_has_started_or_the_path_cannot_be_quote
     probe = textwrap.dedent("""
         import os, sys
         from pathlib import Path
-        from constructs_lib import lazy_provider
+        from constructs_lib.cdk import lazy_provider
         if sys.argv[1] == "started":
             import constructs  # loads its jsii assembly: Node is running
         else:

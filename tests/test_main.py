@@ -107,7 +107,7 @@ def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
 
 def test_insecure_opt_outs_are_warned_about():
     from constructs_lib.app import warnings
-    from constructs_lib.config import StackConfig, configs_from_context
+    from constructs_lib.settings import StackConfig, configs_from_context
 
     assert warnings([StackConfig()]) == []
     found = warnings(configs_from_context({"environments": {"dev": {"api_auth": "none", "waf_enabled": False}}}))
@@ -120,7 +120,7 @@ def test_insecure_opt_outs_are_warned_about():
 def test_signed_callers_are_told_to_use_the_regional_names():
     """A SigV4 signature names one region; latency routing may send the request to another."""
     from constructs_lib.app import warnings
-    from constructs_lib.config import StackConfig
+    from constructs_lib.settings import StackConfig
 
     routed = {"domain_name": "api.example.com", "hosted_zone_id": "Z1", "api_auth": "iam"}
     assert warnings([StackConfig(**routed)]) == [
@@ -132,7 +132,7 @@ def test_signed_callers_are_told_to_use_the_regional_names():
 
 def test_pinning_a_zone_where_older_accounts_cannot_create_subnets_is_warned_about():
     from constructs_lib.app import warnings
-    from constructs_lib.config import StackConfig
+    from constructs_lib.settings import StackConfig
 
     pinned = StackConfig(availability_zone_ids={"us-east-1": ["use1-az3", "use1-az4"]})
     assert warnings([pinned]) == [
@@ -143,7 +143,7 @@ def test_pinning_a_zone_where_older_accounts_cannot_create_subnets_is_warned_abo
 
 def test_main_prints_the_warnings_before_synthesizing(monkeypatch, capsys):
     from constructs_lib import app
-    from constructs_lib.config import Settings
+    from constructs_lib.settings import Settings
 
     monkeypatch.setattr(app, "load_settings", lambda _: Settings({"api_auth": "none", "regoins": []}, {}))
     assert app.main() == 2  # the misspelled setting stops it before any warning or synth

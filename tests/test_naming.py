@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from constructs_lib.naming import LIMITS, Namer
+from constructs_lib.blocks.naming import LIMITS, Namer
 
 LONG = Namer("a-very-long-project-name", "staging-eu1")
 

@@ -6,7 +6,7 @@ import io
 import os
 import zipfile
 
-from constructs_lib.packaging import build_package, zip_bytes
+from constructs_lib.blocks.packaging import build_package, zip_bytes
 
 
 def make_source(root):

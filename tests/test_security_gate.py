@@ -328,7 +328,7 @@ _scan: dict[str, Any] = {}
 @after_default_synth
 def _start_scan(default_synth: Any, synth: Any) -> None:
     """checkov takes seconds: it starts as soon as the default app exists, beside the other tests."""
-    from constructs_lib.config import configs_from_context
+    from constructs_lib.settings import configs_from_context
 
     variant = synth(*configs_from_context(VARIANTS))
     dirs = gate.stack_dirs_under(default_synth.outdir / "stacks") + [

@@ -10,7 +10,7 @@ import pytest
 from conftest import as_cdktf, files, synth_app
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from constructs_lib.config import StackConfig
+from constructs_lib.settings import StackConfig
 
 
 @pytest.fixture

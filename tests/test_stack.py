@@ -6,7 +6,7 @@ import re
 import pytest
 from conftest import one, resources
 
-from constructs_lib.config import StackConfig
+from constructs_lib.settings import StackConfig
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -96,7 +96,7 @@ def test_region_count_scales_the_regional_resources(synth):
 
 
 def two_environments(synth):
-    from constructs_lib.config import configs_from_context
+    from constructs_lib.settings import configs_from_context
 
     return synth(*configs_from_context({"environments": {"dev": {}, "prod": {"lambda_memory_mb": 512}}}))
 

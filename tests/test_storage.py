@@ -17,7 +17,7 @@ def test_bucket_name_pattern_with_account_id_suffix(dev, region):
 
 
 def test_bucket_name_with_a_configured_suffix_is_lowercase_and_fits(synth):
-    from constructs_lib.config import StackConfig
+    from constructs_lib.settings import StackConfig
 
     stack = synth(
         StackConfig(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import Synth
 
-from constructs_lib.config import StackConfig
+from constructs_lib.settings import StackConfig
 from tools import synth_diff
 
 THREE_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")

@@ -4,8 +4,8 @@ with its own region's key, with point-in-time recovery and deletion protection."
 import pytest
 from conftest import address_at, one, resources
 
-from constructs_lib.naming import Namer
-from constructs_lib.table import TableConfig
+from constructs_lib.blocks.naming import Namer
+from constructs_lib.blocks.table import TableConfig
 
 
 def test_table_in_the_home_region_on_demand_with_a_stream(dev):

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: `python tools/serve.py`
     sys.path.insert(0, str(ROOT))
 
-from constructs_lib.naming import Namer  # noqa: E402  (plain Python: no CDK is loaded)
+from constructs_lib.blocks.naming import Namer  # noqa: E402  (plain Python: no CDK is loaded)
 
 LAMBDA_HANDLER_FILE = ROOT / "lambda_src" / "handler.py"
 
@@ -638,7 +638,7 @@ def local_aws(project: str, stage: str, region: str) -> tuple[Any, dict[str, str
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every call
 
-    from constructs_lib.table import PARTITION_KEY
+    from constructs_lib.blocks.table import PARTITION_KEY
 
     namer = Namer(project, stage)
     table = namer.global_name("items", kind="dynamodb_table")

@@ -26,12 +26,12 @@ SYNTH = f"ROOT = {str(ROOT)!r}\n" + textwrap.dedent("""
     import json, sys
     sys.path.insert(0, ROOT)
     from constructs_lib.app import build_app
-    from constructs_lib.config import StackConfig
+    from constructs_lib.settings import StackConfig
     build_app([StackConfig()], outdir=sys.argv[1]).synth()
     names = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
     print(json.dumps({"provider_modules": len(names),
                       "unused_submodule_loaded": "cdktf_cdktf_provider_aws.accessanalyzer_analyzer" in sys.modules}))
-    from constructs_lib.lazy_provider import fast_exit
+    from constructs_lib.cdk.lazy_provider import fast_exit
     fast_exit(0)
 """)
 

@@ -52,7 +52,7 @@ def stack_dir(request: pytest.FixtureRequest, which: str) -> Path:
     synth = request.getfixturevalue("synth")
     if which == "global":
         return synth(GLOBAL).outdir / "stacks" / "iac-aws-nova-dev"
-    from constructs_lib.config import configs_from_context
+    from constructs_lib.settings import configs_from_context
 
     return synth(*configs_from_context(VARIANTS)).outdir / "stacks" / which
 

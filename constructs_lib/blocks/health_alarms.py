@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import aws
-from .cdk import Construct
+from ..cdk import aws
+from ..cdk.core import Construct
 from .monitoring import alarm_topic
 from .naming import Namer
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from . import aws
-from .cdk import Construct
+from ..cdk import aws
+from ..cdk.core import Construct
 
 
 @dataclass(frozen=True, kw_only=True)

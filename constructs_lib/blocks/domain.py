@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from . import aws
-from .cdk import Construct, Fn, TerraformIterator, TerraformResourceLifecycle, Token
-from .config import dns_name_problem, domain_name_problem, hosted_zone_id_problem
+from ..cdk import aws
+from ..cdk.core import Construct, Fn, TerraformIterator, TerraformResourceLifecycle, Token
 from .naming import Namer
-from .regions import REGION_PATTERN
+from .rules import REGION_PATTERN, dns_name_problem, domain_name_problem, hosted_zone_id_problem
 
 HEALTH_CHECK_INTERVALS_SECONDS = (10, 30)
 HEALTH_CHECK_PATH = "/api/health"

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws
-from .cdk import Construct, Fn, TerraformResourceLifecycle
-from .config import API_AUTH_MODES, API_CACHE_SIZES, LOG_RETENTION_DAYS
+from ..cdk import aws
+from ..cdk.core import Construct, Fn, TerraformResourceLifecycle
 from .naming import Namer
+from .rules import API_AUTH_MODES, API_CACHE_SIZES, LOG_RETENTION_DAYS
 
 # One JSON object per request; the $context variables are API Gateway's, not Terraform's.
 ACCESS_LOG_FORMAT = json.dumps(

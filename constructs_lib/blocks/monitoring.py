@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import aws
-from .cdk import Construct
+from ..cdk import aws
+from ..cdk.core import Construct
 from .naming import Namer
 
 TEN_MINUTES = 600

@@ -6,11 +6,11 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from . import aws
-from .cdk import Construct, Fn
+from ..cdk import aws
+from ..cdk.core import Construct, Fn
 from .iam import Condition, Statement, policy_document, service_role
 from .naming import Namer
-from .regions import CONSTRAINED_ZONE_IDS
+from .rules import CONSTRAINED_ZONE_IDS
 
 HTTPS = 443
 # Gateway endpoints cost nothing and need no security group: every region's network has both.

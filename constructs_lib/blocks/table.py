@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import aws
-from .cdk import Construct, TerraformResourceLifecycle
+from ..cdk import aws
+from ..cdk.core import Construct, TerraformResourceLifecycle
 from .naming import Namer
 
 # The one key of the table; the function's items API and the table agree on it.

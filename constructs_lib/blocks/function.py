@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import aws
-from .cdk import AssetType, Construct, TerraformAsset
-from .config import LAMBDA_MEMORY_MB, LAMBDA_RUNTIMES, LAMBDA_TIMEOUT_SECONDS, LOG_RETENTION_DAYS
+from ..cdk import aws
+from ..cdk.core import AssetType, Construct, TerraformAsset
 from .iam import Statement, service_role
 from .naming import Namer
 from .packaging import build_package
+from .rules import LAMBDA_MEMORY_MB, LAMBDA_RUNTIMES, LAMBDA_TIMEOUT_SECONDS, LOG_RETENTION_DAYS
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # The runtimes a function may use; the stack's own API function is Python (LAMBDA_RUNTIMES).

@@ -6,24 +6,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import aws
-from .api import Api, ApiConfig, Cors, FunctionTarget
-from .cdk import Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack
-from .config import StackConfig
-from .dashboard import Dashboard, DashboardConfig, RegionMetrics
-from .domain import CustomDomain, CustomDomainConfig
-from .events import EventBus, EventBusConfig
-from .function import Function, FunctionConfig, QueueTrigger
-from .health_alarms import METRICS_REGION, HealthAlarms, HealthAlarmsConfig
-from .iam import Condition, Statement
-from .kms import EncryptionKey, KeyConfig
-from .monitoring import AsyncWatch, Monitoring, MonitoringConfig
-from .naming import Namer
-from .network import Network, NetworkConfig
-from .queue import Queue, QueueConfig
-from .storage import Storage, StorageConfig
-from .table import GlobalTable, TableConfig
-from .waf import WafConfig, WebApplicationFirewall
+from ..blocks.api import Api, ApiConfig, Cors, FunctionTarget
+from ..blocks.dashboard import Dashboard, DashboardConfig, RegionMetrics
+from ..blocks.domain import CustomDomain, CustomDomainConfig
+from ..blocks.events import EventBus, EventBusConfig
+from ..blocks.function import Function, FunctionConfig, QueueTrigger
+from ..blocks.health_alarms import METRICS_REGION, HealthAlarms, HealthAlarmsConfig
+from ..blocks.iam import Condition, Statement
+from ..blocks.kms import EncryptionKey, KeyConfig
+from ..blocks.monitoring import AsyncWatch, Monitoring, MonitoringConfig
+from ..blocks.naming import Namer
+from ..blocks.network import Network, NetworkConfig
+from ..blocks.queue import Queue, QueueConfig
+from ..blocks.storage import Storage, StorageConfig
+from ..blocks.table import GlobalTable, TableConfig
+from ..blocks.waf import WafConfig, WebApplicationFirewall
+from ..cdk import aws
+from ..cdk.core import Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from ..settings import StackConfig
 
 MANAGED_BY = "cdktf"
 WORKER_MAX_CONCURRENCY = 10

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import aws
-from .cdk import Construct, TerraformOutput, TerraformStack
-from .config import StackConfig
-from .iam import Statement, service_role
-from .kms import EncryptionKey, KeyConfig
-from .naming import Namer
-from .stack import MANAGED_BY, configure_backend, regional_provider
-from .storage import Storage, StorageConfig
+from ..blocks.iam import Statement, service_role
+from ..blocks.kms import EncryptionKey, KeyConfig
+from ..blocks.naming import Namer
+from ..blocks.storage import Storage, StorageConfig
+from ..cdk import aws
+from ..cdk.core import Construct, TerraformOutput, TerraformStack
+from ..settings import StackConfig
+from .environment import MANAGED_BY, configure_backend, regional_provider
 
 SHARED = "shared"
 

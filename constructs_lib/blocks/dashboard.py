@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws
-from .cdk import Construct
+from ..cdk import aws
+from ..cdk.core import Construct
 
 WIDGET_WIDTH = 8
 WIDGET_HEIGHT = 6

@@ -6,8 +6,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from . import aws
-from .cdk import Construct
+from ..cdk import aws
+from ..cdk.core import Construct
 from .iam import Condition, Statement, policy_document
 from .naming import Namer
 

@@ -1,29 +1,37 @@
-"""The stack's configuration: one typed, validated object per environment.
+"""The stack's configuration: one typed, validated object per environment (``StackConfig``), built
+in code (``StackConfig(project_name="shop", regions=("eu-west-1",))``) or from settings.json
+(``loading.py``).
 
 Everything here is plain Python (no cdktf, no provider bindings), so a bad setting is refused in a
-fraction of a second, before the expensive bindings load and before anything is written.
-
-Settings come from ``settings.json`` (snake_case keys named like the fields below), overridden key
-by key by the ``CDKTF_CONTEXT_JSON`` environment variable, or are built in code:
-``StackConfig(project_name="shop", regions=("eu-west-1",))``. They are not in cdktf.json's
-``context``: the cdktf CLI replaces ``CDKTF_CONTEXT_JSON`` with that context before it starts the
-app, so an override given to ``npx cdktf synth`` (or ``deploy``) would be silently ignored.
+fraction of a second, before the expensive bindings load and before anything is written. The
+rules that are AWS's own come from ``blocks/rules.py``, which the building blocks enforce too.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import ipaddress
-import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .regions import KNOWN_REGIONS, REGION_PATTERN, default_vpc_cidr
+from ..blocks.rules import (
+    API_AUTH_MODES,
+    API_CACHE_SIZES_GB,
+    LAMBDA_MEMORY_MB,
+    LAMBDA_RUNTIMES,
+    LAMBDA_TIMEOUT_SECONDS,
+    LOG_RETENTION_DAYS,
+    REGION_PATTERN,
+    REQUEST_BODY_LIMITS_KB,
+    WAF_RATE_LIMIT_PER_5_MINUTES,
+    as_json,
+    domain_name_problem,
+    hosted_zone_id_problem,
+    kind_of,
+)
+from .regions import KNOWN_REGIONS, default_vpc_cidr
 
 
 class ConfigError(ValueError):
@@ -40,45 +48,6 @@ class ConfigError(ValueError):
         return ConfigError(setting, self.detail)
 
 
-# CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-LAMBDA_RUNTIMES = ("python3.12", "python3.13")
-API_AUTH_MODES = ("api_key", "iam", "cognito", "none")
-# AWS limits the stack settings and the construct configs both enforce: (minimum, maximum).
-LAMBDA_MEMORY_MB = (128, 10240)
-LAMBDA_TIMEOUT_SECONDS = (1, 900)
-WAF_RATE_LIMIT_PER_5_MINUTES = (100, 2_000_000_000)
-# The stage cache sizes API Gateway offers, in GB, and the exact string its API accepts for each
-# (``str(118.0)`` is "118.0", which API Gateway refuses).
-API_CACHE_SIZES = {0.5: "0.5", 1.6: "1.6", 6.1: "6.1", 13.5: "13.5", 28.4: "28.4", 58.2: "58.2", 118: "118", 237: "237"}
-API_CACHE_SIZES_GB = tuple(API_CACHE_SIZES)
-# The request body sizes a regional WAF web ACL can inspect in front of API Gateway (KB). The API's
-# body limit is one of them, so WAF inspects every byte the API accepts and the same limit holds in
-# WAF, in the function and in the docs (``api_max_request_body_kb``).
-REQUEST_BODY_LIMITS_KB = (16, 32, 48, 64)
 _ZONE_ID_RE = re.compile(r"^[a-z]{2,8}\d-az\d{1,2}$")
 
 _PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$")
@@ -87,45 +56,8 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _SUFFIX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-_DNS_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_HOSTED_ZONE_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
-# The custom domain is the certificate's Common Name, which RFC 5280 limits to 64 characters (so
-# ``<region>.<domain_name>`` always fits DNS's 253).
-MAX_DOMAIN_NAME = 64
-MAX_DNS_NAME = 253
 RESERVED_ENVIRONMENTS = ("bootstrap", "shared")
 _RESERVED_TAGS = ("Project", "Environment", "ManagedBy", "Region")
-
-
-def as_json(value: Any) -> str:
-    """A value as the user wrote it in JSON: ``null``, ``true``, ``["a"]``, ``{}``."""
-    try:
-        return json.dumps(value, ensure_ascii=False, default=_plain)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(type(value).__name__)
-
-
-def _kind(value: Any) -> str:
-    """What a JSON value is, in JSON's words."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 def _fail(setting: str, value: Any, rule: str) -> ConfigError:
@@ -135,7 +67,7 @@ def _fail(setting: str, value: Any, rule: str) -> ConfigError:
 def _int(setting: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
     # bool is an int in Python; `true` for a memory size is a mistake, not 1 MB.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(setting, value, f"must be a whole number (got {_kind(value)})")
+        raise _fail(setting, value, f"must be a whole number (got {kind_of(value)})")
     if value < minimum:
         rule = "must be positive" if minimum == 1 else f"must be at least {minimum}"
         raise _fail(setting, value, rule)
@@ -150,47 +82,14 @@ def _in(setting: str, value: Any, limits: tuple[int, int]) -> None:
 
 def _number(setting: str, value: Any, *, minimum_exclusive: float = 0) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(setting, value, f"must be a number (got {_kind(value)})")
+        raise _fail(setting, value, f"must be a number (got {kind_of(value)})")
     if value <= minimum_exclusive:
         raise _fail(setting, value, "must be positive")
 
 
 def _str(setting: str, value: Any) -> None:
     if not isinstance(value, str):
-        raise _fail(setting, value, f"must be a string (got {_kind(value)})")
-
-
-def dns_name_problem(name: object) -> str | None:
-    """What makes ``name`` not a lowercase DNS name of at least two labels, or ``None``."""
-    if not isinstance(name, str):
-        return f"must be a string (got {_kind(name)})"
-    if len(name) > MAX_DNS_NAME:
-        return f"is {len(name)} characters long; a DNS name has at most {MAX_DNS_NAME}"
-    labels = name.split(".")
-    if len(labels) < 2:
-        return 'must have at least two labels (such as "api.example.com")'
-    for label in labels:
-        if not _DNS_LABEL_RE.match(label):
-            return (
-                f"has the label {as_json(label)}: each label must be 1 to 63 of a-z, 0-9 and '-', "
-                "not starting or ending with '-' (lowercase, no trailing dot)"
-            )
-    return None
-
-
-def domain_name_problem(name: object) -> str | None:
-    """Why ``name`` cannot be the stack's custom domain, or ``None``."""
-    problem = dns_name_problem(name)
-    if problem is None and isinstance(name, str) and len(name) > MAX_DOMAIN_NAME:
-        problem = f"is {len(name)} characters long; the certificate's Common Name has at most {MAX_DOMAIN_NAME}"
-    return problem
-
-
-def hosted_zone_id_problem(zone_id: object) -> str | None:
-    """Why ``zone_id`` is not a Route 53 hosted zone id, or ``None``."""
-    if isinstance(zone_id, str) and _HOSTED_ZONE_RE.match(zone_id):
-        return None
-    return 'is not a Route 53 hosted zone id ("Z" and 1 to 31 of A-Z and 0-9, without "/hostedzone/")'
+        raise _fail(setting, value, f"must be a string (got {kind_of(value)})")
 
 
 def _ipv4_network(setting: str, cidr: Any) -> ipaddress.IPv4Network:
@@ -583,199 +482,3 @@ class StackConfig:
 
     def vpc_cidr(self, region: str) -> str:
         return self.vpc_cidrs.get(region) or default_vpc_cidr(region)
-
-
-SETTINGS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StackConfig))
-_TUPLE_SETTINGS = {"regions"}
-SETTINGS_FILE = "settings.json"
-OVERRIDE_VARIABLE = "CDKTF_CONTEXT_JSON"
-# cdktf's own context keys (cdktf 0.21 reads no others): passed to the CDK, never taken for settings.
-# The CLI adds cdktfRelativeModules to every app's context.
-CDKTF_FLAGS = (
-    "@cdktf/disable_stack_trace_in_metadata",
-    "cdktfJsonPath",
-    "cdktfRelativeModules",
-    "cdktfStaticModuleAssetHash",
-    "cdktfVersion",
-)
-
-
-def _snake(key: str) -> str:
-    """``lambdaMemoryMb``, ``Lambda-Memory-MB`` -> ``lambda_memory_mb``."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).replace("-", "_").replace(" ", "_").lower()
-
-
-def _closest(word: str, choices: Sequence[str]) -> list[str]:
-    """The choices most like ``word``, whatever its case or style (all of them when several are
-    equally close), alphabetically."""
-    normal = _snake(word)
-    if normal in choices:
-        return [normal]
-    scores = {c: difflib.SequenceMatcher(None, normal, c).ratio() for c in choices}
-    best = max(scores.values(), default=0.0)
-    return sorted(c for c, score in scores.items() if score == best and score >= 0.6)
-
-
-def _unknown(key: str, where: str) -> ConfigError:
-    close = _closest(key, (*SETTINGS, "environments"))
-    hint = f"; did you mean {' or '.join(map(as_json, close))}?" if close else ""
-    if not close and _snake(key).startswith(("cdktf", "@cdktf")):
-        hint = f"; cdktf's own flags are {', '.join(CDKTF_FLAGS)}"
-    return ConfigError(f"{where}{key}", f"is not a known setting{hint} (see README, Configuration)")
-
-
-def _settings_from(raw: Mapping[str, Any], where: str, *, flags: dict[str, Any] | None) -> dict[str, Any]:
-    """Our settings from a mapping; cdktf's flags go to ``flags`` (top level only). Anything else
-    is refused with the nearest setting's name."""
-    settings: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in CDKTF_FLAGS and flags is not None:
-            flags[key] = value
-            continue
-        if key not in SETTINGS:
-            raise _unknown(key, where)
-        if key in _TUPLE_SETTINGS and isinstance(value, list):
-            value = tuple(value)
-        settings[key] = value
-    return settings
-
-
-def configs_from_context(context: Mapping[str, Any], *, overridden: Sequence[str] = ()) -> list[StackConfig]:
-    """One StackConfig per environment.
-
-    ``environments`` (optional) maps each environment name to settings that override the shared ones
-    for that environment only, e.g. ``{"dev": {}, "prod": {"lambda_memory_mb": 512}}``; a list of
-    names means no overrides. Without it there is one environment, ``environment``. An error names
-    the key where it was written; ``overridden`` (keys set by CDKTF_CONTEXT_JSON) says where else.
-    """
-    if not isinstance(context, Mapping):
-        raise ConfigError(SETTINGS_FILE, f"{as_json(context)} must be a JSON object of settings")
-    return _configs(context, overridden=tuple(overridden))
-
-
-def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list[StackConfig]:
-    def located(error: ConfigError, where: str, own: Mapping[str, Any]) -> ConfigError:
-        root = error.setting.split(".", 1)[0]
-        written = f"{where}{error.setting}" if root in own else error.setting
-        top = where.split(".", 1)[0] if root in own and where else root
-        return error.at(f"{written} (from {OVERRIDE_VARIABLE})" if top in overridden else written)
-
-    shared_raw = {k: v for k, v in context.items() if k != "environments"}
-    try:
-        shared = _settings_from(shared_raw, "", flags={})
-    except ConfigError as error:
-        raise located(error, "", {}) from None
-    environments = context.get("environments")
-    if environments is None:
-        try:
-            return [StackConfig(**shared)]
-        except ConfigError as error:
-            raise located(error, "", {}) from None
-    if isinstance(environments, list) and environments and all(isinstance(e, str) for e in environments):
-        environments = {name: {} for name in environments}
-    if not isinstance(environments, Mapping) or not environments:
-        raise located(
-            _fail("environments", environments, "must be a non-empty list of names or an object of name to settings"),
-            "",
-            {},
-        )
-    if "environment" in shared:
-        raise located(
-            _fail("environment", shared["environment"], 'cannot be set together with "environments" (name them there)'),
-            "",
-            {},
-        )
-    configs = []
-    for name, overrides in environments.items():
-        where = f"environments.{name}."
-        try:
-            if not isinstance(overrides, Mapping):
-                raise _fail(where[:-1], overrides, "must be an object of settings")
-            own = _settings_from(overrides, where, flags=None)
-            if "environment" in own:
-                raise ConfigError(f"{where}environment", "is set by the environment's name")
-        except ConfigError as error:
-            raise located(error, "", {}) from None
-        try:
-            configs.append(StackConfig(**{**shared, **own, "environment": name}))
-        except ConfigError as error:
-            raise located(error, where, own) from None
-    stack_names = [c.stack_name for c in configs]
-    if len(set(stack_names)) != len(stack_names):
-        raise _fail("environments", list(environments), "must have distinct names")
-    return configs
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the app is configured with: ``context`` (settings.json, overridden key by key by
-    CDKTF_CONTEXT_JSON), cdktf's own flags for the CDK, and the keys the override changed."""
-
-    context: dict[str, Any]
-    cdktf_flags: dict[str, Any]
-    overridden: tuple[str, ...] = ()
-
-    def configs(self) -> list[StackConfig]:
-        return _configs(self.context, overridden=self.overridden)
-
-    def origin(self) -> str:
-        """Where the settings came from, for the synth summary."""
-        if not self.overridden:
-            return SETTINGS_FILE
-        return f"{SETTINGS_FILE}, with {OVERRIDE_VARIABLE} setting {', '.join(self.overridden)}"
-
-
-def _json_file(path: Path) -> Any:
-    """A JSON file's content; a syntax error is one line with the file, line and column."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(path.name, f"cannot be read ({error.strerror or error})") from None
-    return _json_text(text, path.name)
-
-
-def _json_text(text: str, name: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        before = text[: error.pos].rstrip()
-        hint = "; remove the trailing comma" if before.endswith(",") and error.msg.startswith("Expecting") else ""
-        raise ConfigError(
-            name, f"line {error.lineno}, column {error.colno}: {error.msg}{hint} (not valid JSON)"
-        ) from None
-
-
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(name, f"{as_json(value)} must be a JSON object of settings")
-    return value
-
-
-def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None) -> Settings:
-    """``settings.json`` (when present), overridden key by key by ``CDKTF_CONTEXT_JSON``; cdktf.json
-    is checked too, since the cdktf CLI reads it first."""
-    environ = os.environ if environ is None else environ
-    cdktf_json = project_dir / "cdktf.json"
-    if cdktf_json.exists():
-        cli = _json_file(cdktf_json)
-        if isinstance(cli, dict) and "context" in cli:
-            raise ConfigError(
-                "cdktf.json",
-                f'"context" must not be set: the cdktf CLI replaces {OVERRIDE_VARIABLE} with it, so an override '
-                f"would be ignored; move the settings to {SETTINGS_FILE}",
-            )
-    settings_json = project_dir / SETTINGS_FILE
-    context = _object(_json_file(settings_json), SETTINGS_FILE) if settings_json.exists() else {}
-    flags = {k: context.pop(k) for k in list(context) if k in CDKTF_FLAGS}
-    overridden: list[str] = []
-    raw = environ.get(OVERRIDE_VARIABLE)
-    if raw:
-        overrides = _object(_json_text(raw, OVERRIDE_VARIABLE), OVERRIDE_VARIABLE)
-        for key, value in overrides.items():
-            if key in CDKTF_FLAGS:
-                flags[key] = value
-                continue
-            if context.get(key) != value:
-                overridden.append(key)
-            context[key] = value
-    return Settings(context=context, cdktf_flags=flags, overridden=tuple(overridden))

@@ -8,8 +8,6 @@ numbers; existing numbers never change.
 
 from __future__ import annotations
 
-import re
-
 # Commercial-partition regions (the template builds ``arn:aws:`` ARNs; GovCloud and China need another
 # partition and are refused rather than synthesized wrong).
 REGION_OCTETS: dict[str, int] = {
@@ -50,13 +48,6 @@ REGION_OCTETS: dict[str, int] = {
 }
 
 KNOWN_REGIONS: tuple[str, ...] = tuple(sorted(REGION_OCTETS))
-
-# Zones, by region, where some older accounts cannot create new subnets: never chosen for the
-# subnets, and a warning when a user pins one.
-CONSTRAINED_ZONE_IDS: dict[str, tuple[str, ...]] = {"us-east-1": ("use1-az3",)}
-
-# The shape of every AWS region name, e.g. "us-east-1", "ap-southeast-7", "us-gov-west-1".
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 
 
 def default_vpc_cidr(region: str) -> str:

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import aws
-from .cdk import Construct
-from .config import LOG_RETENTION_DAYS, REQUEST_BODY_LIMITS_KB, WAF_RATE_LIMIT_PER_5_MINUTES
+from ..cdk import aws
+from ..cdk.core import Construct
 from .naming import Namer
+from .rules import LOG_RETENTION_DAYS, REQUEST_BODY_LIMITS_KB, WAF_RATE_LIMIT_PER_5_MINUTES
 
 # AWS managed rule groups, in evaluation order: drop known-bad and anonymizing sources first, then
 # common exploits (OWASP top 10 patterns), then known-bad inputs (Log4j, other RCE payloads).
