@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..cdk import aws
 from ..cdk.core import Construct
-from .iam import Condition, Statement, policy_document
+from .iam import Condition, Grantee, Statement, policy_document
 from .naming import Namer
 
 # The detail types the items API publishes (lambda_src/handler.py) and the worker accepts.
@@ -133,6 +133,17 @@ class EventBus(Construct):
     def bus_name(self) -> str:
         """Known at synth time: the function's environment names it."""
         return self._bus_name
+
+    def grant_put_events(self, grantee: Grantee, *, source: str, sid: str = "PutEvents") -> None:
+        """Publish events to this bus with ``source`` only (the ``events:source`` condition)."""
+        grantee.add_to_role_policy(
+            Statement(
+                sid=sid,
+                actions=["events:PutEvents"],
+                resources=[self._bus_arn],
+                conditions=[Condition(test="StringEquals", variable="events:source", values=[source])],
+            )
+        )
 
     @property
     def deployed_bus_name(self) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..cdk import aws
 from ..cdk.core import AssetType, Construct, TerraformAsset
-from .iam import Statement, service_role
+from .iam import ServiceRole, Statement, service_role
 from .naming import Namer
 from .packaging import build_package
 from .rules import LAMBDA_MEMORY_MB, LAMBDA_RUNTIMES, LAMBDA_TIMEOUT_SECONDS, LOG_RETENTION_DAYS
@@ -133,7 +133,9 @@ class Function(Construct):
     alias (with provisioned concurrency when configured) that callers invoke, and an event source
     mapping per queue trigger (partial-batch failure reporting on) that invokes the alias.
 
-    To add a function: put its code in a directory, then in the region's wiring (stack.py)::
+    More permissions come from grants (``table.grant_read_write_items(function, region)``) or
+    ``add_to_role_policy``. To add a function: put its code in a directory, then in the region's
+    wiring (stacks/region.py)::
 
         Function(scope, "thumbnails", provider=provider, account_id=account_id,
                  subnet_ids=network.subnet_ids, security_group_id=network.security_group_id,
@@ -163,9 +165,8 @@ class Function(Construct):
         statements: Sequence[Statement] = (),
     ) -> None:
         super().__init__(scope, id_)
-        region = config.region
-        self._name = config.namer.name(config.component, region, kind="lambda_function")
-
+        self._provider = provider
+        self._name = config.namer.name(config.component, config.region, kind="lambda_function")
         self._log_group = aws.CloudwatchLogGroup(
             self,
             "log-group",
@@ -174,12 +175,61 @@ class Function(Construct):
             retention_in_days=config.log_retention_days,
             kms_key_id=kms_key_arn,
         )
-        ec2 = f"arn:aws:ec2:{region}:{account_id}"
-        role = service_role(
+        self._role = self._execution_role(config, account_id, subnet_ids, security_group_id, kms_key_arn, statements)
+        self._function = self._lambda(config, subnet_ids, security_group_id, kms_key_arn, environment)
+        self._alias = aws.LambdaAlias(
+            self,
+            "alias",
+            provider=provider,
+            name=self.ALIAS,
+            function_name=self._function.function_name,
+            function_version=self._function.version,
+        )
+        # Each attribute read is a round trip to the jsii runtime: read each token once.
+        self._alias_arn = self._alias.arn
+        self._deployed_name, self._alias_name = self._function.function_name, self._alias.name
+        self._queue_triggers(config)
+        if config.provisioned_concurrency:
+            aws.LambdaProvisionedConcurrencyConfig(
+                self,
+                "provisioned-concurrency",
+                provider=provider,
+                function_name=self._deployed_name,
+                qualifier=self._alias_name,
+                provisioned_concurrent_executions=config.provisioned_concurrency,
+            )
+
+    def add_to_role_policy(self, statement: Statement) -> None:
+        """Let the function do more: a statement for its execution role (what grants call)."""
+        self._role.add(statement)
+
+    def _execution_role(
+        self,
+        config: FunctionConfig,
+        account_id: str,
+        subnet_ids: list[str],
+        security_group_id: str,
+        kms_key_arn: str,
+        statements: Sequence[Statement],
+    ) -> ServiceRole:
+        """Its log group, network interfaces in its own subnets and security group, X-Ray, the
+        queues that trigger it, and ``statements``."""
+        ec2 = f"arn:aws:ec2:{config.region}:{account_id}"
+        consume = Statement(
+            sid="ConsumeTriggerQueues",
+            actions=[
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ],
+            resources=[trigger.queue_arn for trigger in config.queue_triggers],
+        )
+        return service_role(
             self,
             "role",
-            provider=provider,
-            name=config.namer.name(config.component, region, kind="iam_role"),
+            provider=self._provider,
+            name=config.namer.name(config.component, config.region, kind="iam_role"),
             service="lambda.amazonaws.com",
             source_account=None,
             statements=[
@@ -217,34 +267,27 @@ class Function(Construct):
                 Statement(
                     sid="WriteTraces", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources=["*"]
                 ),
-                *(
-                    [
-                        Statement(
-                            sid="ConsumeTriggerQueues",
-                            actions=[
-                                "sqs:ChangeMessageVisibility",
-                                "sqs:DeleteMessage",
-                                "sqs:GetQueueAttributes",
-                                "sqs:ReceiveMessage",
-                            ],
-                            resources=[trigger.queue_arn for trigger in config.queue_triggers],
-                        )
-                    ]
-                    if config.queue_triggers
-                    else []
-                ),
+                *([consume] if config.queue_triggers else []),
                 *statements,
             ],
         )
 
+    def _lambda(
+        self,
+        config: FunctionConfig,
+        subnet_ids: list[str],
+        security_group_id: str,
+        kms_key_arn: str,
+        environment: Mapping[str, str],
+    ) -> aws.LambdaFunction:
         package = build_package(Path(config.source_dir), config.component)
         asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
-        self._function = aws.LambdaFunction(
+        return aws.LambdaFunction(
             self,
             "function",
-            provider=provider,
+            provider=self._provider,
             function_name=self._name,
-            role=role.arn,
+            role=self._role.arn,
             handler=config.handler,
             runtime=config.runtime,
             filename=asset.path,
@@ -261,25 +304,18 @@ class Function(Construct):
             environment=aws.LambdaFunctionEnvironment(
                 variables=dict(sorted({**config.environment, **environment}.items()))
             ),
-            depends_on=[self._log_group, role.policy],
+            depends_on=[self._log_group, self._role.policy],
         )
-        self._alias = aws.LambdaAlias(
-            self,
-            "alias",
-            provider=provider,
-            name=self.ALIAS,
-            function_name=self._function.function_name,
-            function_version=self._function.version,
-        )
-        alias_arn = self._alias_arn = self._alias.arn
-        self._deployed_name, self._alias_name = self._function.function_name, self._alias.name
+
+    def _queue_triggers(self, config: FunctionConfig) -> None:
+        """An event source mapping per trigger, invoking the alias; failures reported per message."""
         for index, trigger in enumerate(config.queue_triggers):
             aws.LambdaEventSourceMapping(
                 self,
                 f"queue-trigger-{index}",
-                provider=provider,
+                provider=self._provider,
                 event_source_arn=trigger.queue_arn,
-                function_name=alias_arn,
+                function_name=self._alias_arn,
                 batch_size=trigger.batch_size,
                 maximum_batching_window_in_seconds=trigger.max_batching_window_seconds or None,
                 function_response_types=["ReportBatchItemFailures"],
@@ -289,16 +325,7 @@ class Function(Construct):
                     else None
                 ),
                 # Lambda checks the role's queue permissions when the mapping is created.
-                depends_on=[role.policy],
-            )
-        if config.provisioned_concurrency:
-            aws.LambdaProvisionedConcurrencyConfig(
-                self,
-                "provisioned-concurrency",
-                provider=provider,
-                function_name=self._deployed_name,
-                qualifier=self._alias_name,
-                provisioned_concurrent_executions=config.provisioned_concurrency,
+                depends_on=[self._role.policy],
             )
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..cdk import aws
 from ..cdk.core import Construct
@@ -40,48 +41,65 @@ class Statement:
             raise ValueError(f"actions: statement {self.sid!r} allows '*'; name the actions it needs")
 
 
+def _statement(s: Statement) -> aws.DataAwsIamPolicyDocumentStatement:
+    return aws.DataAwsIamPolicyDocumentStatement(
+        sid=s.sid,
+        effect=s.effect,
+        actions=list(s.actions),
+        resources=list(s.resources) or None,
+        principals=[
+            aws.DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(ids))
+            for kind, ids in sorted(s.principals.items())
+        ]
+        or None,
+        condition=[
+            aws.DataAwsIamPolicyDocumentStatementCondition(test=c.test, variable=c.variable, values=list(c.values))
+            for c in s.conditions
+        ]
+        or None,
+    )
+
+
 def policy_document(
     scope: Construct, id_: str, *, statements: Sequence[Statement], provider: aws.AwsProvider
 ) -> aws.DataAwsIamPolicyDocument:
     """An ``aws_iam_policy_document`` data source; its ``.json`` is the rendered policy."""
-    return aws.DataAwsIamPolicyDocument(
-        scope,
-        id_,
-        provider=provider,
-        statement=[
-            aws.DataAwsIamPolicyDocumentStatement(
-                sid=s.sid,
-                effect=s.effect,
-                actions=list(s.actions),
-                resources=list(s.resources) or None,
-                principals=[
-                    aws.DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(ids))
-                    for kind, ids in sorted(s.principals.items())
-                ]
-                or None,
-                condition=[
-                    aws.DataAwsIamPolicyDocumentStatementCondition(
-                        test=c.test, variable=c.variable, values=list(c.values)
-                    )
-                    for c in s.conditions
-                ]
-                or None,
-            )
-            for s in statements
-        ],
-    )
+    return aws.DataAwsIamPolicyDocument(scope, id_, provider=provider, statement=[_statement(s) for s in statements])
 
 
-@dataclass(frozen=True)
+class Grantee(Protocol):
+    """What a grant gives permissions to (a function, say): it takes a statement for its role."""
+
+    def add_to_role_policy(self, statement: Statement) -> None: ...
+
+
 class ServiceRole:
-    role: aws.IamRole
-    # Resources that use the role depend on this, so that the permissions exist before they are
-    # used (Lambda checks its network-interface permissions when the function is created).
-    policy: aws.IamRolePolicy
+    """A role and its one inline policy, which takes more statements until synth (grants)."""
+
+    def __init__(
+        self,
+        role: aws.IamRole,
+        policy: aws.IamRolePolicy,
+        document: aws.DataAwsIamPolicyDocument,
+        statements: Sequence[Statement],
+    ) -> None:
+        self.role = role
+        # Resources that use the role depend on this, so that the permissions exist before they are
+        # used (Lambda checks its network-interface permissions when the function is created).
+        self.policy = policy
+        self._document = document
+        self._statements = list(statements)
 
     @property
     def arn(self) -> str:
         return self.role.arn
+
+    def add(self, statement: Statement) -> None:
+        """Add a statement to the role's policy (after those it has)."""
+        if any(s.sid == statement.sid for s in self._statements):
+            raise ValueError(f"sid: the role's policy has a statement {statement.sid!r} already")
+        self._statements.append(statement)
+        self._document.put_statement([_statement(s) for s in self._statements])
 
 
 def service_role(
@@ -123,4 +141,4 @@ def service_role(
     policy = aws.IamRolePolicy(
         scope, f"{id_}-policy", provider=provider, role=role.id, name=name, policy=permissions.json
     )
-    return ServiceRole(role=role, policy=policy)
+    return ServiceRole(role, policy, permissions, statements)

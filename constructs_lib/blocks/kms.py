@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..cdk import aws
 from ..cdk.core import Construct
-from .iam import Condition, Statement, policy_document
+from .iam import Condition, Grantee, Statement, policy_document
 from .naming import Namer
 
 # What the account's administrators may do with the key, spelled out rather than "kms:*", so the
@@ -96,7 +97,7 @@ class EncryptionKey(Construct):
         self, scope: Construct, id_: str, *, config: KeyConfig, provider: aws.AwsProvider, account_id: str
     ) -> None:
         super().__init__(scope, id_)
-        region = config.region
+        region = self._region = config.region
         name = config.namer.name("key", region, kind="kms_alias")
         key_policy = policy_document(
             self,
@@ -154,6 +155,26 @@ class EncryptionKey(Construct):
         # Read once: every attribute read is a round trip to the jsii runtime, and many resources use these.
         self._arn, self._id = self._key.arn, self._key.key_id
         aws.KmsAlias(self, "alias", provider=provider, name=f"alias/{name}", target_key_id=self._id)
+
+    def grant_use_through(
+        self, grantee: Grantee, *, services: Sequence[str], sid: str = "UseTheKeyThroughServices"
+    ) -> None:
+        """Encrypt and decrypt with the key only as ``services`` (``"dynamodb"``, ``"events"``...) use
+        it on the grantee's behalf in the key's region (``kms:ViaService``)."""
+        grantee.add_to_role_policy(
+            Statement(
+                sid=sid,
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[self._arn],
+                conditions=[
+                    Condition(
+                        test="StringEquals",
+                        variable="kms:ViaService",
+                        values=[f"{service}.{self._region}.amazonaws.com" for service in services],
+                    )
+                ],
+            )
+        )
 
     @property
     def key_arn(self) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformResourceLifecycle
+from .iam import Grantee, Statement
 from .naming import Namer
 
 # The one key of the table; the function's items API and the table agree on it.
@@ -40,36 +40,53 @@ class TableConfig:
 
 
 class GlobalTable(Construct):
-    """Creates a DynamoDB table in the home region (on-demand billing, point-in-time recovery,
-    encryption with the home region's key, deletion protection, a stream of new and old images,
-    which global tables replicate through) and, in each other region through that region's provider,
-    a replica encrypted with that region's own key, with point-in-time recovery and deletion
-    protection. Replicas are separate resources, so each region's replica is planned with its region.
+    """Creates, as each region adds its copy: in the home region the DynamoDB table (on-demand
+    billing, point-in-time recovery, encryption with the home region's key, deletion protection, a
+    stream of new and old images, which global tables replicate through), and in each other region,
+    through that region's provider, a replica encrypted with that region's own key, with
+    point-in-time recovery and deletion protection. Replicas are separate resources, so each
+    region's replica is planned with its region. The home region adds its copy first.
 
     Writes in any region reach every other region within about a second; concurrent writes to the
     same item in two regions resolve by "last writer wins". Conditional writes are exact within
     one region.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        config: TableConfig,
-        providers: Mapping[str, aws.AwsProvider],
-        kms_key_arns: Mapping[str, str],
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, config: TableConfig) -> None:
         super().__init__(scope, id_)
-        for region in (config.home_region, *config.replica_regions):
-            if region not in providers or region not in kms_key_arns:
-                raise ValueError(f"providers, kms_key_arns: need an entry for {region!r}")
+        self._config = config
         self._name = config.table_name
-        home = config.home_region
+        self._table: aws.DynamodbTable | None = None
+        self._deployed_name = ""
+        self._arns: dict[str, str] = {}
+
+    def add_copy(self, region: str, *, provider: aws.AwsProvider, kms_key_arn: str) -> str:
+        """The table (in the home region) or its replica in ``region``, encrypted with that region's
+        key; returns its ARN, as a reference."""
+        config = self._config
+        if region in self._arns or region not in (config.home_region, *config.replica_regions):
+            raise ValueError(f"region: {region!r} is not a region still without its copy of the table")
+        if region == config.home_region:
+            self._arns[region] = self._create_table(provider, kms_key_arn)
+        elif self._table is None:
+            raise ValueError(f"region: {region!r}: the home region ({config.home_region}) adds its copy first")
+        else:
+            self._arns[region] = aws.DynamodbTableReplicaA(
+                self,
+                f"replica-{region}",
+                provider=provider,
+                global_table_arn=self._arns[config.home_region],
+                kms_key_arn=kms_key_arn,
+                point_in_time_recovery=True,
+                deletion_protection_enabled=config.deletion_protection,
+            ).arn
+        return self._arns[region]
+
+    def _create_table(self, provider: aws.AwsProvider, kms_key_arn: str) -> str:
         self._table = aws.DynamodbTable(
             self,
             "table",
-            provider=providers[home],
+            provider=provider,
             name=self._name,
             billing_mode="PAY_PER_REQUEST",
             hash_key=PARTITION_KEY,
@@ -77,26 +94,24 @@ class GlobalTable(Construct):
             stream_enabled=True,
             stream_view_type="NEW_AND_OLD_IMAGES",
             point_in_time_recovery=aws.DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=aws.DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arns[home]),
-            deletion_protection_enabled=config.deletion_protection,
-            # The replicas below are their own resources; the table's inline replica list must not
+            server_side_encryption=aws.DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arn),
+            deletion_protection_enabled=self._config.deletion_protection,
+            # The replicas are their own resources; the table's inline replica list must not
             # fight them (the provider documents this pairing).
             lifecycle=TerraformResourceLifecycle(ignore_changes=["replica"]),
         )
-        table_arn = self._table.arn
         self._deployed_name = self._table.name
-        self._arns = {home: table_arn}
-        for region in config.replica_regions:
-            replica = aws.DynamodbTableReplicaA(
-                self,
-                f"replica-{region}",
-                provider=providers[region],
-                global_table_arn=table_arn,
-                kms_key_arn=kms_key_arns[region],
-                point_in_time_recovery=True,
-                deletion_protection_enabled=config.deletion_protection,
+        return self._table.arn
+
+    def grant_read_write_items(self, grantee: Grantee, region: str) -> None:
+        """Item by item (no batch, no table-level actions) on ``region``'s copy only."""
+        grantee.add_to_role_policy(
+            Statement(
+                sid="ReadWriteItemsInThisRegionsReplica",
+                actions=["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
+                resources=[self.arn_in(region)],
             )
-            self._arns[region] = replica.arn
+        )
 
     @property
     def table_name(self) -> str:
@@ -106,6 +121,8 @@ class GlobalTable(Construct):
     @property
     def deployed_table_name(self) -> str:
         """The name as a reference to the table: what names the table waits for it."""
+        if self._table is None:
+            raise ValueError("the home region has not added its copy of the table yet")
         return self._deployed_name
 
     def arn_in(self, region: str) -> str:

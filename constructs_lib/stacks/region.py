@@ -1,0 +1,338 @@
+"""One region of an environment: the construct whose id is the region, so every regional resource's
+address is ``<region>_<part>_...``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..blocks.api import Api, ApiConfig, Cors, FunctionTarget
+from ..blocks.domain import CustomDomain, CustomDomainConfig
+from ..blocks.events import EventBus, EventBusConfig
+from ..blocks.function import Function, FunctionConfig, QueueTrigger
+from ..blocks.kms import EncryptionKey, KeyConfig
+from ..blocks.monitoring import AsyncWatch, Monitoring, MonitoringConfig
+from ..blocks.naming import Namer
+from ..blocks.network import Network, NetworkConfig
+from ..blocks.queue import Queue, QueueConfig
+from ..blocks.storage import Storage, StorageConfig
+from ..blocks.table import GlobalTable
+from ..blocks.waf import WafConfig, WebApplicationFirewall
+from ..cdk import aws
+from ..cdk.core import Construct
+from ..settings import StackConfig
+
+# The worker's concurrency, bounded so a flood of changes cannot take the account's whole concurrency.
+WORKER_MAX_CONCURRENCY = 10
+
+
+@dataclass(frozen=True)
+class FromHome:
+    """What every other region takes from the home region, so that one key, one sign-in and one
+    validation record serve them all: its API key value (``api_key`` auth), its user pool's ARN
+    (``cognito`` auth) and its custom domain's shared validation record."""
+
+    api_key_value: str | None = None
+    user_pool_arn: str | None = None
+    validation_fqdn: str | None = None
+
+
+class RegionalDeployment(Construct):
+    """Creates, in one region through its provider: a KMS key; the region's copy of the global
+    table; a private network; a work queue with its dead-letter queue and the event bus that feeds
+    it; the API function (granted its region's table copy, its own events on the bus and the key
+    through those two services) and the queue's worker; a REST API in front of the function, with
+    a custom domain when one is configured and a WAF web ACL unless turned off; an artifacts
+    bucket; and alarms with an SNS topic.
+
+    ``from_home`` carries what the home region made for every region (build the home region
+    first, with an empty ``FromHome``); ``from_home_for_others()`` gives it after.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        region: str,
+        *,
+        config: StackConfig,
+        namer: Namer,
+        provider: aws.AwsProvider,
+        source_dir: Path,
+        table: GlobalTable,
+        from_home: FromHome,
+    ) -> None:
+        super().__init__(scope, region)
+        self._config, self._namer, self._region, self._provider = config, namer, region, provider
+        self._account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=provider).account_id
+        self.key = self._key()
+        self._key_arn = self.key.key_arn
+        self._table = table
+        table.add_copy(region, provider=provider, kms_key_arn=self._key_arn)
+        self._cors = Cors()
+        self.network = self._network()
+        self.queue = self._queue()
+        self.bus = self._bus()
+        self.function = self._api_function(source_dir)
+        self.worker = self._worker(source_dir)
+        self.api = self._api(from_home)
+        self.domain = self._domain(from_home) if config.domain_name and config.hosted_zone_id else None
+        if config.waf_enabled:
+            self._waf()
+        self.storage = self._storage()
+        self.monitoring = self._monitoring()
+
+    def from_home_for_others(self) -> FromHome:
+        """What this (home) region gives the others."""
+        return FromHome(
+            api_key_value=self.api.api_key_value,
+            user_pool_arn=self.api.user_pool_arn,
+            validation_fqdn=self.domain.validation_fqdn if self.domain else None,
+        )
+
+    @property
+    def event_source(self) -> str:
+        """The ``source`` of the item events the API function publishes."""
+        return f"{self._config.project_name}.items"
+
+    def _environment(self) -> dict[str, str]:
+        """What every function of the region is told about where it runs."""
+        config = self._config
+        return {"REGION": self._region, "ENVIRONMENT": config.environment, "PROJECT_NAME": config.project_name}
+
+    def _key(self) -> EncryptionKey:
+        return EncryptionKey(
+            self,
+            "key",
+            provider=self._provider,
+            account_id=self._account_id,
+            config=KeyConfig(
+                namer=self._namer,
+                region=self._region,
+                uses="logs, topic, bucket, table, queues, events and function settings",
+                eventbridge=True,
+            ),
+        )
+
+    def _network(self) -> Network:
+        config = self._config
+        zone_ids = config.availability_zone_ids.get(self._region)
+        return Network(
+            self,
+            "network",
+            provider=self._provider,
+            account_id=self._account_id,
+            kms_key_arn=self._key_arn,
+            config=NetworkConfig(
+                namer=self._namer,
+                region=self._region,
+                cidr_block=config.vpc_cidr(self._region),
+                flow_log_retention_days=config.log_retention_days,
+                availability_zone_ids=tuple(zone_ids) if zone_ids else None,
+            ),
+        )
+
+    def _queue(self) -> Queue:
+        return Queue(
+            self,
+            "queue",
+            provider=self._provider,
+            kms_key_arn=self._key_arn,
+            config=QueueConfig(
+                namer=self._namer,
+                region=self._region,
+                consumer_timeout_seconds=self._config.worker_timeout_seconds,
+                max_receive_count=self._config.queue_max_receive_count,
+            ),
+        )
+
+    def _bus(self) -> EventBus:
+        queue = self.queue
+        return EventBus(
+            self,
+            "events",
+            provider=self._provider,
+            kms_key_arn=self._key_arn,
+            queue_arn=queue.queue_arn,
+            queue_url=queue.queue_url,
+            dead_letter_queue_arn=queue.dead_letter_queue_arn,
+            dead_letter_queue_url=queue.dead_letter_queue_url,
+            config=EventBusConfig(namer=self._namer, region=self._region, source=self.event_source),
+        )
+
+    def _api_function(self, source_dir: Path) -> Function:
+        """The items API: its region's table copy, item by item; its own events on the bus; the key
+        only as those two services use it."""
+        config = self._config
+        function = Function(
+            self,
+            "function",
+            provider=self._provider,
+            account_id=self._account_id,
+            subnet_ids=self.network.subnet_ids,
+            security_group_id=self.network.security_group_id,
+            kms_key_arn=self._key_arn,
+            environment={
+                **self._environment(),
+                # References: the function waits for the table and the bus it names.
+                "TABLE_NAME": self._table.deployed_table_name,
+                "EVENT_BUS_NAME": self.bus.deployed_bus_name,
+                "EVENT_SOURCE": self.event_source,
+                # The limit WAF enforces in front of the API, and the origin its preflights allow.
+                "MAX_REQUEST_BODY_BYTES": str(config.api_max_request_body_kb * 1024),
+                "CORS_ALLOW_ORIGIN": self._cors.allow_origin,
+            },
+            config=FunctionConfig(
+                namer=self._namer,
+                region=self._region,
+                source_dir=source_dir,
+                runtime=config.lambda_runtime,
+                memory_mb=config.lambda_memory_mb,
+                timeout_seconds=config.lambda_timeout_seconds,
+                reserved_concurrency=config.lambda_reserved_concurrency,
+                provisioned_concurrency=config.lambda_provisioned_concurrency,
+                log_retention_days=config.log_retention_days,
+            ),
+        )
+        self._table.grant_read_write_items(function, self._region)
+        self.bus.grant_put_events(function, source=self.event_source, sid="PublishItemEvents")
+        self.key.grant_use_through(function, services=("dynamodb", "events"), sid="UseTheKeyThroughTheTableAndBus")
+        return function
+
+    def _worker(self, source_dir: Path) -> Function:
+        """The work queue's consumer (its trigger brings the permission to consume)."""
+        config = self._config
+        return Function(
+            self,
+            "worker",
+            provider=self._provider,
+            account_id=self._account_id,
+            subnet_ids=self.network.subnet_ids,
+            security_group_id=self.network.security_group_id,
+            kms_key_arn=self._key_arn,
+            # The table's name, for work that reads it; using it takes a grant of its own.
+            environment={
+                **self._environment(),
+                "EVENT_SOURCE": self.event_source,
+                "TABLE_NAME": self._table.deployed_table_name,
+            },
+            config=FunctionConfig(
+                namer=self._namer,
+                region=self._region,
+                component="worker",
+                source_dir=source_dir,
+                handler="worker.handler",
+                runtime=config.lambda_runtime,
+                memory_mb=config.worker_memory_mb,
+                timeout_seconds=config.worker_timeout_seconds,
+                log_retention_days=config.log_retention_days,
+                queue_triggers=(QueueTrigger(queue_arn=self.queue.queue_arn, max_concurrency=WORKER_MAX_CONCURRENCY),),
+            ),
+        )
+
+    def _api(self, from_home: FromHome) -> Api:
+        config = self._config
+        function = self.function
+        return Api(
+            self,
+            "api",
+            provider=self._provider,
+            function=FunctionTarget(
+                function_name=function.deployed_function_name,
+                alias_name=function.alias_name,
+                alias_invoke_arn=function.alias_invoke_arn,
+            ),
+            kms_key_arn=self._key_arn,
+            api_key_value=from_home.api_key_value,
+            user_pool_arn=from_home.user_pool_arn,
+            config=ApiConfig(
+                namer=self._namer,
+                region=self._region,
+                stage_name=config.environment,
+                auth=config.api_auth,
+                throttle_rate_per_second=config.api_throttle_rate_per_second,
+                throttle_burst_requests=config.api_throttle_burst_requests,
+                usage_quota_per_day=config.api_usage_quota_per_day,
+                cache_size_gb=config.api_cache_size_gb,
+                log_retention_days=config.log_retention_days,
+                cors=self._cors,
+            ),
+        )
+
+    def _domain(self, from_home: FromHome) -> CustomDomain:
+        config = self._config
+        assert config.domain_name is not None and config.hosted_zone_id is not None
+        return CustomDomain(
+            self,
+            "domain",
+            provider=self._provider,
+            rest_api_id=self.api.rest_api_id,
+            stage_name=self.api.deployed_stage_name,
+            shared_validation_fqdn=from_home.validation_fqdn,
+            config=CustomDomainConfig(
+                namer=self._namer,
+                region=self._region,
+                domain_name=config.domain_name,
+                hosted_zone_id=config.hosted_zone_id,
+            ),
+        )
+
+    def _waf(self) -> WebApplicationFirewall:
+        config = self._config
+        return WebApplicationFirewall(
+            self,
+            "waf",
+            provider=self._provider,
+            stage_arn=self.api.stage_arn,
+            kms_key_arn=self._key_arn,
+            config=WafConfig(
+                namer=self._namer,
+                region=self._region,
+                rate_limit_per_5_minutes=config.waf_rate_limit_per_5_minutes,
+                log_retention_days=config.log_retention_days,
+                max_request_body_kb=config.api_max_request_body_kb,
+                blocked_response_headers=self._cors.response_headers(),
+            ),
+        )
+
+    def _storage(self) -> Storage:
+        return Storage(
+            self,
+            "storage",
+            provider=self._provider,
+            account_id=self._account_id,
+            kms_key_arn=self._key_arn,
+            config=StorageConfig(
+                namer=self._namer,
+                region=self._region,
+                bucket_suffix=self._config.bucket_suffix,
+                noncurrent_version_days=self._config.artifacts_noncurrent_version_days,
+            ),
+        )
+
+    def _monitoring(self) -> Monitoring:
+        config = self._config
+        return Monitoring(
+            self,
+            "monitoring",
+            provider=self._provider,
+            function_name=self.function.deployed_function_name,
+            api_name=self.api.deployed_api_name,
+            stage_name=self.api.deployed_stage_name,
+            kms_key_arn=self._key_arn,
+            async_watch=AsyncWatch(
+                queue_name=self.queue.deployed_queue_name,
+                dead_letter_queue_name=self.queue.deployed_dead_letter_queue_name,
+                publisher_log_group_name=self.function.log_group_name,
+            ),
+            config=MonitoringConfig(
+                namer=self._namer,
+                region=self._region,
+                alarm_email=config.alarm_email,
+                errors_threshold=config.alarm_errors_threshold,
+                duration_threshold_ms=config.alarm_duration_threshold_ms,
+                api_4xx_threshold=config.alarm_api_4xx_threshold,
+                api_5xx_threshold=config.alarm_api_5xx_threshold,
+                throttles_threshold=config.alarm_throttles_threshold,
+                queue_age_threshold_seconds=config.alarm_queue_age_threshold_seconds,
+            ),
+        )

@@ -1,0 +1,125 @@
+"""Grants, the way aws-cdk-lib offers them: the construct that owns a resource adds the narrowest
+statement to a function's role, and the role refuses a second statement with the same sid."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from constructs_lib.blocks.function import Function, FunctionConfig
+from constructs_lib.blocks.iam import Statement
+from constructs_lib.blocks.kms import EncryptionKey, KeyConfig
+from constructs_lib.blocks.naming import Namer
+from constructs_lib.blocks.table import GlobalTable, TableConfig
+from constructs_lib.cdk import aws
+from constructs_lib.cdk import core as cdk
+from constructs_lib.cdk.core import TerraformStack
+
+NAMER = Namer("shop", "qa")
+SOURCE = Path(__file__).resolve().parent.parent / "lambda_src"
+
+
+@pytest.fixture
+def scope():
+    stack = TerraformStack(cdk.Testing.app(), "grants")
+    providers = {r: aws.AwsProvider(stack, f"aws-{r}", region=r, alias=r) for r in ("eu-west-1", "us-east-1")}
+    return stack, providers
+
+
+def _function(stack, provider, region="eu-west-1"):
+    return Function(
+        stack,
+        f"function-{region}",
+        provider=provider,
+        account_id="123456789012",
+        subnet_ids=["subnet-1"],
+        security_group_id="sg-1",
+        kms_key_arn=f"arn:aws:kms:{region}:123456789012:key/k",
+        environment={},
+        config=FunctionConfig(namer=NAMER, region=region, source_dir=SOURCE),
+    )
+
+
+def _statements(stack, sid):
+    documents = json.loads(cdk.Testing.synth(stack))["data"]["aws_iam_policy_document"].values()
+    return [s for d in documents for s in d["statement"] if s.get("sid") == sid]
+
+
+def _table(stack):
+    return GlobalTable(
+        stack, "table", config=TableConfig(namer=NAMER, home_region="eu-west-1", replica_regions=("us-east-1",))
+    )
+
+
+def test_table_grant_names_only_the_regions_own_copy_item_by_item(scope):
+    stack, providers = scope
+    table = _table(stack)
+    table.add_copy("eu-west-1", provider=providers["eu-west-1"], kms_key_arn="arn:aws:kms:eu-west-1:1:key/home")
+    table.add_copy("us-east-1", provider=providers["us-east-1"], kms_key_arn="arn:aws:kms:us-east-1:1:key/replica")
+    table.grant_read_write_items(_function(stack, providers["us-east-1"], "us-east-1"), "us-east-1")
+    [statement] = _statements(stack, "ReadWriteItemsInThisRegionsReplica")
+    [replica] = json.loads(cdk.Testing.synth(stack))["resource"]["aws_dynamodb_table_replica"]
+    assert statement["resources"] == [f"${{aws_dynamodb_table_replica.{replica}.arn}}"]
+    assert sorted(statement["actions"]) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
+    ]
+
+
+def test_table_copies_start_in_the_home_region(scope):
+    stack, providers = scope
+    table = _table(stack)
+    with pytest.raises(ValueError, match=r"region: 'us-east-1': the home region \(eu-west-1\) adds its copy first"):
+        table.add_copy("us-east-1", provider=providers["us-east-1"], kms_key_arn="k")
+
+
+def test_table_refuses_a_second_copy_or_an_unconfigured_region(scope):
+    stack, providers = scope
+    table = _table(stack)
+    table.add_copy("eu-west-1", provider=providers["eu-west-1"], kms_key_arn="k")
+    for region in ("eu-west-1", "ap-south-1"):
+        with pytest.raises(ValueError, match=f"region: '{region}' is not a region still without its copy"):
+            table.add_copy(region, provider=providers["eu-west-1"], kms_key_arn="k")
+
+
+def test_key_grant_allows_use_only_through_the_named_services_in_its_region(scope):
+    stack, providers = scope
+    key = EncryptionKey(
+        stack,
+        "key",
+        provider=providers["eu-west-1"],
+        account_id="123456789012",
+        config=KeyConfig(namer=NAMER, region="eu-west-1", uses="tests"),
+    )
+    key.grant_use_through(_function(stack, providers["eu-west-1"]), services=("dynamodb", "sqs"), sid="ViaTheseTwo")
+    [statement] = _statements(stack, "ViaTheseTwo")
+    assert statement["condition"] == [
+        {
+            "test": "StringEquals",
+            "variable": "kms:ViaService",
+            "values": ["dynamodb.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com"],
+        }
+    ]
+    assert statement["resources"][0].startswith("${aws_kms_key.")
+
+
+def test_a_role_refuses_a_second_statement_with_the_same_sid(scope):
+    stack, providers = scope
+    function = _function(stack, providers["eu-west-1"])
+    function.add_to_role_policy(Statement(sid="ReadUploads", actions=["s3:GetObject"], resources=["arn:aws:s3:::u/*"]))
+    with pytest.raises(ValueError, match="sid: the role's policy has a statement 'ReadUploads' already"):
+        function.add_to_role_policy(
+            Statement(sid="ReadUploads", actions=["s3:PutObject"], resources=["arn:aws:s3:::u/*"])
+        )
+
+
+def test_a_granted_statement_joins_the_roles_one_policy_after_its_own(scope):
+    stack, providers = scope
+    function = _function(stack, providers["eu-west-1"])
+    function.add_to_role_policy(Statement(sid="ReadUploads", actions=["s3:GetObject"], resources=["arn:aws:s3:::u/*"]))
+    documents = json.loads(cdk.Testing.synth(stack))["data"]["aws_iam_policy_document"]
+    [permissions] = [d for d in documents.values() if any(s.get("sid") == "ReadUploads" for s in d["statement"])]
+    assert permissions["statement"][-1]["sid"] == "ReadUploads"
+    assert "WriteTraces" in [s["sid"] for s in permissions["statement"]]
