@@ -18,21 +18,22 @@ record: an event that is not ``{"Records": [...]}``, or a record without a ``mes
 be named in batchItemFailures, and an unnamed failure would be deleted as a success). That is checked
 before any record is processed, so no work is done twice because of it.
 
-Standard library only; ``worker.handler`` shares the deployment package with ``handler.handler``.
+Standard library only; ``worker.handler`` shares the deployment package with ``handler.handler``,
+and with it the item id rule (``item_ids``) and the log line format (``json_log``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# The items API's id rule (handler.ID_PATTERN; a test keeps the two equal).
-ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+import item_ids
+import json_log
+
 CHANGES = {"ItemPut": "put", "ItemDeleted": "delete"}  # EventBridge detail-type -> change
 
 BatchResponse = dict[str, list[dict[str, str]]]
@@ -52,11 +53,6 @@ class ItemChange:
     origin_region: str  # where the write happened
     event_id: str | None  # the EventBridge event id: the same on every delivery of one event
     message_id: str  # the SQS message id
-
-
-def _log(record: dict[str, Any]) -> None:
-    """One JSON line on stdout (CloudWatch Logs)."""
-    print(json.dumps(record, default=str), flush=True)
 
 
 def _shown(value: Any) -> str:
@@ -86,7 +82,7 @@ def parse_change(record: Mapping[str, Any]) -> ItemChange:
     if not isinstance(detail, dict):
         raise InvalidMessage("detail is not an object")
     item_id, version, region = detail.get("id"), detail.get("version"), detail.get("region")
-    if not isinstance(item_id, str) or not ID_PATTERN.fullmatch(item_id):
+    if not item_ids.is_item_id(item_id):
         raise InvalidMessage(f"detail.id {_shown(item_id)} is not a valid item id")
     if type(version) is not int or version < 1:  # not bool, not 1.0
         raise InvalidMessage(f"detail.version {_shown(version)} is not an integer >= 1")
@@ -109,7 +105,7 @@ def process(change: ItemChange) -> None:
     This one writes an audit line. Delivery is at least once (a retried batch, a redelivered
     message), so real work must be idempotent: ``(id, version)`` identifies a change.
     """
-    _log(
+    json_log.write(
         {
             "level": "INFO",
             "message": "item changed",
@@ -156,7 +152,7 @@ def handler(event: Any, context: Any) -> BatchResponse:
     try:
         records = _records(event)
     except ValueError as exc:
-        _log({"level": "ERROR", "message": "batch rejected", "reason": str(exc)})
+        json_log.write({"level": "ERROR", "message": "batch rejected", "reason": str(exc)})
         raise
     failed: list[str] = []
     for record in records:
@@ -164,7 +160,7 @@ def handler(event: Any, context: Any) -> BatchResponse:
         if failure is None:
             continue
         message_id = record["messageId"]
-        _log({"level": "ERROR", "message": "record failed", "message_id": message_id, **failure})
+        json_log.write({"level": "ERROR", "message": "record failed", "message_id": message_id, **failure})
         if message_id not in failed:  # a duplicate id is still one item to report
             failed.append(message_id)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

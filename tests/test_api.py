@@ -237,7 +237,7 @@ def test_every_resource_answers_an_unauthenticated_preflight(request, variants, 
 
 
 def test_a_preflight_allows_every_header_and_method_the_function_reads():
-    from tools.serve import load_handler_module
+    from tools.function_loader import load_handler_module
 
     handler = load_handler_module(name="lambda_src_handler_for_cors")
     allowed = {h.strip().lower() for h in PREFLIGHT["Access-Control-Allow-Headers"].split(",")}

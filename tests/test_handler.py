@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tools.serve import load_handler_module
+from tools.function_loader import load_function, load_handler_module
 
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda_src"
 
@@ -491,3 +491,15 @@ def test_loading_handler_writes_no_bytecode_into_lambda_src(monkeypatch: pytest.
     assert sys.dont_write_bytecode is False
     assert not list(LAMBDA_DIR.rglob("__pycache__"))
     assert not list(LAMBDA_DIR.rglob("*.pyc"))
+
+
+def test_each_load_is_a_cold_start_that_leaves_no_trace() -> None:
+    """Fresh sibling modules on every load (no state shared between tests), none left importable."""
+    path, modules = list(sys.path), set(sys.modules)
+    first = load_function(name="lambda_src_handler_isolation_1")
+    second = load_function(name="lambda_src_handler_isolation_2")
+    assert first.siblings.keys() == second.siblings.keys() >= {"web", "routing", "items", "aws_clients"}
+    assert all(first.siblings[name] is not second.siblings[name] for name in first.siblings)
+    assert first.module.items is first.siblings["items"] and handler_module.items is not first.module.items
+    assert sys.path == path
+    assert set(sys.modules) - modules == {"lambda_src_handler_isolation_1", "lambda_src_handler_isolation_2"}

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools.serve import load_handler_module
+from tools.function_loader import load_handler_module
 
 handler_module = load_handler_module(name="lambda_src_handler_properties")
 MAX = handler_module.MAX_BODY_BYTES

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from moto.server import ThreadedMotoServer
 
 from tools import serve
-from tools.serve import load_handler_module
+from tools.function_loader import load_function, load_handler_module
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_DIR = ROOT / "lambda_src"
@@ -42,7 +42,9 @@ BUS = "items-bus"
 REGION = "us-east-1"
 TIMEOUT = 10
 
-handler_module = load_handler_module(name="lambda_src_handler_items")
+handler_load = load_function(name="lambda_src_handler_items")
+handler_module = handler_load.module
+clients_module = handler_load.siblings["aws_clients"]  # the boto3 clients the items store and publisher use
 worker_module = load_handler_module(LAMBDA_DIR / "worker.py", name="lambda_src_worker_items")
 
 
@@ -639,9 +641,9 @@ def test_a_failed_entry_keeps_the_write_and_logs_the_event_once(store: Store, mo
         def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
             return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try later"}]}
 
-    real = handler_module._client
+    real = clients_module.client
     monkeypatch.setattr(
-        handler_module, "_client", lambda service: RefusingEvents() if service == "events" else real(service)
+        clients_module, "client", lambda service: RefusingEvents() if service == "events" else real(service)
     )
     answer = put("a", {})
     assert answer.status == 201
@@ -714,7 +716,7 @@ class _Refusing:
 def test_aws_errors_are_503_with_retry_after_only_when_a_retry_can_help(
     store: Store, monkeypatch: pytest.MonkeyPatch, code: str, status: int, retry_after: bool, message: str
 ) -> None:
-    monkeypatch.setattr(handler_module, "_client", lambda service: _Refusing(code, status))
+    monkeypatch.setattr(clients_module, "client", lambda service: _Refusing(code, status))
     answer = call("GET", "/api/items/a")
     assert answer.status == 503
     assert answer.body["error"] == {"code": "service_unavailable", "message": message}
@@ -726,7 +728,7 @@ def test_aws_errors_are_503_with_retry_after_only_when_a_retry_can_help(
 def test_an_unreachable_store_is_503_with_retry_after(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: connection refused
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no retries with backoff in a test
-    monkeypatch.setattr(handler_module, "_CLIENTS", {})
+    monkeypatch.setattr(clients_module, "_CLIENTS", {})
     answer = call("GET", "/api/items/a")
     assert (answer.status, answer.headers.get("Retry-After")) == (503, "1")
     # Not "busy": nothing answered at all.

@@ -82,7 +82,7 @@ def test_queue_alarms_watch_the_regions_work_and_dead_letter_queues(dev, region)
 def test_unpublished_events_are_counted_from_the_api_functions_log(dev, region):
     metric_filter = one(resources(dev, "aws_cloudwatch_log_metric_filter", region))
     # The exact message the handler logs when PutEvents fails.
-    from tools.serve import load_handler_module
+    from tools.function_loader import load_handler_module
 
     message = load_handler_module(name="lambda_src_handler_for_monitoring").EVENT_NOT_PUBLISHED
     assert metric_filter["pattern"] == f'{{ $.message = "{message}" }}'

@@ -119,7 +119,7 @@ def test_waf_inspects_and_blocks_at_the_limit_the_function_enforces(request, sta
 def test_waf_and_the_function_answer_a_body_over_the_limit_alike(request, monkeypatch, stack_name, region, limit_kb):
     """The function, given the environment the stack gives it, accepts a body of exactly the limit
     and answers one byte more as WAF does: 413 with the same JSON error."""
-    from tools.serve import load_handler_module
+    from tools.function_loader import load_handler_module
 
     stack = request.getfixturevalue(stack_name)
     function = resource_at(stack, "aws_lambda_function", f"{region}/function/function")
@@ -148,7 +148,7 @@ def test_waf_and_the_function_answer_a_body_over_the_limit_alike(request, monkey
 
 def test_an_item_of_the_documented_size_fits_the_default_limit(dev):
     """PUT /api/items/{id} takes 32 KiB of data: its body must pass WAF with room to spare."""
-    from tools.serve import load_handler_module
+    from tools.function_loader import load_handler_module
 
     handler = load_handler_module(name="lambda_src_handler_for_item_size")
     # The largest item the function stores (its canonical JSON is exactly the limit), sent indented.

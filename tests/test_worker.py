@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools.serve import load_handler_module
+from tools.function_loader import load_handler_module
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_DIR = ROOT / "lambda_src"
@@ -297,9 +297,26 @@ def test_exactly_the_garbage_records_are_reported(batch: list[tuple[bool, str]])
 # --------------------------------------------------------------------------- packaging
 
 
-def test_the_id_rule_is_the_items_api_rule() -> None:
+@pytest.mark.parametrize(
+    "item_id", ["a", "A-z_0.9", "..", "-", "x" * 64, "x" * 65, "a b", "a\n", "é", "a:b", "%41", "٣"]
+)
+def test_the_worker_accepts_exactly_the_ids_the_items_api_accepts(
+    monkeypatch: pytest.MonkeyPatch, item_id: str
+) -> None:
+    """An event the API could have published is never dead-lettered for its id, and the other way round."""
     api = load_handler_module(name="lambda_src_handler_for_worker_test")
-    assert worker.ID_PATTERN.pattern == api.ID_PATTERN.pattern
+    monkeypatch.delenv("TABLE_NAME", raising=False)  # a valid id reaches the (missing) table: 503
+    event = {
+        "httpMethod": "GET",
+        "resource": "/api/{proxy+}",
+        "path": f"/api/items/{item_id}",
+        "pathParameters": {"proxy": f"items/{item_id}"},
+    }
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = api.handler(event, None)["statusCode"]
+    assert status in (400, 503)
+    result, _ = run({"Records": [record("m1", envelope(item_id))]})
+    assert (reported(result) == []) is (status == 503)
 
 
 def test_both_entry_points_import_together_as_the_runtime_does() -> None:

@@ -23,8 +23,9 @@ and credentials from there too, so a local moto server (``moto_server -p 5000``)
 For tests: ``make_server(port=0, handler=spy)`` returns a ``ThreadingHTTPServer`` to run in a
 thread; ``event_from_request(...)`` is the pure request -> event translation.
 
-``lambda_src/`` is zipped as-is into the deployment package, so the handler is loaded from its
-file with bytecode writing disabled: nothing here ever writes ``__pycache__`` there.
+``lambda_src/`` is zipped as-is into the deployment package, so the handler is loaded by
+``tools/function_loader.py``, as Lambda loads it and with bytecode writing disabled: nothing here
+ever writes ``__pycache__`` there.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ import argparse
 import base64
 import binascii
 import hashlib
-import importlib.util
 import json
 import os
 import signal
@@ -46,7 +46,6 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -55,8 +54,7 @@ if str(ROOT) not in sys.path:  # run as a script: `python tools/serve.py`
     sys.path.insert(0, str(ROOT))
 
 from constructs_lib.blocks.naming import Namer  # noqa: E402  (plain Python: no CDK is loaded)
-
-LAMBDA_HANDLER_FILE = ROOT / "lambda_src" / "handler.py"
+from tools.function_loader import HANDLER_FILE, load_handler_module  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -102,28 +100,7 @@ class MalformedProxyResponse(ValueError):
 # --------------------------------------------------------------------------- the handler
 
 
-def load_handler_module(path: Path = LAMBDA_HANDLER_FILE, name: str = "lambda_src_handler_local") -> ModuleType:
-    """Load the function's module from its file without writing bytecode next to it: the
-    directory is zipped as-is into the deployment package, and a ``__pycache__`` would change it."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    # Registered as importing does, before it runs: dataclasses look their module up in sys.modules.
-    sys.modules[name] = module
-    previous = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    finally:
-        sys.dont_write_bytecode = previous
-    return module
-
-
-def load_handler(path: Path = LAMBDA_HANDLER_FILE) -> Handler:
+def load_handler(path: Path = HANDLER_FILE) -> Handler:
     """``handler.handler`` of the function's code."""
     handler: Handler = load_handler_module(path).handler
     return handler
@@ -260,20 +237,19 @@ def event_from_request(
     single_headers, multi_headers = _multi(pairs)
     # API Gateway decodes query strings ("+" and %XX); "?a" gives {"a": ""}; no query gives null.
     single_query, multi_query = _multi(parse_qsl(split.query, keep_blank_values=True))
-
-    if not body:
-        event_body, is_base64 = None, False
-    elif is_binary(_get_header(pairs, "Content-Type"), _get_header(pairs, "Content-Encoding"), binary_media_types):
-        event_body, is_base64 = base64.b64encode(body).decode("ascii"), True
-    else:
-        try:
-            event_body, is_base64 = body.decode("utf-8"), False
-        except UnicodeDecodeError:
-            event_body, is_base64 = base64.b64encode(body).decode("ascii"), True
-
-    epoch_ms = int(time.time() * 1000) if request_time_ms is None else request_time_ms
-    host = _get_header(pairs, "Host") or "localhost"
+    event_body, is_base64 = _event_body(body, pairs, binary_media_types)
     api_key = _get_header(pairs, "x-api-key") if api_key_required else None
+    context = _request_context(
+        resource,
+        path,
+        method,
+        stage=stage,
+        protocol=protocol,
+        host=_get_header(pairs, "Host") or "localhost",
+        epoch_ms=int(time.time() * 1000) if request_time_ms is None else request_time_ms,
+        request_id=request_id or str(uuid.uuid4()),
+        identity=_identity(source_ip, _get_header(pairs, "User-Agent"), api_key),
+    )
     return {
         "resource": resource,
         "path": path,
@@ -284,40 +260,75 @@ def event_from_request(
         "multiValueQueryStringParameters": multi_query,
         "pathParameters": None if proxy is None else {"proxy": proxy},
         "stageVariables": None,
-        "requestContext": {
-            "resourceId": hashlib.sha256(resource.encode()).hexdigest()[:6],
-            "resourcePath": resource,
-            "httpMethod": method,
-            "extendedRequestId": base64.b64encode(os.urandom(12)).decode("ascii"),
-            "requestTime": _request_time(epoch_ms),
-            "path": f"/{stage}{path}",
-            "accountId": ACCOUNT_ID,
-            "protocol": protocol,
-            "stage": stage,
-            "domainPrefix": host.split(":", 1)[0].split(".", 1)[0],
-            "requestTimeEpoch": epoch_ms,
-            "requestId": request_id or str(uuid.uuid4()),
-            "identity": {
-                "cognitoIdentityPoolId": None,
-                "accountId": None,
-                "cognitoIdentityId": None,
-                "caller": None,
-                "sourceIp": source_ip,
-                "principalOrgId": None,
-                "accessKey": None,
-                "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None,
-                "userArn": None,
-                "userAgent": _get_header(pairs, "User-Agent"),
-                "user": None,
-                **({"apiKey": api_key, "apiKeyId": "local"} if api_key is not None else {}),
-            },
-            "domainName": host,
-            "deploymentId": "local",
-            "apiId": API_ID,
-        },
+        "requestContext": context,
         "body": event_body,
         "isBase64Encoded": is_base64,
+    }
+
+
+def _event_body(
+    body: bytes, pairs: Sequence[tuple[str, str]], binary_media_types: Sequence[str]
+) -> tuple[str | None, bool]:
+    """``(body, isBase64Encoded)``: text as it is, binary types and undecodable bytes as base64."""
+    if not body:
+        return None, False
+    if is_binary(_get_header(pairs, "Content-Type"), _get_header(pairs, "Content-Encoding"), binary_media_types):
+        return base64.b64encode(body).decode("ascii"), True
+    try:
+        return body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode("ascii"), True
+
+
+def _request_context(
+    resource: str,
+    path: str,
+    method: str,
+    *,
+    stage: str,
+    protocol: str,
+    host: str,
+    epoch_ms: int,
+    request_id: str,
+    identity: dict[str, Any],
+) -> dict[str, Any]:
+    """The event's ``requestContext``: what API Gateway knows about the request and the API."""
+    return {
+        "resourceId": hashlib.sha256(resource.encode()).hexdigest()[:6],
+        "resourcePath": resource,
+        "httpMethod": method,
+        "extendedRequestId": base64.b64encode(os.urandom(12)).decode("ascii"),
+        "requestTime": _request_time(epoch_ms),
+        "path": f"/{stage}{path}",
+        "accountId": ACCOUNT_ID,
+        "protocol": protocol,
+        "stage": stage,
+        "domainPrefix": host.split(":", 1)[0].split(".", 1)[0],
+        "requestTimeEpoch": epoch_ms,
+        "requestId": request_id,
+        "identity": identity,
+        "domainName": host,
+        "deploymentId": "local",
+        "apiId": API_ID,
+    }
+
+
+def _identity(source_ip: str, user_agent: str | None, api_key: str | None) -> dict[str, Any]:
+    """``requestContext.identity``: no IAM or Cognito caller locally; the API key only when required."""
+    return {
+        "cognitoIdentityPoolId": None,
+        "accountId": None,
+        "cognitoIdentityId": None,
+        "caller": None,
+        "sourceIp": source_ip,
+        "principalOrgId": None,
+        "accessKey": None,
+        "cognitoAuthenticationType": None,
+        "cognitoAuthenticationProvider": None,
+        "userArn": None,
+        "userAgent": user_agent,
+        "user": None,
+        **({"apiKey": api_key, "apiKeyId": "local"} if api_key is not None else {}),
     }
 
 
@@ -674,8 +685,7 @@ def routes_banner(routes: Mapping[str, Mapping[str, Any]], environ: Mapping[str,
     return lines
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    sys.dont_write_bytecode = True  # lambda_src/ must never get a __pycache__
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Serve lambda_src/handler.py behind a local imitation of the API Gateway REST API.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -699,7 +709,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--port: {args.port} is not a port number")
     if not args.stage or "/" in args.stage:
         parser.error(f"--stage: {args.stage!r} is not a stage name")
+    return args
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    sys.dont_write_bytecode = True  # lambda_src/ must never get a __pycache__
+    args = _arguments(argv)
     try:
         server = make_server(
             args.host, args.port, stage=args.stage, region=args.region, project=args.project, api_key=args.api_key
