@@ -163,6 +163,11 @@ def kernel_case(count: int) -> str:
     return f"kernel alone, {count} regions (replayed)"
 
 
+# (label, interpreter, engine, lazy loader, regions)
+Case = tuple[str, str, str, bool, tuple[str, ...] | None]
+Samples = list[tuple[float, float | None]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per synth case (default 5)")
@@ -170,9 +175,23 @@ def main() -> int:
     parser.add_argument("--suite-runs", type=int, default=3, help="runs of the test suite (default 3)")
     args = parser.parse_args()
     python = sys.executable
-    # (label, interpreter, engine, lazy loader, regions): the cdktf engine's cases, and CDK Terrain's
-    # default synth where its environment is installed (make install ENGINE=cdktn).
-    cases: list[tuple[str, str, str, bool, tuple[str, ...] | None]] = [
+    samples = synth_samples(synth_cases(python), python, args.runs)
+    if not args.skip_tests:
+        samples[SUITE] = suite_samples(python, args.suite_runs)
+    rows = {label: row(label, runs) for label, runs in samples.items()}
+    print_table(rows)
+    targets = check_targets(rows)
+    print()
+    for name, met, detail in targets:
+        print(f"{'met' if met else 'MISSED'}: {name} ({detail})")
+    print_floor(rows)
+    return 0 if all(met for _, met, _ in targets) else 1
+
+
+def synth_cases(python: str) -> list[Case]:
+    """The cdktf engine's cases, and CDK Terrain's default synth where its environment is installed
+    (make install ENGINE=cdktn)."""
+    cases: list[Case] = [
         (LAZY, python, "cdktf", True, None),
         (PLAIN, python, "cdktf", False, None),
         *((regions_case(count), python, "cdktf", True, REGIONS_16[:count]) for count in (2, 4, 8, 16)),
@@ -182,31 +201,40 @@ def main() -> int:
             (CDKTN_LAZY, str(CDKTN_PYTHON), "cdktn", True, None),
             (CDKTN_PLAIN, str(CDKTN_PYTHON), "cdktn", False, None),
         ]
-    samples: dict[str, list[tuple[float, float | None]]] = {label: [] for label, *_ in cases}
+    return cases
+
+
+def synth_samples(cases: list[Case], python: str, runs: int) -> dict[str, Samples]:
+    """Each case's synths, ``runs`` times, then the kernel alone."""
+    samples: dict[str, Samples] = {label: [] for label, *_ in cases}
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         # Round-robin over the cases, so that a shared machine getting faster or slower affects
         # every case alike instead of skewing the ratios between them.
-        for run in range(args.runs):
+        for run in range(runs):
             for label, interpreter, engine, lazy_loader, regions in cases:
                 env = synth_env(lazy_loader, regions, engine)
                 samples[label].append(measure([interpreter, str(ROOT / "main.py")], env, Path(work)))
-            print(f"  run {run + 1}/{args.runs} done", file=sys.stderr)
-        for count, replays in kernel_alone(Path(work), python, args.runs).items():
+            print(f"  run {run + 1}/{runs} done", file=sys.stderr)
+        for count, replays in kernel_alone(Path(work), python, runs).items():
             samples[kernel_case(count)] = replays
-    if not args.skip_tests:
-        # The suite's tree has many processes; sampling it every 50 ms would take CPU from the suite
-        # on a 2-core machine. Its memory is for information only: every half second is enough.
-        samples[SUITE] = [
-            measure(
-                [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/slow"],
-                synth_env(True),
-                ROOT,
-                every=0.5,
-            )
-            for _ in range(args.suite_runs)
-        ]
-    rows = {label: row(label, runs) for label, runs in samples.items()}
+    return samples
 
+
+def suite_samples(python: str, runs: int) -> Samples:
+    # The suite's tree has many processes; sampling it every 50 ms would take CPU from the suite
+    # on a 2-core machine. Its memory is for information only: every half second is enough.
+    return [
+        measure(
+            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/slow"],
+            synth_env(True),
+            ROOT,
+            every=0.5,
+        )
+        for _ in range(runs)
+    ]
+
+
+def print_table(rows: dict[str, Row]) -> None:
     print(
         f"\nMachine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
         f"{_memory_gib():.0f} GiB; {time.strftime('%Y-%m-%d')}\n"
@@ -217,6 +245,9 @@ def main() -> int:
         peak = "-" if r.peak_mb is None else f"{r.peak_mb:.0f}"
         print(f"| {r.case} | {r.runs} | {r.min:.2f} | {r.median:.2f} | {r.max:.2f} | {peak} |")
 
+
+def check_targets(rows: dict[str, Row]) -> list[tuple[str, bool, str]]:
+    """The targets of issue 4: (name, met, detail)."""
     lazy, plain = rows[LAZY].median, rows[PLAIN].median
     lazy_peak = rows[LAZY].peak_mb or 0.0
     two, sixteen = rows[regions_case(2)].median, rows[regions_case(16)].median
@@ -235,9 +266,13 @@ def main() -> int:
         targets.append(("CDK Terrain's synth no slower than cdktf's", cdktn <= lazy, f"{cdktn:.2f} s vs {lazy:.2f} s"))
     if SUITE in rows:
         targets.append(("test suite < 30 s", rows[SUITE].median < 30, f"{rows[SUITE].median:.2f} s"))
-    print()
-    for name, met, detail in targets:
-        print(f"{'met' if met else 'MISSED'}: {name} ({detail})")
+    return targets
+
+
+def print_floor(rows: dict[str, Row]) -> None:
+    """How much of each added region's time the kernel alone takes, against what the target allows."""
+    two, sixteen = rows[regions_case(2)].median, rows[regions_case(16)].median
+    per_region = (sixteen - two) / 14
     # With T(n) = fixed + n x per_region, T(16) <= 1.5 x T(2) holds when per_region <= fixed / 26.
     fixed = two - 2 * per_region
     kernel_per_region = (rows[kernel_case(16)].median - rows[kernel_case(2)].median) / 14
@@ -248,7 +283,6 @@ def main() -> int:
         f"{allowed - kernel_per_region:.3f} s for the Python side and the round trips (they take "
         f"{per_region - kernel_per_region:.3f} s)"
     )
-    return 0 if all(met for _, met, _ in targets) else 1
 
 
 def _memory_gib() -> float:

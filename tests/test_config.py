@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.settings import ConfigError, StackConfig, configs_from_context, load_settings
+from constructs_lib.settings.config import StateLocation
 
 
 def refused(match: str, **settings):
@@ -21,7 +22,7 @@ def test_defaults():
     assert config.project_name == "iac-aws-nova"
     assert config.environment == "dev"
     assert config.regions == ("us-east-1", "us-west-2")
-    assert config.home_region == "us-east-1"
+    assert config.home == "us-east-1"
     assert config.state_bucket is None
     assert config.lambda_memory_mb == 128
     assert config.lambda_timeout_seconds == 30
@@ -29,11 +30,18 @@ def test_defaults():
 
 
 def test_home_region_defaults_to_first_region():
-    assert StackConfig(regions=("eu-west-1", "us-east-1")).home_region == "eu-west-1"
+    config = StackConfig(regions=("eu-west-1", "us-east-1"))
+    assert (config.home_region, config.home) == (None, "eu-west-1")
 
 
-def test_state_key_derives_from_project_and_environment():
-    assert StackConfig(project_name="shop", environment="prod").state_key == "shop/prod/terraform.tfstate"
+def test_state_defaults_resolve_from_the_home_region_project_and_environment():
+    state = StackConfig(project_name="shop", environment="prod", regions=("eu-west-1",)).state
+    assert (state.bucket, state.region, state.key) == (None, "eu-west-1", "shop/prod/terraform.tfstate")
+
+
+def test_state_settings_as_set_win_over_the_defaults():
+    config = StackConfig(state_bucket="tf-state", state_region="us-west-2", state_key="a/b.tfstate")
+    assert config.state == StateLocation(bucket="tf-state", region="us-west-2", key="a/b.tfstate")
 
 
 def test_default_vpc_cidrs_do_not_overlap_and_do_not_depend_on_order():
@@ -239,7 +247,7 @@ def test_a_misspelled_key_of_any_case_or_style_is_refused_with_the_nearest_setti
         configs_from_context({key: 256})
     assert (
         str(info.value)
-        == f'{key}: is not a known setting; did you mean "lambda_memory_mb"? (see README, Configuration)'
+        == f'{key}: is not a known setting; did you mean "lambda_memory_mb"? (see docs/configuration.md)'
     )
 
 

@@ -64,3 +64,41 @@ def test_the_settings_layer_loads_no_cdk():
         timeout=60,
     )
     assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
+
+
+MAX_FUNCTION_LINES = 80
+# The project's own code (the tests aside): every function in it reads in one screen.
+SOURCES = ("constructs_lib", "lambda_src", "tools", "benchmarks", "security", "examples", "main.py")
+
+
+def test_no_function_is_longer_than_80_lines():
+    """A function longer than a screen hides what it does; a construct's body should read as the
+    list of the parts it creates (``_vpc()``, ``_subnets()``...). Counted from the ``def`` line to
+    the body's last line."""
+    root = PACKAGE.parent
+    paths = []
+    for source in SOURCES:
+        path = root / source
+        paths += sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.is_file() else []
+    too_long = [
+        f"{path.relative_to(root)}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for path in paths
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not too_long, f"functions longer than {MAX_FUNCTION_LINES} lines:\n" + "\n".join(too_long)
+
+
+def test_the_examples_reach_the_cdk_only_through_the_seam():
+    """The examples (examples/*) use the project as a library: the CDK through ``constructs_lib.cdk``,
+    which picks the engine (cdktf or CDK Terrain), never cdktf, constructs or the bindings themselves."""
+    examples = sorted((PACKAGE.parent / "examples").rglob("*.py"))
+    assert examples
+    for path in examples:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.append(node.module)
+            assert not [n for n in names if n.split(".")[0] in CDK_PACKAGES], (path.name, names)

@@ -11,7 +11,7 @@ from typing import Any
 from ..cdk import aws
 from ..cdk.core import Construct, Fn, TerraformResourceLifecycle
 from .naming import Namer
-from .rules import API_AUTH_MODES, API_CACHE_SIZES, LOG_RETENTION_DAYS
+from .rules import API_AUTH, API_CACHE_SIZE, API_CACHE_SIZES, LOG_RETENTION, Positive, Whole
 
 # One JSON object per request; the $context variables are API Gateway's, not Terraform's.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -128,20 +128,12 @@ class ApiConfig:
     cors: Cors = Cors()
 
     def __post_init__(self) -> None:
-        if self.auth not in API_AUTH_MODES:
-            raise ValueError(f"auth: {self.auth!r} must be one of {', '.join(API_AUTH_MODES)}")
-        if self.throttle_rate_per_second <= 0:
-            raise ValueError(f"throttle_rate_per_second: {self.throttle_rate_per_second!r} must be positive")
-        if self.throttle_burst_requests < 1:
-            raise ValueError(f"throttle_burst_requests: {self.throttle_burst_requests!r} must be positive")
-        if self.usage_quota_per_day < 1:
-            raise ValueError(f"usage_quota_per_day: {self.usage_quota_per_day!r} must be positive")
-        if self.cache_size_gb is not None and self.cache_size_gb not in API_CACHE_SIZES:
-            raise ValueError(
-                f"cache_size_gb: {self.cache_size_gb!r} must be one of {', '.join(API_CACHE_SIZES.values())}"
-            )
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(f"log_retention_days: {self.log_retention_days!r} is not a CloudWatch retention")
+        API_AUTH.check("auth", self.auth)
+        Positive().check("throttle_rate_per_second", self.throttle_rate_per_second)
+        Whole(1).check("throttle_burst_requests", self.throttle_burst_requests)
+        Whole(1).check("usage_quota_per_day", self.usage_quota_per_day)
+        API_CACHE_SIZE.check("cache_size_gb", self.cache_size_gb)
+        LOG_RETENTION.check("log_retention_days", self.log_retention_days)
 
     @property
     def cache_cluster_size(self) -> str | None:

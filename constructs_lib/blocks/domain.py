@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from ..cdk import aws
 from ..cdk.core import Construct, Fn, TerraformIterator, TerraformResourceLifecycle, Token
 from .naming import Namer
-from .rules import REGION_PATTERN, dns_name_problem, domain_name_problem, hosted_zone_id_problem
+from .rules import DOMAIN_NAME, HOSTED_ZONE_ID, REGION_PATTERN, OneOf, Whole, fail
 
 HEALTH_CHECK_INTERVALS_SECONDS = (10, 30)
+_INTERVAL = OneOf(HEALTH_CHECK_INTERVALS_SECONDS, "must be one of {values} (Route 53 allows no other)")
 HEALTH_CHECK_PATH = "/api/health"
 
 
@@ -29,7 +30,7 @@ class CustomDomainConfig:
     health_check_interval_seconds: seconds between checks from each checker, 10 (fast, billed
         extra) or 30. Default 30. Changing it replaces the health check.
 
-    ``regional_domain_name`` (``{region}.{domain_name}``) must be a valid DNS name too.
+    ``regional_domain_name`` (``{region}.{domain_name}``) is always a valid DNS name, given those limits.
     """
 
     namer: Namer
@@ -41,31 +42,12 @@ class CustomDomainConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.region, str) or not REGION_PATTERN.match(self.region):
-            raise ValueError(f"region: {self.region!r} is not a region name (expected the form 'us-east-1')")
-        problem = dns_name_problem(self.domain_name)
-        if problem:
-            raise ValueError(f"domain_name: {self.domain_name!r} {problem}")
-        problem = dns_name_problem(self.regional_domain_name)
-        if problem:
-            raise ValueError(
-                f"domain_name: {self.domain_name!r} gives the regional name "
-                f"{self.regional_domain_name!r}, which {problem}"
-            )
-        problem = domain_name_problem(self.domain_name)
-        if problem:
-            raise ValueError(f"domain_name: {self.domain_name!r} {problem}")
-        problem = hosted_zone_id_problem(self.hosted_zone_id)
-        if problem:
-            raise ValueError(f"hosted_zone_id: {self.hosted_zone_id!r} {problem}")
-        threshold = self.health_check_failure_threshold
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= 10:
-            raise ValueError(f"health_check_failure_threshold: {threshold!r} must be an integer from 1 to 10")
-        interval = self.health_check_interval_seconds
-        if isinstance(interval, bool) or interval not in HEALTH_CHECK_INTERVALS_SECONDS:
-            raise ValueError(
-                f"health_check_interval_seconds: {interval!r} must be one of "
-                f"{', '.join(map(str, HEALTH_CHECK_INTERVALS_SECONDS))} (Route 53 allows no other)"
-            )
+            raise fail("region", self.region, 'is not a region name (expected the form "us-east-1")')
+        # At most 64 characters (the certificate's Common Name), so the regional name always fits DNS.
+        DOMAIN_NAME.check("domain_name", self.domain_name)
+        HOSTED_ZONE_ID.check("hosted_zone_id", self.hosted_zone_id)
+        Whole(1, 10).check("health_check_failure_threshold", self.health_check_failure_threshold)
+        _INTERVAL.check("health_check_interval_seconds", self.health_check_interval_seconds)
 
     @property
     def regional_domain_name(self) -> str:
@@ -106,10 +88,21 @@ class CustomDomain(Construct):
         base path mappings wait for the stage to exist. ``shared_validation_fqdn``: the owner's
         ``validation_fqdn``, for every region but the owner."""
         super().__init__(scope, id_)
-        region, zone_id = config.region, config.hosted_zone_id
         self._domain_name = config.domain_name
         self._regional_domain_name = config.regional_domain_name
+        self._certificate(provider, config.hosted_zone_id, shared_validation_fqdn)
+        global_target, global_zone = self._domain(
+            "", self._domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
+        )
+        regional_target, regional_zone = self._domain(
+            "regional-", self._regional_domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
+        )
+        regional_fqdn = self._regional_record(provider, config.hosted_zone_id, regional_target, regional_zone)
+        self._health_check(config, provider, regional_fqdn)
+        self._latency_record(config, provider, global_target, global_zone)
 
+    def _certificate(self, provider: aws.AwsProvider, zone_id: str, shared_validation_fqdn: str | None) -> None:
+        """The certificate for both names, its validation records and the wait for its issue."""
         certificate = aws.AcmCertificate(
             self,
             "certificate",
@@ -137,13 +130,10 @@ class CustomDomain(Construct):
         # The validation's ARN, not the certificate's: the domain names wait until the certificate is issued.
         self._certificate_arn = validation.certificate_arn
 
-        global_target, global_zone = self._domain(
-            "", self._domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
-        )
-        regional_target, regional_zone = self._domain(
-            "regional-", self._regional_domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
-        )
-
+    def _regional_record(
+        self, provider: aws.AwsProvider, zone_id: str, regional_target: str, regional_zone: str
+    ) -> str:
+        """The simple alias record of the regional name. Returns its name, as a reference."""
         # Lets the health checkers, and operators, reach this region while the latency record points elsewhere.
         regional_record = aws.Route53Record(
             self,
@@ -154,14 +144,17 @@ class CustomDomain(Construct):
             type="A",
             alias=aws.Route53RecordAlias(name=regional_target, zone_id=regional_zone, evaluate_target_health=True),
         )
+        return regional_record.fqdn
 
+    def _health_check(self, config: CustomDomainConfig, provider: aws.AwsProvider, regional_fqdn: str) -> None:
+        """The HTTPS health check of ``/api/health`` on the regional name."""
         health_check = aws.Route53HealthCheck(
             self,
             "health-check",
             provider=provider,
             type="HTTPS",
             # The record's name as a reference: the checks start once the name resolves.
-            fqdn=regional_record.fqdn,
+            fqdn=regional_fqdn,
             port=443,
             resource_path=HEALTH_CHECK_PATH,
             failure_threshold=config.health_check_failure_threshold,
@@ -169,7 +162,7 @@ class CustomDomain(Construct):
             measure_latency=True,
             # Without SNI, API Gateway cannot tell which custom domain's certificate to present.
             enable_sni=True,
-            tags={"Name": config.namer.name("health", region, kind="tag_value")},
+            tags={"Name": config.namer.name("health", config.region, kind="tag_value")},
             # The interval and latency measuring cannot change in place: a replacement must exist
             # before the latency record lets go of the old check, or the record would point at a
             # deleted check in between.
@@ -177,13 +170,19 @@ class CustomDomain(Construct):
         )
         self._health_check_id = health_check.id
 
+    def _latency_record(
+        self, config: CustomDomainConfig, provider: aws.AwsProvider, global_target: str, global_zone: str
+    ) -> None:
+        """This region's latency-routed alias record of the global name, left out of Route 53's
+        answers while the health check fails."""
+        region = config.region
         # A records only: a REGIONAL custom domain answers on IPv4 unless its ip_address_type is
         # dualstack, so an AAAA alias would send IPv6 clients nowhere.
         aws.Route53Record(
             self,
             "latency-record-a",
             provider=provider,
-            zone_id=zone_id,
+            zone_id=config.hosted_zone_id,
             name=self._domain_name,
             type="A",
             set_identifier=region,

@@ -11,7 +11,7 @@ from ..cdk.core import Construct
 from .iam import Condition, Grantee, Statement, policy_document
 from .naming import Namer
 
-# The detail types the items API publishes (lambda_src/handler.py) and the worker accepts.
+# The detail types the items API publishes (lambda_src/publisher.py) and the worker accepts.
 ITEM_CHANGE_TYPES = ("ItemPut", "ItemDeleted")
 ONE_DAY = 24 * 3600
 _SOURCE_RE = re.compile(r"^[A-Za-z0-9._-]{1,256}$")

@@ -12,11 +12,21 @@ from ..cdk.core import AssetType, Construct, TerraformAsset
 from .iam import ServiceRole, Statement, service_role
 from .naming import Namer
 from .packaging import build_package
-from .rules import LAMBDA_MEMORY_MB, LAMBDA_RUNTIMES, LAMBDA_TIMEOUT_SECONDS, LOG_RETENTION_DAYS
+from .rules import (
+    LAMBDA_MEMORY_MB,
+    LAMBDA_RUNTIMES,
+    LAMBDA_TIMEOUT_SECONDS,
+    LOG_RETENTION,
+    UNSUPPORTED_RUNTIME,
+    OneOf,
+    OrNull,
+    Whole,
+)
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # The runtimes a function may use; the stack's own API function is Python (LAMBDA_RUNTIMES).
 FUNCTION_RUNTIMES = (*LAMBDA_RUNTIMES, "nodejs22.x")
+_RUNTIME = OneOf(FUNCTION_RUNTIMES, UNSUPPORTED_RUNTIME)
 # "module.function" for Python ("handler.handler"), "file.export" for Node.js ("index.handler").
 _HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:[./][A-Za-z_][A-Za-z0-9_-]*)*\.[A-Za-z_$][A-Za-z0-9_$]*$")
 # Lambda sets these itself and refuses them in a function's configuration.
@@ -101,22 +111,15 @@ class FunctionConfig:
     queue_triggers: tuple[QueueTrigger, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.runtime not in FUNCTION_RUNTIMES:
-            raise ValueError(f"runtime: {self.runtime!r} must be one of {', '.join(FUNCTION_RUNTIMES)}")
+        # The limits are the settings layer's own rule objects: one rule, one message.
+        _RUNTIME.check("runtime", self.runtime)
         if not _HANDLER_RE.match(self.handler):
             raise ValueError(f"handler: {self.handler!r} must be 'module.function' (Python) or 'file.export' (Node.js)")
-        low, high = LAMBDA_MEMORY_MB
-        if not low <= self.memory_mb <= high:
-            raise ValueError(f"memory_mb: {self.memory_mb!r} must be {low} to {high}")
-        low, high = LAMBDA_TIMEOUT_SECONDS
-        if not low <= self.timeout_seconds <= high:
-            raise ValueError(f"timeout_seconds: {self.timeout_seconds!r} must be {low} to {high}")
-        if self.reserved_concurrency is not None and self.reserved_concurrency < 1:
-            raise ValueError(f"reserved_concurrency: {self.reserved_concurrency!r} must be positive or None")
-        if self.provisioned_concurrency < 0:
-            raise ValueError(f"provisioned_concurrency: {self.provisioned_concurrency!r} must not be negative")
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(f"log_retention_days: {self.log_retention_days!r} is not a CloudWatch retention")
+        LAMBDA_MEMORY_MB.check("memory_mb", self.memory_mb)
+        LAMBDA_TIMEOUT_SECONDS.check("timeout_seconds", self.timeout_seconds)
+        OrNull(Whole(1)).check("reserved_concurrency", self.reserved_concurrency)
+        Whole(0).check("provisioned_concurrency", self.provisioned_concurrency)
+        LOG_RETENTION.check("log_retention_days", self.log_retention_days)
         if not Path(self.source_dir).is_dir():
             raise ValueError(f"source_dir: {str(self.source_dir)!r} is not a directory")
         for key in self.environment:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..cdk import aws
 from ..cdk.core import Construct
 from .naming import Namer
+from .rules import Whole
 
 TEN_MINUTES = 600
 ONE_MINUTE = 60
@@ -57,11 +58,9 @@ class MonitoringConfig:
 
     def __post_init__(self) -> None:
         for name in ("errors_threshold", "duration_threshold_ms", "api_4xx_threshold", "queue_age_threshold_seconds"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: {getattr(self, name)!r} must be positive")
+            Whole(1).check(name, getattr(self, name))
         for name in ("api_5xx_threshold", "throttles_threshold"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}: {getattr(self, name)!r} must not be negative")
+            Whole(0).check(name, getattr(self, name))
 
     def function_alarms(self) -> list[AlarmSpec]:
         return [
@@ -141,7 +140,7 @@ class MonitoringConfig:
 
 
 # What the API function logs when an item change's event could not be published
-# (lambda_src/handler.py EVENT_NOT_PUBLISHED); the line carries the event, for a replay.
+# (lambda_src/publisher.py EVENT_NOT_PUBLISHED); the line carries the event, for a replay.
 EVENT_NOT_PUBLISHED_PATTERN = '{ $.message = "event not published" }'
 EVENTS_NOT_PUBLISHED_METRIC = "EventsNotPublished"
 

@@ -10,7 +10,7 @@ from ..cdk import aws
 from ..cdk.core import Construct, Fn
 from .iam import Condition, Statement, policy_document, service_role
 from .naming import Namer
-from .rules import CONSTRAINED_ZONE_IDS
+from .rules import CONSTRAINED_ZONE_IDS, LOG_RETENTION
 
 HTTPS = 443
 # Gateway endpoints cost nothing and need no security group: every region's network has both.
@@ -63,8 +63,7 @@ class NetworkConfig:
             len(self.availability_zone_ids) != 2 or len(set(self.availability_zone_ids)) != 2
         ):
             raise ValueError(f"availability_zone_ids: {self.availability_zone_ids!r} must be two different zone ids")
-        if self.flow_log_retention_days < 1:
-            raise ValueError(f"flow_log_retention_days: {self.flow_log_retention_days!r} must be positive")
+        LOG_RETENTION.check("flow_log_retention_days", self.flow_log_retention_days)
 
     @property
     def subnet_cidrs(self) -> tuple[str, str]:
@@ -92,9 +91,18 @@ class Network(Construct):
         kms_key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
-        namer, region = config.namer, config.region
-        name = namer.name("vpc", region, kind="security_group")
+        name = config.namer.name("vpc", config.region, kind="security_group")
+        vpc_id = self._vpc_and_default_group(config, provider, name)
+        zone_ids, zone_names = self._zones(config, provider)
+        route_table_id = self._private_subnets(config, provider, vpc_id, name, zone_ids, zone_names)
+        self._function_security_group(config, provider, vpc_id)
+        self._gateway_endpoints(config, provider, vpc_id, name, account_id, route_table_id)
+        if config.interface_endpoints:
+            self._interface_endpoints(config, provider, vpc_id, name, account_id)
+        self._flow_logs(config, provider, vpc_id, name, account_id, kms_key_arn)
 
+    def _vpc_and_default_group(self, config: NetworkConfig, provider: aws.AwsProvider, name: str) -> str:
+        """The VPC, with DNS support, and its default security group stripped of all rules. Returns the VPC's id."""
         self._vpc = aws.Vpc(
             self,
             "vpc",
@@ -110,24 +118,36 @@ class Network(Construct):
         aws.DefaultSecurityGroup(
             self, "default-security-group", provider=provider, vpc_id=vpc_id, tags={"Name": f"{name}-default"}
         )
+        return vpc_id
 
+    def _zones(self, config: NetworkConfig, provider: aws.AwsProvider) -> tuple[list[str | None], list[str | None]]:
+        """The two subnets' zones, as (zone ids, zone names): one of the two is given per subnet."""
         if config.availability_zone_ids:
             # Zone ids name the same physical zone in every account: a closed, stable set.
-            zone_ids: list[str | None] = list(config.availability_zone_ids)
-            zone_names: list[str | None] = [None, None]
-        else:
-            # Local Zones and Wavelength Zones are opt-in and lack services; use the region's own.
-            constrained = list(CONSTRAINED_ZONE_IDS.get(region, ()))
-            zones = aws.DataAwsAvailabilityZones(
-                self,
-                "zones",
-                provider=provider,
-                state="available",
-                filter=[aws.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
-                exclude_zone_ids=constrained or None,
-            )
-            zone_ids = [None, None]
-            zone_names = [Fn.element(zones.names, index) for index in range(2)]
+            return list(config.availability_zone_ids), [None, None]
+        # Local Zones and Wavelength Zones are opt-in and lack services; use the region's own.
+        constrained = list(CONSTRAINED_ZONE_IDS.get(config.region, ()))
+        zones = aws.DataAwsAvailabilityZones(
+            self,
+            "zones",
+            provider=provider,
+            state="available",
+            filter=[aws.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+            exclude_zone_ids=constrained or None,
+        )
+        return [None, None], [Fn.element(zones.names, index) for index in range(2)]
+
+    def _private_subnets(
+        self,
+        config: NetworkConfig,
+        provider: aws.AwsProvider,
+        vpc_id: str,
+        name: str,
+        zone_ids: list[str | None],
+        zone_names: list[str | None],
+    ) -> str:
+        """The route table with no route to the internet and the two private subnets it serves.
+        Returns the route table's id."""
         route_table = aws.RouteTable(
             self, "private-route-table", provider=provider, vpc_id=vpc_id, tags={"Name": f"{name}-private"}
         )
@@ -154,19 +174,35 @@ class Network(Construct):
                 subnet_id=subnet_id,
                 route_table_id=route_table_id,
             )
+        return route_table_id
 
+    def _function_security_group(self, config: NetworkConfig, provider: aws.AwsProvider, vpc_id: str) -> None:
+        """The function's security group: no ingress; its egress rules come with the endpoints."""
         self._security_group = aws.SecurityGroup(
             self,
             "function-security-group",
             provider=provider,
             vpc_id=vpc_id,
-            name=namer.name("fn", region, kind="security_group"),
+            name=config.namer.name("fn", config.region, kind="security_group"),
             # Kept as first written: a new description replaces the group (and detaches the function);
             # each egress rule describes what it allows.
             description="Lambda function: no ingress, HTTPS egress to S3 only",
-            tags={"Name": namer.name("fn", region, kind="security_group")},
+            tags={"Name": config.namer.name("fn", config.region, kind="security_group")},
         )
         self._security_group_id = self._security_group.id
+
+    def _gateway_endpoints(
+        self,
+        config: NetworkConfig,
+        provider: aws.AwsProvider,
+        vpc_id: str,
+        name: str,
+        account_id: str,
+        route_table_id: str,
+    ) -> None:
+        """The S3 and DynamoDB gateway endpoints, and the function's HTTPS egress to those of
+        ``config.gateway_egress``."""
+        region = config.region
         # The function reaches DynamoDB (and S3, if it is allowed to) through these endpoints
         # instead of a NAT gateway. Construct ids are Terraform addresses: the S3 ones predate the loop.
         for service, endpoint_id, egress_id in (
@@ -196,9 +232,18 @@ class Network(Construct):
                     to_port=HTTPS,
                     prefix_list_id=gateway.prefix_list_id,
                 )
-        if config.interface_endpoints:
-            self._interface_endpoints(config, provider, vpc_id, name, account_id)
 
+    def _flow_logs(
+        self,
+        config: NetworkConfig,
+        provider: aws.AwsProvider,
+        vpc_id: str,
+        name: str,
+        account_id: str,
+        kms_key_arn: str,
+    ) -> None:
+        """VPC flow logs to a log group encrypted with the region's key, written through a role of their own."""
+        region = config.region
         flow_log_group = aws.CloudwatchLogGroup(
             self,
             "flow-log-group",
@@ -212,7 +257,7 @@ class Network(Construct):
             self,
             "flow-log-role",
             provider=provider,
-            name=namer.name("flow-logs", region, kind="iam_role"),
+            name=config.namer.name("flow-logs", region, kind="iam_role"),
             service="vpc-flow-logs.amazonaws.com",
             source_account=account_id,
             statements=[

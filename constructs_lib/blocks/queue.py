@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..cdk import aws
 from ..cdk.core import Construct
 from .naming import Namer
+from .rules import QUEUE_MAX_RECEIVE_COUNT, Whole
 
 FOUR_DAYS = 4 * 24 * 3600
 FOURTEEN_DAYS = 14 * 24 * 3600  # SQS's maximum retention: the longest time to notice and redrive
@@ -39,15 +40,12 @@ class QueueConfig:
     retention_seconds: int = FOUR_DAYS
 
     def __post_init__(self) -> None:
-        if not 1 <= self.consumer_timeout_seconds <= MAX_VISIBILITY_SECONDS // VISIBILITY_PER_FUNCTION_TIMEOUT:
-            raise ValueError(
-                f"consumer_timeout_seconds: {self.consumer_timeout_seconds!r} must be 1 to "
-                f"{MAX_VISIBILITY_SECONDS // VISIBILITY_PER_FUNCTION_TIMEOUT} (six times it is the visibility timeout)"
-            )
-        if not 1 <= self.max_receive_count <= 1000:
-            raise ValueError(f"max_receive_count: {self.max_receive_count!r} must be 1 to 1000")
-        if not 60 <= self.retention_seconds <= FOURTEEN_DAYS:
-            raise ValueError(f"retention_seconds: {self.retention_seconds!r} must be 60 to {FOURTEEN_DAYS}")
+        # Six times it is the visibility timeout, which SQS caps at 12 hours.
+        Whole(1, MAX_VISIBILITY_SECONDS // VISIBILITY_PER_FUNCTION_TIMEOUT).check(
+            "consumer_timeout_seconds", self.consumer_timeout_seconds
+        )
+        QUEUE_MAX_RECEIVE_COUNT.check("max_receive_count", self.max_receive_count)
+        Whole(60, FOURTEEN_DAYS).check("retention_seconds", self.retention_seconds)
 
 
 class Queue(Construct):

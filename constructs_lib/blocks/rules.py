@@ -1,13 +1,15 @@
-"""AWS's own rules and limits, in plain Python (no CDK): what the building blocks enforce, and what
-the settings layer checks early, before the CDK loads. Values are described in JSON's words
-(``as_json``), as a user writes them."""
+"""AWS's own rules and limits, in plain Python (no CDK), as rule objects that both layers use: the
+settings layer checks what a user sets with them, early, before the CDK loads; the building blocks
+check their configs with the same objects, so a rule and its message exist once. Values are
+described in JSON's words (``as_json``), as a user writes them."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -36,10 +38,6 @@ LOG_RETENTION_DAYS = (
 )
 LAMBDA_RUNTIMES = ("python3.12", "python3.13")
 API_AUTH_MODES = ("api_key", "iam", "cognito", "none")
-# AWS limits the stack settings and the construct configs both enforce: (minimum, maximum).
-LAMBDA_MEMORY_MB = (128, 10240)
-LAMBDA_TIMEOUT_SECONDS = (1, 900)
-WAF_RATE_LIMIT_PER_5_MINUTES = (100, 2_000_000_000)
 # The stage cache sizes API Gateway offers, in GB, and the exact string its API accepts for each
 # (``str(118.0)`` is "118.0", which API Gateway refuses).
 API_CACHE_SIZES = {0.5: "0.5", 1.6: "1.6", 6.1: "6.1", 13.5: "13.5", 28.4: "28.4", 58.2: "58.2", 118: "118", 237: "237"}
@@ -124,3 +122,174 @@ def hosted_zone_id_problem(zone_id: object) -> str | None:
     if isinstance(zone_id, str) and _HOSTED_ZONE_RE.match(zone_id):
         return None
     return 'is not a Route 53 hosted zone id ("Z" and 1 to 31 of A-Z and 0-9, without "/hostedzone/")'
+
+
+class RuleError(ValueError):
+    """A value that breaks a rule: the message names the setting (or config field) as written, the
+    value (as JSON) and the rule, and where it helps, the likely fix."""
+
+    def __init__(self, setting: str, detail: str) -> None:
+        super().__init__(f"{setting}: {detail}")
+        self.setting = setting
+        self.detail = detail
+
+    def at(self, setting: str) -> RuleError:
+        """The same error, naming the setting as written elsewhere (under an environment, say)."""
+        return RuleError(setting, self.detail)
+
+
+def fail(setting: str, value: Any, rule: str) -> RuleError:
+    """``<setting>: <value as JSON> <rule>``."""
+    return RuleError(setting, f"{as_json(value)} {rule}")
+
+
+class Rule(Protocol):
+    """One rule for one value: ``check`` raises ``RuleError`` naming ``setting``; ``describe``
+    says the rule in a few words for the generated docs."""
+
+    def check(self, setting: str, value: Any) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A whole number (``true`` is not 1) from ``minimum`` to ``maximum`` (no maximum: ``None``)."""
+
+    minimum: int
+    maximum: int | None = None
+
+    def check(self, setting: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail(setting, value, f"must be a whole number (got {kind_of(value)})")
+        if value < self.minimum:
+            raise fail(setting, value, "must be positive" if self.minimum == 1 else f"must be at least {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise fail(setting, value, f"must be at most {self.maximum}")
+
+    def describe(self) -> str:
+        if self.maximum is not None:
+            return f"whole number, {self.minimum} to {self.maximum}"
+        return f"whole number, {self.minimum} or more"
+
+
+@dataclass(frozen=True)
+class Positive:
+    """A number above zero (whole or not)."""
+
+    def check(self, setting: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(setting, value, f"must be a number (got {kind_of(value)})")
+        if value <= 0:
+            raise fail(setting, value, "must be positive")
+
+    def describe(self) -> str:
+        return "number above 0"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of ``values``; ``rule`` is the message, where ``{values}`` lists them."""
+
+    values: tuple[Any, ...]
+    rule: str = "must be one of {values}"
+
+    def check(self, setting: str, value: Any) -> None:
+        # 1 == True in Python: a boolean is never one of the numbers or names here.
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value not in self.values:
+            raise fail(setting, value, self.rule.format(values=", ".join(map(str, self.values))))
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(f"`{as_json(v)}`" for v in self.values)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false``."""
+
+    def check(self, setting: str, value: Any) -> None:
+        if not isinstance(value, bool):
+            raise fail(setting, value, "must be true or false")
+
+    def describe(self) -> str:
+        return "`true` or `false`"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string matching ``pattern``; ``rule`` is the message when it does not (and the docs')."""
+
+    pattern: str
+    rule: str
+    summary: str
+
+    def check(self, setting: str, value: Any) -> None:
+        if not isinstance(value, str):
+            raise fail(setting, value, f"must be a string (got {kind_of(value)})")
+        if not re.match(self.pattern, value):
+            raise fail(setting, value, self.rule)
+
+    def describe(self) -> str:
+        return self.summary
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A string that a ``*_problem`` function finds nothing wrong with."""
+
+    find: Any  # Callable[[object], str | None]; a dataclass field cannot be typed as a plain callable
+    summary: str
+
+    def check(self, setting: str, value: Any) -> None:
+        if not isinstance(value, str):
+            raise fail(setting, value, f"must be a string (got {kind_of(value)})")
+        problem = self.find(value)
+        if problem:
+            raise fail(setting, value, problem)
+
+    def describe(self) -> str:
+        return self.summary
+
+
+@dataclass(frozen=True)
+class Both:
+    """``first``, then ``then`` (whose words the docs use): a kind, then a list, say."""
+
+    first: Rule
+    then: Rule
+
+    def check(self, setting: str, value: Any) -> None:
+        self.first.check(setting, value)
+        self.then.check(setting, value)
+
+    def describe(self) -> str:
+        return self.then.describe()
+
+
+@dataclass(frozen=True)
+class OrNull:
+    """``rule``, or ``null`` (Python's ``None``) for "not set"."""
+
+    rule: Rule
+
+    def check(self, setting: str, value: Any) -> None:
+        if value is not None:
+            self.rule.check(setting, value)
+
+    def describe(self) -> str:
+        return f"{self.rule.describe()}, or `null`"
+
+
+# The rules both layers share (a setting and the config field it feeds check the same object).
+UNSUPPORTED_RUNTIME = "is not supported (use one of {values}; 3.9 is retired, 3.10 deprecated)"
+LAMBDA_RUNTIME = OneOf(LAMBDA_RUNTIMES, UNSUPPORTED_RUNTIME)
+LAMBDA_MEMORY_MB = Whole(128, 10240)
+LAMBDA_TIMEOUT_SECONDS = Whole(1, 900)
+LOG_RETENTION = Both(Whole(1), OneOf(LOG_RETENTION_DAYS, "is not a retention CloudWatch accepts ({values})"))
+API_AUTH = OneOf(API_AUTH_MODES)
+API_CACHE_SIZE = OrNull(OneOf(API_CACHE_SIZES_GB, "must be one of {values} (GB) or null"))
+REQUEST_BODY_LIMIT = OneOf(REQUEST_BODY_LIMITS_KB, "must be one of {values} (the body sizes WAF can inspect)")
+WAF_RATE_LIMIT = Whole(100, 2_000_000_000)
+QUEUE_MAX_RECEIVE_COUNT = Whole(1, 1000)
+DOMAIN_NAME = Problem(domain_name_problem, "lowercase DNS name of at least two labels, at most 64 characters")
+HOSTED_ZONE_ID = Problem(hosted_zone_id_problem, 'Route 53 hosted zone id ("Z...", without "/hostedzone/")')

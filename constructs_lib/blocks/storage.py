@@ -8,6 +8,7 @@ from ..cdk import aws
 from ..cdk.core import Construct
 from .iam import Condition, Statement, policy_document
 from .naming import Namer
+from .rules import Whole
 
 ACCOUNT_ID_LENGTH = 12
 
@@ -31,8 +32,7 @@ class StorageConfig:
     noncurrent_version_days: int = 90
 
     def __post_init__(self) -> None:
-        if self.noncurrent_version_days < 1:
-            raise ValueError(f"noncurrent_version_days: {self.noncurrent_version_days!r} must be positive")
+        Whole(1).check("noncurrent_version_days", self.noncurrent_version_days)
 
 
 class Storage(Construct):
@@ -53,18 +53,29 @@ class Storage(Construct):
         kms_key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
-        namer, region = config.namer, config.region
-        if config.bucket_name is not None:
-            name = config.bucket_name
-        elif config.bucket_suffix is not None:
-            name = namer.bucket_name(config.component, region, suffix=config.bucket_suffix)
-        else:
-            prefix = namer.bucket_prefix(config.component, region, suffix_length=ACCOUNT_ID_LENGTH)
-            name = f"{prefix}-{account_id}"
-
+        name = self._name(config, account_id)
         self._bucket = aws.S3Bucket(self, "bucket", provider=provider, bucket=name, force_destroy=False)
         # Read once: every attribute read is a round trip to the jsii runtime.
         bucket_id, self._bucket_arn = self._bucket.id, self._bucket.arn
+        self._private_access(provider, bucket_id)
+        self._versioning_and_encryption(provider, bucket_id, kms_key_arn)
+        # Object events go to EventBridge, where rules (or an audit trail) can pick them up.
+        aws.S3BucketNotification(self, "notifications", provider=provider, bucket=bucket_id, eventbridge=True)
+        self._lifecycle(config, provider, bucket_id)
+        self._tls_only_policy(provider, bucket_id)
+
+    @staticmethod
+    def _name(config: StorageConfig, account_id: str) -> str:
+        """The bucket's name: as given, or from the namer, with the account id as suffix by default."""
+        if config.bucket_name is not None:
+            return config.bucket_name
+        if config.bucket_suffix is not None:
+            return config.namer.bucket_name(config.component, config.region, suffix=config.bucket_suffix)
+        prefix = config.namer.bucket_prefix(config.component, config.region, suffix_length=ACCOUNT_ID_LENGTH)
+        return f"{prefix}-{account_id}"
+
+    def _private_access(self, provider: aws.AwsProvider, bucket_id: str) -> None:
+        """All four public-access blocks, and bucket-owner-enforced ownership (no ACLs)."""
         aws.S3BucketPublicAccessBlock(
             self,
             "public-access-block",
@@ -82,6 +93,9 @@ class Storage(Construct):
             bucket=bucket_id,
             rule=aws.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
+
+    def _versioning_and_encryption(self, provider: aws.AwsProvider, bucket_id: str, kms_key_arn: str) -> None:
+        """Versioning, and default encryption with the KMS key (bucket keys on)."""
         aws.S3BucketVersioningA(
             self,
             "versioning",
@@ -106,8 +120,9 @@ class Storage(Construct):
                 )
             ],
         )
-        # Object events go to EventBridge, where rules (or an audit trail) can pick them up.
-        aws.S3BucketNotification(self, "notifications", provider=provider, bucket=bucket_id, eventbridge=True)
+
+    def _lifecycle(self, config: StorageConfig, provider: aws.AwsProvider, bucket_id: str) -> None:
+        """Noncurrent versions expire; stale multipart uploads are aborted."""
         aws.S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -129,6 +144,9 @@ class Storage(Construct):
                 )
             ],
         )
+
+    def _tls_only_policy(self, provider: aws.AwsProvider, bucket_id: str) -> None:
+        """A bucket policy that denies any request not made over TLS."""
         tls_only = policy_document(
             self,
             "policy-document",

@@ -10,7 +10,7 @@ from typing import Any
 from ..cdk import aws
 from ..cdk.core import Construct
 from .naming import Namer
-from .rules import LOG_RETENTION_DAYS, REQUEST_BODY_LIMITS_KB, WAF_RATE_LIMIT_PER_5_MINUTES
+from .rules import LOG_RETENTION, REQUEST_BODY_LIMIT, WAF_RATE_LIMIT
 
 # AWS managed rule groups, in evaluation order: drop known-bad and anonymizing sources first, then
 # common exploits (OWASP top 10 patterns), then known-bad inputs (Log4j, other RCE payloads).
@@ -51,16 +51,9 @@ class WafConfig:
     blocked_response_headers: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.max_request_body_kb not in REQUEST_BODY_LIMITS_KB:
-            raise ValueError(
-                f"max_request_body_kb: {self.max_request_body_kb!r} must be one of "
-                f"{', '.join(map(str, REQUEST_BODY_LIMITS_KB))}"
-            )
-        low, high = WAF_RATE_LIMIT_PER_5_MINUTES
-        if not low <= self.rate_limit_per_5_minutes <= high:
-            raise ValueError(f"rate_limit_per_5_minutes: {self.rate_limit_per_5_minutes!r} must be {low} to {high}")
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(f"log_retention_days: {self.log_retention_days!r} is not a CloudWatch retention")
+        REQUEST_BODY_LIMIT.check("max_request_body_kb", self.max_request_body_kb)
+        WAF_RATE_LIMIT.check("rate_limit_per_5_minutes", self.rate_limit_per_5_minutes)
+        LOG_RETENTION.check("log_retention_days", self.log_retention_days)
 
 
 def _managed_group(group: str) -> dict[str, Any]:
@@ -134,6 +127,15 @@ class WebApplicationFirewall(Construct):
     ) -> None:
         super().__init__(scope, id_)
         name = config.namer.name("waf", config.region, kind="waf_web_acl")
+        self._acl = self._web_acl(config, provider, name)
+        # Read once: every attribute read is a round trip to the jsii runtime.
+        acl_arn = self._acl.arn
+        self._logging(config, provider, name, acl_arn, kms_key_arn)
+        aws.Wafv2WebAclAssociation(self, "association", provider=provider, resource_arn=stage_arn, web_acl_arn=acl_arn)
+
+    @staticmethod
+    def _rules(config: WafConfig) -> list[aws.Wafv2WebAclRule]:
+        """The managed rule groups, the per-IP rate limit and the body size limit, in priority order."""
         rules = [
             aws.Wafv2WebAclRule(
                 name=group,
@@ -162,7 +164,11 @@ class WebApplicationFirewall(Construct):
             )
         )
         rules.append(_body_size_rule(config, priority=len(rules)))
-        self._acl = aws.Wafv2WebAcl(
+        return rules
+
+    def _web_acl(self, config: WafConfig, provider: aws.AwsProvider, name: str) -> aws.Wafv2WebAcl:
+        """The REGIONAL web ACL (default allow) with its rules, inspecting bodies up to the API's limit."""
+        return aws.Wafv2WebAcl(
             self,
             "web-acl",
             provider=provider,
@@ -171,7 +177,7 @@ class WebApplicationFirewall(Construct):
             description=f"{name}: managed rule groups and a per-IP rate limit",
             default_action=aws.Wafv2WebAclDefaultAction(allow=aws.Wafv2WebAclDefaultActionAllow()),
             visibility_config=aws.Wafv2WebAclVisibilityConfig(**_visibility(name)),
-            rule=rules,
+            rule=self._rules(config),
             # Inspect as much of a body as the API accepts (API Gateway's default is 16 KB).
             association_config=aws.Wafv2WebAclAssociationConfig(
                 request_body=[
@@ -188,6 +194,9 @@ class WebApplicationFirewall(Construct):
                 )
             ],
         )
+
+    def _logging(self, config: WafConfig, provider: aws.AwsProvider, name: str, acl_arn: str, kms_key_arn: str) -> None:
+        """Logging to a KMS-encrypted log group, with credential headers redacted."""
         # WAF writes only to log groups whose names start with "aws-waf-logs-".
         log_group = aws.CloudwatchLogGroup(
             self,
@@ -201,7 +210,7 @@ class WebApplicationFirewall(Construct):
             self,
             "logging",
             provider=provider,
-            resource_arn=self._acl.arn,
+            resource_arn=acl_arn,
             log_destination_configs=[log_group.arn],
             redacted_fields=[
                 aws.Wafv2WebAclLoggingConfigurationRedactedFields(
@@ -209,9 +218,6 @@ class WebApplicationFirewall(Construct):
                 )
                 for header in REDACTED_HEADERS
             ],
-        )
-        aws.Wafv2WebAclAssociation(
-            self, "association", provider=provider, resource_arn=stage_arn, web_acl_arn=self._acl.arn
         )
 
     @property

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..blocks.rules import as_json
-from .config import ConfigError, StackConfig, _fail
+from ..blocks.rules import fail as _fail
+from .config import ConfigError, StackConfig
 
 SETTINGS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StackConfig))
 _TUPLE_SETTINGS = {"regions"}
@@ -57,7 +58,7 @@ def _unknown(key: str, where: str) -> ConfigError:
     hint = f"; did you mean {' or '.join(map(as_json, close))}?" if close else ""
     if not close and _snake(key).startswith(("cdktf", "@cdktf")):
         hint = f"; cdktf's own flags are {', '.join(CDKTF_FLAGS)}"
-    return ConfigError(f"{where}{key}", f"is not a known setting{hint} (see README, Configuration)")
+    return ConfigError(f"{where}{key}", f"is not a known setting{hint} (see docs/configuration.md)")
 
 
 def _settings_from(raw: Mapping[str, Any], where: str, *, flags: dict[str, Any] | None) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class BootstrapConfig:
         return cls(
             project_name=configs[0].project_name,
             regions=tuple(regions),
-            state_region=str(configs[0].state_region),
+            state_region=configs[0].state.region,
             state_buckets=tuple(buckets),
             tags=dict(configs[0].tags),
         )
@@ -62,13 +62,22 @@ class BootstrapStack(TerraformStack):
         super().__init__(scope, config.stack_name)
         configure_backend(self, stack_name=config.stack_name, bucket=None, key="", region=config.state_region)
         namer = Namer(config.project_name, SHARED)
+        providers = self._providers(config)
+        home = providers[config.state_region]
+        account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=home).account_id
+        self._state_buckets(config, namer, home, account_id)
+        self._api_gateway_logging(config, namer, providers, account_id)
+
+    def _providers(self, config: BootstrapConfig) -> dict[str, aws.AwsProvider]:
+        """One provider per region, the state region's included."""
         tags = {**(config.tags or {}), "Project": config.project_name, "Environment": SHARED, "ManagedBy": MANAGED_BY}
         providers = {region: regional_provider(self, region, tags) for region in config.regions}
         if config.state_region not in providers:
             providers[config.state_region] = regional_provider(self, config.state_region, tags)
-        home = providers[config.state_region]
-        account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=home).account_id
+        return providers
 
+    def _state_buckets(self, config: BootstrapConfig, namer: Namer, home: aws.AwsProvider, account_id: str) -> None:
+        """The state bucket(s), encrypted with a key of their own, and their names as an output."""
         key = EncryptionKey(
             self,
             "state-key",
@@ -100,10 +109,14 @@ class BootstrapStack(TerraformStack):
             description="Buckets for the environments' remote state: set state_bucket to one",
         )
 
+    def _api_gateway_logging(
+        self, config: BootstrapConfig, namer: Namer, providers: dict[str, aws.AwsProvider], account_id: str
+    ) -> None:
+        """API Gateway's account-level CloudWatch role, set in every region, and its ARN as an output."""
         role = service_role(
             self,
             "api-gateway-cloudwatch-role",
-            provider=home,
+            provider=providers[config.state_region],
             name=namer.name("apigw-logs", config.state_region, kind="iam_role"),
             service="apigateway.amazonaws.com",
             source_account=None,
@@ -124,17 +137,19 @@ class BootstrapStack(TerraformStack):
                 )
             ],
         )
+        # Read once: every attribute read is a round trip to the jsii runtime.
+        role_arn = role.arn
         for region in config.regions:
             aws.ApiGatewayAccount(
                 self,
                 f"api-gateway-account-{region}",
                 provider=providers[region],
-                cloudwatch_role_arn=role.arn,
+                cloudwatch_role_arn=role_arn,
                 depends_on=[role.policy],
             )
         TerraformOutput(
             self,
             "api_gateway_cloudwatch_role_arn",
-            value=role.arn,
+            value=role_arn,
             description="API Gateway's account-level CloudWatch role, set in every region",
         )

@@ -63,13 +63,8 @@ class ServerlessStack(TerraformStack):
     def __init__(self, scope: Construct, config: StackConfig, *, source_dir: Path) -> None:
         super().__init__(scope, config.stack_name)
         self.config = config
-        configure_backend(
-            self,
-            stack_name=config.stack_name,
-            bucket=config.state_bucket,
-            key=str(config.state_key),
-            region=str(config.state_region),
-        )
+        state = config.state
+        configure_backend(self, stack_name=config.stack_name, bucket=state.bucket, key=state.key, region=state.region)
         namer = Namer(config.project_name, config.environment)
         tags = {
             **config.tags,
@@ -77,12 +72,12 @@ class ServerlessStack(TerraformStack):
             "Environment": config.environment,
             "ManagedBy": MANAGED_BY,
         }
-        home = str(config.home_region)
+        home = config.home
         table_config = TableConfig(
             namer=namer,
             home_region=home,
             replica_regions=tuple(r for r in config.regions if r != home),
-            deletion_protection=config.table_deletion_protection,
+            **config.settings_for("table"),
         )
 
         self.providers = {region: regional_provider(self, region, tags) for region in config.regions}
@@ -199,12 +194,12 @@ class ServerlessStack(TerraformStack):
                 description=f"{description}, keyed by region",
             )
         if config.api_auth == "cognito":
-            home_api = self.regions[str(config.home_region)].api
+            home_api = self.regions[config.home].api
             TerraformOutput(
                 self,
                 "user_pool_id",
                 value=home_api.user_pool_id,
-                description=f"The Cognito user pool (in {config.home_region}) every region's authorizer trusts",
+                description=f"The Cognito user pool (in {config.home}) every region's authorizer trusts",
             )
             TerraformOutput(
                 self, "user_pool_client_id", value=home_api.user_pool_client_id, description="Its app client"
@@ -213,7 +208,7 @@ class ServerlessStack(TerraformStack):
             self,
             "dashboard_name",
             value=dashboard_name,
-            description=f"The CloudWatch dashboard of all regions, in {config.home_region}",
+            description=f"The CloudWatch dashboard of all regions, in {config.home}",
         )
         TerraformOutput(
             self, "table_name", value=table_name, description="The global items table (the same name in every region)"
@@ -224,7 +219,7 @@ class ServerlessStack(TerraformStack):
                 self,
                 "api_url",
                 # Every region's domain has the same global URL.
-                value=domains[str(config.home_region)].url,
+                value=domains[config.home].url,
                 description="The one address: the nearest healthy region answers",
             )
             TerraformOutput(

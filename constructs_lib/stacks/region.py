@@ -126,8 +126,8 @@ class RegionalDeployment(Construct):
                 namer=self._namer,
                 region=self._region,
                 cidr_block=config.vpc_cidr(self._region),
-                flow_log_retention_days=config.log_retention_days,
                 availability_zone_ids=tuple(zone_ids) if zone_ids else None,
+                **config.settings_for("network"),
             ),
         )
 
@@ -140,8 +140,7 @@ class RegionalDeployment(Construct):
             config=QueueConfig(
                 namer=self._namer,
                 region=self._region,
-                consumer_timeout_seconds=self._config.worker_timeout_seconds,
-                max_receive_count=self._config.queue_max_receive_count,
+                **self._config.settings_for("queue"),
             ),
         )
 
@@ -185,12 +184,7 @@ class RegionalDeployment(Construct):
                 namer=self._namer,
                 region=self._region,
                 source_dir=source_dir,
-                runtime=config.lambda_runtime,
-                memory_mb=config.lambda_memory_mb,
-                timeout_seconds=config.lambda_timeout_seconds,
-                reserved_concurrency=config.lambda_reserved_concurrency,
-                provisioned_concurrency=config.lambda_provisioned_concurrency,
-                log_retention_days=config.log_retention_days,
+                **config.settings_for("function"),
             ),
         )
         self._table.grant_read_write_items(function, self._region)
@@ -221,10 +215,7 @@ class RegionalDeployment(Construct):
                 component="worker",
                 source_dir=source_dir,
                 handler="worker.handler",
-                runtime=config.lambda_runtime,
-                memory_mb=config.worker_memory_mb,
-                timeout_seconds=config.worker_timeout_seconds,
-                log_retention_days=config.log_retention_days,
+                **config.settings_for("worker"),
                 queue_triggers=(QueueTrigger(queue_arn=self.queue.queue_arn, max_concurrency=WORKER_MAX_CONCURRENCY),),
             ),
         )
@@ -248,13 +239,8 @@ class RegionalDeployment(Construct):
                 namer=self._namer,
                 region=self._region,
                 stage_name=config.environment,
-                auth=config.api_auth,
-                throttle_rate_per_second=config.api_throttle_rate_per_second,
-                throttle_burst_requests=config.api_throttle_burst_requests,
-                usage_quota_per_day=config.api_usage_quota_per_day,
-                cache_size_gb=config.api_cache_size_gb,
-                log_retention_days=config.log_retention_days,
                 cors=self._cors,
+                **config.settings_for("api"),
             ),
         )
 
@@ -271,8 +257,7 @@ class RegionalDeployment(Construct):
             config=CustomDomainConfig(
                 namer=self._namer,
                 region=self._region,
-                domain_name=config.domain_name,
-                hosted_zone_id=config.hosted_zone_id,
+                **config.settings_for("domain"),
             ),
         )
 
@@ -287,10 +272,8 @@ class RegionalDeployment(Construct):
             config=WafConfig(
                 namer=self._namer,
                 region=self._region,
-                rate_limit_per_5_minutes=config.waf_rate_limit_per_5_minutes,
-                log_retention_days=config.log_retention_days,
-                max_request_body_kb=config.api_max_request_body_kb,
                 blocked_response_headers=self._cors.response_headers(),
+                **config.settings_for("waf"),
             ),
         )
 
@@ -304,8 +287,7 @@ class RegionalDeployment(Construct):
             config=StorageConfig(
                 namer=self._namer,
                 region=self._region,
-                bucket_suffix=self._config.bucket_suffix,
-                noncurrent_version_days=self._config.artifacts_noncurrent_version_days,
+                **self._config.settings_for("storage"),
             ),
         )
 
@@ -327,12 +309,6 @@ class RegionalDeployment(Construct):
             config=MonitoringConfig(
                 namer=self._namer,
                 region=self._region,
-                alarm_email=config.alarm_email,
-                errors_threshold=config.alarm_errors_threshold,
-                duration_threshold_ms=config.alarm_duration_threshold_ms,
-                api_4xx_threshold=config.alarm_api_4xx_threshold,
-                api_5xx_threshold=config.alarm_api_5xx_threshold,
-                throttles_threshold=config.alarm_throttles_threshold,
-                queue_age_threshold_seconds=config.alarm_queue_age_threshold_seconds,
+                **config.settings_for("monitoring"),
             ),
         )
