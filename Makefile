@@ -40,7 +40,7 @@ export TF_CLI_CONFIG_FILE := /dev/null
 endif
 endif
 
-.PHONY: help install synth check test test-slow snapshot-update lint security diff serve serve-local bench pr clean
+.PHONY: help install synth check test test-slow snapshot-update docs lint security diff serve serve-local bench pr clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -77,6 +77,10 @@ test-slow: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## The slow t
 snapshot-update: $(VENV)/.installed  ## Rewrite the JSON snapshots on purpose; review the diff
 	$(PY) -m pytest -p no:cacheprovider tests/test_snapshot.py --snapshot-update
 
+# The pages tools/gen_docs.py renders from the project's sources; tests/test_docs.py fails when one is stale.
+docs: $(VENV)/.installed  ## Regenerate the generated docs (docs/security.md ...)
+	$(PY) tools/gen_docs.py
+
 lint: $(VENV)/.installed  ## ruff, ruff format --check, mypy on constructs_lib and benchmarks, actionlint
 	@echo "Linting (ruff, ruff format --check, mypy, actionlint) ..."
 	$(VENV)/bin/ruff check .
@@ -106,7 +110,7 @@ serve: $(VENV)/.installed  ## The function behind a local API Gateway-like serve
 serve-local: $(VENV)/.installed  ## The same, with a local table and bus (moto, in-process): the items routes work
 	$(PY) tools/serve.py --port $${PORT:-8000} --local-aws
 
-bench: $(VENV)/.installed  ## Synth and test-suite benchmark: the table in README, Performance
+bench: $(VENV)/.installed  ## Synth and test-suite benchmark: the table in docs/performance.md
 	$(PY) benchmarks/bench.py
 
 pr: lint test test-slow security  ## Everything CI runs on a pull request for this ENGINE (but the plan against AWS)
