@@ -15,9 +15,6 @@ import sys
 if sys.flags.optimize == 0 and os.environ.get("IAC_TYPECHECKS") != "1":
     os.execv(sys.executable, [sys.executable, "-O", *sys.argv])
 
-from constructs_lib.app import main
-from constructs_lib.cdk.lazy_provider import fast_exit
-
 
 def _stop(signum: int, frame: object) -> None:
     # Ctrl-C reaches the CDK's Node process too: without this, its broken pipe is a traceback.
@@ -25,8 +22,15 @@ def _stop(signum: int, frame: object) -> None:
     os._exit(128 + signum)
 
 
+# Before the imports, which take most of a second: Ctrl-C during them is "interrupted" too, never
+# a traceback out of some module being loaded.
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+
+from constructs_lib.app import main  # noqa: E402
+from constructs_lib.cdk.lazy_provider import fast_exit  # noqa: E402
+
+if __name__ == "__main__":
     # The JSON is written and flushed when main() returns: skip the interpreter's slow teardown.
     fast_exit(main(sys.argv[1:]))

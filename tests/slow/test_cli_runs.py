@@ -71,3 +71,47 @@ def test_a_broken_settings_file_is_one_clear_line_under_npx_cdktf_synth():
     assert BROKEN_LINE in output
     assert "Traceback" not in output and "    at " not in output  # no Python or Node stack
     assert not (BROKEN_COPY / "cdktf.out" / "manifest.json").exists()
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """Whether the process catches SIGTERM: main.py's handlers are installed (the interpreter's
+    own start-up, before main.py's first line, is no longer in the way)."""
+    import signal
+
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.mark.parametrize("delay_seconds", [0.0, 0.3, 0.8])
+def test_ctrl_c_at_any_moment_of_python_main_py_is_one_line(tmp_path, delay_seconds):
+    """Ctrl-C while main.py still imports the CDK (most of its first second), or later: the user
+    sees "interrupted" and exit code 130, never a traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "main.py"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=subprocess_env(CDKTF_OUTDIR=str(tmp_path / "out")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not _handles_sigterm(process.pid) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    # main.py re-executes itself under python -O: the handlers must be those of the second run.
+    assert "-O" in Path(f"/proc/{process.pid}/cmdline").read_text().split("\0")
+    time.sleep(delay_seconds)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip(f"the synth finished within {delay_seconds} s")
+    assert (process.returncode, stderr.strip().splitlines()[-1:]) == (130, ["interrupted"]), stderr
+    assert "Traceback" not in stderr
