@@ -81,7 +81,7 @@ snapshot-update: $(VENV)/.installed  ## Rewrite the JSON snapshots on purpose; r
 docs: $(VENV)/.installed  ## Regenerate the generated docs (docs/security.md ...)
 	$(PY) tools/gen_docs.py
 
-lint: $(VENV)/.installed  ## ruff, ruff format --check, mypy on constructs_lib and benchmarks, actionlint
+lint: $(VENV)/.installed  ## ruff, ruff format --check, mypy on constructs_lib, benchmarks and examples, actionlint
 	@echo "Linting (ruff, ruff format --check, mypy, actionlint) ..."
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
