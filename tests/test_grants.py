@@ -123,3 +123,29 @@ def test_a_granted_statement_joins_the_roles_one_policy_after_its_own(scope):
     [permissions] = [d for d in documents.values() if any(s.get("sid") == "ReadUploads" for s in d["statement"])]
     assert permissions["statement"][-1]["sid"] == "ReadUploads"
     assert "WriteTraces" in [s["sid"] for s in permissions["statement"]]
+
+
+def _queue(stack, provider):
+    from constructs_lib.blocks.queue import Queue, QueueConfig
+
+    return Queue(
+        stack,
+        "queue",
+        provider=provider,
+        kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/k",
+        config=QueueConfig(namer=NAMER, region="eu-west-1"),
+    )
+
+
+def test_queue_grants_name_the_work_queue_only(scope):
+    stack, providers = scope
+    queue = _queue(stack, providers["eu-west-1"])
+    function = _function(stack, providers["eu-west-1"])
+    queue.grant_send_messages(function)
+    queue.grant_consume_messages(function)
+    [send], [consume] = _statements(stack, "SendToTheWorkQueue"), _statements(stack, "ConsumeTheWorkQueue")
+    queues = json.loads(cdk.Testing.synth(stack))["resource"]["aws_sqs_queue"]
+    [work] = [name for name, q in queues.items() if "redrive_policy" in q]
+    assert send["actions"] == ["sqs:SendMessage"]
+    assert send["resources"] == consume["resources"] == [f"${{aws_sqs_queue.{work}.arn}}"]
+    assert "sqs:SendMessage" not in consume["actions"] and "sqs:ReceiveMessage" in consume["actions"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..cdk import aws
 from ..cdk.core import Construct
+from .iam import Grantee, Statement
 from .naming import Namer
 from .rules import QUEUE_MAX_RECEIVE_COUNT, Whole
 
@@ -118,6 +119,28 @@ class Queue(Construct):
     @property
     def queue_arn(self) -> str:
         return self._queue_arn
+
+    def grant_send_messages(self, grantee: Grantee, *, sid: str = "SendToTheWorkQueue") -> None:
+        """Send messages to the work queue (its key's use is a grant of the key's own:
+        ``key.grant_use_through(fn, services=("sqs",))``)."""
+        grantee.add_to_role_policy(Statement(sid=sid, actions=["sqs:SendMessage"], resources=[self._queue_arn]))
+
+    def grant_consume_messages(self, grantee: Grantee, *, sid: str = "ConsumeTheWorkQueue") -> None:
+        """Receive, delete and extend the visibility of the work queue's messages: for a function
+        that polls it itself. A ``QueueTrigger`` brings this permission with it (Lambda checks it
+        when the trigger is created), so a triggered function needs no grant."""
+        grantee.add_to_role_policy(
+            Statement(
+                sid=sid,
+                actions=[
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ReceiveMessage",
+                ],
+                resources=[self._queue_arn],
+            )
+        )
 
     @property
     def queue_url(self) -> str:

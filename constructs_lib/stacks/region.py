@@ -246,7 +246,6 @@ class RegionalDeployment(Construct):
 
     def _domain(self, from_home: FromHome) -> CustomDomain:
         config = self._config
-        assert config.domain_name is not None and config.hosted_zone_id is not None
         return CustomDomain(
             self,
             "domain",

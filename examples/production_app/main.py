@@ -34,7 +34,6 @@ if str(REPO_ROOT) not in sys.path:
 from constructs_lib.blocks.api import Api, ApiConfig, Cors, FunctionTarget
 from constructs_lib.blocks.domain import CustomDomain, CustomDomainConfig
 from constructs_lib.blocks.function import Function, FunctionConfig, QueueTrigger
-from constructs_lib.blocks.iam import Statement
 from constructs_lib.blocks.kms import EncryptionKey, KeyConfig
 from constructs_lib.blocks.monitoring import Monitoring, MonitoringConfig
 from constructs_lib.blocks.naming import Namer
@@ -216,9 +215,7 @@ class OrdersRegion(Construct):
             memory_mb=256,
             timeout_seconds=10,
         )
-        function.add_to_role_policy(
-            Statement(sid="SendOrdersToTheQueue", actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])
-        )
+        self.queue.grant_send_messages(function, sid="SendOrdersToTheQueue")
         self.key.grant_use_through(function, services=("sqs",), sid="EncryptOrdersThroughSqs")
         return function
 
