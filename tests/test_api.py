@@ -112,12 +112,36 @@ def test_caching_off_by_default(dev):
     assert one(resources(dev, "aws_api_gateway_method_settings", "us-east-1"))["settings"]["caching_enabled"] is False
 
 
-def test_cache_when_configured_is_encrypted(custom):
+def test_without_a_cache_there_is_no_cached_method(dev):
+    assert len(resources(dev, "aws_api_gateway_method_settings", "us-east-1")) == 1
+    assert all(m["http_method"] != "GET" or "health" in m["//"]["metadata"]["path"] for m in methods(dev).values())
+
+
+def test_cache_when_configured_is_encrypted_and_only_for_reads_of_the_proxy(custom):
     stack = custom
     stage = one(resources(stack, "aws_api_gateway_stage"))
     assert (stage["cache_cluster_enabled"], stage["cache_cluster_size"]) == (True, "0.5")
-    settings = one(resources(stack, "aws_api_gateway_method_settings"))["settings"]
-    assert settings["caching_enabled"] is True and settings["cache_data_encrypted"] is True
+    region = stage["provider"].split(".", 1)[1]
+    everything = resource_at(stack, "aws_api_gateway_method_settings", f"{region}/api/method-settings")
+    reads = resource_at(stack, "aws_api_gateway_method_settings", f"{region}/api/cached-reads-settings")
+    # Writes (ANY) and health are never cached; the reads' own settings keep metrics, logs, throttling.
+    assert (everything["method_path"], everything["settings"]["caching_enabled"]) == ("*/*", False)
+    proxy = address_at(stack, "aws_api_gateway_resource", f"{region}/api/proxy-resource")
+    assert reads["method_path"] == f'${{trimprefix({proxy}.path, "/")}}/GET'
+    assert reads["settings"] == {**everything["settings"], "caching_enabled": True, "cache_data_encrypted": True}
+
+
+def test_cached_reads_are_keyed_by_their_path_and_query(custom):
+    stack = custom
+    region = one(resources(stack, "aws_api_gateway_stage"))["provider"].split(".", 1)[1]
+    method = resource_at(stack, "aws_api_gateway_method", f"{region}/api/proxy-get")
+    integration = resource_at(stack, "aws_api_gateway_integration", f"{region}/api/proxy-get-integration")
+    keys = ["method.request.path.proxy", "method.request.querystring.cursor", "method.request.querystring.limit"]
+    assert method["http_method"] == "GET" and sorted(method["request_parameters"]) == keys
+    assert method["request_parameters"]["method.request.path.proxy"] is True  # required: it is the path
+    assert sorted(integration["cache_key_parameters"]) == keys
+    proxy_any = resource_at(stack, "aws_api_gateway_method", f"{region}/api/proxy-any")
+    assert method["authorization"] == proxy_any["authorization"]
 
 
 def test_access_logs_are_encrypted_with_the_regions_key(dev):
@@ -188,9 +212,11 @@ def test_api_url_output_ends_in_api(dev):
 
 
 def test_throttling_settings_from_config(custom):
-    stack = custom
-    settings = one(resources(stack, "aws_api_gateway_method_settings"))["settings"]
-    assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (7.5, 15)
+    for settings in resources(custom, "aws_api_gateway_method_settings"):
+        assert (settings["settings"]["throttling_rate_limit"], settings["settings"]["throttling_burst_limit"]) == (
+            7.5,
+            15,
+        )
 
 
 def test_one_user_pool_for_every_region(variants):

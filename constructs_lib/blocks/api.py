@@ -41,6 +41,8 @@ _ORIGIN_RE = re.compile(r"^(\*|https?://[a-z0-9.-]+(:\d{1,5})?)$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9-]+$")
 # Arguments that place a part of the API, not what it does: left out of the redeployment hash.
 _NOT_BEHAVIOUR = ("provider", "depends_on", "lifecycle")
+# What a cached read is keyed by: its path and the query the items API reads (lambda_src/items.py).
+CACHE_KEYS = ("method.request.path.proxy", "method.request.querystring.cursor", "method.request.querystring.limit")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,19 +267,27 @@ class Api(Construct):
         # Each attribute read is a round trip to the jsii runtime: read each token once.
         api_id = api.id
         proxy = self._part(aws.ApiGatewayResource, "proxy-resource", parent_id=api_id, path_part="{proxy+}")
+        self._proxy_path = proxy.path
         health = self._part(aws.ApiGatewayResource, "health-resource", parent_id=api_id, path_part="health")
         return {"api": api_id, "proxy": proxy.id, "health": health.id}
 
     def _proxy_methods(self, config: ApiConfig, resources: dict[str, str], invoke_arn: str, validator_id: str) -> None:
         """The methods that reach the function, each with its Lambda proxy integration."""
         protected = self._auth(config)
-        for key, resource_id, http_method, auth in (
+        methods: list[tuple[str, str, str, dict[str, Any]]] = [
             ("api", resources["api"], "ANY", protected),
             ("proxy", resources["proxy"], "ANY", protected),
             # Load balancers and uptime checks call health without credentials; it reveals nothing.
             ("health-get", resources["health"], "GET", {"authorization": "NONE"}),
             ("health", resources["health"], "ANY", protected),
-        ):
+        ]
+        if config.cache_cluster_size is not None:
+            # The one cached method: reads of /api/{proxy+}, keyed by their path and query (without
+            # cache keys, /api/items/a and /api/items/b would share one entry). Writes stay on ANY,
+            # never cached; health is never cached, so the health checks see the region as it is.
+            cached = {**protected, "request_parameters": {p: p.endswith(".proxy") for p in CACHE_KEYS}}
+            methods.append(("proxy-get", resources["proxy"], "GET", cached))
+        for key, resource_id, http_method, auth in methods:
             # Construct ids are Terraform addresses: "api-any" and "proxy-any" predate the others.
             method = self._part(
                 aws.ApiGatewayMethod,
@@ -296,6 +306,7 @@ class Api(Construct):
                     type="AWS_PROXY",
                     integration_http_method="POST",
                     uri=invoke_arn,
+                    cache_key_parameters=list(CACHE_KEYS) if key == "proxy-get" else None,
                 )
             )
 
@@ -383,26 +394,34 @@ class Api(Construct):
         execution_logs = self._log_group(
             "execution-log-group", f"API-Gateway-Execution-Logs_{self._api_id}/{stage_name}", config, kms_key_arn
         )
-        caching = config.cache_cluster_size is not None
+        self._method_settings("method-settings", "*/*", config, stage_name, execution_logs, cached=False)
+        if config.cache_cluster_size is not None:
+            # A method's own settings replace the stage's for it: all of them, not only the cache.
+            reads = f"{Fn.trimprefix(self._proxy_path, '/')}/GET"
+            self._method_settings("cached-reads-settings", reads, config, stage_name, execution_logs, cached=True)
+        return stage
+
+    def _method_settings(
+        self, id_: str, path: str, config: ApiConfig, stage_name: str, execution_logs: Any, *, cached: bool
+    ) -> None:
         aws.ApiGatewayMethodSettings(
             self,
-            "method-settings",
+            id_,
             provider=self._provider,
             rest_api_id=self._api_id,
             stage_name=stage_name,
-            method_path="*/*",
+            method_path=path,
             settings=aws.ApiGatewayMethodSettingsSettings(
                 metrics_enabled=True,
                 logging_level="ERROR",
                 data_trace_enabled=False,
                 throttling_rate_limit=config.throttle_rate_per_second,
                 throttling_burst_limit=config.throttle_burst_requests,
-                caching_enabled=caching,
-                cache_data_encrypted=caching or None,
+                caching_enabled=cached,
+                cache_data_encrypted=cached or None,
             ),
             depends_on=[execution_logs],
         )
-        return stage
 
     def _log_group(self, id_: str, name: str, config: ApiConfig, kms_key_arn: str) -> aws.CloudwatchLogGroup:
         return aws.CloudwatchLogGroup(
