@@ -107,7 +107,7 @@ diff: $(VENV)/.installed  ## Synth diff of this tree against BASE (default origi
 serve: $(VENV)/.installed  ## The function behind a local API Gateway-like server on 127.0.0.1:8000
 	$(PY) tools/serve.py --port $${PORT:-8000}
 
-serve-local: $(VENV)/.installed  ## The same, with a local table and bus (moto, in-process): the items routes work
+serve-local: $(VENV)/.installed  ## The same, with a local table (moto, in-process): the items routes work
 	$(PY) tools/serve.py --port $${PORT:-8000} --local-aws
 
 bench: $(VENV)/.installed  ## Synth and test-suite benchmark: the table in docs/performance.md

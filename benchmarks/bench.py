@@ -110,7 +110,7 @@ def synth_env(lazy: bool, regions: tuple[str, ...] | None = None, engine: str = 
         IAC_LAZY_PROVIDER="1" if lazy else "0",
     )
     if regions is not None:
-        env["CDKTF_CONTEXT_JSON"] = json.dumps({"regions": list(regions)})
+        env["CDKTF_CONTEXT_JSON"] = json.dumps({"regions": list(regions), "home_region": regions[0]})
     return env
 
 

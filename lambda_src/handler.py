@@ -3,7 +3,8 @@
 Routes (resources ``/api`` and ``/api/{proxy+}``, method ANY):
 
 * ``GET    /api``            -> 200 greeting with region / environment / project
-* ``GET    /api/health``     -> 200 health status (used by health checks / failover probes)
+* ``GET    /api/health``     -> 200 healthy / 503 unhealthy: reads this region's copy of the table
+  (``health``; used by the Route 53 health checks that take a failing region out of the answers)
 * ``POST   /api/echo``       -> 200 echoes a JSON object body back
 * ``GET    /api/items``      -> 200 ``{"items": [...], "next_cursor": str | null}``; query ``limit`` (1..100,
   default 25) and ``cursor`` (a ``next_cursor`` this API returned)
@@ -17,18 +18,22 @@ Routes (resources ``/api`` and ``/api/{proxy+}``, method ANY):
 
 An item is ``{"id", "data", "version", "updated_at", "updated_region"}``; ids are 1 to 64 characters of
 ``A-Z a-z 0-9 _ . -``. Items live in the DynamoDB table ``TABLE_NAME`` (partition key ``id``, type S).
-After every successful PUT or DELETE one ``ItemPut`` / ``ItemDeleted`` event goes to the EventBridge bus
-``EVENT_BUS_NAME`` (source ``EVENT_SOURCE``); if that fails the write stands, the answer is still the
-success, and one ERROR log line with message ``EVENT_NOT_PUBLISHED`` carries the event for a replay.
+The function publishes no events: the table's stream does (an EventBridge Pipe per region turns each
+write into an ``ItemPut`` / ``ItemDeleted`` event on the region's bus), from what every write stores
+in the item itself, so no event is lost to a timeout between a write and its announcement.
+
+Every invocation has a time budget (``budget``): 25 s, or 1 s less than Lambda's remaining time if
+that is sooner, under API Gateway's 29 s. A DynamoDB call is made only with the attempts that fit in
+what is left, and not at all when not even one would (503 with ``Retry-After``).
 
 The event is untrusted input: any key may be missing or of the wrong type.  Every
 malformed event is answered with a 4xx proxy response.  A failing dependency (the
 items store unconfigured, unreachable, throttling or refusing) is answered 503, with
 ``Retry-After`` when a retry can help, and logged with its error code; only a genuine
 bug in this package reaches the last-resort handler that answers 500.  Standard library
-only, except boto3 (part of the Lambda Python runtime), which the items routes import on
-first use: the other routes, and cold starts without items traffic, never load it.  So
-the directory can be zipped as-is into the deployment package.
+only, except boto3 (part of the Lambda Python runtime), which the items routes and the
+health route (when a table is configured) import on first use: the greeting and echo
+routes never load it.  So the directory can be zipped as-is into the deployment package.
 
 This module is the entry point: the route table and the last resort. The rest, one concern a
 module, imported as plain top-level modules (Lambda puts the package's root on ``sys.path``):
@@ -36,7 +41,8 @@ module, imported as plain top-level modules (Lambda puts the package's root on `
 * ``routing``       which function answers a request (404 / 405 / OPTIONS), and errors -> answers
 * ``web``           the proxy event and response: headers, CORS, body limits, JSON hardening
 * ``items``         the items routes; ``item_requests`` reads what they ask for (pure),
-  ``item_store`` talks to DynamoDB, ``publisher`` to EventBridge, both through ``aws_clients``
+  ``item_store`` talks to DynamoDB through ``aws_clients``, within the request's ``budget``
+* ``health``        the health route: one short read of this region's table, its verdict cached
 * ``item_ids``      the item id rule, shared with ``worker.py``
 * ``settings``, ``json_log``  the environment read at call time; one JSON log line per record
 """
@@ -48,23 +54,23 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
+import budget
+import health
 import items
 import json_log
 import routing
 import web
 
 # Re-exported, so the function's surface is in one place: the values the stack and its tests check
-# against (the WAF body limit, the API's CORS settings, the monitoring's metric filter, the limits).
+# against (the WAF body limit, the API's CORS settings, the limits).
 from item_ids import ID_PATTERN, ID_RULE
 from item_requests import DEFAULT_PAGE_SIZE, MAX_ITEM_DATA_BYTES, MAX_PAGE_SIZE
-from publisher import EVENT_NOT_PUBLISHED
 from web import ALLOWED_HEADERS, ALLOWED_METHODS, MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 __all__ = [
     "ALLOWED_HEADERS",
     "ALLOWED_METHODS",
     "DEFAULT_PAGE_SIZE",
-    "EVENT_NOT_PUBLISHED",
     "ID_PATTERN",
     "ID_RULE",
     "MAX_BODY_BYTES",
@@ -81,7 +87,7 @@ def _hello(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
 
 
 def _health(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
-    return web.response(200, {"status": "healthy", **info})
+    return health.answer(info)
 
 
 def _echo(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
@@ -108,7 +114,8 @@ def handler(event: Any, context: Any) -> web.Response:
         raw_method, raw_path = event.get("httpMethod"), event.get("path")
         method = raw_method.upper() if isinstance(raw_method, str) else ""
         path = raw_path if isinstance(raw_path, str) else ""
-        response = routing.dispatch(ROUTES, event, method, request_id)
+        with budget.invocation(context):
+            response = routing.dispatch(ROUTES, event, method, request_id)
     except Exception:  # last resort: a bug here must still yield a well-formed answer
         traceback.print_exc(file=sys.stderr)
         response = web.error(500, "internal_error", "Internal server error", request_id)

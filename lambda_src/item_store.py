@@ -2,9 +2,17 @@
 conversions between the stored attributes and the item the API shows.
 
 An item is stored as ``{"id": S, "data": S (canonical JSON), "version": N, "updated_at": S,
-"updated_region": S}`` under the partition key ``id``. A failing table (unconfigured, unreachable,
-throttling or refusing) becomes a 503 ``ApiError``, with ``Retry-After`` when a retry can help, and
-one ERROR log line with its error code.
+"updated_region": S}`` under the partition key ``id``. Every write stores all of them in the item
+itself, because the table's stream is what announces changes: an EventBridge Pipe per region turns
+its records into ``ItemPut`` (from the NewImage) and ``ItemDeleted`` (from the OldImage: the version
+deleted, and the region that last wrote it) events on the region's bus, keeping the records whose
+``updated_region`` is its own region. Nothing is published from the request path.
+
+Every call fits the request's time budget (``budget``): it makes only as many attempts as the time
+left allows (``aws_clients.attempts_within``), and none when not even one would finish in time (a 503
+with ``Retry-After``). A failing table (unconfigured, unreachable, throttling or refusing) becomes a
+503 ``ApiError``, with ``Retry-After`` when a retry can help, and one ERROR log line with its error
+code.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aws_clients
+import budget
 import json_log
 import settings
 import web
@@ -50,12 +59,18 @@ class ConditionFailed(Exception):
 
 
 def call(operation: str, request_id: str | None, **params: Any) -> dict[str, Any]:
-    """Call one DynamoDB operation (after botocore's retries). A failed ConditionExpression raises
-    ConditionFailed; every other AWS failure is logged with its code and becomes a 503 ApiError."""
+    """Call one DynamoDB operation (after botocore's retries), within the request's budget. A failed
+    ConditionExpression raises ConditionFailed; every other failure is logged with its code and
+    becomes a 503 ApiError."""
     from botocore import exceptions as aws
 
+    attempts = aws_clients.attempts_within(budget.remaining())
+    if attempts == 0:  # not even one attempt would be over before the deadline: do not start one
+        _log_failure(operation, params, "DeadlineTooClose", True, request_id)
+        message = "Too little time is left to reach the items store; retry shortly"
+        raise web.ApiError(503, "service_unavailable", message, {"Retry-After": "1"})
     try:
-        result: dict[str, Any] = getattr(aws_clients.client("dynamodb"), operation)(**params)
+        result: dict[str, Any] = getattr(aws_clients.dynamodb(attempts), operation)(**params)
         return result
     except aws.ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code") or "Unknown")
@@ -70,6 +85,13 @@ def call(operation: str, request_id: str | None, **params: Any) -> dict[str, Any
         code = type(exc).__name__
         retryable = isinstance(exc, (aws.ConnectionError, aws.HTTPClientError))
         reason = "cannot be reached" if retryable else "is unavailable"
+    _log_failure(operation, params, code, retryable, request_id)
+    if retryable:
+        raise web.ApiError(503, "service_unavailable", f"The items store {reason}; retry shortly", {"Retry-After": "1"})
+    raise web.ApiError(503, "service_unavailable", f"The items store {reason}")
+
+
+def _log_failure(operation: str, params: dict[str, Any], code: str, retryable: bool, request_id: str | None) -> None:
     json_log.write(
         {
             "level": "ERROR",
@@ -79,12 +101,10 @@ def call(operation: str, request_id: str | None, **params: Any) -> dict[str, Any
             "table": params.get("TableName"),
             "error_code": code,
             "retryable": retryable,
+            "remaining_seconds": round(budget.remaining(), 3),
             "request_id": request_id,
         }
     )
-    if retryable:
-        raise web.ApiError(503, "service_unavailable", f"The items store {reason}; retry shortly", {"Retry-After": "1"})
-    raise web.ApiError(503, "service_unavailable", f"The items store {reason}")
 
 
 def table() -> str:
@@ -92,6 +112,12 @@ def table() -> str:
     if name is None:  # e.g. tools/serve.py without a table: a missing dependency, not a crash
         raise web.ApiError(503, "service_unavailable", "items store is not configured (TABLE_NAME)")
     return name
+
+
+def writer_region() -> str:
+    """The region a write is stored as coming from (``updated_region``): the stack's ``REGION``, else
+    the one Lambda itself sets. The stream's pipe tells this region's writes by it."""
+    return settings.setting("REGION") or settings.setting("AWS_REGION") or "unknown"
 
 
 def expression(values: dict[str, Any] | None = None, **expressions: str | None) -> dict[str, Any]:

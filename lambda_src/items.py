@@ -1,9 +1,15 @@
-"""The items routes: list, read, write and delete items in the table, and announce every completed
-write on the event bus.
+"""The items routes: list, read, write and delete items in the table.
 
 A write is one conditional DynamoDB request, so If-Match / If-None-Match are compare-and-set, not a
 read followed by a write; what a failed condition found tells 404 from 412. Parsing is in
-``item_requests``, the table in ``item_store``, the bus in ``publisher``.
+``item_requests``, the table in ``item_store``.
+
+No route publishes anything: a write is announced by the table's stream (an EventBridge Pipe per
+region turns its records into ``ItemPut`` / ``ItemDeleted`` events), so an event can no longer be
+lost between the write and a PutEvents call. Every write therefore stores what the events carry in
+the item itself: ``id``, ``version`` (a number), ``updated_at`` and ``updated_region`` (by which each
+region's pipe keeps its own region's writes); a delete's event takes the version and region from the
+stream record's old image, the deleted item as it last was.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from typing import Any
 
 import item_requests
 import item_store
-import publisher
 import web
 
 
@@ -82,7 +87,7 @@ def put_item(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
                 values={
                     ":data": {"S": data},
                     ":now": {"S": item_store.now()},
-                    ":region": {"S": info["region"]},
+                    ":region": {"S": item_store.writer_region()},
                     ":one": {"N": "1"},
                     **values,
                 },
@@ -91,7 +96,6 @@ def put_item(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
     except item_store.ConditionFailed as failed:
         raise _precondition_failed(item_id, failed.item) from None
     item = item_store.to_item(result["Attributes"])
-    publisher.publish("ItemPut", item_id, item["version"], item["updated_at"], info)
     # Versions start at 1, so version 1 is a write that created the item (also after a delete).
     return web.response(201 if item["version"] == 1 else 200, item, _etag(item["version"]))
 
@@ -102,12 +106,11 @@ def delete_item(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
     table = item_store.table()
     exists = "attribute_exists(#id)"
     try:
-        result = item_store.call(
+        item_store.call(
             "delete_item",
             info["request_id"],
             TableName=table,
             Key={"id": {"S": item_id}},
-            ReturnValues="ALL_OLD",
             # What the failed check saw tells "no such item" (404) from "another version" (412).
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
             **item_store.expression(
@@ -119,5 +122,4 @@ def delete_item(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
         if not failed.item:
             raise _not_found(item_id) from None
         raise _precondition_failed(item_id, failed.item) from None
-    publisher.publish("ItemDeleted", item_id, int(result["Attributes"]["version"]["N"]), item_store.now(), info)
     return web.response(204)

@@ -1,11 +1,18 @@
 """AWS Lambda worker for item changes: SQS event source mapping with ReportBatchItemFailures.
 
-The items API (``handler.py``) publishes an ``ItemPut`` / ``ItemDeleted`` event to EventBridge after
-each write; a rule sends those events to an SQS queue, and this function consumes the queue. Each
-record's ``body`` is the EventBridge envelope as JSON::
+Every write of the items API (``handler.py``) reaches the table's stream, and an EventBridge Pipe
+per region turns its records into ``ItemPut`` / ``ItemDeleted`` events (source ``EVENT_SOURCE``) on
+the region's bus; a rule sends those events to an SQS queue, and this function consumes the queue.
+Each record's ``body`` is the EventBridge envelope as JSON::
 
     {"id": "<event id>", "source": "<EVENT_SOURCE>", "detail-type": "ItemPut", "time": "...",
-     "detail": {"id": "a1", "version": 3, "region": "us-east-1", "environment": "dev", "updated_at": "..."}}
+     "detail": {"id": "a1", "version": "3", "region": "us-east-1", "environment": "dev", "updated_at": "..."}}
+
+``version`` is the item's version as the stream record has it (DynamoDB's ``N``: its digits, as a JSON
+string; a pipe's input template cannot turn it into a JSON number), or a JSON integer, as the function
+itself published before the pipes: both are read as the same integer >= 1. For an ``ItemDeleted``,
+``version`` and ``region`` are the deleted item's (its last write), ``updated_at`` when the pipe read
+the delete.
 
 For every record: validate it, then call ``process``. The answer is ``{"batchItemFailures":
 [{"itemIdentifier": <messageId>}, ...]}`` naming exactly the records that were invalid or whose
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +43,7 @@ import item_ids
 import json_log
 
 CHANGES = {"ItemPut": "put", "ItemDeleted": "delete"}  # EventBridge detail-type -> change
+_VERSION_DIGITS = re.compile(r"[1-9][0-9]{0,17}")  # DynamoDB's N of a version; [0-9], not \d (Unicode)
 
 BatchResponse = dict[str, list[dict[str, str]]]
 
@@ -84,6 +93,8 @@ def parse_change(record: Mapping[str, Any]) -> ItemChange:
     item_id, version, region = detail.get("id"), detail.get("version"), detail.get("region")
     if not item_ids.is_item_id(item_id):
         raise InvalidMessage(f"detail.id {_shown(item_id)} is not a valid item id")
+    if isinstance(version, str) and _VERSION_DIGITS.fullmatch(version):
+        version = int(version)  # as the stream's N arrives through the pipe
     if type(version) is not int or version < 1:  # not bool, not 1.0
         raise InvalidMessage(f"detail.version {_shown(version)} is not an integer >= 1")
     if not isinstance(region, str) or not region:

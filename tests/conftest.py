@@ -241,6 +241,7 @@ CUSTOM = StackConfig(
     queue_max_receive_count=3,
     worker_memory_mb=256,
     worker_timeout_seconds=60,
+    worker_max_concurrency=7,
     alarm_queue_age_threshold_seconds=300,
     alarm_email="ops@example.org",
 )
@@ -266,6 +267,7 @@ VARIANTS = {
         # Two regions: one user pool (the home region's) that every region's authorizer trusts.
         "cognito": {
             "regions": ["eu-west-1", "eu-central-1"],
+            "home_region": "eu-west-1",
             "api_auth": "cognito",
             "table_deletion_protection": False,
             "api_cache_size_gb": 0.5,

@@ -136,7 +136,7 @@ def test_worker_consumes_the_queue_through_its_alias_reporting_failures_per_mess
     assert mapping["function_name"] == ref(dev, "aws_lambda_alias", f"{region}/worker/alias", "arn")
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert mapping["batch_size"] == 10
-    assert mapping["scaling_config"] == {"maximum_concurrency": 10}
+    assert mapping["scaling_config"] == {"maximum_concurrency": 2}
     assert mapping["depends_on"] == [address_at(dev, "aws_iam_role_policy", f"{region}/worker/role-policy")]
 
 
@@ -158,6 +158,8 @@ def test_worker_may_consume_its_queue_and_nothing_of_the_items_api(dev):
 def test_worker_settings_come_from_the_stack_config(custom):
     worker = resource_at(custom, "aws_lambda_function", "eu-west-1/worker/function")
     assert (worker["memory_size"], worker["timeout"]) == (256, 60)
+    mapping = one(resources(custom, "aws_lambda_event_source_mapping", "eu-west-1"))
+    assert mapping["scaling_config"] == {"maximum_concurrency": 7}
 
 
 def test_worker_environment_names_the_event_source(dev):
@@ -184,7 +186,7 @@ def test_worker_environment_names_the_event_source(dev):
         ),
         (lambda: QueueTrigger(queue_arn="arn", batch_size=0), "batch_size: 0 must be 1 to 10000"),
         (lambda: QueueTrigger(queue_arn="arn", batch_size=100), "max_batching_window_seconds: 0 must be at least 1"),
-        (lambda: QueueTrigger(queue_arn="arn", max_concurrency=1), "max_concurrency: 1 must be 2 to 1000"),
+        (lambda: QueueTrigger(queue_arn="arn", max_concurrency=1), "max_concurrency: 1 must be at least 2"),
     ],
 )
 def test_async_configs_refuse_bad_values(make, message):

@@ -14,7 +14,7 @@ import sys
 import pytest
 from conftest import ROOT, BackgroundRun, project_copy, subprocess_env
 
-OVERRIDE = {"regions": ["eu-west-1", "eu-central-1"]}
+OVERRIDE = {"regions": ["eu-west-1", "eu-central-1"], "home_region": "eu-west-1"}
 # No update check, and an empty Terraform CLI configuration (this machine's names a missing file).
 QUIET = {"CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}
 BROKEN_SETTINGS = '{\n  "regions": ["us-east-1",]\n}\n'

@@ -29,9 +29,23 @@ def test_defaults():
     assert config.lambda_provisioned_concurrency == 0
 
 
-def test_home_region_defaults_to_first_region():
-    config = StackConfig(regions=("eu-west-1", "us-east-1"))
-    assert (config.home_region, config.home) == (None, "eu-west-1")
+def test_home_region_defaults_to_the_only_region_or_us_east_1_with_the_default_two():
+    assert (StackConfig(regions=("eu-west-1",)).home, StackConfig().home) == ("eu-west-1", "us-east-1")
+    config = StackConfig(regions=("eu-west-1", "us-east-1"), home_region="us-east-1")
+    assert (config.home_region, config.home) == ("us-east-1", "us-east-1")
+
+
+@pytest.mark.parametrize("regions", [("eu-west-1", "us-east-1"), ("us-west-2", "us-east-1")])
+def test_several_regions_need_an_explicit_home_region(regions):
+    """Taken from the order of regions, the home region (and the global table with it) would move
+    when the list is reordered: the default two regions in another order are refused too."""
+    with pytest.raises(ConfigError) as refusal:
+        StackConfig(regions=regions)
+    assert str(refusal.value) == (
+        f"home_region: must be set with more than one region: one of ({', '.join(regions)}), the region that "
+        "holds the global table (taken from the order of regions, a reordered list would move the table and "
+        "destroy a replica)"
+    )
 
 
 def test_state_defaults_resolve_from_the_home_region_project_and_environment():
@@ -45,8 +59,8 @@ def test_state_settings_as_set_win_over_the_defaults():
 
 
 def test_default_vpc_cidrs_do_not_overlap_and_do_not_depend_on_order():
-    a = StackConfig(regions=("us-east-1", "eu-west-1"))
-    b = StackConfig(regions=("eu-west-1", "us-east-1"))
+    a = StackConfig(regions=("us-east-1", "eu-west-1"), home_region="us-east-1")
+    b = StackConfig(regions=("eu-west-1", "us-east-1"), home_region="us-east-1")
     assert a.vpc_cidr("us-east-1") == b.vpc_cidr("us-east-1")
     assert a.vpc_cidr("us-east-1") != a.vpc_cidr("eu-west-1")
 
@@ -110,7 +124,6 @@ def test_project_name_error_names_the_value_and_the_rule():
 @pytest.mark.parametrize(
     "setting",
     [
-        "lambda_timeout_seconds",
         "lambda_reserved_concurrency",
         "api_throttle_burst_requests",
         "alarm_errors_threshold",
@@ -122,6 +135,13 @@ def test_project_name_error_names_the_value_and_the_rule():
 @pytest.mark.parametrize("value", [0, -5])
 def test_non_positive_numbers_are_refused(setting, value):
     assert "must be positive" in refused(setting, **{setting: value})
+
+
+@pytest.mark.parametrize("value", [0, 7])
+def test_an_api_function_timeout_too_short_for_one_table_read_is_refused(value):
+    assert refused("lambda_timeout_seconds", lambda_timeout_seconds=value) == (
+        f"lambda_timeout_seconds: {value} must be at least 8"
+    )
 
 
 def test_memory_below_lambda_minimum_is_refused():
@@ -389,4 +409,6 @@ def test_settings_in_cdktf_jsons_context_are_refused_with_the_reason(tmp_path):
 
 def test_the_projects_own_files_give_the_defaults_and_cdktf_json_has_no_context():
     assert "context" not in json.loads((ROOT / "cdktf.json").read_text())
-    assert load_settings(ROOT, environ={}).configs() == [StackConfig()]
+    # settings.json names the default home region explicitly, as a project with two regions must.
+    assert load_settings(ROOT, environ={}).configs() == [StackConfig(home_region="us-east-1")]
+    assert StackConfig(home_region="us-east-1").home == StackConfig().home

@@ -31,12 +31,10 @@ def test_environment_variables_name_region_environment_project(dev, region):
     assert variables == {
         "CORS_ALLOW_ORIGIN": "*",
         "ENVIRONMENT": "dev",
-        # References: the function waits for the bus and the table it names.
-        "EVENT_BUS_NAME": f"${{{address_at(dev, 'aws_cloudwatch_event_bus', f'{region}/events/bus')}.name}}",
-        "EVENT_SOURCE": "iac-aws-nova.items",
         "MAX_REQUEST_BODY_BYTES": "65536",
         "PROJECT_NAME": "iac-aws-nova",
         "REGION": region,
+        # A reference: the function waits for the table it names.
         "TABLE_NAME": f"${{{address_at(dev, 'aws_dynamodb_table', 'table/table')}.name}}",
     }
 
@@ -99,8 +97,7 @@ def test_role_policy_is_scoped_to_what_the_function_uses(dev):
         "DescribeNetwork",
         "WriteTraces",
         "ReadWriteItemsInThisRegionsReplica",
-        "PublishItemEvents",
-        "UseTheKeyThroughTheTableAndBus",
+        "UseTheKeyThroughTheTable",
     }
     assert statements["DecryptOwnEnvironment"]["resources"][0].startswith("${aws_kms_key.us-east-1_")
     assert statements["WriteOwnLogs"]["resources"] == [
@@ -134,24 +131,11 @@ def test_items_api_reaches_only_its_own_regions_replica_item_by_item(dev, region
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_items_api_publishes_only_its_own_source_to_its_regions_bus(dev, region):
-    statement = items_api_statements(dev, region)["PublishItemEvents"]
-    assert statement["actions"] == ["events:PutEvents"]
-    assert statement["resources"][0].startswith(f"${{aws_cloudwatch_event_bus.{region}_events_bus_")
+def test_items_api_uses_the_key_only_through_dynamodb(dev, region):
+    """It publishes no events (the stream does: test_change_feed.py), so EventBridge is not among them."""
+    statement = items_api_statements(dev, region)["UseTheKeyThroughTheTable"]
     assert statement["condition"] == [
-        {"test": "StringEquals", "values": ["iac-aws-nova.items"], "variable": "events:source"}
-    ]
-
-
-@pytest.mark.parametrize("region", REGIONS)
-def test_items_api_uses_the_key_only_through_dynamodb_and_eventbridge(dev, region):
-    statement = items_api_statements(dev, region)["UseTheKeyThroughTheTableAndBus"]
-    assert statement["condition"] == [
-        {
-            "test": "StringEquals",
-            "values": [f"dynamodb.{region}.amazonaws.com", f"events.{region}.amazonaws.com"],
-            "variable": "kms:ViaService",
-        }
+        {"test": "StringEquals", "values": [f"dynamodb.{region}.amazonaws.com"], "variable": "kms:ViaService"}
     ]
 
 

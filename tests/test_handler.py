@@ -21,7 +21,9 @@ from tools.function_loader import load_function, load_handler_module
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda_src"
 
 
-handler_module = load_handler_module(name="lambda_src_handler_under_test")
+loaded = load_function(name="lambda_src_handler_under_test")
+handler_module = loaded.module
+budget_module = loaded.siblings["budget"]
 handler = handler_module.handler
 
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
@@ -137,6 +139,7 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGION", "us-east-1")
     monkeypatch.setenv("ENVIRONMENT", "test")
     monkeypatch.setenv("PROJECT_NAME", "nova")
+    monkeypatch.delenv("TABLE_NAME", raising=False)  # no table: health reads none (tests/test_items_api.py does)
 
 
 # --- routes -----------------------------------------------------------------------------
@@ -160,11 +163,11 @@ def test_get_api_tolerates_trailing_slash() -> None:
     assert call(event)["statusCode"] == 200
 
 
-def test_get_health_returns_healthy() -> None:
+def test_get_health_without_a_table_returns_healthy_not_configured() -> None:
     response = call(make_event("GET", "/api/health"))
     assert response["statusCode"] == 200
     body = strict_json(response["body"])
-    assert body["status"] == "healthy"
+    assert (body["status"], body["table"]) == ("healthy", "not configured")
     assert (body["region"], body["environment"], body["project"]) == ("us-east-1", "test", "nova")
     assert body["request_id"] == REQUEST_ID
 
@@ -503,3 +506,46 @@ def test_each_load_is_a_cold_start_that_leaves_no_trace() -> None:
     assert first.module.items is first.siblings["items"] and handler_module.items is not first.module.items
     assert sys.path == path
     assert set(sys.modules) - modules == {"lambda_src_handler_isolation_1", "lambda_src_handler_isolation_2"}
+
+
+# --- the time budget --------------------------------------------------------------------
+
+
+def _raises() -> int:
+    raise RuntimeError("no clock")
+
+
+@pytest.mark.parametrize(
+    ("remaining", "seconds"),
+    [
+        (None, 25.0),  # no context: local runs and tests
+        (lambda: 60_000, 25.0),  # a long Lambda timeout: API Gateway's 29 s is the limit
+        (lambda: 26_000, 25.0),
+        (lambda: 10_000, 9.0),  # 1 s before Lambda's own timeout
+        (lambda: 500, -0.5),  # already too late for any call
+        (lambda: 2500.5, 1.5005),
+        (_raises, 25.0),
+        (lambda: "3000", 25.0),
+        (lambda: True, 25.0),
+        (lambda: 10**400, 25.0),
+        (lambda: float("nan"), 25.0),
+        (3000, 25.0),  # not callable
+    ],
+)
+def test_the_deadline_is_25_s_or_1_s_before_lambdas_timeout(remaining: Any, seconds: float) -> None:
+    context = None if remaining is None else SimpleNamespace(get_remaining_time_in_millis=remaining)
+    assert budget_module.deadline(context, 100.0) == pytest.approx(100.0 + seconds)
+
+
+def test_the_budget_is_the_invocations_and_ends_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[float] = []
+
+    def route(event: Any, info: Any) -> Any:
+        seen.append(budget_module.remaining())
+        return handler_module.web.response(200, {})
+
+    monkeypatch.setitem(handler_module.ROUTES["/api"], "GET", route)
+    call(make_event("GET", "/api"), make_context())  # 3 s left in Lambda
+    call(make_event("GET", "/api"), object())  # no clock: 25 s
+    assert 1.5 < seen[0] <= 2.0 and 24.5 < seen[1] <= 25.0
+    assert budget_module.remaining() == budget_module.TOTAL_SECONDS  # outside an invocation

@@ -10,9 +10,11 @@ import base64
 import contextlib
 import io
 import json
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +28,15 @@ FAST = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 LIGHT = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_table() -> Iterator[None]:
+    """No table: the health route answers without one (tests/test_items_api.py has it read one)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("TABLE_NAME", raising=False)
+        yield
+
 
 # --- strategies -------------------------------------------------------------------------
 
@@ -107,7 +118,15 @@ events = (
     )
     | junk
 )
-contexts = st.none() | st.builds(SimpleNamespace, aws_request_id=st.text(max_size=40) | junk) | junk
+contexts = (
+    st.none()
+    | st.builds(SimpleNamespace, aws_request_id=st.text(max_size=40) | junk)
+    # the runtime's clock, or something in its place that answers anything at all
+    | st.builds(
+        SimpleNamespace, get_remaining_time_in_millis=(st.integers() | st.floats() | junk).map(lambda v: lambda: v)
+    )
+    | junk
+)
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -1,10 +1,14 @@
-"""The items API of lambda_src/handler.py against a local AWS (moto in server mode).
+"""The items API and the health route of lambda_src/handler.py against a local AWS (moto in server mode).
 
 One moto server per module, in-process on 127.0.0.1 with a free port; the handler's boto3 clients
-reach it through AWS_ENDPOINT_URL, as a deployed function reaches AWS. Every test gets its own table
-and event source (so its own events), which keeps tests independent without any cleanup between
-them. The AWS settings are set for this module only and restored after it. No sleeps: moto delivers
-an EventBridge event to its SQS target during PutEvents.
+reach it through AWS_ENDPOINT_URL, as a deployed function reaches AWS. Every test gets its own table,
+with a stream as the stack's global table has, which keeps tests independent without any cleanup
+between them. The AWS settings are set for this module only and restored after it.
+
+The function publishes no events: the table's stream is what the stack's EventBridge Pipe turns into
+``ItemPut`` / ``ItemDeleted``, so the tests read the stream (moto's DynamoDB Streams) and check that no
+request calls EventBridge. The time budget is tested against a TCP endpoint that accepts connections
+and never answers, with the timeouts shortened through the modules' constants. No sleeps.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -44,7 +50,9 @@ TIMEOUT = 10
 
 handler_load = load_function(name="lambda_src_handler_items")
 handler_module = handler_load.module
-clients_module = handler_load.siblings["aws_clients"]  # the boto3 clients the items store and publisher use
+clients_module = handler_load.siblings["aws_clients"]  # the boto3 clients of the items store and the health check
+budget_module = handler_load.siblings["budget"]
+health_module = handler_load.siblings["health"]
 worker_module = load_handler_module(LAMBDA_DIR / "worker.py", name="lambda_src_worker_items")
 
 
@@ -54,6 +62,7 @@ worker_module = load_handler_module(LAMBDA_DIR / "worker.py", name="lambda_src_w
 @dataclass
 class Aws:
     dynamodb: Any
+    streams: Any
     events: Any
     sqs: Any
 
@@ -79,7 +88,12 @@ def aws() -> Iterator[Aws]:
             mp.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
             mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
             session = boto3.session.Session()
-            local = Aws(session.client("dynamodb"), session.client("events"), session.client("sqs"))
+            local = Aws(
+                session.client("dynamodb"),
+                session.client("dynamodbstreams"),
+                session.client("events"),
+                session.client("sqs"),
+            )
             local.events.create_event_bus(Name=BUS)
             yield local
     finally:
@@ -97,7 +111,10 @@ class Store:
 
 @pytest.fixture
 def store(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """A fresh, empty table and this test's own event source; the function configured for both."""
+    """A fresh, empty table with a stream (new and old images, as a global table's) and this test's
+    own event source; the function configured for them. EVENT_BUS_NAME and EVENT_SOURCE are set as
+    the stack set them when the function published: it must ignore them now (the worker still checks
+    EVENT_SOURCE)."""
     suffix = uuid.uuid4().hex[:12]
     current = Store(table=f"items-{suffix}", source=f"test.{suffix}.items")
     aws.dynamodb.create_table(
@@ -105,6 +122,7 @@ def store(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
     for name, value in {
         "TABLE_NAME": current.table,
@@ -126,7 +144,7 @@ class Queue:
     sqs: Any
 
     def messages(self) -> list[dict[str, Any]]:
-        """Every message on the queue now (they are delivered during PutEvents)."""
+        """Every message on the queue now (moto delivers them during PutEvents)."""
         found: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
@@ -134,13 +152,11 @@ class Queue:
                 return found
             found.extend(batch["Messages"])
 
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(message["Body"]) for message in self.messages()]
-
 
 @pytest.fixture
 def queue(aws: Aws, store: Store) -> Iterator[Queue]:
-    """An SQS queue receiving this test's events: a rule on the bus matching its source."""
+    """An SQS queue that would receive this test's events if the function published any: a rule on
+    the bus matching its source."""
     name = store.table
     url = aws.sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -150,6 +166,72 @@ def queue(aws: Aws, store: Store) -> Iterator[Queue]:
     aws.events.remove_targets(Rule=name, EventBusName=BUS, Ids=["queue"])
     aws.events.delete_rule(Name=name, EventBusName=BUS)
     aws.sqs.delete_queue(QueueUrl=url)
+
+
+@pytest.fixture(autouse=True)
+def _no_health_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as a fresh container: no health verdict cached by an earlier one."""
+    monkeypatch.setattr(health_module, "_last", None)
+
+
+@pytest.fixture
+def made_clients(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The service of every boto3 client made from now on: the function's cached clients are
+    dropped, so it makes those it needs again, under this spy."""
+    made: list[str] = []
+    real = boto3.session.Session.client
+
+    def spy(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(service_name)
+        return real(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(boto3.session.Session, "client", spy)
+    monkeypatch.setattr(clients_module, "_CLIENTS", {})
+    return made
+
+
+@dataclass
+class Silent:
+    """A TCP endpoint that accepts every connection and never answers."""
+
+    url: str
+    connections: list[socket.socket]
+
+
+@pytest.fixture
+def silent() -> Iterator[Silent]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.02)
+    found = Silent(f"http://127.0.0.1:{listener.getsockname()[1]}", [])
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                found.connections.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        done.set()
+        thread.join(TIMEOUT)
+        for connection in [*found.connections, listener]:
+            connection.close()
+
+
+class Context:
+    """A Lambda context with this much time left (the runtime's clock runs on from here)."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self._deadline = time.monotonic() + remaining_ms / 1000
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 # --------------------------------------------------------------------------- calling the function
@@ -166,14 +248,16 @@ class Answer:
         return [line for line in self.logs if line.get("level") == "ERROR" and line.get("message") == message]
 
 
-def call(method: str, target: str, body: Any = None, headers: Sequence[tuple[str, str]] = ()) -> Answer:
+def call(
+    method: str, target: str, body: Any = None, headers: Sequence[tuple[str, str]] = (), context: Any = None
+) -> Answer:
     """Invoke the handler with the event API Gateway sends for this request (built by tools/serve.py)."""
     raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
     raw = raw.encode() if isinstance(raw, str) else raw or b""
     event = serve.event_from_request(method, f"/dev{target}", [("Content-Type", "application/json"), *headers], raw)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        response = handler_module.handler(event, None)
+        response = handler_module.handler(event, context)
     json.dumps(response)  # Lambda serialises the whole answer
     text = response["body"]
     return Answer(
@@ -184,8 +268,8 @@ def call(method: str, target: str, body: Any = None, headers: Sequence[tuple[str
     )
 
 
-def put(item_id: str, data: dict[str, Any], headers: Sequence[tuple[str, str]] = ()) -> Answer:
-    return call("PUT", f"/api/items/{item_id}", {"data": data}, headers)
+def put(item_id: str, data: dict[str, Any], headers: Sequence[tuple[str, str]] = (), context: Any = None) -> Answer:
+    return call("PUT", f"/api/items/{item_id}", {"data": data}, headers, context)
 
 
 def message(answer: Answer) -> str:
@@ -219,6 +303,34 @@ def stored(aws: Aws, store: Store, item_id: str) -> dict[str, Any] | None:
 
 
 ISO_MILLIS_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def stream_records(aws: Aws, store: Store) -> list[dict[str, Any]]:
+    """The records on the table's stream, oldest first: what the stack's pipe reads."""
+    arn = aws.dynamodb.describe_table(TableName=store.table)["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in aws.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = aws.streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records.extend(aws.streams.get_records(ShardIterator=iterator)["Records"])
+    # moto records an UpdateItem that creates an item twice: first the bare key, then the item.
+    # DynamoDB records it once; the bare key is dropped here.
+    return [r for r in records if r["dynamodb"].get("NewImage", {}) != r["dynamodb"]["Keys"]]
+
+
+def pipe_detail(record: dict[str, Any]) -> dict[str, Any]:
+    """The detail the stack's pipe makes of a stream record, but ``environment`` (the stack's own) and
+    a delete's ``updated_at`` (when the pipe read it): from the new image of a write, from the old
+    image (the last version) of a delete. Its template quotes every value, so the version is the
+    string of digits DynamoDB's N is."""
+    image = record["dynamodb"]["OldImage" if record["eventName"] == "REMOVE" else "NewImage"]
+    return {
+        "id": record["dynamodb"]["Keys"]["id"]["S"],
+        "version": image["version"]["N"],
+        "region": image["updated_region"]["S"],
+        "updated_at": image["updated_at"]["S"],
+    }
 
 
 # --------------------------------------------------------------------------- list
@@ -528,67 +640,89 @@ def test_an_item_deleted_and_written_again_is_created_anew(store: Store) -> None
     assert (answer.status, answer.body["version"]) == (201, 1)
 
 
-# --------------------------------------------------------------------------- events
+# --------------------------------------------------------------------------- events: the stream, not the request
 
 
-def test_put_and_delete_publish_one_event_each(store: Store, queue: Queue) -> None:
+def test_no_request_calls_eventbridge(store: Store, queue: Queue, made_clients: list[str]) -> None:
+    assert put("a", {"x": 1}).status == 201
+    assert put("a", {"x": 2}).status == 200
+    assert call("DELETE", "/api/items/a").status == 204
+    assert call("GET", "/api/items").status == 200
+    assert call("GET", "/api/health").status == 200
+    assert set(made_clients) == {"dynamodb"}  # no events client is even made
+    assert queue.messages() == []  # and nothing reached the bus the stack used to name
+    assert not hasattr(handler_module, "EVENT_NOT_PUBLISHED")
+
+
+def test_every_write_stores_what_the_pipe_publishes(aws: Aws, store: Store) -> None:
+    """id, version (a number), updated_at and updated_region, in the item itself, on every write."""
+    created = put("a", {"x": 1}).body
+    updated = put("a", {"x": 2}, [("If-Match", '"1"')]).body
+    assert updated["updated_at"] >= created["updated_at"]
+    item = stored(aws, store, "a")
+    assert item is not None
+    assert {name: item[name] for name in ("id", "version", "updated_at", "updated_region")} == {
+        "id": {"S": "a"},
+        "version": {"N": "2"},
+        "updated_at": {"S": updated["updated_at"]},
+        "updated_region": {"S": "eu-west-1"},
+    }
+
+
+def test_the_stream_carries_each_write_and_a_delete_its_last_version(aws: Aws, store: Store) -> None:
     created = put("a", {"x": 1}).body
     updated = put("a", {"x": 2}).body
-    call("DELETE", "/api/items/a")
-    events = queue.events()
-    assert [(e["source"], e["detail-type"]) for e in events] == [
-        (store.source, "ItemPut"),
-        (store.source, "ItemPut"),
-        (store.source, "ItemDeleted"),
+    assert call("DELETE", "/api/items/a").status == 204
+    records = stream_records(aws, store)
+    assert [(r["eventName"], pipe_detail(r)) for r in records] == [
+        ("INSERT", {"id": "a", "version": "1", "region": "eu-west-1", "updated_at": created["updated_at"]}),
+        ("MODIFY", {"id": "a", "version": "2", "region": "eu-west-1", "updated_at": updated["updated_at"]}),
+        # The old image: the version that was deleted, and when and where it was written.
+        ("REMOVE", {"id": "a", "version": "2", "region": "eu-west-1", "updated_at": updated["updated_at"]}),
     ]
-    details = [e["detail"] for e in events]
-    assert details[0] == {
-        "id": "a",
-        "version": 1,
-        "region": "eu-west-1",
-        "environment": "test",
-        "updated_at": created["updated_at"],
-    }
-    assert (details[1]["version"], details[1]["updated_at"]) == (2, updated["updated_at"])
-    assert (details[2]["id"], details[2]["version"], details[2]["region"]) == ("a", 2, "eu-west-1")
-    assert ISO_MILLIS_Z.fullmatch(details[2]["updated_at"])
+    assert ISO_MILLIS_Z.fullmatch(created["updated_at"])
 
 
-def test_rejected_and_failed_writes_publish_nothing(store: Store, queue: Queue) -> None:
+def test_rejected_writes_leave_nothing_on_the_stream(aws: Aws, store: Store) -> None:
     put("a", {})
-    queue.messages()  # drop the create's event
+    before = stream_records(aws, store)
     assert put("a", {}, [("If-Match", '"7"')]).status == 412
+    assert put("a", {}, [("If-None-Match", "*")]).status == 412
     assert call("PUT", "/api/items/a", "[]").status == 400
+    assert call("DELETE", "/api/items/a", headers=[("If-Match", '"7"')]).status == 412
     assert call("DELETE", "/api/items/missing").status == 404
-    assert queue.messages() == []
+    assert stream_records(aws, store) == before
 
 
-def test_without_an_event_bus_nothing_is_published(store: Store, queue: Queue, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("EVENT_BUS_NAME")
-    answer = put("a", {})
-    assert answer.status == 201
-    assert answer.errors(handler_module.EVENT_NOT_PUBLISHED) == []
-    assert queue.messages() == []
-
-
-def test_the_worker_accepts_the_events_the_api_publishes(
-    store: Store, queue: Queue, monkeypatch: pytest.MonkeyPatch
+def test_a_write_without_region_stores_the_region_lambda_runs_in(
+    aws: Aws, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The pipe tells this region's writes by updated_region: never "unknown" in Lambda."""
+    monkeypatch.delenv("REGION")
+    monkeypatch.setenv("AWS_REGION", REGION)  # Lambda always sets it
+    assert put("a", {}).body["updated_region"] == REGION
+    assert stored(aws, store, "a")["updated_region"] == {"S": REGION}  # type: ignore[index]
+
+
+def test_the_worker_accepts_the_events_the_pipe_makes_of_the_stream(aws: Aws, store: Store) -> None:
     put("a", {})
     call("DELETE", "/api/items/a")
     records = [
         {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {},
-            "messageAttributes": {},
-            "md5OfBody": m["MD5OfBody"],
+            "messageId": f"m{n}",
+            "receiptHandle": f"r{n}",
+            "body": json.dumps(
+                {
+                    "id": str(uuid.uuid4()),
+                    "source": store.source,
+                    "detail-type": "ItemDeleted" if record["eventName"] == "REMOVE" else "ItemPut",
+                    "detail": {**pipe_detail(record), "environment": "test"},
+                }
+            ),
             "eventSource": "aws:sqs",
-            "eventSourceARN": queue.arn,
             "awsRegion": REGION,
         }
-        for m in queue.messages()
+        for n, record in enumerate(stream_records(aws, store))
     ]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -601,55 +735,189 @@ def test_the_worker_accepts_the_events_the_api_publishes(
     ]
 
 
-def _not_published(answer: Answer) -> dict[str, Any]:
-    # Exactly one; test_monitoring checks that the metric filter counts this very message.
-    [line] = answer.errors(handler_module.EVENT_NOT_PUBLISHED)
-    return line
+# --------------------------------------------------------------------------- health
 
 
-def test_a_missing_bus_keeps_the_write_and_logs_the_event_once(
-    aws: Aws, store: Store, monkeypatch: pytest.MonkeyPatch
+class _Recording:
+    """A DynamoDB client that records the health check's reads and passes them on."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.reads = real, []
+
+    def get_item(self, **params: Any) -> Any:
+        self.reads.append(params)
+        return self.real.get_item(**params)
+
+
+@pytest.fixture
+def health_reads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every read the health check makes from now on."""
+    recording = _Recording(clients_module.health_dynamodb())
+    monkeypatch.setattr(clients_module, "health_dynamodb", lambda: recording)
+    return recording.reads
+
+
+def test_health_reads_this_regions_table_and_needs_no_item(
+    aws: Aws, store: Store, health_reads: list[dict[str, Any]]
 ) -> None:
-    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    answer = put("a", {"x": 1})
-    assert answer.status == 201
-    assert stored(aws, store, "a") is not None
-    line = _not_published(answer)
-    assert "ResourceNotFoundException" in line["error"]
-    event = line["event"]
-    assert (event["Source"], event["DetailType"], event["EventBusName"]) == (store.source, "ItemPut", "no-such-bus")
-    assert json.loads(event["Detail"]) == {
-        "id": "a",
-        "version": 1,
-        "region": "eu-west-1",
-        "environment": "test",
-        "updated_at": answer.body["updated_at"],
-    }
-    assert len([line for line in answer.logs if line.get("level") == "ERROR"]) == 1
+    answer = call("GET", "/api/health")
+    assert (answer.status, answer.body["status"], answer.body["table"]) == (200, "healthy", "reachable")
+    assert (answer.body["region"], answer.body["environment"]) == ("eu-west-1", "test")
+    assert stored(aws, store, health_module.SENTINEL_ID) is None  # nothing needs to exist
+    [read] = health_reads
+    assert read["TableName"] == store.table
+    assert read["Key"] == {"id": {"S": "__health__"}}
+    assert read["ConsistentRead"] is False  # this region's replica as it is
 
 
-def test_a_missing_bus_keeps_the_delete_and_logs_the_event(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    put("a", {})
-    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    answer = call("DELETE", "/api/items/a")
-    assert answer.status == 204
-    assert _not_published(answer)["event"]["DetailType"] == "ItemDeleted"
+def test_health_needs_no_headers_or_body(store: Store) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        response = handler_module.handler({"httpMethod": "GET", "path": "/api/health"}, None)
+    assert response["statusCode"] == 200
 
 
-def test_a_failed_entry_keeps_the_write_and_logs_the_event_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    class RefusingEvents:
-        def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try later"}]}
+def test_the_health_client_makes_one_attempt_with_one_second_timeouts(store: Store) -> None:
+    config = clients_module.health_dynamodb().meta.config
+    assert (config.connect_timeout, config.read_timeout) == (1, 1)
+    assert config.retries["total_max_attempts"] == 1
 
-    real = clients_module.client
-    monkeypatch.setattr(
-        clients_module, "client", lambda service: RefusingEvents() if service == "events" else real(service)
-    )
-    answer = put("a", {})
-    assert answer.status == 201
-    line = _not_published(answer)
-    assert line["error"] == "InternalFailure: try later"
-    assert line["event"]["DetailType"] == "ItemPut"
+
+def test_health_is_503_when_the_table_refuses_the_read(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABLE_NAME", "no-such-table")
+    answer = call("GET", "/api/health")
+    assert answer.status == 503
+    assert answer.body["status"] == "unhealthy"
+    assert answer.body["reason"] == "the items table refused the read (ResourceNotFoundException)"
+    [line] = answer.errors("health check failed")
+    assert (line["error_code"], line["table"]) == ("ResourceNotFoundException", "no-such-table")
+
+
+def test_health_is_503_within_route_53s_2_seconds_when_the_table_never_answers(
+    store: Store, silent: Silent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent.url)
+    started = time.monotonic()
+    answer = call("GET", "/api/health")
+    elapsed = time.monotonic() - started
+    assert elapsed < 2
+    assert (answer.status, answer.body["status"]) == (503, "unhealthy")
+    assert answer.body["reason"] == "the items table did not answer in time (ReadTimeoutError)"
+    assert len(silent.connections) == 1  # one attempt: no retry
+
+
+@pytest.mark.parametrize("healthy", [True, False], ids=["healthy", "unhealthy"])
+def test_a_verdict_is_kept_for_5_seconds(
+    store: Store, monkeypatch: pytest.MonkeyPatch, health_reads: list[dict[str, Any]], healthy: bool
+) -> None:
+    if not healthy:
+        monkeypatch.setenv("TABLE_NAME", "no-such-table")
+    now = [1000.0]
+    monkeypatch.setattr(health_module, "clock", lambda: now[0])
+    answers = [call("GET", "/api/health") for _ in range(3)]
+    now[0] += 4.9
+    answers.append(call("GET", "/api/health"))
+    assert len(health_reads) == 1  # a burst of checks costs one read
+    assert {answer.status for answer in answers} == {200 if healthy else 503}
+    assert sum(len(answer.errors("health check failed")) for answer in answers) == (0 if healthy else 1)
+    now[0] += 0.2
+    assert call("GET", "/api/health").status == (200 if healthy else 503)
+    assert len(health_reads) == 2
+
+
+def test_a_verdict_is_for_its_table_only(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert call("GET", "/api/health").status == 200
+    monkeypatch.setenv("TABLE_NAME", "no-such-table")
+    assert call("GET", "/api/health").status == 503
+
+
+def test_without_a_table_health_is_200_not_configured_and_reads_nothing(
+    monkeypatch: pytest.MonkeyPatch, health_reads: list[dict[str, Any]]
+) -> None:
+    monkeypatch.delenv("TABLE_NAME", raising=False)
+    answer = call("GET", "/api/health")
+    assert (answer.status, answer.body["status"], answer.body["table"]) == (200, "healthy", "not configured")
+    assert health_reads == []
+
+
+def test_the_health_route_never_raises(
+    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken() -> Any:
+        raise RuntimeError("a bug in the health check")
+
+    monkeypatch.setattr(clients_module, "health_dynamodb", broken)
+    answer = call("GET", "/api/health")
+    assert answer.status == 503  # not the last resort's 500: Route 53 sees an unhealthy region
+    assert answer.body["reason"] == "the health check failed unexpectedly"
+    assert "RuntimeError: a bug in the health check" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the time budget
+
+
+def test_the_items_client_fits_the_budget(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = clients_module.dynamodb(2).meta.config
+    assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (2, 4, 2)
+    # Two attempts and the backoff between them fit the 25 s budget, with room to answer.
+    assert clients_module.worst_case_seconds(2) == 13 < budget_module.TOTAL_SECONDS
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")  # can lower the attempts, never raise them
+    assert clients_module.max_attempts() == 2
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert clients_module.max_attempts() == 1
+
+
+@pytest.mark.parametrize(("budget_seconds", "attempts"), [(1.5, 1), (3.0, 2)])
+def test_a_table_that_never_answers_is_503_within_the_budget(
+    store: Store, silent: Silent, monkeypatch: pytest.MonkeyPatch, budget_seconds: float, attempts: int
+) -> None:
+    # One attempt's worst case 0.5 s; two attempts' 2 s (0.5 + at most 1 s of backoff + 0.5).
+    monkeypatch.setattr(clients_module, "CONNECT_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(clients_module, "READ_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(budget_module, "TOTAL_SECONDS", budget_seconds)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent.url)
+    started = time.monotonic()
+    answer = call("GET", "/api/items/x")
+    elapsed = time.monotonic() - started
+    assert elapsed < budget_seconds
+    assert (answer.status, answer.headers.get("Retry-After")) == (503, "1")
+    assert answer.body["error"]["message"] == "The items store cannot be reached; retry shortly"
+    [line] = answer.errors("dependency call failed")
+    assert (line["error_code"], line["retryable"]) == ("ReadTimeoutError", True)
+    assert len(silent.connections) == attempts  # as many as fit the budget
+
+
+@pytest.mark.parametrize(
+    ("remaining_ms", "attempts"),
+    [(None, 2), (60_000, 2), (14_500, 2), (13_500, 1), (7_500, 1), (6_500, 0), (0, 0)],
+)
+def test_the_attempts_are_what_the_lambda_time_left_allows(
+    store: Store, monkeypatch: pytest.MonkeyPatch, remaining_ms: int | None, attempts: int
+) -> None:
+    """The deadline is 25 s, or 1 s before Lambda's timeout if that is sooner; an attempt's worst case
+    is 6 s, two attempts' 13 s; with less than 6 s left no call is made at all."""
+    asked: list[int] = []
+    real = clients_module.dynamodb
+    monkeypatch.setattr(clients_module, "dynamodb", lambda n: asked.append(n) or real(n))
+    answer = call("GET", "/api/items/x", context=None if remaining_ms is None else Context(remaining_ms))
+    assert asked == ([attempts] if attempts else [])
+    if attempts:
+        assert answer.status == 404
+    else:
+        assert (answer.status, answer.headers.get("Retry-After")) == (503, "1")
+        assert answer.body["error"]["message"] == "Too little time is left to reach the items store; retry shortly"
+        [line] = answer.errors("dependency call failed")
+        assert (line["error_code"], line["operation"]) == ("DeadlineTooClose", "get_item")
+
+
+def test_with_too_little_time_left_no_connection_is_even_opened(
+    store: Store, silent: Silent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent.url)
+    started = time.monotonic()
+    answer = put("a", {}, context=Context(3_000))
+    assert time.monotonic() - started < 1
+    assert answer.status == 503
+    assert silent.connections == []
 
 
 # --------------------------------------------------------------------------- dependencies
@@ -716,7 +984,7 @@ class _Refusing:
 def test_aws_errors_are_503_with_retry_after_only_when_a_retry_can_help(
     store: Store, monkeypatch: pytest.MonkeyPatch, code: str, status: int, retry_after: bool, message: str
 ) -> None:
-    monkeypatch.setattr(clients_module, "client", lambda service: _Refusing(code, status))
+    monkeypatch.setattr(clients_module, "dynamodb", lambda attempts: _Refusing(code, status))
     answer = call("GET", "/api/items/a")
     assert answer.status == 503
     assert answer.body["error"] == {"code": "service_unavailable", "message": message}
@@ -800,7 +1068,7 @@ def test_other_routes_and_the_import_never_load_boto3() -> None:
         "handler.handler({'httpMethod': 'POST', 'path': '/api/echo', 'body': '{}'}, None)\n"
         "assert not {'boto3', 'botocore'} & set(sys.modules), sorted(sys.modules)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("TABLE_NAME", "EVENT_BUS_NAME")}
+    env = {k: v for k, v in os.environ.items() if k != "TABLE_NAME"}
     result = subprocess.run(
         [sys.executable, "-B", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT
     )
@@ -825,7 +1093,9 @@ def test_the_local_server_serves_items_from_the_local_aws(store: Store) -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             assert request("PUT", "/api/items/served", b'{"data": {"a": 1}}')[0] == 201
             status, body = request("GET", "/api/items/served")
+            health = request("GET", "/api/health")
         assert (status, body["data"], body["updated_region"]) == (200, {"a": 1}, REGION)
+        assert (health[0], health[1]["status"], health[1]["table"]) == (200, "healthy", "reachable")
     finally:
         server.shutdown()
         server.server_close()

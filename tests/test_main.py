@@ -46,7 +46,7 @@ FROM = "(from CDKTF_CONTEXT_JSON)"
         ({"regions": {"us-east-1": True}}, f'regions {FROM}: {{"us-east-1": true}} must be a list of region names'),
         ({"project_name": ["shop"]}, f'project_name {FROM}: ["shop"] must be a string (got a list)'),
         ({"project_name": "x" * 30}, f'project_name {FROM}: "{"x" * 30}" must be 2 to 24 lowercase letters'),
-        ({"lambda_timeout_seconds": 0}, f"lambda_timeout_seconds {FROM}: 0 must be positive"),
+        ({"lambda_timeout_seconds": 0}, f"lambda_timeout_seconds {FROM}: 0 must be at least 8"),
         ({"alarm_errors_threshold": 2.5}, f"alarm_errors_threshold {FROM}: 2.5 must be a whole number (got a number)"),
         ({"api_auth": "password"}, f'api_auth {FROM}: "password" must be one of api_key, iam, cognito, none'),
         ({"cdktfRelativeModules": [], "regions": []}, f"regions {FROM}: [] must name at least one region"),

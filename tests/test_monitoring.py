@@ -13,7 +13,7 @@ def alarms(stack, region):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_eight_alarms_named_by_the_pattern(dev, region):
+def test_seven_alarms_named_by_the_pattern(dev, region):
     assert set(alarms(dev, region)) == {
         f"iac-aws-nova-{what}-{region}-dev"
         for what in (
@@ -24,7 +24,6 @@ def test_eight_alarms_named_by_the_pattern(dev, region):
             "api-5xx",
             "queue-age",
             "dlq-messages",
-            "events-not-published",
         )
     }
 
@@ -39,16 +38,12 @@ def test_eight_alarms_named_by_the_pattern(dev, region):
         ("api-5xx", "5XXError", "Sum", 0, 60),
         ("queue-age", "ApproximateAgeOfOldestMessage", "Maximum", 900, 60),
         ("dlq-messages", "ApproximateNumberOfMessagesVisible", "Maximum", 0, 60),
-        ("events-not-published", "${FILTER.metric_transformation[0].name}", "Sum", 0, 60),
     ],
 )
 def test_alarm_thresholds(dev, what, metric, statistic, threshold, period):
     alarm = alarms(dev, "us-east-1")[f"iac-aws-nova-{what}-us-east-1-dev"]
-    metric_filter = address_at(
-        dev, "aws_cloudwatch_log_metric_filter", "us-east-1/monitoring/events-not-published-filter"
-    )
     assert (alarm["metric_name"], alarm["statistic"], alarm["threshold"], alarm["period"]) == (
-        metric.replace("FILTER", metric_filter),
+        metric,
         statistic,
         threshold,
         period,
@@ -79,30 +74,11 @@ def test_queue_alarms_watch_the_regions_work_and_dead_letter_queues(dev, region)
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_unpublished_events_are_counted_from_the_api_functions_log(dev, region):
-    metric_filter = one(resources(dev, "aws_cloudwatch_log_metric_filter", region))
-    # The exact message the handler logs when PutEvents fails.
-    from tools.function_loader import load_handler_module
-
-    message = load_handler_module(name="lambda_src_handler_for_monitoring").EVENT_NOT_PUBLISHED
-    assert metric_filter["pattern"] == f'{{ $.message = "{message}" }}'
-    assert metric_filter["log_group_name"].startswith(f"${{aws_cloudwatch_log_group.{region}_function_log-group_")
-    transformation = metric_filter["metric_transformation"]
-    assert (transformation["namespace"], transformation["name"], transformation["value"]) == (
-        "iac-aws-nova/dev",
-        "EventsNotPublished",
-        "1",
-    )
-    alarm = alarms(dev, region)[f"iac-aws-nova-events-not-published-{region}-dev"]
-    metric_filter = address_at(
-        dev, "aws_cloudwatch_log_metric_filter", f"{region}/monitoring/events-not-published-filter"
-    )
-    # The filter's metric by reference: the alarm waits for the filter that feeds it.
-    assert (alarm["namespace"], alarm["metric_name"]) == (
-        "iac-aws-nova/dev",
-        f"${{{metric_filter}.metric_transformation[0].name}}",
-    )
-    assert "dimensions" not in alarm
+def test_no_log_is_watched_for_unpublished_events_any_more(dev, region):
+    """Events come from the table's stream (test_change_feed.py): a change the bus refuses ends in
+    the dead-letter queue, whose alarm fires on any message; the function logs no lost event."""
+    assert not resources(dev, "aws_cloudwatch_log_metric_filter", region)
+    assert not [name for name in alarms(dev, region) if "not-published" in name]
 
 
 def test_missing_data_is_not_breaching_and_alarms_notify_the_topic(dev):

@@ -62,13 +62,39 @@ def test_gateway_endpoints_on_the_private_route_table(dev, region, service):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_eventbridge_interface_endpoint_in_both_subnets_with_private_dns(dev, region):
-    endpoint = resource_at(dev, "aws_vpc_endpoint", f"{region}/network/events-endpoint")
-    assert endpoint["service_name"] == f"com.amazonaws.{region}.events"
-    assert (endpoint["vpc_endpoint_type"], endpoint["private_dns_enabled"]) == ("Interface", True)
-    assert len(endpoint["subnet_ids"]) == 2
-    group = address_at(dev, "aws_security_group", f"{region}/network/endpoints-security-group")
-    assert endpoint["security_group_ids"] == ["${" + group + ".id}"]
+def test_no_interface_endpoint_is_paid_for(dev, region):
+    """The functions call DynamoDB only (the item events come from the table's stream), through its
+    free gateway endpoint: no interface endpoint, no endpoint security group."""
+    assert all(e["vpc_endpoint_type"] == "Gateway" for e in resources(dev, "aws_vpc_endpoint", region))
+    [group] = resources(dev, "aws_security_group", region)
+    assert group["//"]["metadata"]["path"].endswith("/network/function-security-group")
+
+
+def test_an_interface_endpoint_when_a_function_needs_one(tmp_path):
+    """NetworkConfig(interface_endpoints=...): in both subnets, private DNS on, admitting HTTPS from
+    the functions' security group only."""
+    import json
+
+    from constructs_lib.blocks.naming import Namer
+    from constructs_lib.blocks.network import Network, NetworkConfig
+    from constructs_lib.cdk import aws
+    from constructs_lib.cdk import core as cdk
+
+    stack = cdk.TerraformStack(cdk.Testing.app(), "network")
+    provider = aws.AwsProvider(stack, "aws", region="eu-west-1", alias="eu-west-1")
+    config = NetworkConfig(
+        namer=Namer("shop", "qa"), region="eu-west-1", cidr_block="10.1.0.0/16", interface_endpoints=("events",)
+    )
+    Network(stack, "network", provider=provider, account_id="123456789012", kms_key_arn="k", config=config)
+    synthesized = json.loads(cdk.Testing.synth(stack))["resource"]
+    [endpoint] = [e for e in synthesized["aws_vpc_endpoint"].values() if e["vpc_endpoint_type"] == "Interface"]
+    assert endpoint["service_name"] == "com.amazonaws.eu-west-1.events"
+    assert endpoint["private_dns_enabled"] is True and len(endpoint["subnet_ids"]) == 2
+    [group] = [name for name in synthesized["aws_security_group"] if "endpoints-security-group" in name]
+    assert endpoint["security_group_ids"] == [f"${{aws_security_group.{group}.id}}"]
+    [rule] = synthesized["aws_vpc_security_group_ingress_rule"].values()
+    assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
+    assert rule["referenced_security_group_id"].startswith("${aws_security_group.network_function-security")
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -81,23 +107,21 @@ def test_function_security_group_has_no_ingress(dev, region):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_endpoints_admit_https_from_the_function_only(dev, region):
-    [rule] = resources(dev, "aws_vpc_security_group_ingress_rule", region)
-    assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
-    assert rule["referenced_security_group_id"].startswith(f"${{aws_security_group.{region}_network_function-security")
-    assert "cidr_ipv4" not in rule
+def test_nothing_is_admitted_into_the_network(dev, region):
+    assert not resources(dev, "aws_vpc_security_group_ingress_rule", region)
 
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_function_egress_is_https_to_the_endpoints_only(dev, region):
     rules = resources(dev, "aws_vpc_security_group_egress_rule", region)
-    # No rule to S3: no function uses it (NetworkConfig.gateway_egress adds one for a function that does).
-    assert len(rules) == 2
+    # DynamoDB's gateway only. No rule to S3: no function uses it (NetworkConfig.gateway_egress adds
+    # one for a function that does).
+    assert len(rules) == 1
     for rule in rules:
         assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
         assert "cidr_ipv4" not in rule and "cidr_ipv6" not in rule
     targets = sorted(r.get("prefix_list_id") or r["referenced_security_group_id"] for r in rules)
-    assert [t.split(".")[1].split("_")[-2] for t in targets] == ["endpoints-security-group", "dynamodb-endpoint"]
+    assert [t.split(".")[1].split("_")[-2] for t in targets] == ["dynamodb-endpoint"]
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -149,7 +173,7 @@ def test_every_endpoint_admits_only_this_accounts_principals_and_resources(reque
     data, or in for another account's credentials."""
     stack = request.getfixturevalue(stack_name)
     endpoints = resources(stack, "aws_vpc_endpoint")
-    assert len(endpoints) == 3 * len(resources(stack, "aws_vpc"))
+    assert len(endpoints) == 2 * len(resources(stack, "aws_vpc"))  # the DynamoDB and S3 gateways
     for endpoint in endpoints:
         service = endpoint["service_name"].rsplit(".", 1)[1]
         [statement] = policy_statements(stack, endpoint["policy"])

@@ -34,6 +34,7 @@ OWN_NAME = {
     "aws_kms_alias": "name",
     "aws_lambda_alias": "name",
     "aws_lambda_function": "function_name",
+    "aws_pipes_pipe": "name",
     "aws_route53_record": "name",
     "aws_s3_bucket": "bucket",
     "aws_security_group": "name",

@@ -67,6 +67,25 @@ def test_one_latency_record_per_region_on_the_one_name(global_stack):
         assert record["health_check_id"] == "${" + check + ".id}"
 
 
+@pytest.mark.parametrize("region", GLOBAL_REGIONS)
+def test_a_region_takes_callers_only_once_its_mapping_and_table_copy_exist(global_stack, region):
+    """The latency record waits for the stage's mapping on the global name and for the region's copy
+    of the table (the table in the home region, a replica elsewhere): a region being added is not
+    sent callers it cannot answer."""
+    [record] = [
+        r
+        for r in resources(global_stack, "aws_route53_record")
+        if "latency_routing_policy" in r and r["set_identifier"] == region
+    ]
+    mapping = address_at(global_stack, "aws_api_gateway_base_path_mapping", f"{region}/domain/base-path-mapping")
+    kind, copy = (
+        ("aws_dynamodb_table", "table/table")
+        if region == "eu-west-1"  # the home region
+        else ("aws_dynamodb_table_replica", f"table/replica-{region}")
+    )
+    assert record["depends_on"] == [mapping, address_at(global_stack, kind, copy)]
+
+
 def test_health_alarms_in_us_east_1_notify_its_regional_topic(global_stack):
     alarms = [a for a in resources(global_stack, "aws_cloudwatch_metric_alarm") if a["namespace"] == "AWS/Route53"]
     assert sorted(a["alarm_name"] for a in alarms) == [

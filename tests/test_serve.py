@@ -372,33 +372,86 @@ def test_response_from_result_merges_headers_and_decodes_base64() -> None:
 # --------------------------------------------------------------------------- as a user runs it
 
 
-def test_cli_serves_on_a_free_port_and_stops_on_ctrl_c() -> None:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+def _cli(*args: str, timeout: float = TIMEOUT) -> tuple[subprocess.Popen[bytes], list[str]]:
+    """``tools/serve.py`` as a user starts it (no table of this shell's: TABLE_NAME and
+    AWS_ENDPOINT_URL dropped), and its start-up lines: "Serving ..." to the "Health: ..." line."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TABLE_NAME", "AWS_ENDPOINT_URL")}
     process = subprocess.Popen(
-        [sys.executable, str(SERVE_PY), "--host", "127.0.0.1", "--port", "0", "--stage", "qa", "--region", "us-west-2"],
+        [sys.executable, str(SERVE_PY), "--host", "127.0.0.1", "--port", "0", *args],
         cwd=ROOT,
-        env=env,
+        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        bufsize=0,  # unbuffered: readline() takes one line off the pipe, so select() sees the next
     )
+    assert process.stdout is not None
+    lines: list[str] = []
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while not lines or not lines[-1].startswith("Health: "):
+            assert selector.select(timeout), f"no start-up line within the timeout after {lines}"
+            line = process.stdout.readline().decode()
+            assert line, f"the server stopped after {lines}"
+            lines.append(line.rstrip("\n"))
+    return process, lines
+
+
+def _stop(process: subprocess.Popen[bytes]) -> bytes:
+    """Ctrl-C, as a user stops it: a clean exit, its stderr."""
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, stderr
+    assert b"Traceback" not in stderr
+    return stderr
+
+
+def test_cli_serves_on_a_free_port_and_stops_on_ctrl_c() -> None:
+    process, lines = _cli("--stage", "qa", "--region", "us-west-2")
     try:
-        assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            assert selector.select(TIMEOUT), "no start-up line within the timeout"
-        line = process.stdout.readline().decode()
-        match = re.fullmatch(r"Serving iac-aws-nova \(stage qa\) on (http://127\.0\.0\.1:(\d+)/qa/api)\n", line)
-        assert match, line
+        match = re.fullmatch(r"Serving iac-aws-nova \(stage qa\) on (http://127\.0\.0\.1:(\d+)/qa/api)", lines[0])
+        assert match, lines
         assert int(match.group(2)) != 0
+        assert lines[2:] == [
+            "Items routes: off (no TABLE_NAME: they answer 503); `make serve-local` runs them on a local table",
+            "Health: 200 without reading a table (no TABLE_NAME)",
+        ]
         with urllib.request.urlopen(match.group(1) + "/health", timeout=TIMEOUT) as response:
             body = json.loads(response.read())
         assert response.status == 200
-        assert (body["status"], body["environment"], body["region"]) == ("healthy", "qa", "us-west-2")
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=TIMEOUT)
-        assert process.returncode == 0, stderr
+        assert (body["status"], body["table"], body["environment"], body["region"]) == (
+            "healthy",
+            "not configured",
+            "qa",
+            "us-west-2",
+        )
+        stderr = _stop(process)
         assert re.search(rb"^GET /qa/api/health 200 \d+\.\d+ms$", stderr, re.MULTILINE), stderr
-        assert b"Traceback" not in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=TIMEOUT)
+
+
+def test_cli_with_local_aws_serves_items_and_a_health_that_reads_the_table() -> None:
+    """``make serve-local``: a local table (moto, in-process) for the items and health routes."""
+    process, lines = _cli("--local-aws", "--region", "eu-west-1", timeout=30)
+    try:
+        url = lines[0].rsplit(" on ", 1)[1]
+        table = "iac-aws-nova-items-dev"
+        assert re.fullmatch(
+            rf"Items routes: on, table {table} at http://127\.0\.0\.1:\d+; no events "
+            r"\(deployed, the table's stream sends them\)",
+            lines[2],
+        ), lines
+        assert lines[3] == f"Health: reads table {table} (503 when it cannot)"
+        with urllib.request.urlopen(url + "/health", timeout=TIMEOUT) as response:
+            health = json.loads(response.read())
+        assert (response.status, health["status"], health["table"]) == (200, "healthy", "reachable")
+        request = urllib.request.Request(url + "/items/a", data=b'{"data": {"k": 1}}', method="PUT")
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            item = json.loads(response.read())
+        assert (response.status, item["data"], item["updated_region"]) == (201, {"k": 1}, "eu-west-1")
+        _stop(process)
     finally:
         if process.poll() is None:
             process.kill()

@@ -88,7 +88,7 @@ def test_dashboard_name_output(dev):
 
 
 def test_region_count_scales_the_regional_resources(synth):
-    three = synth(StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"))).stack()
+    three = synth(StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"), home_region="us-east-1")).stack()
     # Each region: the API function and the worker.
     assert len(resources(three, "aws_lambda_function")) == 6
     assert len(three["provider"]["aws"]) == 3

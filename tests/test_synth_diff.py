@@ -47,7 +47,7 @@ def default(synth: Any) -> Synth:
 
 @pytest.fixture(scope="module")
 def three_regions(synth: Any) -> Synth:
-    return synth(StackConfig(regions=THREE_REGIONS))
+    return synth(StackConfig(regions=THREE_REGIONS, home_region="us-east-1"))
 
 
 # ---- real synths ---------------------------------------------------------------------------------

@@ -61,6 +61,16 @@ def test_deletion_protection_can_be_turned_off_on_the_table_and_every_replica(va
     copies = resources(stack, "aws_dynamodb_table") + resources(stack, "aws_dynamodb_table_replica")
     assert [c["provider"] for c in copies] == ["aws.eu-west-1", "aws.eu-central-1"]
     assert all(c["deletion_protection_enabled"] is False for c in copies)
+    # Teardown: the same switch lets Terraform plan their destruction.
+    assert all("prevent_destroy" not in c.get("lifecycle", {}) for c in copies)
+
+
+def test_a_plan_that_would_destroy_a_protected_copy_stops_before_aws(dev):
+    """prevent_destroy on the table and every replica: a changed home region, or a region removed,
+    fails the plan instead of deleting data (turn table_deletion_protection off first, on purpose)."""
+    copies = resources(dev, "aws_dynamodb_table") + resources(dev, "aws_dynamodb_table_replica")
+    assert len(copies) == 2
+    assert all(c["lifecycle"]["prevent_destroy"] is True for c in copies)
 
 
 def test_table_name_is_the_same_in_every_region_and_names_the_environment():

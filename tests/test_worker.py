@@ -37,9 +37,14 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def envelope(
-    item_id: str = "a1", version: int = 3, detail_type: str = "ItemPut", region: str = "us-east-1", **changes: Any
+    item_id: str = "a1",
+    version: int | str = 3,
+    detail_type: str = "ItemPut",
+    region: str = "us-east-1",
+    **changes: Any,
 ) -> dict[str, Any]:
-    """An EventBridge event as the items API's PutEvents entry becomes on the bus."""
+    """An items event as it is on the bus (published by the table stream's pipe; ``version`` a string
+    of digits as the pipe sends it, or an integer as the function published it before)."""
     event = {
         "version": "0",
         "id": f"evt-{item_id}-{version}",
@@ -222,7 +227,14 @@ def _detail(**changes: Any) -> dict[str, Any]:
         (_detail(version=_DROP), "detail.version None"),
         (_detail(version=0), "detail.version 0"),
         (_detail(version=-1), "detail.version -1"),
-        (_detail(version="3"), "detail.version '3'"),
+        (_detail(version="0"), "detail.version '0'"),
+        (_detail(version="03"), "detail.version '03'"),
+        (_detail(version="3.0"), "detail.version '3.0'"),
+        (_detail(version="-1"), "detail.version '-1'"),
+        (_detail(version=" 3"), "detail.version ' 3'"),
+        (_detail(version=""), "detail.version ''"),
+        (_detail(version="\u0663"), "detail.version '\u0663'"),  # ARABIC-INDIC DIGIT THREE
+        (_detail(version="1" * 19), "detail.version '1111111111111111111'"),
         (_detail(version=3.0), "detail.version 3.0"),
         (_detail(version=True), "detail.version True"),
         (_detail(region=_DROP), "detail.region None"),
@@ -239,6 +251,20 @@ def test_an_invalid_record_is_reported_with_the_reason(body: Any, reason: str) -
     assert error["message"] == "record failed"
     assert error["reason"].startswith("invalid message: ")
     assert reason in error["reason"]
+
+
+def test_an_event_as_the_stream_pipe_publishes_it_is_processed() -> None:
+    """The pipe's input template quotes every placeholder, so the version arrives as the stream's N,
+    a string of digits; a delete's version and region are the deleted item's (its last write)."""
+    put, deleted = envelope("a1", "3"), envelope("a1", "3", "ItemDeleted", region="eu-west-1")
+    deleted["detail"]["updated_at"] = "2026-01-02T03:04:06.000Z"  # the pipe's ingestion time
+    result, logs = run({"Records": [record("m1", put), record("m2", deleted)]})
+    assert result == {"batchItemFailures": []}
+    assert [(line["id"], line["change"], line["version"], line["origin_region"]) for line in logs] == [
+        ("a1", "put", 3, "us-east-1"),
+        ("a1", "delete", 3, "eu-west-1"),
+    ]
+    assert all(type(line["version"]) is int for line in logs)
 
 
 def test_a_duplicated_bad_message_is_reported_once() -> None:
@@ -277,7 +303,7 @@ garbage = st.text(max_size=30) | st.recursive(
 valid = st.builds(
     envelope,
     item_id=st.from_regex(r"[A-Za-z0-9_.-]{1,64}", fullmatch=True),
-    version=st.integers(1, 2**53),
+    version=st.integers(1, 2**53) | st.integers(1, 2**53).map(str),  # as published, or through the pipe
     detail_type=st.sampled_from(["ItemPut", "ItemDeleted"]),
     region=st.sampled_from(["us-east-1", "eu-west-1"]),
 ).map(json.dumps)

@@ -15,10 +15,12 @@ get API Gateway's 403 ``Missing Authentication Token``; with ``--api-key`` every
 error``, as API Gateway answers.
 
 The function's other settings come from this process's environment, as its own do in Lambda: the
-items routes (``/api/items``) need ``TABLE_NAME`` (else they answer 503) and publish to
-``EVENT_BUS_NAME`` with source ``EVENT_SOURCE`` when those are set; boto3 takes ``AWS_ENDPOINT_URL``
-and credentials from there too, so a local moto server (``moto_server -p 5000``) can stand in for AWS
-(``AWS_REGION`` is always ``--region``).
+items routes (``/api/items``) need ``TABLE_NAME`` (else they answer 503), and ``GET /api/health``
+reads that table when it is set (without it: 200, ``"table": "not configured"``); boto3 takes
+``AWS_ENDPOINT_URL`` and credentials from there too, so a local moto server (``moto_server -p 5000``)
+can stand in for AWS (``AWS_REGION`` is always ``--region``). ``--local-aws`` starts one in-process
+with the stack's table. No events are sent locally: deployed, a write is announced by the table's
+stream (an EventBridge Pipe), not by the function.
 
 For tests: ``make_server(port=0, handler=spy)`` returns a ``ThreadingHTTPServer`` to run in a
 thread; ``event_from_request(...)`` is the pure request -> event translation.
@@ -626,22 +628,23 @@ def make_server(
 
 
 ITEMS_HELP = """\
-the items routes (/api/items) in one command, against a local table and bus (moto, in-process,
-from the project's .venv):
+the items routes (/api/items) in one command, against a local table (moto, in-process, from the
+project's .venv):
   make serve-local            # or: .venv/bin/python tools/serve.py --local-aws
 
 or against a table of your own, through the function's environment (as in Lambda):
-  TABLE_NAME        DynamoDB table of the items routes; unset: they answer 503
-  EVENT_BUS_NAME    EventBridge bus for ItemPut / ItemDeleted events; unset: none are sent
-  EVENT_SOURCE      the events' source (default: <project>.items)
+  TABLE_NAME        DynamoDB table of the items routes; unset: they answer 503, and
+                    GET /api/health answers 200 without reading a table
   AWS_ENDPOINT_URL  where boto3 sends the calls; AWS credentials as usual.
                     AWS_REGION is always --region, so the table must be in that region.
+No ItemPut / ItemDeleted events are sent locally: deployed, the table's stream announces writes.
 """
 
 
 def local_aws(project: str, stage: str, region: str) -> tuple[Any, dict[str, str]]:
-    """moto on a free loopback port, with the stack's items table and event bus (the names the stack
-    gives them); returns the server (``stop()`` it) and the function's environment for them."""
+    """moto on a free loopback port, with the stack's items table (the name the stack gives it);
+    returns the server (``stop()`` it) and the function's environment for it. No event bus: the
+    function publishes nothing (deployed, the table's stream does)."""
     import logging
 
     import boto3
@@ -649,11 +652,11 @@ def local_aws(project: str, stage: str, region: str) -> tuple[Any, dict[str, str
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every call
 
-    from constructs_lib.blocks.table import PARTITION_KEY
+    # rules.py is plain Python: the local table costs no CDK start-up.
+    from constructs_lib.blocks.rules import TABLE_PARTITION_KEY as PARTITION_KEY
 
     namer = Namer(project, stage)
     table = namer.global_name("items", kind="dynamodb_table")
-    bus = namer.name("events", region, kind="event_bus")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -666,22 +669,22 @@ def local_aws(project: str, stage: str, region: str) -> tuple[Any, dict[str, str
         AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
         KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
     )
-    session.client("events", endpoint_url=endpoint).create_event_bus(Name=bus)
-    return server, {**credentials, "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": table, "EVENT_BUS_NAME": bus}
+    return server, {**credentials, "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": table}
 
 
 def routes_banner(routes: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str]) -> list[str]:
-    """Which routes answer, and what the items routes talk to (or why they answer 503)."""
+    """Which routes answer, and what the items and health routes talk to (or why they do not)."""
     lines = ["Routes: " + ", ".join(f"{'|'.join(methods)} {route}" for route, methods in routes.items())]
-    table = environ.get("TABLE_NAME")
+    table = (environ.get("TABLE_NAME") or "").strip()
     if not table:
         lines.append(
             "Items routes: off (no TABLE_NAME: they answer 503); `make serve-local` runs them on a local table"
         )
+        lines.append("Health: 200 without reading a table (no TABLE_NAME)")
     else:
         where = environ.get("AWS_ENDPOINT_URL") or "AWS"
-        bus = environ.get("EVENT_BUS_NAME") or "none (no EVENT_BUS_NAME)"
-        lines.append(f"Items routes: on, table {table} at {where}; events to bus {bus}")
+        lines.append(f"Items routes: on, table {table} at {where}; no events (deployed, the table's stream sends them)")
+        lines.append(f"Health: reads table {table} (503 when it cannot)")
     return lines
 
 
@@ -702,7 +705,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--local-aws",
         action="store_true",
-        help="start a local DynamoDB table and EventBridge bus (moto, in-process) for the items routes",
+        help="start a local DynamoDB table (moto, in-process) for the items and health routes",
     )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -723,7 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     moto = None
-    function_env = {k: v for k, v in os.environ.items() if k in ("TABLE_NAME", "EVENT_BUS_NAME", "AWS_ENDPOINT_URL")}
+    function_env = {k: v for k, v in os.environ.items() if k in ("TABLE_NAME", "AWS_ENDPOINT_URL")}
     if args.local_aws:
         moto, local = local_aws(args.project, args.stage, args.region)
         server.environ.update(local)

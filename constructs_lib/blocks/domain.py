@@ -4,7 +4,9 @@ them with the region of lowest latency among the healthy ones."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..cdk import aws
 from ..cdk.core import Construct, Fn, TerraformIterator, TerraformResourceLifecycle, Token
@@ -83,23 +85,26 @@ class CustomDomain(Construct):
         rest_api_id: str,
         stage_name: str,
         shared_validation_fqdn: str | None = None,
+        serves_after: Sequence[Any] = (),
     ) -> None:
         """``stage_name`` should be a reference to the stage (``Api.deployed_stage_name``), so the
         base path mappings wait for the stage to exist. ``shared_validation_fqdn``: the owner's
-        ``validation_fqdn``, for every region but the owner."""
+        ``validation_fqdn``, for every region but the owner. ``serves_after``: what must exist before
+        the global name sends callers here (the region's copy of the table, say); the latency record
+        also waits for the stage's mapping, so no caller is sent to a region that cannot answer."""
         super().__init__(scope, id_)
         self._domain_name = config.domain_name
         self._regional_domain_name = config.regional_domain_name
         self._certificate(provider, config.hosted_zone_id, shared_validation_fqdn)
-        global_target, global_zone = self._domain(
+        global_target, global_zone, global_mapping = self._domain(
             "", self._domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
         )
-        regional_target, regional_zone = self._domain(
+        regional_target, regional_zone, _ = self._domain(
             "regional-", self._regional_domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
         )
         regional_fqdn = self._regional_record(provider, config.hosted_zone_id, regional_target, regional_zone)
         self._health_check(config, provider, regional_fqdn)
-        self._latency_record(config, provider, global_target, global_zone)
+        self._latency_record(config, provider, global_target, global_zone, [global_mapping, *serves_after])
 
     def _certificate(self, provider: aws.AwsProvider, zone_id: str, shared_validation_fqdn: str | None) -> None:
         """The certificate for both names, its validation records and the wait for its issue."""
@@ -171,7 +176,12 @@ class CustomDomain(Construct):
         self._health_check_id = health_check.id
 
     def _latency_record(
-        self, config: CustomDomainConfig, provider: aws.AwsProvider, global_target: str, global_zone: str
+        self,
+        config: CustomDomainConfig,
+        provider: aws.AwsProvider,
+        global_target: str,
+        global_zone: str,
+        serves_after: list[Any],
     ) -> None:
         """This region's latency-routed alias record of the global name, left out of Route 53's
         answers while the health check fails."""
@@ -189,6 +199,7 @@ class CustomDomain(Construct):
             latency_routing_policy=aws.Route53RecordLatencyRoutingPolicy(region=region),
             health_check_id=self._health_check_id,
             alias=aws.Route53RecordAlias(name=global_target, zone_id=global_zone, evaluate_target_health=True),
+            depends_on=serves_after,
         )
 
     def _validation_records(
@@ -237,9 +248,10 @@ class CustomDomain(Construct):
 
     def _domain(
         self, prefix: str, name: str, *, provider: aws.AwsProvider, rest_api_id: str, stage_name: str
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str, aws.ApiGatewayBasePathMapping]:
         """A REGIONAL custom domain name whose root is the stage's root, so ``https://{name}/api/...``
-        reaches the stage's ``/api``. Returns the alias target: its regional domain name and zone id."""
+        reaches the stage's ``/api``. Returns the alias target (its regional domain name and zone id)
+        and the mapping."""
         domain = aws.ApiGatewayDomainName(
             self,
             f"{prefix}domain-name",
@@ -249,7 +261,7 @@ class CustomDomain(Construct):
             regional_certificate_arn=self._certificate_arn,
             security_policy="TLS_1_2",
         )
-        aws.ApiGatewayBasePathMapping(
+        mapping = aws.ApiGatewayBasePathMapping(
             self,
             f"{prefix}base-path-mapping",
             provider=provider,
@@ -258,7 +270,7 @@ class CustomDomain(Construct):
             api_id=rest_api_id,
             stage_name=stage_name,
         )
-        return domain.regional_domain_name, domain.regional_zone_id
+        return domain.regional_domain_name, domain.regional_zone_id, mapping
 
     @property
     def domain_name(self) -> str:

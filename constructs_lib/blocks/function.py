@@ -17,6 +17,7 @@ from .rules import (
     LAMBDA_RUNTIMES,
     LAMBDA_TIMEOUT_SECONDS,
     LOG_RETENTION,
+    QUEUE_TRIGGER_CONCURRENCY,
     UNSUPPORTED_RUNTIME,
     OneOf,
     OrNull,
@@ -73,8 +74,7 @@ class QueueTrigger:
                 f"max_batching_window_seconds: {self.max_batching_window_seconds!r} must be at least 1 "
                 f"with a batch_size above 10 (got {self.batch_size})"
             )
-        if self.max_concurrency is not None and not 2 <= self.max_concurrency <= 1000:
-            raise ValueError(f"max_concurrency: {self.max_concurrency!r} must be 2 to 1000 or None")
+        OrNull(QUEUE_TRIGGER_CONCURRENCY).check("max_concurrency", self.max_concurrency)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,9 +41,8 @@ class MonitoringConfig:
     queue_age_threshold_seconds: age of the oldest message in the work queue above which its alarm
         fires (the consumer is falling behind or failing). Default 900.
 
-    The dead-letter queue's alarm fires on any message in it, and the unpublished-events alarm on
-    any item change whose event the function could not publish: neither has a threshold, because
-    each is work that waits for a person.
+    The dead-letter queue's alarm fires on any message in it: it has no threshold, because each
+    message is work that waits for a person.
     """
 
     namer: Namer
@@ -139,20 +138,13 @@ class MonitoringConfig:
         ]
 
 
-# What the API function logs when an item change's event could not be published
-# (lambda_src/publisher.py EVENT_NOT_PUBLISHED); the line carries the event, for a replay.
-EVENT_NOT_PUBLISHED_PATTERN = '{ $.message = "event not published" }'
-EVENTS_NOT_PUBLISHED_METRIC = "EventsNotPublished"
-
-
 @dataclass(frozen=True, kw_only=True)
 class AsyncWatch:
-    """What Monitoring watches of a region's async path: the queues by name and the log group of
-    the function that publishes the events (references, so the alarms wait for them)."""
+    """What Monitoring watches of a region's async path: the queues by name (references, so the
+    alarms wait for them)."""
 
     queue_name: str
     dead_letter_queue_name: str
-    publisher_log_group_name: str
 
 
 def alarm_topic(scope: Construct, *, provider: aws.AwsProvider, name: str, kms_key_arn: str, email: str | None) -> str:
@@ -173,9 +165,9 @@ class Monitoring(Construct):
     subscription when configured)
     and CloudWatch alarms on function errors, duration and throttles and on API 4XX and 5XX
     responses; given an ``AsyncWatch``, also alarms on the work queue's oldest message, on any
-    message in the dead-letter queue, and (through a metric filter on the publisher's log group)
-    on any event the function could not publish. Missing data counts as not breaching: a quiet API
-    is not an incident.
+    message in the dead-letter queue (an event the queue could not take, a message the worker kept
+    failing, or a batch of item changes the bus kept refusing). Missing data counts as not
+    breaching: a quiet API is not an incident.
     """
 
     def __init__(
@@ -214,7 +206,6 @@ class Monitoring(Construct):
             watched += [
                 (queue_age, {"QueueName": async_watch.queue_name}),
                 (dlq_messages, {"QueueName": async_watch.dead_letter_queue_name}),
-                (self._unpublished_events(config, provider, async_watch.publisher_log_group_name), {}),
             ]
         for spec, dimensions in watched:
             name = namer.name(spec.what, region, kind="cloudwatch_alarm")
@@ -237,33 +228,6 @@ class Monitoring(Construct):
                 ok_actions=[self._topic_arn],
             )
             self._alarm_names.append(name)
-
-    def _unpublished_events(
-        self, config: MonitoringConfig, provider: aws.AwsProvider, log_group_name: str
-    ) -> AlarmSpec:
-        """A metric that counts the publisher's "event not published" log lines, and its alarm's spec."""
-        namespace = f"{config.namer.project}/{config.namer.environment}"
-        metric_filter = aws.CloudwatchLogMetricFilter(
-            self,
-            "events-not-published-filter",
-            provider=provider,
-            name=EVENTS_NOT_PUBLISHED_METRIC,
-            log_group_name=log_group_name,
-            pattern=EVENT_NOT_PUBLISHED_PATTERN,
-            metric_transformation=aws.CloudwatchLogMetricFilterMetricTransformation(
-                name=EVENTS_NOT_PUBLISHED_METRIC, namespace=namespace, value="1", unit="Count"
-            ),
-        )
-        return AlarmSpec(
-            what="events-not-published",
-            namespace=namespace,
-            # The filter's metric as a reference: the alarm waits for the filter that feeds it.
-            metric=metric_filter.metric_transformation.name,
-            statistic="Sum",
-            threshold=0,
-            period_seconds=ONE_MINUTE,
-            description="Item changes whose event was not published: replay them from the function's log",
-        )
 
     @property
     def topic_arn(self) -> str:

@@ -33,6 +33,7 @@ LIMITS: dict[str, int] = {
     "sqs_queue": 80,
     "event_bus": 256,
     "event_rule": 64,
+    "pipe": 64,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

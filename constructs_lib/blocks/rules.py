@@ -37,6 +37,8 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 LAMBDA_RUNTIMES = ("python3.12", "python3.13")
+# The one key of the items table (a string): the table, the items API and the local tools agree on it.
+TABLE_PARTITION_KEY = "id"
 API_AUTH_MODES = ("api_key", "iam", "cognito", "none")
 # The stage cache sizes API Gateway offers, in GB, and the exact string its API accepts for each
 # (``str(118.0)`` is "118.0", which API Gateway refuses).
@@ -291,5 +293,7 @@ API_CACHE_SIZE = OrNull(OneOf(API_CACHE_SIZES_GB, "must be one of {values} (GB) 
 REQUEST_BODY_LIMIT = OneOf(REQUEST_BODY_LIMITS_KB, "must be one of {values} (the body sizes WAF can inspect)")
 WAF_RATE_LIMIT = Whole(100, 2_000_000_000)
 QUEUE_MAX_RECEIVE_COUNT = Whole(1, 1000)
+# Concurrent invocations one SQS trigger may cause (Lambda's range for maximum_concurrency).
+QUEUE_TRIGGER_CONCURRENCY = Whole(2, 1000)
 DOMAIN_NAME = Problem(domain_name_problem, "lowercase DNS name of at least two labels, at most 64 characters")
 HOSTED_ZONE_ID = Problem(hosted_zone_id_problem, 'Route 53 hosted zone id ("Z...", without "/hostedzone/")')

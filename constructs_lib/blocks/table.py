@@ -8,9 +8,9 @@ from ..cdk import aws
 from ..cdk.core import Construct, TerraformResourceLifecycle
 from .iam import Grantee, Statement
 from .naming import Namer
+from .rules import TABLE_PARTITION_KEY
 
-# The one key of the table; the function's items API and the table agree on it.
-PARTITION_KEY = "id"
+PARTITION_KEY = TABLE_PARTITION_KEY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +59,8 @@ class GlobalTable(Construct):
         self._table: aws.DynamodbTable | None = None
         self._deployed_name = ""
         self._arns: dict[str, str] = {}
+        self._copies: dict[str, aws.DynamodbTable | aws.DynamodbTableReplicaA] = {}
+        self._providers: dict[str, aws.AwsProvider] = {}
 
     def add_copy(self, region: str, *, provider: aws.AwsProvider, kms_key_arn: str) -> str:
         """The table (in the home region) or its replica in ``region``, encrypted with that region's
@@ -67,11 +69,11 @@ class GlobalTable(Construct):
         if region in self._arns or region not in (config.home_region, *config.replica_regions):
             raise ValueError(f"region: {region!r} is not a region still without its copy of the table")
         if region == config.home_region:
-            self._arns[region] = self._create_table(provider, kms_key_arn)
+            self._copies[region] = self._create_table(provider, kms_key_arn)
         elif self._table is None:
             raise ValueError(f"region: {region!r}: the home region ({config.home_region}) adds its copy first")
         else:
-            self._arns[region] = aws.DynamodbTableReplicaA(
+            self._copies[region] = aws.DynamodbTableReplicaA(
                 self,
                 f"replica-{region}",
                 provider=provider,
@@ -79,10 +81,13 @@ class GlobalTable(Construct):
                 kms_key_arn=kms_key_arn,
                 point_in_time_recovery=True,
                 deletion_protection_enabled=config.deletion_protection,
-            ).arn
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=config.deletion_protection or None),
+            )
+        self._arns[region] = self._copies[region].arn
+        self._providers[region] = provider
         return self._arns[region]
 
-    def _create_table(self, provider: aws.AwsProvider, kms_key_arn: str) -> str:
+    def _create_table(self, provider: aws.AwsProvider, kms_key_arn: str) -> aws.DynamodbTable:
         self._table = aws.DynamodbTable(
             self,
             "table",
@@ -98,10 +103,34 @@ class GlobalTable(Construct):
             deletion_protection_enabled=self._config.deletion_protection,
             # The replicas are their own resources; the table's inline replica list must not
             # fight them (the provider documents this pairing).
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["replica"]),
+            # With deletion protection, a plan that would destroy the table (a changed home region,
+            # say) stops before it reaches AWS.
+            lifecycle=TerraformResourceLifecycle(
+                ignore_changes=["replica"], prevent_destroy=self._config.deletion_protection or None
+            ),
         )
         self._deployed_name = self._table.name
-        return self._table.arn
+        return self._table
+
+    def copy_in(self, region: str) -> aws.DynamodbTable | aws.DynamodbTableReplicaA:
+        """``region``'s copy (the table or its replica), for what must wait for it to exist."""
+        if region not in self._copies:
+            raise ValueError(f"region: {region!r} has no copy of the table ({', '.join(self._copies)})")
+        return self._copies[region]
+
+    def stream_arn_in(self, region: str) -> str:
+        """The stream of ``region``'s copy, as a reference. A replica resource does not export its
+        stream, so a replica's is read (in its region, once it exists) from the table there."""
+        copy = self.copy_in(region)
+        if isinstance(copy, aws.DynamodbTable):
+            return copy.stream_arn
+        return aws.DataAwsDynamodbTable(
+            self,
+            f"replica-{region}-stream",
+            provider=self._providers[region],
+            name=self.deployed_table_name,
+            depends_on=[copy],
+        ).stream_arn
 
     def grant_read_write_items(self, grantee: Grantee, region: str) -> None:
         """Item by item (no batch, no table-level actions) on ``region``'s copy only."""

@@ -71,6 +71,7 @@ from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZonesFilter,
 )
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_dynamodb_table import DataAwsDynamodbTable
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -105,6 +106,16 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import (
     LambdaProvisionedConcurrencyConfig,
+)
+from cdktf_cdktf_provider_aws.pipes_pipe import (
+    PipesPipe,
+    PipesPipeSourceParameters,
+    PipesPipeSourceParametersDynamodbStreamParameters,
+    PipesPipeSourceParametersDynamodbStreamParametersDeadLetterConfig,
+    PipesPipeSourceParametersFilterCriteria,
+    PipesPipeSourceParametersFilterCriteriaFilter,
+    PipesPipeTargetParameters,
+    PipesPipeTargetParametersEventbridgeEventBusParameters,
 )
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
@@ -227,6 +238,7 @@ __all__ = [
     "DataAwsAvailabilityZones",
     "DataAwsAvailabilityZonesFilter",
     "DataAwsCallerIdentity",
+    "DataAwsDynamodbTable",
     "DataAwsIamPolicyDocument",
     "DataAwsIamPolicyDocumentStatement",
     "DataAwsIamPolicyDocumentStatementCondition",
@@ -252,6 +264,14 @@ __all__ = [
     "LambdaFunctionVpcConfig",
     "LambdaPermission",
     "LambdaProvisionedConcurrencyConfig",
+    "PipesPipe",
+    "PipesPipeSourceParameters",
+    "PipesPipeSourceParametersDynamodbStreamParameters",
+    "PipesPipeSourceParametersDynamodbStreamParametersDeadLetterConfig",
+    "PipesPipeSourceParametersFilterCriteria",
+    "PipesPipeSourceParametersFilterCriteriaFilter",
+    "PipesPipeTargetParameters",
+    "PipesPipeTargetParametersEventbridgeEventBusParameters",
     "Route53HealthCheck",
     "Route53Record",
     "Route53RecordAlias",

@@ -26,6 +26,7 @@ from ..blocks.rules import (
     LAMBDA_TIMEOUT_SECONDS,
     LOG_RETENTION,
     QUEUE_MAX_RECEIVE_COUNT,
+    QUEUE_TRIGGER_CONCURRENCY,
     REGION_PATTERN,
     REQUEST_BODY_LIMIT,
     WAF_RATE_LIMIT,
@@ -203,6 +204,7 @@ class StateLocation:
     key: str
 
 
+DEFAULT_REGIONS = ("us-east-1", "us-west-2")
 IDENTITY, STATE, NETWORK, FUNCTION, API = "Identity", "State", "Network", "Function", "API"
 ROUTING, DATA, STORAGE, MONITORING = "Global routing", "Data and async work", "Storage", "Monitoring"
 GROUPS = (IDENTITY, STATE, NETWORK, FUNCTION, API, ROUTING, DATA, STORAGE, MONITORING)
@@ -235,13 +237,15 @@ class StackConfig:
         group=IDENTITY,
     )
     regions: tuple[str, ...] = setting(
-        ("us-east-1", "us-west-2"), rule=_Regions(), doc="The regions to deploy to.", group=IDENTITY
+        DEFAULT_REGIONS, rule=_Regions(), doc="The regions to deploy to.", group=IDENTITY
     )
     home_region: str | None = setting(
         rule=OrNull(_Region()),
-        doc="One of `regions`: holds the global table, the dashboard and the shared sign-in and API key.",
+        doc="One of `regions`: holds the global table, the dashboard and the shared sign-in and API key. "
+        "Required with more than one region (but the default two): taken from the order of `regions`, a "
+        "reordered list would move the table.",
         group=IDENTITY,
-        default_doc="the first region",
+        default_doc='the only region; `"us-east-1"` with the default regions',
     )
     tags: Mapping[str, str] = setting(
         rule=_Tags(),
@@ -300,8 +304,11 @@ class StackConfig:
     )
     lambda_timeout_seconds: int = setting(
         30,
-        rule=LAMBDA_TIMEOUT_SECONDS,
-        doc="Timeout of the API function.",
+        # One DynamoDB attempt takes up to 6 s and the function stops 1 s before its timeout
+        # (lambda_src/budget.py): below 8 s no items request could ever be tried.
+        rule=Whole(8, 900),
+        doc="Timeout of the API function, at least 8 (one DynamoDB attempt and the answer). API Gateway waits "
+        "29 s at most, and each request stops its own work after 25 s, so more than 30 buys nothing.",
         group=FUNCTION,
         into=("function.timeout_seconds",),
     )
@@ -341,15 +348,25 @@ class StackConfig:
         into=("api.auth",),
     )
     api_throttle_rate_per_second: float = setting(
-        100, rule=Positive(), doc="Steady request rate of the stage.", group=API, into=("api.throttle_rate_per_second",)
+        100,
+        rule=Positive(),
+        doc="Steady request rate of each region's stage: size it for one region carrying all the traffic "
+        "(on failover the others' callers come here).",
+        group=API,
+        into=("api.throttle_rate_per_second",),
     )
     api_throttle_burst_requests: int = setting(
-        200, rule=Whole(1), doc="Burst capacity of the stage.", group=API, into=("api.throttle_burst_requests",)
+        200,
+        rule=Whole(1),
+        doc="Burst capacity of each region's stage (sized, like the rate, for one region alone).",
+        group=API,
+        into=("api.throttle_burst_requests",),
     )
     api_usage_quota_per_day: int = setting(
         10_000,
         rule=Whole(1),
-        doc="Requests per day per API key (`api_key` auth).",
+        doc="Requests per day per API key in each region (`api_key` auth): a caller sent to another "
+        "region on failover starts that region's count.",
         group=API,
         into=("api.usage_quota_per_day",),
     )
@@ -405,6 +422,13 @@ class StackConfig:
     )
     worker_memory_mb: int = setting(
         128, rule=LAMBDA_MEMORY_MB, doc="Memory of the queue's worker.", group=DATA, into=("worker.memory_mb",)
+    )
+    worker_max_concurrency: int = setting(
+        2,
+        rule=QUEUE_TRIGGER_CONCURRENCY,
+        doc="Concurrent executions of the worker per region: low, so that a flood of changes cannot take a "
+        "new account's whole Lambda concurrency (as little as 10) from the API; raise it with your quota.",
+        group=DATA,
     )
     worker_timeout_seconds: int = setting(
         30,
@@ -499,6 +523,12 @@ class StackConfig:
     # -- rules between settings -----------------------------------------------------------------------
     def _check_regions_named(self) -> None:
         listed = f"({', '.join(self.regions)})"
+        if self.home_region is None and len(self.regions) > 1 and self.regions != DEFAULT_REGIONS:
+            raise RuleError(
+                "home_region",
+                f"must be set with more than one region: one of {listed}, the region that holds the global table "
+                "(taken from the order of regions, a reordered list would move the table and destroy a replica)",
+            )
         if self.home_region is not None and self.home_region not in self.regions:
             raise fail("home_region", self.home_region, f"must be one of the configured regions {listed}")
         for name in ("vpc_cidrs", "availability_zone_ids"):
@@ -558,7 +588,7 @@ class StackConfig:
 
     @property
     def home(self) -> str:
-        """The home region: ``home_region``, or the first region."""
+        """The home region: ``home_region``, or the only region (or the first of the default two)."""
         return self.home_region or self.regions[0]
 
     @property

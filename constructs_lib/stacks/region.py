@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..blocks.api import Api, ApiConfig, Cors, FunctionTarget
+from ..blocks.change_feed import ChangeFeed, ChangeFeedConfig
 from ..blocks.domain import CustomDomain, CustomDomainConfig
 from ..blocks.events import EventBus, EventBusConfig
 from ..blocks.function import Function, FunctionConfig, QueueTrigger
@@ -21,9 +22,6 @@ from ..blocks.waf import WafConfig, WebApplicationFirewall
 from ..cdk import aws
 from ..cdk.core import Construct
 from ..settings import StackConfig
-
-# The worker's concurrency, bounded so a flood of changes cannot take the account's whole concurrency.
-WORKER_MAX_CONCURRENCY = 10
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,7 @@ class RegionalDeployment(Construct):
         self.network = self._network()
         self.queue = self._queue()
         self.bus = self._bus()
+        self.changes = self._change_feed()
         self.function = self._api_function(source_dir)
         self.worker = self._worker(source_dir)
         self.api = self._api(from_home)
@@ -127,6 +126,9 @@ class RegionalDeployment(Construct):
                 region=self._region,
                 cidr_block=config.vpc_cidr(self._region),
                 availability_zone_ids=tuple(zone_ids) if zone_ids else None,
+                # The functions reach DynamoDB only (its free gateway endpoint): the events come
+                # from the stream, so no interface endpoint is paid for.
+                interface_endpoints=(),
                 **config.settings_for("network"),
             ),
         )
@@ -159,8 +161,8 @@ class RegionalDeployment(Construct):
         )
 
     def _api_function(self, source_dir: Path) -> Function:
-        """The items API: its region's table copy, item by item; its own events on the bus; the key
-        only as those two services use it."""
+        """The items API: its region's table copy, item by item, and the key only as DynamoDB uses
+        it. It publishes nothing itself: the change feed announces its writes from the stream."""
         config = self._config
         function = Function(
             self,
@@ -172,10 +174,8 @@ class RegionalDeployment(Construct):
             kms_key_arn=self._key_arn,
             environment={
                 **self._environment(),
-                # References: the function waits for the table and the bus it names.
+                # A reference: the function waits for the table it names.
                 "TABLE_NAME": self._table.deployed_table_name,
-                "EVENT_BUS_NAME": self.bus.deployed_bus_name,
-                "EVENT_SOURCE": self.event_source,
                 # The limit WAF enforces in front of the API, and the origin its preflights allow.
                 "MAX_REQUEST_BODY_BYTES": str(config.api_max_request_body_kb * 1024),
                 "CORS_ALLOW_ORIGIN": self._cors.allow_origin,
@@ -188,9 +188,24 @@ class RegionalDeployment(Construct):
             ),
         )
         self._table.grant_read_write_items(function, self._region)
-        self.bus.grant_put_events(function, source=self.event_source, sid="PublishItemEvents")
-        self.key.grant_use_through(function, services=("dynamodb", "events"), sid="UseTheKeyThroughTheTableAndBus")
+        self.key.grant_use_through(function, services=("dynamodb",), sid="UseTheKeyThroughTheTable")
         return function
+
+    def _change_feed(self) -> ChangeFeed:
+        """This region's writes, from its copy's stream to its bus."""
+        return ChangeFeed(
+            self,
+            "changes",
+            provider=self._provider,
+            account_id=self._account_id,
+            stream_arn=self._table.stream_arn_in(self._region),
+            bus_arn=self.bus.bus_arn,
+            dead_letter_queue_arn=self.queue.dead_letter_queue_arn,
+            kms_key_arn=self._key_arn,
+            config=ChangeFeedConfig(
+                namer=self._namer, region=self._region, source=self.event_source, environment=self._config.environment
+            ),
+        )
 
     def _worker(self, source_dir: Path) -> Function:
         """The work queue's consumer (its trigger brings the permission to consume)."""
@@ -216,7 +231,9 @@ class RegionalDeployment(Construct):
                 source_dir=source_dir,
                 handler="worker.handler",
                 **config.settings_for("worker"),
-                queue_triggers=(QueueTrigger(queue_arn=self.queue.queue_arn, max_concurrency=WORKER_MAX_CONCURRENCY),),
+                queue_triggers=(
+                    QueueTrigger(queue_arn=self.queue.queue_arn, max_concurrency=config.worker_max_concurrency),
+                ),
             ),
         )
 
@@ -253,6 +270,8 @@ class RegionalDeployment(Construct):
             rest_api_id=self.api.rest_api_id,
             stage_name=self.api.deployed_stage_name,
             shared_validation_fqdn=from_home.validation_fqdn,
+            # Callers come here once the region can answer them: its copy of the table exists.
+            serves_after=[self._table.copy_in(self._region)],
             config=CustomDomainConfig(
                 namer=self._namer,
                 region=self._region,
@@ -303,7 +322,6 @@ class RegionalDeployment(Construct):
             async_watch=AsyncWatch(
                 queue_name=self.queue.deployed_queue_name,
                 dead_letter_queue_name=self.queue.deployed_dead_letter_queue_name,
-                publisher_log_group_name=self.function.log_group_name,
             ),
             config=MonitoringConfig(
                 namer=self._namer,

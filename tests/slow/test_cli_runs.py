@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import BackgroundRun, engine_name, project_copy, subprocess_env
 
-OVERRIDE = {"regions": ["eu-west-1", "eu-central-1"]}
+OVERRIDE = {"regions": ["eu-west-1", "eu-central-1"], "home_region": "eu-west-1"}
 # No update check, and an empty Terraform CLI configuration (this machine's names a missing file).
 QUIET = {"CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}
 BROKEN_SETTINGS = '{\n  "regions": ["us-east-1",]\n}\n'
@@ -43,8 +43,9 @@ def test_make_synth_builds_what_the_override_says_through_the_cdktf_cli():
     used to replace the variable with cdktf.json's context; now the override is what gets built."""
     result = MAKE_SYNTH.result()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Settings are valid (settings.json, with CDKTF_CONTEXT_JSON setting regions): iac-aws-nova-dev" in (
-        result.stdout
+    assert (
+        "Settings are valid (settings.json, with CDKTF_CONTEXT_JSON setting regions, home_region): iac-aws-nova-dev"
+        in (result.stdout)
     )
     # It went through the engine's CLI.
     assert {"cdktf": "npx --no-install cdktf synth", "cdktn": "cdktn synth --app"}[engine_name()] in result.stdout
