@@ -4,6 +4,7 @@ renders from their sources."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -184,3 +185,22 @@ def test_the_security_page_renders_the_accepted_findings_file(tmp_path):
     assert table.splitlines()[-1] == (
         "| CKV_AWS_999 | `aws_sqs_queue.*` in stacks `x-*` | A reason \\| with a pipe and a \\*. |"
     )
+
+
+def test_every_documented_destroy_lifts_the_tables_protection_for_its_own_plan():
+    """With table_deletion_protection on, the table carries prevent_destroy: a destroy synthesized
+    from the plain settings stops at its plan. Each documented destroy carries the override."""
+    from constructs_lib.settings import StackConfig
+
+    commands = [
+        line
+        for page in (README, *sorted((ROOT / "docs").glob("*.md")))
+        for line in page.read_text(encoding="utf-8").splitlines()
+        if "cdktf destroy iac-aws-nova-dev" in line
+    ]
+    assert commands
+    for command in commands:
+        override = re.search(r"CDKTF_CONTEXT_JSON='([^']*)' npx cdktf destroy", command)
+        assert override, f"a destroy without the override: {command.strip()}"
+        settings = json.loads(override.group(1))
+        assert StackConfig(**settings).table_deletion_protection is False
