@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..cdk import aws
-from ..cdk.core import Construct, TerraformResourceLifecycle
+from ..cdk.core import Construct, Fn, TerraformResourceLifecycle
 from .iam import Grantee, Statement
 from .naming import Namer
 from .rules import TABLE_PARTITION_KEY
@@ -120,7 +120,10 @@ class GlobalTable(Construct):
 
     def stream_arn_in(self, region: str) -> str:
         """The stream of ``region``'s copy, as a reference. A replica resource does not export its
-        stream, so a replica's is read (in its region, once it exists) from the table there."""
+        stream, so a replica's is read from the table in its region. The table's name is taken from
+        the replica's ARN (``...:table/<name>``), not given by ``depends_on``: the read waits for the
+        replica on its first apply only, while ``depends_on`` would defer it whenever the replica
+        changes in place, and a stream ARN unknown at plan time replaces whatever it feeds."""
         copy = self.copy_in(region)
         if isinstance(copy, aws.DynamodbTable):
             return copy.stream_arn
@@ -128,8 +131,7 @@ class GlobalTable(Construct):
             self,
             f"replica-{region}-stream",
             provider=self._providers[region],
-            name=self.deployed_table_name,
-            depends_on=[copy],
+            name=Fn.element(Fn.split("/", self._arns[region]), 1),
         ).stream_arn
 
     def grant_read_write_items(self, grantee: Grantee, region: str) -> None:
