@@ -55,10 +55,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTargetRetryPolicy,
 )
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
-    CloudwatchLogMetricFilter,
-    CloudwatchLogMetricFilterMetricTransformation,
-)
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
@@ -228,8 +224,6 @@ __all__ = [
     "CloudwatchEventTargetDeadLetterConfig",
     "CloudwatchEventTargetRetryPolicy",
     "CloudwatchLogGroup",
-    "CloudwatchLogMetricFilter",
-    "CloudwatchLogMetricFilterMetricTransformation",
     "CloudwatchMetricAlarm",
     "CognitoUserPool",
     "CognitoUserPoolClient",
