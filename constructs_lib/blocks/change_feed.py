@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from ..cdk import aws
 from ..cdk.core import Construct
-from .iam import Condition, ServiceRole, Statement, service_role
+from .iam import ServiceRole, Statement, service_role
+from .kms import use_through
 from .naming import Namer
 from .rules import Whole
 
@@ -177,17 +178,12 @@ class ChangeFeed(Construct):
                 ),
                 Statement(sid="PublishToTheBus", actions=["events:PutEvents"], resources=[bus_arn]),
                 Statement(sid="SendFailedBatches", actions=["sqs:SendMessage"], resources=[dead_letter_queue_arn]),
-                Statement(
+                use_through(
+                    kms_key_arn,
+                    region,
+                    ("dynamodb", "events", "sqs"),
                     sid="UseTheKeyThroughTheseServices",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[kms_key_arn],
-                    conditions=[
-                        Condition(
-                            test="StringEquals",
-                            variable="kms:ViaService",
-                            values=[f"{s}.{region}.amazonaws.com" for s in ("dynamodb", "events", "sqs")],
-                        )
-                    ],
+                    actions=("kms:Decrypt", "kms:GenerateDataKey"),
                 ),
             ],
         )

@@ -85,6 +85,23 @@ def _eventbridge_statements(account_id: str) -> list[Statement]:
     ]
 
 
+def use_through(key_arn: str, region: str, services: Sequence[str], *, sid: str, actions: Sequence[str]) -> Statement:
+    """``actions`` on the key only as ``services`` use it on the caller's behalf in ``region``
+    (``kms:ViaService``): for a role whose key is known by its ARN alone."""
+    return Statement(
+        sid=sid,
+        actions=list(actions),
+        resources=[key_arn],
+        conditions=[
+            Condition(
+                test="StringEquals",
+                variable="kms:ViaService",
+                values=[f"{service}.{region}.amazonaws.com" for service in services],
+            )
+        ],
+    )
+
+
 class EncryptionKey(Construct):
     """Creates a symmetric KMS key with yearly automatic rotation and an alias. Its policy lets the
     account's IAM policies grant its use (so roles get exactly what their policies say), CloudWatch
@@ -162,17 +179,12 @@ class EncryptionKey(Construct):
         """Encrypt and decrypt with the key only as ``services`` (``"dynamodb"``, ``"events"``...) use
         it on the grantee's behalf in the key's region (``kms:ViaService``)."""
         grantee.add_to_role_policy(
-            Statement(
+            use_through(
+                self._arn,
+                self._region,
+                services,
                 sid=sid,
-                actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-                resources=[self._arn],
-                conditions=[
-                    Condition(
-                        test="StringEquals",
-                        variable="kms:ViaService",
-                        values=[f"{service}.{self._region}.amazonaws.com" for service in services],
-                    )
-                ],
+                actions=("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"),
             )
         )
 
