@@ -145,6 +145,12 @@ def fail(setting: str, value: Any, rule: str) -> RuleError:
     return RuleError(setting, f"{as_json(value)} {rule}")
 
 
+def require_string(setting: str, value: Any) -> None:
+    """Refuse anything but a string, saying what it is instead."""
+    if not isinstance(value, str):
+        raise fail(setting, value, f"must be a string (got {kind_of(value)})")
+
+
 class Rule(Protocol):
     """One rule for one value: ``check`` raises ``RuleError`` naming ``setting``; ``describe``
     says the rule in a few words for the generated docs."""
@@ -226,8 +232,7 @@ class Text:
     summary: str
 
     def check(self, setting: str, value: Any) -> None:
-        if not isinstance(value, str):
-            raise fail(setting, value, f"must be a string (got {kind_of(value)})")
+        require_string(setting, value)
         if not re.match(self.pattern, value):
             raise fail(setting, value, self.rule)
 
@@ -243,8 +248,7 @@ class Problem:
     summary: str
 
     def check(self, setting: str, value: Any) -> None:
-        if not isinstance(value, str):
-            raise fail(setting, value, f"must be a string (got {kind_of(value)})")
+        require_string(setting, value)
         problem = self.find(value)
         if problem:
             raise fail(setting, value, problem)

@@ -39,7 +39,7 @@ from ..blocks.rules import (
     Whole,
     as_json,
     fail,
-    kind_of,
+    require_string,
 )
 from .regions import KNOWN_REGIONS, default_vpc_cidr
 
@@ -58,14 +58,9 @@ _RESERVED_TAGS = ("Project", "Environment", "ManagedBy", "Region")
 _NAME_RULE = "lowercase letters, digits or single hyphens, start with a letter and not end with a hyphen"
 
 
-def _str(setting: str, value: Any) -> None:
-    if not isinstance(value, str):
-        raise fail(setting, value, f"must be a string (got {kind_of(value)})")
-
-
 def _ipv4_network(setting: str, cidr: Any) -> ipaddress.IPv4Network:
     """The network a CIDR names, or an error that says what is wrong with it and what was meant."""
-    _str(setting, cidr)
+    require_string(setting, cidr)
     try:
         return ipaddress.IPv4Network(cidr)
     except ValueError:
@@ -79,7 +74,7 @@ def _ipv4_network(setting: str, cidr: Any) -> ipaddress.IPv4Network:
 
 def check_region(setting: str, region: Any) -> None:
     """Refuse a malformed or unknown region name."""
-    _str(setting, region)
+    require_string(setting, region)
     if not REGION_PATTERN.match(region):
         raise fail(setting, region, 'is not a region name (expected the form "us-east-1")')
     if region not in KNOWN_REGIONS:
@@ -122,7 +117,7 @@ class _Regions:
 @dataclass(frozen=True)
 class _Environment:
     def check(self, setting: str, value: Any) -> None:
-        _str(setting, value)
+        require_string(setting, value)
         if value in RESERVED_ENVIRONMENTS:
             raise fail(
                 setting, value, f"is reserved ({', '.join(RESERVED_ENVIRONMENTS)} name the shared bootstrap stack)"
@@ -168,7 +163,7 @@ class _ByRegion:
 @dataclass(frozen=True)
 class _StateKey:
     def check(self, setting: str, key: Any) -> None:
-        _str(setting, key)
+        require_string(setting, key)
         if not key or key.startswith("/") or len(key) > 1024:
             raise fail(setting, key, "must be a relative S3 key of 1 to 1024 characters")
 
