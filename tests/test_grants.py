@@ -149,3 +149,31 @@ def test_queue_grants_name_the_work_queue_only(scope):
     assert send["actions"] == ["sqs:SendMessage"]
     assert send["resources"] == consume["resources"] == [f"${{aws_sqs_queue.{work}.arn}}"]
     assert "sqs:SendMessage" not in consume["actions"] and "sqs:ReceiveMessage" in consume["actions"]
+
+
+def test_bus_grant_publishes_only_its_source_to_this_bus(scope):
+    from constructs_lib.blocks.events import EventBus, EventBusConfig
+
+    stack, providers = scope
+    queue = _queue(stack, providers["eu-west-1"])
+    bus = EventBus(
+        stack,
+        "events",
+        provider=providers["eu-west-1"],
+        kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/k",
+        queue_arn=queue.queue_arn,
+        queue_url=queue.queue_url,
+        dead_letter_queue_arn=queue.dead_letter_queue_arn,
+        dead_letter_queue_url=queue.dead_letter_queue_url,
+        config=EventBusConfig(namer=NAMER, region="eu-west-1", source="shop.items"),
+    )
+    bus.grant_put_events(_function(stack, providers["eu-west-1"]), source="shop.thumbnails", sid="PublishThumbs")
+    [statement] = _statements(stack, "PublishThumbs")
+    [name] = json.loads(cdk.Testing.synth(stack))["resource"]["aws_cloudwatch_event_bus"]
+    assert (statement["actions"], statement["resources"]) == (
+        ["events:PutEvents"],
+        [f"${{aws_cloudwatch_event_bus.{name}.arn}}"],
+    )
+    assert statement["condition"] == [
+        {"test": "StringEquals", "variable": "events:source", "values": ["shop.thumbnails"]}
+    ]
