@@ -32,16 +32,17 @@ def build_app(
     with_bootstrap: bool = True,
     cdktf_flags: Mapping[str, Any] | None = None,
 ) -> App:
-    """An App with one stack per environment (and the bootstrap stack); ``cdktf_flags`` are cdktf's
-    own context flags from the settings. Nothing is written until ``app.synth()``."""
+    """An App with each environment's stacks (global, one per region, edge) and the bootstrap stack;
+    ``cdktf_flags`` are cdktf's own context flags from the settings. Nothing is written until
+    ``app.synth()``."""
     from .cdk.core import App
     from .stacks.bootstrap import BootstrapConfig, BootstrapStack
-    from .stacks.environment import ServerlessStack
+    from .stacks.environment import environment_stacks
 
     context = dict(cdktf_flags) if cdktf_flags else None
     app = App(outdir=outdir, context=context) if outdir else App(context=context)
     for config in configs:
-        ServerlessStack(app, config, source_dir=source_dir)
+        environment_stacks(app, config, source_dir=source_dir)
     if with_bootstrap:
         BootstrapStack(app, BootstrapConfig.from_stacks(configs))
     return app
@@ -68,17 +69,28 @@ def remove_stale_stacks(outdir: Path) -> list[str]:
     return removed
 
 
+def _what(stack_name: str, configs: Sequence[StackConfig]) -> str:
+    """What a stack holds, for the summary: its regions, or its region."""
+    for config in configs:
+        if stack_name in (config.global_stack_name, config.edge_stack_name):
+            return f" (regions {', '.join(config.regions)})"
+        for region in config.regions:
+            if stack_name == config.regional_stack_name(region):
+                return f" (region {region})"
+    return ""
+
+
 def _summary(outdir: Path, configs: Sequence[StackConfig], settings: Settings, engine: str, seconds: float) -> str:
     lines = [
         f"iac-aws-nova {__version__}: synthesized in {seconds:.1f} s into {outdir} "
         f"(settings: {settings.origin()}; engine {engine}):"
     ]
-    for name in synthesized_stacks(outdir):
+    synthesized = synthesized_stacks(outdir)
+    in_order = [n for c in configs for n in c.stack_names if n in synthesized]
+    for name in in_order + [n for n in synthesized if n not in in_order]:
         document = json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text())
         resources = sum(len(v) for v in document.get("resource", {}).values())
-        regions = next((c.regions for c in configs if c.stack_name == name), None)
-        where = f" regions {', '.join(regions)}" if regions else ""
-        lines.append(f"  {name}: {resources} resources{where}")
+        lines.append(f"  {name}: {resources} resources{_what(name, configs)}")
     return "\n".join(lines)
 
 

@@ -163,10 +163,43 @@ class Synth:
         }
 
     def stack(self, name: str | None = None) -> dict[str, Any]:
-        """The named stack; without a name, the only environment stack."""
+        """The named stack; without a name, the only environment's stacks merged into one view
+        (``environment()``)."""
         if name is None:
-            [name] = [n for n in self.stacks if not n.endswith("-bootstrap")]
+            return self.environment()
+        if name not in self.stacks and f"{name}-global" in self.stacks:
+            return self.environment(name)
         return self.stacks[name]
+
+    def environment(self, prefix: str | None = None) -> dict[str, Any]:
+        """Every stack of one environment (named ``prefix-...``; without a prefix, the only
+        environment) merged: resources, data sources and providers of all its stacks, and each
+        output whose per-region maps are joined. For rules that hold over every resource,
+        whichever stack holds it; what a stack references is checked stack by stack."""
+        names = [n for n in self.stacks if not n.endswith("-bootstrap")]
+        if prefix is None:
+            [prefix] = {n.rsplit("-global", 1)[0] for n in names if n.endswith("-global")}
+        merged: dict[str, Any] = {"resource": {}, "data": {}, "provider": {"aws": []}, "output": {}}
+        for name in names:
+            if not name.startswith(prefix + "-"):
+                continue
+            stack = self.stacks[name]
+            for block in ("resource", "data"):
+                for kind, items in stack.get(block, {}).items():
+                    merged[block].setdefault(kind, {}).update(items)
+            merged["provider"]["aws"] += [p for p in stack["provider"]["aws"] if p not in merged["provider"]["aws"]]
+            for output, body in stack.get("output", {}).items():
+                known = merged["output"].setdefault(output, json.loads(json.dumps(body)))
+                if isinstance(body["value"], dict) and known is not body:
+                    known["value"] = {**known["value"], **body["value"]}
+        return merged
+
+    def environment_stacks(self, prefix: str | None = None) -> dict[str, dict[str, Any]]:
+        """The environment's stacks by name (global, regions, edge)."""
+        names = [n for n in self.stacks if not n.endswith("-bootstrap")]
+        if prefix is None:
+            [prefix] = {n.rsplit("-global", 1)[0] for n in names if n.endswith("-global")}
+        return {n: self.stacks[n] for n in names if n.startswith(prefix + "-")}
 
 
 def synth_app(configs: list[StackConfig], outdir: Path, **kwargs: Any) -> Synth:
@@ -351,3 +384,16 @@ def policy_statements(stack: dict[str, Any], reference: str) -> list[dict[str, A
 def address(reference: str) -> str:
     """``${aws_vpc.x.id}`` -> ``aws_vpc.x``."""
     return ".".join(reference.strip("${}").split(".")[:2])
+
+
+def region_key_arn(stack: dict[str, Any], region: str) -> str:
+    """The reference a regional stack uses for its region's key (the global stack creates it; the
+    region finds it by its alias)."""
+    [key] = [k for k in stack["data"]["aws_kms_alias"] if k.startswith(f"{region}_key_")]
+    return "${data.aws_kms_alias." + key + ".target_key_arn}"
+
+
+def table_copy(stack: dict[str, Any], region: str, attribute: str) -> str:
+    """The reference to an attribute of the table's copy a regional stack reads in its region."""
+    [key] = [k for k in stack["data"]["aws_dynamodb_table"] if k.startswith(f"{region}_table_")]
+    return "${data.aws_dynamodb_table." + key + "." + attribute + "}"

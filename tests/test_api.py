@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import address_at, one, resource_at, resources
+from conftest import address_at, one, region_key_arn, resource_at, resources
 
 from constructs_lib.blocks.api import Cors, settings_digest
 
@@ -91,13 +91,13 @@ def test_cognito_auth_has_a_user_pool_and_authorizer(variants):
     assert one(resources(stack, "aws_cognito_user_pool", "eu-west-1"))["name"] == "variant-users-eu-west-1-cognito"
     authorizer = one(resources(stack, "aws_api_gateway_authorizer", "eu-west-1"))
     assert authorizer["type"] == "COGNITO_USER_POOLS"
-    assert authorizer["provider_arns"][0].startswith("${aws_cognito_user_pool.eu-west-1_")
+    assert authorizer["provider_arns"][0].startswith("${data.aws_ssm_parameter.eu-west-1_user-pool-arn_")
     found = methods(stack, "eu-west-1")
     assert found.pop(("health", "GET"))["authorization"] == "NONE"
     for method in found.values():
         assert method["authorization"] == "COGNITO_USER_POOLS"
         assert method["authorizer_id"].startswith("${aws_api_gateway_authorizer.")
-    assert stack["output"]["user_pool_client_id"]["value"].startswith("${aws_cognito_user_pool_client.eu-west-1_")
+    assert stack["output"]["user_pool_client_id"]["value"].startswith("${aws_cognito_user_pool_client.sign-in_")
 
 
 def test_no_auth_only_when_asked(open_stack):
@@ -147,7 +147,7 @@ def test_cached_reads_are_keyed_by_their_path_and_query(custom):
 def test_access_logs_are_encrypted_with_the_regions_key(dev):
     stage = one(resources(dev, "aws_api_gateway_stage", "us-east-1"))
     name = stage["access_log_settings"]["destination_arn"].split(".")[1]
-    assert dev["resource"]["aws_cloudwatch_log_group"][name]["kms_key_id"].startswith("${aws_kms_key.us-east-1_")
+    assert dev["resource"]["aws_cloudwatch_log_group"][name]["kms_key_id"] == region_key_arn(dev, "us-east-1")
 
 
 def test_lambda_proxy_integration_to_the_alias(dev):
@@ -222,14 +222,25 @@ def test_throttling_settings_from_config(custom):
 def test_one_user_pool_for_every_region(variants):
     """A token from the home region's pool is accepted wherever latency routing sends the caller
     (API Gateway accepts a user pool of another region in a Cognito authorizer)."""
-    stack = variants.stack("variant-cognito")
-    pool = one(resources(stack, "aws_cognito_user_pool"))
+    stacks = variants.environment_stacks("variant-cognito")
+    global_stack = stacks["variant-cognito-global"]
+    pool = one(resources(global_stack, "aws_cognito_user_pool"))
     assert pool["provider"] == "aws.eu-west-1"  # the home region
-    pool_arn = f"${{{address_at(stack, 'aws_cognito_user_pool', 'eu-west-1/api/user-pool')}.arn}}"
-    authorizers = resources(stack, "aws_api_gateway_authorizer")
-    assert sorted(a["provider"] for a in authorizers) == ["aws.eu-central-1", "aws.eu-west-1"]
-    assert all(a["provider_arns"] == [pool_arn] for a in authorizers)
-    assert len(resources(stack, "aws_cognito_user_pool_client")) == 1
+    assert len(resources(global_stack, "aws_cognito_user_pool_client")) == 1
+    # The global stack puts the pool's ARN in every region; each region's authorizer reads its own.
+    pool_arn = f"${{{address_at(global_stack, 'aws_cognito_user_pool', 'sign-in/user-pool')}.arn}}"
+    parameters = resources(global_stack, "aws_ssm_parameter")
+    assert sorted(p["provider"] for p in parameters) == ["aws.eu-central-1", "aws.eu-west-1"]
+    assert {(p["name"], p["value"], p["type"]) for p in parameters} == {
+        ("/variant-sign-in-cognito/user-pool-arn", pool_arn, "String")
+    }
+    for region in ("eu-west-1", "eu-central-1"):
+        regional = stacks[f"variant-cognito-{region}"]
+        [(name, read)] = regional["data"]["aws_ssm_parameter"].items()
+        assert (read["provider"], read["name"]) == (f"aws.{region}", "/variant-sign-in-cognito/user-pool-arn")
+        [authorizer] = resources(regional, "aws_api_gateway_authorizer")
+        assert authorizer["provider_arns"] == [f"${{data.aws_ssm_parameter.{name}.value}}"]
+        assert not resources(regional, "aws_cognito_user_pool")
 
 
 # -- CORS ----------------------------------------------------------------------------------------
@@ -371,7 +382,7 @@ def test_execution_logs_go_to_a_log_group_terraform_creates_first(dev, region):
     api = address_at(dev, "aws_api_gateway_rest_api", f"{region}/api/rest-api")
     stage = address_at(dev, "aws_api_gateway_stage", f"{region}/api/stage")
     assert group["name"] == f"API-Gateway-Execution-Logs_${{{api}.id}}/${{{stage}.stage_name}}"
-    assert group["kms_key_id"] == f"${{{address_at(dev, 'aws_kms_key', f'{region}/key/key')}.arn}}"
+    assert group["kms_key_id"] == region_key_arn(dev, region)
     assert group["retention_in_days"] == 365
     settings = resource_at(dev, "aws_api_gateway_method_settings", f"{region}/api/method-settings")
     assert settings["settings"]["logging_level"] == "ERROR"

@@ -49,13 +49,73 @@ def test_several_regions_need_an_explicit_home_region(regions):
 
 
 def test_state_defaults_resolve_from_the_home_region_project_and_environment():
-    state = StackConfig(project_name="shop", environment="prod", regions=("eu-west-1",)).state
-    assert (state.bucket, state.region, state.key) == (None, "eu-west-1", "shop/prod/terraform.tfstate")
+    config = StackConfig(project_name="shop", environment="prod", regions=("eu-west-1",))
+    assert config.state_of("global") == StateLocation(bucket=None, region="eu-west-1", key="shop/prod/global.tfstate")
+    assert config.state_of("eu-west-1").key == "shop/prod/eu-west-1.tfstate"
 
 
 def test_state_settings_as_set_win_over_the_defaults():
-    config = StackConfig(state_bucket="tf-state", state_region="us-west-2", state_key="a/b.tfstate")
-    assert config.state == StateLocation(bucket="tf-state", region="us-west-2", key="a/b.tfstate")
+    config = StackConfig(state_bucket="tf-state", state_region="us-west-2", state_key="a/{stack}.tfstate")
+    assert config.state_of("us-east-1") == StateLocation(
+        bucket="tf-state", region="us-west-2", key="a/us-east-1.tfstate"
+    )
+    assert config.state_regions == ("us-west-2",)
+
+
+def test_a_bucket_per_region_keeps_each_regions_state_in_that_region():
+    config = StackConfig(state_bucket="acme-{region}-tfstate")
+    assert config.state_of("us-west-2") == StateLocation(
+        bucket="acme-us-west-2-tfstate", region="us-west-2", key="iac-aws-nova/dev/us-west-2.tfstate"
+    )
+    # The global and edge stacks: the home region.
+    assert config.state_of("edge").bucket == "acme-us-east-1-tfstate"
+    assert config.state_regions == ("us-east-1", "us-west-2")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"state_key": "a/b.tfstate"},
+            'state_key: "a/b.tfstate" must contain {stack}: each of the environment\'s stacks (global, edge, one '
+            'per region) keeps its own state, for example "a/{stack}.tfstate"',
+        ),
+        (
+            {"state_bucket": "acme-{region}-{env}"},
+            'state_bucket: "acme-{region}-{env}" may contain {region} and no other placeholder',
+        ),
+        (
+            {"state_bucket": "a-very-long-state-bucket-name-for-every-region-of-ours-{region}"},
+            'state_bucket: "a-very-long-state-bucket-name-for-every-region-of-ours-{region}" is not a valid S3 '
+            "bucket name once {region} is a region such as ap-northeast-1 "
+            "(3 to 63 lowercase letters, digits, dots, hyphens)",
+        ),
+        (
+            {"state_bucket": "acme-{region}", "state_region": "us-east-1"},
+            'state_region: "us-east-1" must not be set when state_bucket names one bucket per region '
+            "(acme-{region}): each stack's state is in its own region",
+        ),
+        (
+            {"bootstrap_state": "remote"},
+            'bootstrap_state: "remote" needs state_bucket: the bootstrap keeps its remote state in the home '
+            "region's state bucket",
+        ),
+        ({"bootstrap_state": "s3"}, 'bootstrap_state: "s3" must be local, remote'),
+        (
+            {"removing_regions": ["us-east-1"]},
+            'removing_regions: ["us-east-1"] lists the home region us-east-1, which holds the table itself: '
+            "it cannot be removed",
+        ),
+        (
+            {"removing_regions": ["eu-west-1"]},
+            'removing_regions: "eu-west-1" is not one of the configured regions (us-east-1, us-west-2)',
+        ),
+    ],
+)
+def test_state_and_region_removal_settings_are_refused_with_the_rule(settings, message):
+    with pytest.raises(ConfigError) as caught:
+        StackConfig(**settings)
+    assert str(caught.value) == message
 
 
 def test_default_vpc_cidrs_do_not_overlap_and_do_not_depend_on_order():

@@ -10,6 +10,7 @@ from conftest import address, one, resources
 
 from constructs_lib.blocks.domain import CustomDomain, CustomDomainConfig
 from constructs_lib.blocks.naming import Namer
+from constructs_lib.blocks.routing import LatencyRouting, RoutingConfig
 from constructs_lib.cdk import aws
 from constructs_lib.cdk import core as cdk
 
@@ -87,10 +88,47 @@ def follower() -> dict[str, Any]:
         provider=provider,
         rest_api_id=REST_API_ID,
         stage_name=STAGE,
+        owns_shared_validation=False,
         shared_validation_fqdn="owner.example.com",
         config=config(region="us-east-1"),
     )
     return json.loads(cdk.Testing.synth(stack))
+
+
+def test_a_region_whose_shared_record_is_in_another_stack_waits_for_its_own_records_only() -> None:
+    """The provider checks a given list of fqdns against every name's record, and the shared
+    one is another stack's: the wait lists none and depends on this region's records."""
+    stack = cdk.TerraformStack(cdk.Testing.app(), "elsewhere")
+    provider = aws.AwsProvider(stack, "aws", region="us-east-1", alias="us-east-1")
+    CustomDomain(
+        stack,
+        "domain",
+        provider=provider,
+        rest_api_id=REST_API_ID,
+        stage_name=STAGE,
+        owns_shared_validation=False,
+        config=config(region="us-east-1"),
+    )
+    synthesized = json.loads(cdk.Testing.synth(stack))
+    validation = one(resources(synthesized, "aws_acm_certificate_validation"))
+    [records_name] = [k for k, v in synthesized["resource"]["aws_route53_record"].items() if "for_each" in v]
+    assert "validation_record_fqdns" not in validation
+    assert validation["depends_on"] == [f"aws_route53_record.{records_name}"]
+
+
+def test_an_owner_is_given_no_shared_record() -> None:
+    stack = cdk.TerraformStack(cdk.Testing.app(), "confused")
+    provider = aws.AwsProvider(stack, "aws", region="us-east-1", alias="us-east-1")
+    with pytest.raises(ValueError, match="shared_validation_fqdn: given, so owns_shared_validation must be False"):
+        CustomDomain(
+            stack,
+            "domain",
+            provider=provider,
+            rest_api_id=REST_API_ID,
+            stage_name=STAGE,
+            shared_validation_fqdn="owner.example.com",
+            config=config(region="us-east-1"),
+        )
 
 
 def test_a_follower_region_writes_only_its_regional_names_validation_record(follower: dict[str, Any]) -> None:
@@ -152,22 +190,6 @@ def test_base_path_mappings_map_each_domain_root_to_the_stage(stack: dict[str, A
     assert mapped == {DOMAIN, REGIONAL}
 
 
-def test_health_check_probes_the_regional_name(stack: dict[str, Any]) -> None:
-    check = one(resources(stack, "aws_route53_health_check"))
-    assert check["type"] == "HTTPS"
-    # The regional record's name by reference: the checks start once that name resolves.
-    [regional_record] = [k for k, r in stack["resource"]["aws_route53_record"].items() if r.get("name") == REGIONAL]
-    assert check["fqdn"] == f"${{aws_route53_record.{regional_record}.fqdn}}"
-    assert check["port"] == 443
-    assert check["resource_path"] == "/api/health"
-    assert check["failure_threshold"] == 5
-    assert check["request_interval"] == 10
-    assert check["measure_latency"] is True
-    assert check["enable_sni"] is True
-    assert check["tags"] == {"Name": "shop-health-eu-west-1-qa"}
-    assert check["lifecycle"] == {"create_before_destroy": True}
-
-
 def _records(stack: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [r for r in resources(stack, "aws_route53_record") if r["name"] == name]
 
@@ -177,20 +199,18 @@ def _alias_target(stack: dict[str, Any], domain_name: str) -> str:
     return f"aws_api_gateway_domain_name.{key}"
 
 
-def test_latency_record_routes_to_this_region_while_healthy(stack: dict[str, Any]) -> None:
-    [health_check_name] = stack["resource"]["aws_route53_health_check"]
-    record = one(_records(stack, DOMAIN))
-    assert record["type"] == "A"
-    assert record["zone_id"] == ZONE
-    assert record["set_identifier"] == REGION
-    assert record["latency_routing_policy"] == {"region": REGION}
-    assert record["health_check_id"] == f"${{aws_route53_health_check.{health_check_name}.id}}"
+def test_target_record_aliases_the_one_names_domain_once_it_is_mapped(stack: dict[str, Any]) -> None:
+    record = one(_records(stack, f"{REGION}.target.{DOMAIN}"))
+    assert (record["type"], record["zone_id"]) == ("A", ZONE)
+    assert not {"set_identifier", "latency_routing_policy", "health_check_id"} & set(record)
     target = _alias_target(stack, DOMAIN)
     assert record["alias"] == {
         "name": f"${{{target}.regional_domain_name}}",
         "zone_id": f"${{{target}.regional_zone_id}}",
         "evaluate_target_health": True,
     }
+    [mapping] = [k for k, v in stack["resource"]["aws_api_gateway_base_path_mapping"].items() if "regional" not in k]
+    assert record["depends_on"] == [f"aws_api_gateway_base_path_mapping.{mapping}"]
 
 
 def test_regional_record_is_a_simple_alias_to_its_own_domain(stack: dict[str, Any]) -> None:
@@ -209,7 +229,7 @@ def test_no_aaaa_records(stack: dict[str, Any]) -> None:
 
 def test_every_resource_uses_the_regions_provider(stack: dict[str, Any]) -> None:
     everything = [r for kind in stack["resource"].values() for r in kind.values()]
-    assert len(everything) == 10
+    assert len(everything) == 9
     assert {r.get("provider") for r in everything} == {f"aws.{REGION}"}
 
 
@@ -224,9 +244,8 @@ def test_terraform_addresses_are_stable(stack: dict[str, Any]) -> None:
         "aws_api_gateway_domain_name.domain_regional-domain-name",
         "aws_api_gateway_base_path_mapping.domain_base-path-mapping",
         "aws_api_gateway_base_path_mapping.domain_regional-base-path-mapping",
-        "aws_route53_health_check.domain_health-check",
-        "aws_route53_record.domain_latency-record-a",
         "aws_route53_record.domain_regional-record-a",
+        "aws_route53_record.domain_target-record-a",
     }
 
 
@@ -237,7 +256,55 @@ def test_properties(built: tuple[CustomDomain, dict[str, Any]]) -> None:
     assert domain.url == "https://api.example.com/api"
     assert domain.regional_url == "https://eu-west-1.api.example.com/api"
     # Tokens until resolved: checked by what the synthesized stack makes of them.
-    assert isinstance(domain.certificate_arn, str) and isinstance(domain.health_check_id, str)
+    assert domain.target_record_name == "eu-west-1.target.api.example.com"
+    assert isinstance(domain.certificate_arn, str) and isinstance(domain.validation_fqdn, str)
+
+
+# -- the latency routing on its own -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def routed() -> dict[str, Any]:
+    stack = cdk.TerraformStack(cdk.Testing.app(), "routing")
+    provider = aws.AwsProvider(stack, "aws", region="us-east-1", alias="us-east-1")
+    LatencyRouting(
+        stack,
+        "routing",
+        provider=provider,
+        config=RoutingConfig(
+            namer=NAMER,
+            regions=(REGION, "us-east-1"),
+            domain_name=DOMAIN,
+            hosted_zone_id=ZONE,
+            health_check_failure_threshold=5,
+            health_check_interval_seconds=10,
+        ),
+    )
+    return json.loads(cdk.Testing.synth(stack))
+
+
+def test_health_check_probes_each_regions_own_name(routed: dict[str, Any]) -> None:
+    checks = {c["fqdn"]: c for c in resources(routed, "aws_route53_health_check")}
+    assert sorted(checks) == [f"eu-west-1.{DOMAIN}", f"us-east-1.{DOMAIN}"]
+    check = checks[REGIONAL]
+    assert (check["type"], check["port"], check["resource_path"]) == ("HTTPS", 443, "/api/health")
+    assert (check["failure_threshold"], check["request_interval"]) == (5, 10)
+    assert check["measure_latency"] is True and check["enable_sni"] is True
+    assert check["tags"] == {"Name": "shop-health-eu-west-1-qa"}
+    assert check["lifecycle"] == {"create_before_destroy": True}
+
+
+def test_latency_record_routes_to_the_regions_target_while_healthy(routed: dict[str, Any]) -> None:
+    checks = {c["fqdn"]: k for k, c in routed["resource"]["aws_route53_health_check"].items()}
+    for record in resources(routed, "aws_route53_record"):
+        region = record["set_identifier"]
+        assert (record["name"], record["type"], record["zone_id"]) == (DOMAIN, "A", ZONE)
+        assert record["latency_routing_policy"] == {"region": region}
+        assert record["health_check_id"] == f"${{aws_route53_health_check.{checks[f'{region}.{DOMAIN}']}.id}}"
+        assert record["alias"] == {"name": f"{region}.target.{DOMAIN}", "zone_id": ZONE, "evaluate_target_health": True}
+
+
+def test_routing_needs_a_region() -> None:
+    with pytest.raises(ValueError, match="regions: the one address needs at least one region"):
+        RoutingConfig(namer=NAMER, regions=(), domain_name=DOMAIN, hosted_zone_id=ZONE)
 
 
 def test_config_defaults() -> None:

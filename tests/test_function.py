@@ -4,7 +4,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import address, address_at, one, policy_statements, resource_at, resources
+from conftest import address, one, policy_statements, region_key_arn, resource_at, resources, table_copy
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -34,8 +34,8 @@ def test_environment_variables_name_region_environment_project(dev, region):
         "MAX_REQUEST_BODY_BYTES": "65536",
         "PROJECT_NAME": "iac-aws-nova",
         "REGION": region,
-        # A reference: the function waits for the table it names.
-        "TABLE_NAME": f"${{{address_at(dev, 'aws_dynamodb_table', 'table/table')}.name}}",
+        # Read from the region's copy: the function names what exists.
+        "TABLE_NAME": table_copy(dev, region, "name"),
     }
 
 
@@ -61,7 +61,7 @@ def test_logs_go_to_its_own_log_group_with_retention(dev):
 
 def test_environment_and_logs_are_encrypted_with_the_regions_key(dev):
     fn = function(dev, "us-east-1")
-    assert fn["kms_key_arn"].startswith("${aws_kms_key.us-east-1_") and fn["kms_key_arn"].endswith(".arn}")
+    assert fn["kms_key_arn"] == region_key_arn(dev, "us-east-1")
     group = dev["resource"]["aws_cloudwatch_log_group"][address(fn["logging_config"]["log_group"]).split(".")[1]]
     assert group["kms_key_id"] == fn["kms_key_arn"]
 
@@ -74,7 +74,7 @@ def test_function_waits_for_its_log_group_and_permissions(dev):
 
 def test_package_is_the_deterministic_zip_of_lambda_src(default_synth, dev):
     fn = function(dev, "us-east-1")
-    package = default_synth.outdir / "stacks" / "iac-aws-nova-dev" / fn["filename"]
+    package = default_synth.outdir / "stacks" / "iac-aws-nova-dev-us-east-1" / fn["filename"]
     names = zipfile.ZipFile(package).namelist()
     # Both entry points (handler.handler, worker.handler) and nothing else: no caches, no tests.
     sources = sorted(p.name for p in (Path(__file__).parent.parent / "lambda_src").glob("*.py"))
@@ -99,7 +99,7 @@ def test_role_policy_is_scoped_to_what_the_function_uses(dev):
         "ReadWriteItemsInThisRegionsReplica",
         "UseTheKeyThroughTheTable",
     }
-    assert statements["DecryptOwnEnvironment"]["resources"][0].startswith("${aws_kms_key.us-east-1_")
+    assert statements["DecryptOwnEnvironment"]["resources"][0] == region_key_arn(dev, "us-east-1")
     assert statements["WriteOwnLogs"]["resources"] == [
         "${aws_cloudwatch_log_group.us-east-1_function_log-group_C92F1E07.arn}:*"
     ]
@@ -124,10 +124,8 @@ def items_api_statements(dev, region):
 def test_items_api_reaches_only_its_own_regions_replica_item_by_item(dev, region):
     statement = items_api_statements(dev, region)["ReadWriteItemsInThisRegionsReplica"]
     assert statement["actions"] == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"]
-    # The ARN of this region's copy, by reference: the policy (and so the function) waits for it.
-    copy = "table/table" if region == "us-east-1" else f"table/replica-{region}"
-    kind = "aws_dynamodb_table" if region == "us-east-1" else "aws_dynamodb_table_replica"
-    assert statement["resources"] == [f"${{{address_at(dev, kind, copy)}.arn}}"]
+    # The ARN of this region's copy, read in this region (by the table's name).
+    assert statement["resources"] == [table_copy(dev, region, "arn")]
 
 
 @pytest.mark.parametrize("region", REGIONS)

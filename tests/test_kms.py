@@ -1,7 +1,7 @@
 """KMS: one customer-managed key per region, rotated, with a policy scoped per service."""
 
 import pytest
-from conftest import one, policy_statements, resources
+from conftest import one, policy_statements, region_key_arn, resources
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -47,7 +47,7 @@ def test_cloudwatch_alarms_may_publish_to_the_encrypted_topic(dev):
 def test_every_log_group_is_encrypted(dev):
     for group in resources(dev, "aws_cloudwatch_log_group"):
         region = group["provider"].removeprefix("aws.")
-        assert group["kms_key_id"].startswith(f"${{aws_kms_key.{region}_"), group["name"]
+        assert group["kms_key_id"] == region_key_arn(dev, region), group["name"]
 
 
 def test_state_bucket_has_its_own_key(default_synth):

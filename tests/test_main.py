@@ -93,15 +93,20 @@ DEFAULT_RUN = BackgroundRun([sys.executable, str(ROOT / "main.py")], env=subproc
 def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
     result = DEFAULT_RUN.result()
     assert result.returncode == 0, result.stderr
-    assert "iac-aws-nova-dev:" in result.stdout and "regions us-east-1, us-west-2" in result.stdout
+    assert "iac-aws-nova-dev-global:" in result.stdout and "(regions us-east-1, us-west-2)" in result.stdout
     assert "Traceback" not in result.stderr
     # Byte for byte what the tests synthesize, and nothing else: the stale stack is gone.
     assert files(DEFAULT_RUN.workdir / "cdktf.out") == files(default_synth.outdir)
     # The summary lists what was synthesized, and where the settings came from.
     assert f"(settings: settings.json; engine {engine_name()}):" in result.stdout
+    # In the order they deploy: the environment's global stack, its regions (home first), its
+    # edge; then the bootstrap stack.
     assert [line.split(":")[0].strip() for line in result.stdout.splitlines()[1:]] == [
+        "iac-aws-nova-dev-global",
+        "iac-aws-nova-dev-us-east-1",
+        "iac-aws-nova-dev-us-west-2",
+        "iac-aws-nova-dev-edge",
         "iac-aws-nova-bootstrap",
-        "iac-aws-nova-dev",
     ]
 
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import address_at, one, resources
+from conftest import address_at, one, region_key_arn, resources
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -94,7 +94,7 @@ def test_one_topic_per_region(dev, region):
 
 def test_topic_is_encrypted_with_the_regions_key(dev):
     topic = one(resources(dev, "aws_sns_topic", "us-west-2"))
-    assert topic["kms_master_key_id"].startswith("${aws_kms_key.us-west-2_")
+    assert topic["kms_master_key_id"] == region_key_arn(dev, "us-west-2")
 
 
 def test_no_email_subscription_by_default(dev):
@@ -103,7 +103,8 @@ def test_no_email_subscription_by_default(dev):
 
 def test_alarm_email_subscribes_to_each_regions_topic(global_stack):
     subscriptions = resources(global_stack, "aws_sns_topic_subscription")
-    assert sorted(s["provider"] for s in subscriptions) == ["aws.eu-west-1", "aws.us-east-1"]
+    # Each region's topic, and the health alarms' own topic in us-east-1 (the edge stack's).
+    assert sorted(s["provider"] for s in subscriptions) == ["aws.eu-west-1", "aws.us-east-1", "aws.us-east-1"]
     assert {(s["protocol"], s["endpoint"]) for s in subscriptions} == {("email", "oncall@example.com")}
     assert alarms(global_stack, "us-east-1")["iac-aws-nova-fn-errors-us-east-1-dev"]["threshold"] == 3
 

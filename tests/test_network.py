@@ -3,7 +3,7 @@
 import ipaddress
 
 import pytest
-from conftest import address, address_at, data_sources, one, policy_statements, resource_at, resources
+from conftest import address, address_at, data_sources, one, policy_statements, region_key_arn, resource_at, resources
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -137,7 +137,7 @@ def test_flow_logs_capture_all_traffic_to_a_log_group_with_retention(dev, region
     assert flow_log["log_destination_type"] == "cloud-watch-logs"
     group = dev["resource"]["aws_cloudwatch_log_group"][address(flow_log["log_destination"]).split(".")[1]]
     assert group["retention_in_days"] == 365
-    assert group["kms_key_id"].startswith(f"${{aws_kms_key.{region}_")
+    assert group["kms_key_id"] == region_key_arn(dev, region)
 
 
 def test_flow_log_role_trusts_only_this_accounts_flow_logs_service(dev):

@@ -40,6 +40,8 @@ OWN_NAME = {
     "aws_security_group": "name",
     "aws_sns_topic": "name",
     "aws_sqs_queue": "name",
+    "aws_secretsmanager_secret": "name",
+    "aws_ssm_parameter": "name",
     "aws_wafv2_web_acl": "name",
 }
 # Types that have no name of their own (they are known by their id, or by what they attach to).
@@ -75,6 +77,7 @@ NAMELESS = {
     "aws_s3_bucket_server_side_encryption_configuration",
     "aws_s3_bucket_versioning",
     "aws_sns_topic_subscription",
+    "aws_secretsmanager_secret_version",
     "aws_sqs_queue_policy",
     "aws_sqs_queue_redrive_allow_policy",
     "aws_subnet",
@@ -156,14 +159,16 @@ def copied_names(stack: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def every_stack(default_synth, global_stack, custom, open_stack, variants) -> dict[str, dict[str, Any]]:
-    return {
-        **default_synth.stacks,
-        "global": global_stack,
-        "custom": custom,
-        "open": open_stack,
-        **variants.stacks,
-    }
+def every_stack(default_synth, synth, variants) -> dict[str, dict[str, Any]]:
+    """Every stack as Terraform plans it, alone: a stack cannot reference another's resources, and
+    what one stack names of another's (the edge's records, a region's table copy) it names by rule,
+    deployed in waves."""
+    from conftest import CUSTOM, GLOBAL, OPEN
+
+    found = {**default_synth.stacks, **variants.stacks}
+    for label, config in (("global", GLOBAL), ("custom", CUSTOM), ("open", OPEN)):
+        found.update({f"{label}:{name}": stack for name, stack in synth(config).stacks.items()})
+    return found
 
 
 def test_every_resource_type_is_classified(every_stack):

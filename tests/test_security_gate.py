@@ -353,15 +353,15 @@ def test_default_stacks_scan_parses_every_stack_and_maps_real_addresses(
 ) -> None:
     stacks = {
         **default_synth.stacks,
-        "variant-cognito": variant_synth.stacks["variant-cognito"],
-        "variant-iam": variant_synth.stacks["variant-iam"],
+        **{name: stack for name, stack in variant_synth.stacks.items() if "bootstrap" not in name},
     }
     assert set(gate_report.stacks) == set(stacks)
     assert gate_report.errors == []
     assert gate.coverage_problems(gate_report) == []
     for name, scan in gate_report.stacks.items():
         stack = stacks[name]
-        assert scan.passed > 50, name
+        # A regional stack holds most of the checks; the edge without a domain is one dashboard.
+        assert scan.passed > (0 if name.endswith(("-global", "-edge")) else 50), name
         assert scan.addresses, name
         for address in scan.addresses | {f.address for f in scan.failed}:
             parts = address.split(".")

@@ -7,7 +7,7 @@ AWS provider it pins (``as_cdktf``).
 """
 
 import pytest
-from conftest import as_cdktf, files, synth_app
+from conftest import GLOBAL, as_cdktf, files, synth_app
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib.settings import StackConfig
@@ -18,14 +18,16 @@ def json_snapshot(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack", ["iac-aws-nova-dev", "iac-aws-nova-bootstrap"])
+@pytest.mark.parametrize("stack", [*StackConfig().stack_names, "iac-aws-nova-bootstrap"])
 def test_default_stack_matches_snapshot(default_synth, json_snapshot, stack):
     assert as_cdktf(default_synth.stack(stack)) == json_snapshot(name=stack)
 
 
-def test_global_routing_stack_matches_snapshot(global_stack, json_snapshot):
+@pytest.mark.parametrize("stack", GLOBAL.stack_names)
+def test_global_routing_stack_matches_snapshot(synth, json_snapshot, stack):
     """Two regions, home listed second, with a custom domain: the routing resources' shape."""
-    assert as_cdktf(global_stack) == json_snapshot(name="global-routing")
+    part = stack.removeprefix(GLOBAL.stack_name + "-")
+    assert as_cdktf(synth(GLOBAL).stacks[stack]) == json_snapshot(name=f"global-routing-{part}")
 
 
 def test_synthesizing_twice_gives_identical_bytes(default_synth, tmp_path):

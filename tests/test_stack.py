@@ -51,9 +51,10 @@ def test_extra_tags_join_the_default_tags(custom):
     assert stack["provider"]["aws"][0]["default_tags"][0]["tags"]["CostCenter"] == "42"
 
 
-def test_local_backend_path_is_relative(dev):
-    path = dev["terraform"]["backend"]["local"]["path"]
-    assert path == "../../../terraform.iac-aws-nova-dev.tfstate"
+def test_each_stack_has_a_local_state_file_of_its_own_by_default(default_synth):
+    """Relative to the stack's directory: next to cdktf.out, so deleting it never deletes state."""
+    for name, stack in default_synth.stacks.items():
+        assert stack["terraform"]["backend"] == {"local": {"path": f"../../../terraform.{name}.tfstate"}}
 
 
 def test_no_absolute_paths_anywhere_in_the_json(default_synth):
@@ -77,17 +78,38 @@ def _strings(value):
             yield from _strings(inner)
 
 
-def test_s3_backend_when_a_state_bucket_is_configured(custom):
-    stack = custom
-    backend = stack["terraform"]["backend"]
-    assert list(backend) == ["s3"]
-    assert backend["s3"] == {
-        "bucket": "acme-tfstate",
-        "key": "iac-aws-nova/prod/terraform.tfstate",
-        "region": "eu-west-1",
-        "encrypt": True,
-        "use_lockfile": True,
+def test_s3_backend_when_a_state_bucket_is_configured(synth):
+    from conftest import CUSTOM
+
+    for part in ("global", "eu-west-1", "edge"):
+        backend = synth(CUSTOM).stacks[f"iac-aws-nova-prod-{part}"]["terraform"]["backend"]
+        assert backend == {
+            "s3": {
+                "bucket": "acme-tfstate",
+                "key": f"iac-aws-nova/prod/{part}.tfstate",
+                "region": "eu-west-1",
+                "encrypt": True,
+                "use_lockfile": True,
+            }
+        }
+
+
+def test_with_a_bucket_per_region_each_regional_state_stays_in_its_region(synth):
+    """A region's outage then never blocks the state of another region's stack."""
+    app = synth(StackConfig(state_bucket="acme-tfstate-{region}", state_key="states/{stack}/terraform.tfstate"))
+    expected = {
+        "global": "us-east-1",
+        "us-east-1": "us-east-1",
+        "us-west-2": "us-west-2",
+        "edge": "us-east-1",  # the home region
     }
+    for part, region in expected.items():
+        backend = app.stacks[f"iac-aws-nova-dev-{part}"]["terraform"]["backend"]["s3"]
+        assert (backend["bucket"], backend["region"], backend["key"]) == (
+            f"acme-tfstate-{region}",
+            region,
+            f"states/{part}/terraform.tfstate",
+        )
 
 
 @pytest.mark.parametrize("output", ["api_urls", "lambda_arns", "s3_buckets", "vpc_ids"])
@@ -115,7 +137,10 @@ def two_environments(synth):
 
 def test_environments_are_separate_stacks(synth):
     app = two_environments(synth)
-    assert sorted(app.stacks) == ["iac-aws-nova-bootstrap", "iac-aws-nova-dev", "iac-aws-nova-prod"]
+    parts = ("edge", "global", "us-east-1", "us-west-2")
+    assert sorted(app.stacks) == ["iac-aws-nova-bootstrap"] + [
+        f"iac-aws-nova-{environment}-{part}" for environment in ("dev", "prod") for part in parts
+    ]
     prod = app.stack("iac-aws-nova-prod")
     api_functions = [f for f in resources(prod, "aws_lambda_function") if "-fn-" in f["function_name"]]
     assert {f["memory_size"] for f in api_functions} == {512}
@@ -143,7 +168,8 @@ def test_environments_never_share_a_name_or_a_state_file(synth):
         }
 
     assert names(dev) and not names(dev) & names(prod)
-    assert dev["terraform"]["backend"] != prod["terraform"]["backend"]
+    backends = [json.dumps(stack["terraform"]["backend"]) for name, stack in app.stacks.items()]
+    assert len(set(backends)) == len(backends)
 
 
 # -- bootstrap ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import one, policy_statements, resources
+from conftest import one, policy_statements, region_key_arn, resources
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -40,7 +40,7 @@ def test_encrypted_by_default_with_the_regions_kms_key(dev):
     [rule] = one(resources(dev, "aws_s3_bucket_server_side_encryption_configuration", "us-east-1"))["rule"]
     default = rule["apply_server_side_encryption_by_default"]
     assert default["sse_algorithm"] == "aws:kms"
-    assert default["kms_master_key_id"].startswith("${aws_kms_key.us-east-1_")
+    assert default["kms_master_key_id"] == region_key_arn(dev, "us-east-1")
     assert rule["bucket_key_enabled"] is True
 
 

@@ -106,14 +106,18 @@ def test_removed_region_flags_its_destroys(default: Synth, three_regions: Synth)
     assert {item.region for item in destroyed} == {"eu-west-1"}
     assert len(destroyed) == resource_count(three_regions, "eu-west-1")
     assert f"0 to replace, {len(destroyed)} to destroy" in top(markdown)
+    # The region's own stack leaves the app whole: it says so, and how it is destroyed.
+    assert "- **stack removed** `iac-aws-nova-dev-eu-west-1`: its " in top(markdown)
+    # The global stack loses the region's key and copy of the table, each named.
     flagged = [line for line in top(markdown).splitlines() if line.startswith("- **destroy** ")]
-    assert flagged and all("eu-west-1" in line for line in flagged)
-    for stack in stacks:  # one line per stack and region, or one per resource when there are few
-        if (count := stack.count("delete")) > synth_diff.MAX_NAMES:
-            expected = f"- **destroy** {count} resources in `eu-west-1` ({stack.name}): "
-            assert any(line.startswith(expected) for line in flagged)
+    # (And the bootstrap stack its API Gateway account setting there.)
+    assert flagged and all(
+        "(iac-aws-nova-dev-global · eu-west-1)" in line or "(iac-aws-nova-bootstrap · eu-west-1)" in line
+        for line in flagged
+    )
+    assert any("aws_dynamodb_table_replica." in line for line in flagged)
     # Terraform cannot destroy them once their provider is gone too.
-    assert "- **provider removed with its resources** `aws.eu-west-1` (iac-aws-nova-dev)" in top(markdown)
+    assert "- **provider removed with its resources** `aws.eu-west-1` (iac-aws-nova-dev-global)" in top(markdown)
 
 
 def test_same_inputs_give_byte_identical_output(

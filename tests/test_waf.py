@@ -64,7 +64,7 @@ def test_logs_to_an_encrypted_waf_log_group(dev):
     name = logging["log_destination_configs"][0].split(".")[1]
     group = dev["resource"]["aws_cloudwatch_log_group"][name]
     assert group["name"].startswith("aws-waf-logs-")
-    assert group["kms_key_id"].startswith("${aws_kms_key.")
+    assert group["kms_key_id"].startswith("${data.aws_kms_alias.")
 
 
 def test_rate_limit_from_config(custom):

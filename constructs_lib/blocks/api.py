@@ -12,6 +12,7 @@ from ..cdk import aws
 from ..cdk.core import Construct, Fn, TerraformResourceLifecycle
 from .naming import Namer
 from .rules import API_AUTH, API_CACHE_SIZE, API_CACHE_SIZES, LOG_RETENTION, Positive, Whole
+from .sign_in import user_pool_and_client
 
 # One JSON object per request; the $context variables are API Gateway's, not Terraform's.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -99,6 +100,11 @@ class Cors:
             "Access-Control-Allow-Headers": ", ".join(self.allow_headers),
             "Access-Control-Max-Age": str(self.max_age_seconds),
         }
+
+
+def api_name(namer: Namer, region: str) -> str:
+    """The REST API's name: how a stack that did not create it names it."""
+    return namer.name("api", region, kind="rest_api")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,7 +195,7 @@ class Api(Construct):
         self._provider = provider
         self._shared_api_key_value = api_key_value
         self._shared_user_pool_arn = user_pool_arn
-        self._name = config.namer.name("api", config.region, kind="rest_api")
+        self._name = api_name(config.namer, config.region)
         self._stage_name = config.stage_name
         self._api_key: aws.ApiGatewayApiKey | None = None
         self._user_pool: aws.CognitoUserPool | None = None
@@ -484,37 +490,10 @@ class Api(Construct):
         return {"authorization": "NONE"}
 
     def _user_pool_and_client(self, config: ApiConfig) -> str:
-        """The user pool every region's authorizer trusts (one identity everywhere) and its app
-        client; returns the pool's ARN."""
-        namer, region = config.namer, config.region
-        self._user_pool = aws.CognitoUserPool(
-            self,
-            "user-pool",
-            provider=self._provider,
-            name=namer.name("users", region, kind="cognito_user_pool"),
-            deletion_protection="ACTIVE",
-            mfa_configuration="OPTIONAL",
-            software_token_mfa_configuration=aws.CognitoUserPoolSoftwareTokenMfaConfiguration(enabled=True),
-            auto_verified_attributes=["email"],
-            username_attributes=["email"],
-            password_policy=aws.CognitoUserPoolPasswordPolicy(
-                minimum_length=12,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_numbers=True,
-                require_symbols=True,
-                temporary_password_validity_days=3,
-            ),
-        )
-        self._user_pool_client = aws.CognitoUserPoolClient(
-            self,
-            "user-pool-client",
-            provider=self._provider,
-            name=namer.name("api-client", region, kind="cognito_user_pool"),
-            user_pool_id=self._user_pool.id,
-            generate_secret=False,
-            prevent_user_existence_errors="ENABLED",
-            explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        """A user pool of this API's own (no ``user_pool_arn`` given) and its app client; returns
+        the pool's ARN."""
+        self._user_pool, self._user_pool_client = user_pool_and_client(
+            self, provider=self._provider, namer=config.namer, region=config.region
         )
         return self._user_pool.arn
 

@@ -57,22 +57,106 @@ class CustomDomainConfig:
         return f"{self.region}.{self.domain_name}"
 
 
+def validation_records(
+    scope: Construct,
+    certificate: aws.AcmCertificate,
+    *,
+    provider: aws.AwsProvider,
+    zone_id: str,
+    skip_name: str | None = None,
+) -> aws.Route53Record:
+    """A certificate's DNS validation records, keyed by domain name (known at plan time, as
+    for_each requires), but ``skip_name``'s (written elsewhere)."""
+    # Over the set itself, as the provider's documentation does: cdktf's from_complex_list wraps it
+    # in tolist(), and a list of a new certificate's options is wholly unknown at plan time, so
+    # the plan of a first deploy (or of a replacement) fails with "Invalid for_each argument".
+    # The domain names are known at plan time; the record values are not, and need not be.
+    others = "" if skip_name is None else f" if dvo.domain_name != {json.dumps(skip_name)}"
+    options = TerraformIterator.from_map(
+        Token.as_any_map(
+            "${{ for dvo in " + certificate.fqn + ".domain_validation_options : dvo.domain_name => dvo" + others + " }}"
+        )
+    )
+    return aws.Route53Record(
+        scope,
+        "validation-records",
+        provider=provider,
+        for_each=options,
+        zone_id=zone_id,
+        name=options.get_string("resource_record_name"),
+        type=options.get_string("resource_record_type"),
+        records=[options.get_string("resource_record_value")],
+        ttl=60,
+        # UPSERT: a record of an earlier deployment (or of a state that was lost) is taken over.
+        allow_overwrite=True,
+    )
+
+
+def public_certificate(
+    scope: Construct, *, provider: aws.AwsProvider, domain_name: str, alternative_names: Sequence[str] = ()
+) -> aws.AcmCertificate:
+    """A DNS-validated public certificate."""
+    return aws.AcmCertificate(
+        scope,
+        "certificate",
+        provider=provider,
+        domain_name=domain_name,
+        subject_alternative_names=list(alternative_names) or None,
+        validation_method="DNS",
+        # API Gateway documents RSA keys of at most 2048 bits for custom domain names and does not
+        # promise ECDSA; RSA 2048 is also what every client accepts.
+        key_algorithm="RSA_2048",
+        # A replacement (new names, say) must be issued before the domain names let go of the old one.
+        lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+    )
+
+
+class DomainValidation(Construct):
+    """Creates, in the provider's region, the DNS validation record of ``domain_name`` that every
+    region's certificate for that name shares (ACM gives one account the same record for a name in
+    every region), through a certificate of its own for the name and the wait for its issue. A
+    stack deployed before the regions owns it, so no region's removal deletes a record the others
+    need to renew, and each region's certificate is issued as soon as it is requested."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, domain_name: str, hosted_zone_id: str, provider: aws.AwsProvider
+    ) -> None:
+        super().__init__(scope, id_)
+        DOMAIN_NAME.check("domain_name", domain_name)
+        HOSTED_ZONE_ID.check("hosted_zone_id", hosted_zone_id)
+        certificate = public_certificate(self, provider=provider, domain_name=domain_name)
+        records = validation_records(self, certificate, provider=provider, zone_id=hosted_zone_id)
+        aws.AcmCertificateValidation(
+            self,
+            "certificate-validation",
+            provider=provider,
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=Fn.tolist(TerraformIterator.from_resources(records).pluck_property("fqdn")),
+        )
+
+
+def target_record_name(region: str, domain_name: str) -> str:
+    """The name the latency record of ``region`` points at: an alias of the region's custom domain
+    for the global name. Nobody connects to it; it lets another stack route to the region by a name
+    it can derive, and it exists only once the region can answer."""
+    return f"{region}.target.{domain_name}"
+
+
 class CustomDomain(Construct):
     """Creates, in the provider's region: an ACM certificate (DNS-validated, RSA 2048) for the
     domain name with the regional name ``{region}.{domain_name}`` as a subject alternative name; its
     validation records in the hosted zone and the wait for its issue; two REGIONAL API Gateway
     custom domain names (the global and the regional name, TLS 1.2) that map their root to the
-    given REST API stage; an HTTPS Route 53 health check of ``/api/health`` on the regional name; a
-    latency-routed alias A record of the domain name to this region, which Route 53 leaves out of
-    its answers while the health check fails; and a simple alias A record of the regional name.
-
-    Every region's stack adds its own latency record (set identifier: the region) to the same
-    name, so the name follows whichever regions are deployed.
+    given REST API stage; a simple alias A record of the regional name; and the region's target
+    record ``{region}.target.{domain_name}``, an alias of the global name's custom domain, created
+    once the mapping (and whatever ``serves_after`` names) exists: ``LatencyRouting`` points the
+    global name at it.
 
     ACM's validation record for the domain name is the same for every region's certificate, so
-    exactly one region owns it: the one built without ``shared_validation_fqdn``, which exposes it
-    as ``validation_fqdn``; every other region is given that and writes only its regional name's
-    record (removing a region then never deletes a record another region needs to renew).
+    exactly one place owns it: this construct when ``owns_shared_validation`` (a single region, or
+    the region whose ``validation_fqdn`` the others get as ``shared_validation_fqdn``), or else
+    ``DomainValidation`` in another stack. A region that does not own it writes only its regional
+    name's record (removing a region then never deletes a record another region needs to renew).
     """
 
     def __init__(
@@ -84,17 +168,21 @@ class CustomDomain(Construct):
         provider: aws.AwsProvider,
         rest_api_id: str,
         stage_name: str,
+        owns_shared_validation: bool = True,
         shared_validation_fqdn: str | None = None,
         serves_after: Sequence[Any] = (),
     ) -> None:
         """``stage_name`` should be a reference to the stage (``Api.deployed_stage_name``), so the
-        base path mappings wait for the stage to exist. ``shared_validation_fqdn``: the owner's
-        ``validation_fqdn``, for every region but the owner. ``serves_after``: what must exist before
-        the global name sends callers here (the region's copy of the table, say); the latency record
-        also waits for the stage's mapping, so no caller is sent to a region that cannot answer."""
+        base path mappings wait for the stage to exist. ``owns_shared_validation=False``: the domain
+        name's validation record is written elsewhere; ``shared_validation_fqdn``, when that is in
+        the same stack, makes the wait reference it. ``serves_after``: what must exist before the
+        target record lets callers here (the region's copy of the table, say)."""
         super().__init__(scope, id_)
+        if shared_validation_fqdn is not None and owns_shared_validation:
+            raise ValueError("shared_validation_fqdn: given, so owns_shared_validation must be False")
         self._domain_name = config.domain_name
         self._regional_domain_name = config.regional_domain_name
+        self._owns_shared = owns_shared_validation
         self._certificate(provider, config.hosted_zone_id, shared_validation_fqdn)
         global_target, global_zone, global_mapping = self._domain(
             "", self._domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
@@ -102,147 +190,89 @@ class CustomDomain(Construct):
         regional_target, regional_zone, _ = self._domain(
             "regional-", self._regional_domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
         )
-        regional_fqdn = self._regional_record(provider, config.hosted_zone_id, regional_target, regional_zone)
-        self._health_check(config, provider, regional_fqdn)
-        self._latency_record(config, provider, global_target, global_zone, [global_mapping, *serves_after])
+        self._alias_record(
+            "regional-record-a",
+            provider,
+            config.hosted_zone_id,
+            self._regional_domain_name,
+            regional_target,
+            regional_zone,
+        )
+        self._target_record_name = target_record_name(config.region, self._domain_name)
+        self._target_record = self._alias_record(
+            "target-record-a",
+            provider,
+            config.hosted_zone_id,
+            self._target_record_name,
+            global_target,
+            global_zone,
+            depends_on=[global_mapping, *serves_after],
+        )
 
     def _certificate(self, provider: aws.AwsProvider, zone_id: str, shared_validation_fqdn: str | None) -> None:
         """The certificate for both names, its validation records and the wait for its issue."""
-        certificate = aws.AcmCertificate(
-            self,
-            "certificate",
-            provider=provider,
-            domain_name=self._domain_name,
-            subject_alternative_names=[self._regional_domain_name],
-            validation_method="DNS",
-            # API Gateway documents RSA keys of at most 2048 bits for custom domain names and does not
-            # promise ECDSA; RSA 2048 is also what every client accepts.
-            key_algorithm="RSA_2048",
-            # A replacement (new names, say) must be issued before the domain names let go of the old one.
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        certificate = public_certificate(
+            self, provider=provider, domain_name=self._domain_name, alternative_names=[self._regional_domain_name]
         )
-        validation_records = self._validation_records(certificate, provider, zone_id, shared_validation_fqdn)
+        validation_records = self._validation_records(certificate, provider, zone_id)
         own_fqdns = Fn.tolist(TerraformIterator.from_resources(validation_records).pluck_property("fqdn"))
+        if self._owns_shared:
+            fqdns: list[str] | None = own_fqdns
+        elif shared_validation_fqdn is not None:
+            fqdns = Token.as_list(Fn.concat([own_fqdns, [shared_validation_fqdn]]))
+        else:
+            # The provider checks a given list against every name's record; the domain name's is
+            # in another stack, so the wait names none and waits for this stack's by depends_on.
+            fqdns = None
         validation = aws.AcmCertificateValidation(
             self,
             "certificate-validation",
             provider=provider,
             certificate_arn=certificate.arn,
-            validation_record_fqdns=(
-                Token.as_list(Fn.concat([own_fqdns, [shared_validation_fqdn]])) if shared_validation_fqdn else own_fqdns
-            ),
+            validation_record_fqdns=fqdns,
+            depends_on=None if fqdns is not None else [validation_records],
         )
         # The validation's ARN, not the certificate's: the domain names wait until the certificate is issued.
         self._certificate_arn = validation.certificate_arn
 
-    def _regional_record(
-        self, provider: aws.AwsProvider, zone_id: str, regional_target: str, regional_zone: str
-    ) -> str:
-        """The simple alias record of the regional name. Returns its name, as a reference."""
-        # Lets the health checkers, and operators, reach this region while the latency record points elsewhere.
-        regional_record = aws.Route53Record(
+    def _alias_record(
+        self,
+        id_: str,
+        provider: aws.AwsProvider,
+        zone_id: str,
+        name: str,
+        target: str,
+        target_zone: str,
+        depends_on: list[Any] | None = None,
+    ) -> aws.Route53Record:
+        """A simple alias A record of ``name`` to a custom domain's target. A records only: a
+        REGIONAL custom domain answers on IPv4 unless its ip_address_type is dualstack, so an AAAA
+        alias would send IPv6 clients nowhere."""
+        return aws.Route53Record(
             self,
-            "regional-record-a",
+            id_,
             provider=provider,
             zone_id=zone_id,
-            name=self._regional_domain_name,
+            name=name,
             type="A",
-            alias=aws.Route53RecordAlias(name=regional_target, zone_id=regional_zone, evaluate_target_health=True),
-        )
-        return regional_record.fqdn
-
-    def _health_check(self, config: CustomDomainConfig, provider: aws.AwsProvider, regional_fqdn: str) -> None:
-        """The HTTPS health check of ``/api/health`` on the regional name."""
-        health_check = aws.Route53HealthCheck(
-            self,
-            "health-check",
-            provider=provider,
-            type="HTTPS",
-            # The record's name as a reference: the checks start once the name resolves.
-            fqdn=regional_fqdn,
-            port=443,
-            resource_path=HEALTH_CHECK_PATH,
-            failure_threshold=config.health_check_failure_threshold,
-            request_interval=config.health_check_interval_seconds,
-            measure_latency=True,
-            # Without SNI, API Gateway cannot tell which custom domain's certificate to present.
-            enable_sni=True,
-            tags={"Name": config.namer.name("health", config.region, kind="tag_value")},
-            # The interval and latency measuring cannot change in place: a replacement must exist
-            # before the latency record lets go of the old check, or the record would point at a
-            # deleted check in between.
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-        )
-        self._health_check_id = health_check.id
-
-    def _latency_record(
-        self,
-        config: CustomDomainConfig,
-        provider: aws.AwsProvider,
-        global_target: str,
-        global_zone: str,
-        serves_after: list[Any],
-    ) -> None:
-        """This region's latency-routed alias record of the global name, left out of Route 53's
-        answers while the health check fails."""
-        region = config.region
-        # A records only: a REGIONAL custom domain answers on IPv4 unless its ip_address_type is
-        # dualstack, so an AAAA alias would send IPv6 clients nowhere.
-        aws.Route53Record(
-            self,
-            "latency-record-a",
-            provider=provider,
-            zone_id=config.hosted_zone_id,
-            name=self._domain_name,
-            type="A",
-            set_identifier=region,
-            latency_routing_policy=aws.Route53RecordLatencyRoutingPolicy(region=region),
-            health_check_id=self._health_check_id,
-            alias=aws.Route53RecordAlias(name=global_target, zone_id=global_zone, evaluate_target_health=True),
-            depends_on=serves_after,
+            alias=aws.Route53RecordAlias(name=target, zone_id=target_zone, evaluate_target_health=True),
+            depends_on=depends_on,
         )
 
     def _validation_records(
-        self,
-        certificate: aws.AcmCertificate,
-        provider: aws.AwsProvider,
-        zone_id: str,
-        shared_validation_fqdn: str | None,
+        self, certificate: aws.AcmCertificate, provider: aws.AwsProvider, zone_id: str
     ) -> aws.Route53Record:
-        """The certificate's DNS validation records, keyed by domain name (known at plan time, as
-        for_each requires): all of them for the owner of the shared record, the regional name's
-        only for the others."""
-        # Over the set itself, as the provider's documentation does: cdktf's from_complex_list wraps it
-        # in tolist(), and a list of a new certificate's options is wholly unknown at plan time, so
-        # the plan of a first deploy (or of a replacement) fails with "Invalid for_each argument".
-        # The domain names are known at plan time; the record values are not, and need not be.
-        others = "" if shared_validation_fqdn is None else f" if dvo.domain_name != {json.dumps(self._domain_name)}"
-        options = TerraformIterator.from_map(
-            Token.as_any_map(
-                "${{ for dvo in "
-                + certificate.fqn
-                + ".domain_validation_options : dvo.domain_name => dvo"
-                + others
-                + " }}"
-            )
-        )
-        records = aws.Route53Record(
+        """All the certificate's validation records for the owner of the shared record, the
+        regional name's only for the others."""
+        records = validation_records(
             self,
-            "validation-records",
+            certificate,
             provider=provider,
-            for_each=options,
             zone_id=zone_id,
-            name=options.get_string("resource_record_name"),
-            type=options.get_string("resource_record_type"),
-            records=[options.get_string("resource_record_value")],
-            ttl=60,
-            # UPSERT: a record of an earlier deployment (or of a state that was lost) is taken over.
-            allow_overwrite=True,
+            skip_name=None if self._owns_shared else self._domain_name,
         )
         self._validation_fqdn = (
-            Fn.lookup_nested(Token.as_any(records.fqn), [self._domain_name, "fqdn"])
-            if shared_validation_fqdn is None
-            else shared_validation_fqdn
+            Fn.lookup_nested(Token.as_any(records.fqn), [self._domain_name, "fqdn"]) if self._owns_shared else None
         )
         return records
 
@@ -300,9 +330,17 @@ class CustomDomain(Construct):
     @property
     def validation_fqdn(self) -> str:
         """The validation record of the domain name shared by every region's certificate (a
-        reference to the owner's record)."""
+        reference to the record), from the construct that owns it."""
+        if self._validation_fqdn is None:
+            raise ValueError("validation_fqdn: this region does not own the domain name's validation record")
         return self._validation_fqdn
 
     @property
-    def health_check_id(self) -> str:
-        return self._health_check_id
+    def target_record(self) -> aws.Route53Record:
+        """The target record, for a latency record in the same stack to wait for."""
+        return self._target_record
+
+    @property
+    def target_record_name(self) -> str:
+        """``{region}.target.{domain_name}``, known at synth time."""
+        return self._target_record_name

@@ -77,6 +77,11 @@ class QueueTrigger:
         OrNull(QUEUE_TRIGGER_CONCURRENCY).check("max_concurrency", self.max_concurrency)
 
 
+def function_name(namer: Namer, region: str, component: str = "fn") -> str:
+    """A function's name: how a stack that did not create it (the dashboard's) names it."""
+    return namer.name(component, region, kind="lambda_function")
+
+
 @dataclass(frozen=True, kw_only=True)
 class FunctionConfig:
     """Settings of one function in one region.
@@ -169,7 +174,7 @@ class Function(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self._provider = provider
-        self._name = config.namer.name(config.component, config.region, kind="lambda_function")
+        self._name = function_name(config.namer, config.region, config.component)
         self._log_group = aws.CloudwatchLogGroup(
             self,
             "log-group",

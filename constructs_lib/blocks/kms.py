@@ -102,7 +102,50 @@ def use_through(key_arn: str, region: str, services: Sequence[str], *, sid: str,
     )
 
 
-class EncryptionKey(Construct):
+def key_alias_name(namer: Namer, region: str) -> str:
+    """The alias of the region's key: how a stack that did not create the key finds it."""
+    return "alias/" + namer.name("key", region, kind="kms_alias")
+
+
+class _UsableKey(Construct):
+    """A key whose use can be granted: the created key and the key found by its alias alike."""
+
+    _arn: str
+    _region: str
+
+    def grant_use_through(
+        self, grantee: Grantee, *, services: Sequence[str], sid: str = "UseTheKeyThroughServices"
+    ) -> None:
+        """Encrypt and decrypt with the key only as ``services`` (``"dynamodb"``, ``"events"``...) use
+        it on the grantee's behalf in the key's region (``kms:ViaService``)."""
+        grantee.add_to_role_policy(
+            use_through(
+                self._arn,
+                self._region,
+                services,
+                sid=sid,
+                actions=("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"),
+            )
+        )
+
+    @property
+    def key_arn(self) -> str:
+        return self._arn
+
+
+class KeyByAlias(_UsableKey):
+    """Reads (creates nothing) the region's key through its alias, in the provider's region: for a
+    regional stack whose key the global stack creates, so nothing of another stack's state is read."""
+
+    def __init__(self, scope: Construct, id_: str, *, namer: Namer, region: str, provider: aws.AwsProvider) -> None:
+        super().__init__(scope, id_)
+        self._region = region
+        self._arn = aws.DataAwsKmsAlias(
+            self, "alias", provider=provider, name=key_alias_name(namer, region)
+        ).target_key_arn
+
+
+class EncryptionKey(_UsableKey):
     """Creates a symmetric KMS key with yearly automatic rotation and an alias. Its policy lets the
     account's IAM policies grant its use (so roles get exactly what their policies say), CloudWatch
     Logs use it for this account's log groups in the region only, CloudWatch alarms publish to SNS
@@ -115,7 +158,8 @@ class EncryptionKey(Construct):
     ) -> None:
         super().__init__(scope, id_)
         region = self._region = config.region
-        name = config.namer.name("key", region, kind="kms_alias")
+        alias = key_alias_name(config.namer, region)
+        name = alias.removeprefix("alias/")
         key_policy = policy_document(
             self,
             "policy-document",
@@ -171,26 +215,7 @@ class EncryptionKey(Construct):
         )
         # Read once: every attribute read is a round trip to the jsii runtime, and many resources use these.
         self._arn, self._id = self._key.arn, self._key.key_id
-        aws.KmsAlias(self, "alias", provider=provider, name=f"alias/{name}", target_key_id=self._id)
-
-    def grant_use_through(
-        self, grantee: Grantee, *, services: Sequence[str], sid: str = "UseTheKeyThroughServices"
-    ) -> None:
-        """Encrypt and decrypt with the key only as ``services`` (``"dynamodb"``, ``"events"``...) use
-        it on the grantee's behalf in the key's region (``kms:ViaService``)."""
-        grantee.add_to_role_policy(
-            use_through(
-                self._arn,
-                self._region,
-                services,
-                sid=sid,
-                actions=("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"),
-            )
-        )
-
-    @property
-    def key_arn(self) -> str:
-        return self._arn
+        aws.KmsAlias(self, "alias", provider=provider, name=alias, target_key_id=self._id)
 
     @property
     def key_id(self) -> str:

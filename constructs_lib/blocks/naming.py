@@ -34,6 +34,9 @@ LIMITS: dict[str, int] = {
     "event_bus": 256,
     "event_rule": 64,
     "pipe": 64,
+    "secret": 512,
+    "ssm_parameter": 1000,
+    "route53_record": 253,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

@@ -19,6 +19,11 @@ VISIBILITY_PER_FUNCTION_TIMEOUT = 6
 MAX_VISIBILITY_SECONDS = 43_200
 
 
+def queue_names(namer: Namer, region: str, component: str = "events") -> tuple[str, str]:
+    """A queue's name and its dead-letter queue's: how a stack that did not create them names them."""
+    return namer.name(component, region, kind="sqs_queue"), namer.name(f"{component}-dlq", region, kind="sqs_queue")
+
+
 @dataclass(frozen=True, kw_only=True)
 class QueueConfig:
     """Settings of one region's work queue.
@@ -62,8 +67,7 @@ class Queue(Construct):
     ) -> None:
         super().__init__(scope, id_)
         namer, region = config.namer, config.region
-        self._dlq_name = namer.name(f"{config.component}-dlq", region, kind="sqs_queue")
-        self._name = namer.name(config.component, region, kind="sqs_queue")
+        self._name, self._dlq_name = queue_names(namer, region, config.component)
         self._dlq = aws.SqsQueue(
             self,
             "dead-letter-queue",

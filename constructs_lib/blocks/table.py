@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..cdk import aws
-from ..cdk.core import Construct, Fn, TerraformResourceLifecycle
+from ..cdk.core import Construct, TerraformResourceLifecycle
 from .iam import Grantee, Statement
 from .naming import Namer
 from .rules import TABLE_PARTITION_KEY
@@ -20,23 +20,38 @@ class TableConfig:
     namer: names the table ``{project}-items-{environment}`` (the same name in every region).
     home_region: where the table is created; every other region holds a replica of it.
     replica_regions: the other regions, each with a replica. Default: none (a one-region table).
-    deletion_protection: refuse ``DeleteTable`` on the table and every replica. Default ``True``.
+    deletion_protection: refuse ``DeleteTable`` on the table and every replica (DynamoDB's deletion
+        protection and Terraform's ``prevent_destroy``). Default ``True``.
+    unprotected_regions: replica regions whose copy goes without that protection, so the region
+        can be removed while every other copy stays protected. Default: none.
     """
 
     namer: Namer
     home_region: str
     replica_regions: tuple[str, ...] = ()
     deletion_protection: bool = True
+    unprotected_regions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.home_region in self.replica_regions:
             raise ValueError(f"replica_regions: {self.home_region!r} is the home region, which holds the table itself")
         if len(set(self.replica_regions)) != len(self.replica_regions):
             raise ValueError(f"replica_regions: {list(self.replica_regions)!r} lists a region more than once")
+        strays = [r for r in self.unprotected_regions if r not in self.replica_regions]
+        if strays:
+            raise ValueError(f"unprotected_regions: {strays!r} are not replica regions {list(self.replica_regions)!r}")
+
+    def protected(self, region: str) -> bool:
+        return self.deletion_protection and region not in self.unprotected_regions
 
     @property
     def table_name(self) -> str:
-        return self.namer.global_name("items", kind="dynamodb_table")
+        return self.name_for(self.namer)
+
+    @staticmethod
+    def name_for(namer: Namer) -> str:
+        """The table's name, the same in every region: how a regional stack finds its copy."""
+        return namer.global_name("items", kind="dynamodb_table")
 
 
 class GlobalTable(Construct):
@@ -73,6 +88,7 @@ class GlobalTable(Construct):
         elif self._table is None:
             raise ValueError(f"region: {region!r}: the home region ({config.home_region}) adds its copy first")
         else:
+            protected = config.protected(region)
             self._copies[region] = aws.DynamodbTableReplicaA(
                 self,
                 f"replica-{region}",
@@ -80,8 +96,11 @@ class GlobalTable(Construct):
                 global_table_arn=self._arns[config.home_region],
                 kms_key_arn=kms_key_arn,
                 point_in_time_recovery=True,
-                deletion_protection_enabled=config.deletion_protection,
-                lifecycle=TerraformResourceLifecycle(prevent_destroy=config.deletion_protection or None),
+                deletion_protection_enabled=protected,
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=protected or None),
+                # Creating a replica copies every item: past the provider's default 30 minutes a
+                # large table's replica would be left created but untracked.
+                timeouts=aws.DynamodbTableReplicaTimeouts(create="4h", update="2h", delete="2h"),
             )
         self._arns[region] = self._copies[region].arn
         self._providers[region] = provider
@@ -112,38 +131,6 @@ class GlobalTable(Construct):
         self._deployed_name = self._table.name
         return self._table
 
-    def copy_in(self, region: str) -> aws.DynamodbTable | aws.DynamodbTableReplicaA:
-        """``region``'s copy (the table or its replica), for what must wait for it to exist."""
-        if region not in self._copies:
-            raise ValueError(f"region: {region!r} has no copy of the table ({', '.join(self._copies)})")
-        return self._copies[region]
-
-    def stream_arn_in(self, region: str) -> str:
-        """The stream of ``region``'s copy, as a reference. A replica resource does not export its
-        stream, so a replica's is read from the table in its region. The table's name is taken from
-        the replica's ARN (``...:table/<name>``), not given by ``depends_on``: the read waits for the
-        replica on its first apply only, while ``depends_on`` would defer it whenever the replica
-        changes in place, and a stream ARN unknown at plan time replaces whatever it feeds."""
-        copy = self.copy_in(region)
-        if isinstance(copy, aws.DynamodbTable):
-            return copy.stream_arn
-        return aws.DataAwsDynamodbTable(
-            self,
-            f"replica-{region}-stream",
-            provider=self._providers[region],
-            name=Fn.element(Fn.split("/", self._arns[region]), 1),
-        ).stream_arn
-
-    def grant_read_write_items(self, grantee: Grantee, region: str) -> None:
-        """Item by item (no batch, no table-level actions) on ``region``'s copy only."""
-        grantee.add_to_role_policy(
-            Statement(
-                sid="ReadWriteItemsInThisRegionsReplica",
-                actions=["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
-                resources=[self.arn_in(region)],
-            )
-        )
-
     @property
     def table_name(self) -> str:
         """Known at synth time: the same in every region (the dashboard's dimension)."""
@@ -156,9 +143,54 @@ class GlobalTable(Construct):
             raise ValueError("the home region has not added its copy of the table yet")
         return self._deployed_name
 
-    def arn_in(self, region: str) -> str:
-        """The ARN of the table's copy in ``region`` (the table itself in the home region, else that
-        region's replica), as a reference: a policy on it waits for that copy to exist."""
-        if region not in self._arns:
-            raise ValueError(f"region: {region!r} has no copy of the table ({', '.join(self._arns)})")
-        return self._arns[region]
+    def copy_in(self, region: str) -> aws.DynamodbTable | aws.DynamodbTableReplicaA:
+        """``region``'s copy (the table or its replica), for what must wait for it to exist."""
+        if region not in self._copies:
+            raise ValueError(f"region: {region!r} has no copy of the table ({', '.join(self._copies)})")
+        return self._copies[region]
+
+    def grant_read_write_items(self, grantee: Grantee, region: str) -> None:
+        """Item by item on ``region``'s copy only, by reference to it: for a grantee in the same stack
+        as the table (a stack of its own reads its region's copy with ``TableCopy``)."""
+        self.copy_in(region)
+        grantee.add_to_role_policy(_read_write_items(self._arns[region]))
+
+
+def _read_write_items(arn: str) -> Statement:
+    """Item by item (no batch, no table-level actions) on one copy of the table."""
+    return Statement(
+        sid="ReadWriteItemsInThisRegionsReplica",
+        actions=["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
+        resources=[arn],
+    )
+
+
+class TableCopy(Construct):
+    """Reads (creates nothing) the global table's copy in the provider's region, by its name: its
+    ARN, its stream and its key, for a regional stack that grants and feeds from it without reading
+    the global stack's state or any other region. The copy must exist: the global stack deploys
+    first."""
+
+    def __init__(self, scope: Construct, id_: str, *, table_name: str, provider: aws.AwsProvider) -> None:
+        super().__init__(scope, id_)
+        table = aws.DataAwsDynamodbTable(self, "table", provider=provider, name=table_name)
+        # Read once: every attribute read is a round trip to the jsii runtime.
+        self._name, self._arn, self._stream_arn = table.name, table.arn, table.stream_arn
+
+    def grant_read_write_items(self, grantee: Grantee) -> None:
+        """Item by item (no batch, no table-level actions) on this region's copy only."""
+        grantee.add_to_role_policy(_read_write_items(self._arn))
+
+    @property
+    def table_name(self) -> str:
+        """The name, read from the copy: what names it waits for the read."""
+        return self._name
+
+    @property
+    def table_arn(self) -> str:
+        return self._arn
+
+    @property
+    def stream_arn(self) -> str:
+        """The stream of this region's copy (a replica has a stream of its own)."""
+        return self._stream_arn

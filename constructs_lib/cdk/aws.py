@@ -74,6 +74,10 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from cdktf_cdktf_provider_aws.data_aws_kms_alias import DataAwsKmsAlias
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import DataAwsSecretsmanagerRandomPassword
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_version import DataAwsSecretsmanagerSecretVersion
+from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
@@ -81,7 +85,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTablePointInTimeRecovery,
     DynamodbTableServerSideEncryption,
 )
-from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA
+from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA, DynamodbTableReplicaTimeouts
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -146,12 +150,15 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret, SecretsmanagerSecretReplica
+from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
+from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
@@ -187,6 +194,14 @@ from .lazy_provider import node_started as _node_started
 _node_started()  # jsii's Node process runs now: later child processes need not carry the hook
 
 __all__ = [
+    "SsmParameter",
+    "SecretsmanagerSecretVersion",
+    "SecretsmanagerSecretReplica",
+    "SecretsmanagerSecret",
+    "DataAwsSsmParameter",
+    "DataAwsSecretsmanagerSecretVersion",
+    "DataAwsSecretsmanagerRandomPassword",
+    "DataAwsKmsAlias",
     "AcmCertificate",
     "AcmCertificateValidation",
     "ApiGatewayAccount",
@@ -242,6 +257,7 @@ __all__ = [
     "DynamodbTableAttribute",
     "DynamodbTablePointInTimeRecovery",
     "DynamodbTableReplicaA",
+    "DynamodbTableReplicaTimeouts",
     "DynamodbTableServerSideEncryption",
     "FlowLog",
     "IamRole",

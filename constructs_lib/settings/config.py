@@ -31,6 +31,7 @@ from ..blocks.rules import (
     REQUEST_BODY_LIMIT,
     WAF_RATE_LIMIT,
     Flag,
+    OneOf,
     OrNull,
     Positive,
     Rule,
@@ -54,6 +55,7 @@ _SUFFIX_RE = r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$"
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 RESERVED_ENVIRONMENTS = ("bootstrap", "shared")
+REGION_PLACEHOLDER, STACK_PLACEHOLDER = "{region}", "{stack}"
 _RESERVED_TAGS = ("Project", "Environment", "ManagedBy", "Region")
 _NAME_RULE = "lowercase letters, digits or single hyphens, start with a letter and not end with a hyphen"
 
@@ -115,6 +117,18 @@ class _Regions:
 
 
 @dataclass(frozen=True)
+class _RegionList:
+    def check(self, setting: str, regions: Any) -> None:
+        if not isinstance(regions, (list, tuple)):
+            raise fail(setting, regions, "must be a list of region names")
+        for region in regions:
+            check_region(setting, region)
+
+    def describe(self) -> str:
+        return "list of region names"
+
+
+@dataclass(frozen=True)
 class _Environment:
     def check(self, setting: str, value: Any) -> None:
         require_string(setting, value)
@@ -166,9 +180,39 @@ class _StateKey:
         require_string(setting, key)
         if not key or key.startswith("/") or len(key) > 1024:
             raise fail(setting, key, "must be a relative S3 key of 1 to 1024 characters")
+        if STACK_PLACEHOLDER not in key:
+            raise fail(
+                setting,
+                key,
+                f"must contain {STACK_PLACEHOLDER}: each of the environment's stacks (global, edge, one per region) "
+                f'keeps its own state, for example "{key.rsplit("/", 1)[0] + "/" if "/" in key else ""}'
+                f'{STACK_PLACEHOLDER}.tfstate"',
+            )
 
     def describe(self) -> str:
-        return "relative S3 key, 1 to 1024 characters"
+        return f"relative S3 key, 1 to 1024 characters, containing {STACK_PLACEHOLDER}"
+
+
+@dataclass(frozen=True)
+class _StateBucket:
+    """A bucket name, or a pattern with ``{region}`` that names one bucket per region."""
+
+    def check(self, setting: str, bucket: Any) -> None:
+        require_string(setting, bucket)
+        longest = max(KNOWN_REGIONS, key=len)
+        name = bucket.replace(REGION_PLACEHOLDER, longest)
+        if "{" in name or "}" in name:
+            raise fail(setting, bucket, f"may contain {REGION_PLACEHOLDER} and no other placeholder")
+        if not re.match(_BUCKET_RE, name):
+            where = f" once {REGION_PLACEHOLDER} is a region such as {longest}" if REGION_PLACEHOLDER in bucket else ""
+            raise fail(
+                setting,
+                bucket,
+                f"is not a valid S3 bucket name{where} (3 to 63 lowercase letters, digits, dots, hyphens)",
+            )
+
+    def describe(self) -> str:
+        return f"S3 bucket name; {REGION_PLACEHOLDER} names one bucket per region"
 
 
 def setting(
@@ -242,6 +286,14 @@ class StackConfig:
         group=IDENTITY,
         default_doc='the only region; `"us-east-1"` with the default regions',
     )
+    removing_regions: tuple[str, ...] = setting(
+        (),
+        rule=_RegionList(),
+        doc="Regions on their way out: still deployed, but no longer routed to, and their copy of the table "
+        "unprotected, so the teardown workflow can destroy them (docs/operations.md, Removing a region).",
+        group=IDENTITY,
+        default_doc="none",
+    )
     tags: Mapping[str, str] = setting(
         rule=_Tags(),
         doc="Extra tags on every taggable resource (Project, Environment, ManagedBy and Region are always set).",
@@ -251,25 +303,32 @@ class StackConfig:
     )
 
     state_bucket: str | None = setting(
-        rule=OrNull(
-            Text(
-                _BUCKET_RE,
-                "is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots, hyphens)",
-                "S3 bucket name",
-            )
-        ),
+        rule=OrNull(_StateBucket()),
         doc="S3 bucket of the remote state (encrypted, S3-native locking); `null`: a local state file, "
-        "so synth needs no AWS account.",
+        'so synth needs no AWS account. With `{region}` in the name (`"acme-tfstate-{region}"`), each '
+        "regional stack keeps its state in its own region and the global and edge stacks in the home "
+        "region, so a region's outage blocks no other region's deploy (recommended).",
         group=STATE,
     )
     state_region: str | None = setting(
-        rule=OrNull(_Region()), doc="The state bucket's region.", group=STATE, default_doc="the home region"
+        rule=OrNull(_Region()),
+        doc="The state bucket's region, when `state_bucket` has no `{region}`.",
+        group=STATE,
+        default_doc="the home region",
     )
     state_key: str | None = setting(
         rule=OrNull(_StateKey()),
-        doc="The state object's key.",
+        doc="The state object's key; `{stack}` is `global`, `edge` or the region.",
         group=STATE,
-        default_doc="`{project_name}/{environment}/terraform.tfstate`",
+        default_doc="`{project_name}/{environment}/{stack}.tfstate`",
+    )
+    bootstrap_state: str = setting(
+        "local",
+        rule=OneOf(("local", "remote"), "must be {values}"),
+        doc="Where the bootstrap stack keeps its state: `local` for its first apply (it creates the state "
+        "buckets), then `remote` (in the home region's state bucket) once they exist: deploy it again "
+        "with `--migrate-state`.",
+        group=STATE,
     )
 
     vpc_cidrs: Mapping[str, str] = setting(
@@ -512,6 +571,7 @@ class StackConfig:
         # One shape whatever the caller gave (a list or a tuple; tags in any order), so equal
         # settings make equal configs and identical JSON. Types do not change.
         object.__setattr__(self, "regions", tuple(self.regions))
+        object.__setattr__(self, "removing_regions", tuple(self.removing_regions))
         object.__setattr__(self, "tags", dict(sorted(self.tags.items())))
         object.__setattr__(self, "availability_zone_ids", {r: tuple(z) for r, z in self.availability_zone_ids.items()})
 
@@ -526,10 +586,16 @@ class StackConfig:
             )
         if self.home_region is not None and self.home_region not in self.regions:
             raise fail("home_region", self.home_region, f"must be one of the configured regions {listed}")
-        for name in ("vpc_cidrs", "availability_zone_ids"):
+        for name in ("vpc_cidrs", "availability_zone_ids", "removing_regions"):
             for region in getattr(self, name):
                 if region not in self.regions:
                     raise fail(name, region, f"is not one of the configured regions {listed}")
+        if self.home in self.removing_regions:
+            raise fail(
+                "removing_regions",
+                list(self.removing_regions),
+                f"lists the home region {self.home}, which holds the table itself: it cannot be removed",
+            )
 
     def _check_networks(self) -> None:
         networks: dict[str, ipaddress.IPv4Network] = {}
@@ -560,6 +626,19 @@ class StackConfig:
                 )
 
     def _check_pairs(self) -> None:
+        if self.bootstrap_state == "remote" and self.state_bucket is None:
+            raise fail(
+                "bootstrap_state",
+                self.bootstrap_state,
+                "needs state_bucket: the bootstrap keeps its remote state in the home region's state bucket",
+            )
+        if self.splits_state_by_region and self.state_region is not None:
+            raise fail(
+                "state_region",
+                self.state_region,
+                f"must not be set when state_bucket names one bucket per region ({self.state_bucket}): "
+                "each stack's state is in its own region",
+            )
         reserved = self.lambda_reserved_concurrency
         if reserved is not None and self.lambda_provisioned_concurrency > reserved:
             raise fail(
@@ -587,13 +666,52 @@ class StackConfig:
         return self.home_region or self.regions[0]
 
     @property
-    def state(self) -> StateLocation:
-        """Where the state is, with the defaults resolved."""
+    def global_stack_name(self) -> str:
+        """The stack deployed first: the keys, the table and its replicas, what every region shares."""
+        return f"{self.stack_name}-global"
+
+    def regional_stack_name(self, region: str) -> str:
+        return f"{self.stack_name}-{region}"
+
+    @property
+    def edge_stack_name(self) -> str:
+        """The stack deployed last: the routing to the regions and the dashboard over them."""
+        return f"{self.stack_name}-edge"
+
+    @property
+    def stack_names(self) -> tuple[str, ...]:
+        """The environment's stacks in the order they deploy: global, the regions (home first), edge."""
+        regions = sorted(self.regions, key=lambda r: r != self.home)
+        return (self.global_stack_name, *(self.regional_stack_name(r) for r in regions), self.edge_stack_name)
+
+    @property
+    def routed_regions(self) -> tuple[str, ...]:
+        """The regions the one address sends callers to: all but those being removed."""
+        return tuple(r for r in self.regions if r not in self.removing_regions)
+
+    @property
+    def splits_state_by_region(self) -> bool:
+        return self.state_bucket is not None and REGION_PLACEHOLDER in self.state_bucket
+
+    def state_of(self, stack: str) -> StateLocation:
+        """Where a stack's state is: ``stack`` is ``"global"``, ``"edge"`` or a region. With
+        ``{region}`` in the bucket, a regional stack's state is in its own region, the others' in the
+        home region; without it, every state is in the one bucket's region."""
+        if self.splits_state_by_region:
+            region = stack if stack in self.regions else self.home
+        else:
+            region = self.state_region or self.home
+        key = self.state_key or f"{self.project_name}/{self.environment}/{STACK_PLACEHOLDER}.tfstate"
         return StateLocation(
-            bucket=self.state_bucket,
-            region=self.state_region or self.home,
-            key=self.state_key or f"{self.project_name}/{self.environment}/terraform.tfstate",
+            bucket=self.state_bucket.replace(REGION_PLACEHOLDER, region) if self.state_bucket else None,
+            region=region,
+            key=key.replace(STACK_PLACEHOLDER, stack),
         )
+
+    @property
+    def state_regions(self) -> tuple[str, ...]:
+        """The regions that hold this environment's state buckets."""
+        return tuple(sorted({self.state_of(s).region for s in ("global", *self.regions)}))
 
     def vpc_cidr(self, region: str) -> str:
         return self.vpc_cidrs.get(region) or default_vpc_cidr(region)

@@ -12,22 +12,34 @@ from ..blocks.storage import Storage, StorageConfig
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformOutput, TerraformStack
 from ..settings import StackConfig
-from .environment import MANAGED_BY, configure_backend, regional_provider
+from ..settings.config import StateLocation
+from .common import MANAGED_BY, configure_backend, regional_provider
 
 SHARED = "shared"
 
 
 @dataclass(frozen=True, kw_only=True)
+class StateBucket:
+    """A state bucket the environments configure, and its region."""
+
+    name: str
+    region: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class BootstrapConfig:
     """project_name: the project; regions: every region any environment uses (API Gateway's
-    CloudWatch role is set per region); state_region: where the state bucket lives; state_buckets:
-    the bucket names the environments configure (none: one bucket named from the account id);
-    tags: extra tags."""
+    CloudWatch role is set per region); state_region: where the bootstrap's own state (once remote)
+    and the default state bucket live; state_buckets: the buckets the environments configure, one
+    per region where ``state_bucket`` has ``{region}`` (none: one bucket named from the account id);
+    remote_state: keep the bootstrap's own state in ``state_region``'s bucket (``bootstrap_state``
+    ``"remote"``); tags: extra tags."""
 
     project_name: str
     regions: tuple[str, ...]
     state_region: str
-    state_buckets: tuple[str, ...] = ()
+    state_buckets: tuple[StateBucket, ...] = ()
+    remote_state: bool = False
     tags: dict[str, str] | None = None
 
     @classmethod
@@ -37,14 +49,30 @@ class BootstrapConfig:
         regions: list[str] = []
         for config in configs:
             regions += [r for r in config.regions if r not in regions]
-        buckets = sorted({c.state_bucket for c in configs if c.state_bucket is not None})
+        buckets = {
+            StateBucket(name=location.bucket, region=location.region)
+            for config in configs
+            for location in (config.state_of(stack) for stack in ("global", *config.regions))
+            if location.bucket is not None
+        }
+        first = configs[0]
         return cls(
-            project_name=configs[0].project_name,
+            project_name=first.project_name,
             regions=tuple(regions),
-            state_region=configs[0].state.region,
-            state_buckets=tuple(buckets),
-            tags=dict(configs[0].tags),
+            state_region=first.state_of("global").region,
+            state_buckets=tuple(sorted(buckets, key=lambda b: (b.region != first.state_of("global").region, b.name))),
+            remote_state=first.bootstrap_state == "remote",
+            tags=dict(first.tags),
         )
+
+    @property
+    def own_state(self) -> StateLocation:
+        """Where the bootstrap keeps its state: local until ``remote_state``, then in the state
+        region's bucket."""
+        if not self.remote_state:
+            return StateLocation(bucket=None, region=self.state_region, key="")
+        bucket = next((b.name for b in self.state_buckets if b.region == self.state_region), None)
+        return StateLocation(bucket=bucket, region=self.state_region, key=f"{self.project_name}/bootstrap.tfstate")
 
     @property
     def stack_name(self) -> str:
@@ -52,52 +80,62 @@ class BootstrapConfig:
 
 
 class BootstrapStack(TerraformStack):
-    """Creates, with local state (it makes the remote state's bucket): the state bucket(s) in the state
-    region, versioned, encrypted with a KMS key of their own, non-public and TLS-only; and in every
-    region, API Gateway's account-level CloudWatch role, which stage access and execution logs need.
-    One per account: run it once per account, before the first environment.
+    """Creates the state buckets, each in its region (with ``{region}`` in ``state_bucket``, one in
+    every region an environment keeps state in), versioned, encrypted with a KMS key of their own
+    in that region, non-public and TLS-only; and in every region, API Gateway's account-level
+    CloudWatch role, which stage access and execution logs need. One per account: run it once per
+    account, before the first environment, with local state (it makes the buckets); then, with
+    ``bootstrap_state`` ``"remote"``, it keeps its state in the state region's bucket.
     """
 
     def __init__(self, scope: Construct, config: BootstrapConfig) -> None:
         super().__init__(scope, config.stack_name)
-        configure_backend(self, stack_name=config.stack_name, bucket=None, key="", region=config.state_region)
+        configure_backend(self, stack_name=config.stack_name, state=config.own_state)
         namer = Namer(config.project_name, SHARED)
         providers = self._providers(config)
         home = providers[config.state_region]
         account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=home).account_id
-        self._state_buckets(config, namer, home, account_id)
+        self._state_buckets(config, namer, providers, account_id)
         self._api_gateway_logging(config, namer, providers, account_id)
 
     def _providers(self, config: BootstrapConfig) -> dict[str, aws.AwsProvider]:
         """One provider per region, the state region's included."""
         tags = {**(config.tags or {}), "Project": config.project_name, "Environment": SHARED, "ManagedBy": MANAGED_BY}
         providers = {region: regional_provider(self, region, tags) for region in config.regions}
-        if config.state_region not in providers:
-            providers[config.state_region] = regional_provider(self, config.state_region, tags)
+        for region in (config.state_region, *(b.region for b in config.state_buckets)):
+            if region not in providers:
+                providers[region] = regional_provider(self, region, tags)
         return providers
 
-    def _state_buckets(self, config: BootstrapConfig, namer: Namer, home: aws.AwsProvider, account_id: str) -> None:
-        """The state bucket(s), encrypted with a key of their own, and their names as an output."""
-        key = EncryptionKey(
-            self,
-            "state-key",
-            provider=home,
-            account_id=account_id,
-            config=KeyConfig(namer=namer, region=config.state_region),
-        )
+    def _state_buckets(
+        self, config: BootstrapConfig, namer: Namer, providers: dict[str, aws.AwsProvider], account_id: str
+    ) -> None:
+        """The state buckets, each encrypted with a key of its region, and their names as an output."""
+        keys: dict[str, str] = {}
+        buckets = config.state_buckets or (StateBucket(name="", region=config.state_region),)
         bucket_names = []
-        for name in config.state_buckets or (None,):
+        for bucket in buckets:
+            region = bucket.region
+            if region not in keys:
+                # The state region's key keeps the address it had when there was one state region.
+                keys[region] = EncryptionKey(
+                    self,
+                    "state-key" if region == config.state_region else f"state-key-{region}",
+                    provider=providers[region],
+                    account_id=account_id,
+                    config=KeyConfig(namer=namer, region=region),
+                ).key_arn
             storage = Storage(
                 self,
-                f"state-{name}" if name else "state",
-                provider=home,
+                f"state-{bucket.name}" if bucket.name else "state",
+                provider=providers[region],
                 account_id=account_id,
-                kms_key_arn=key.key_arn,
+                kms_key_arn=keys[region],
                 config=StorageConfig(
                     namer=namer,
-                    region=config.state_region,
+                    region=region,
                     component="tfstate",
-                    bucket_name=name,
+                    bucket_name=bucket.name or None,
                     noncurrent_version_days=365,
                 ),
             )

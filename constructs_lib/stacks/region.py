@@ -3,7 +3,6 @@ address is ``<region>_<part>_...``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..blocks.api import Api, ApiConfig, Cors, FunctionTarget
@@ -11,40 +10,28 @@ from ..blocks.change_feed import ChangeFeed, ChangeFeedConfig
 from ..blocks.domain import CustomDomain, CustomDomainConfig
 from ..blocks.events import EventBus, EventBusConfig
 from ..blocks.function import Function, FunctionConfig, QueueTrigger
-from ..blocks.kms import EncryptionKey, KeyConfig
+from ..blocks.kms import KeyByAlias
 from ..blocks.monitoring import AsyncWatch, Monitoring, MonitoringConfig
 from ..blocks.naming import Namer
 from ..blocks.network import Network, NetworkConfig
 from ..blocks.queue import Queue, QueueConfig
+from ..blocks.sign_in import api_key_secret_name, user_pool_parameter_name
 from ..blocks.storage import Storage, StorageConfig
-from ..blocks.table import GlobalTable
+from ..blocks.table import TableConfig, TableCopy
 from ..blocks.waf import WafConfig, WebApplicationFirewall
 from ..cdk import aws
 from ..cdk.core import Construct
 from ..settings import StackConfig
 
 
-@dataclass(frozen=True)
-class FromHome:
-    """What every other region takes from the home region, so that one key, one sign-in and one
-    validation record serve them all: its API key value (``api_key`` auth), its user pool's ARN
-    (``cognito`` auth) and its custom domain's shared validation record."""
-
-    api_key_value: str | None = None
-    user_pool_arn: str | None = None
-    validation_fqdn: str | None = None
-
-
 class RegionalDeployment(Construct):
-    """Creates, in one region through its provider: a KMS key; the region's copy of the global
-    table; a private network; a work queue with its dead-letter queue and the event bus that feeds
-    it; the API function (granted its region's table copy, its own events on the bus and the key
-    through those two services) and the queue's worker; a REST API in front of the function, with
-    a custom domain when one is configured and a WAF web ACL unless turned off; an artifacts
-    bucket; and alarms with an SNS topic.
-
-    ``from_home`` carries what the home region made for every region (build the home region
-    first, with an empty ``FromHome``); ``from_home_for_others()`` gives it after.
+    """Creates, in one region through its provider, using what the global stack made there (the
+    region's KMS key, its copy of the global table, the shared API key or the user pool's ARN: each
+    read in this region by name): a private network; a work queue with its dead-letter queue and the
+    event bus that feeds it; the change feed from the table copy's stream to the bus; the API
+    function (granted its region's table copy and the key through DynamoDB) and the queue's worker;
+    a REST API in front of the function, with a custom domain when one is configured and a WAF web
+    ACL unless turned off; an artifacts bucket; and alarms with an SNS topic.
     """
 
     def __init__(
@@ -56,16 +43,13 @@ class RegionalDeployment(Construct):
         namer: Namer,
         provider: aws.AwsProvider,
         source_dir: Path,
-        table: GlobalTable,
-        from_home: FromHome,
     ) -> None:
         super().__init__(scope, region)
         self._config, self._namer, self._region, self._provider = config, namer, region, provider
         self._account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=provider).account_id
-        self.key = self._key()
+        self.key = KeyByAlias(self, "key", namer=namer, region=region, provider=provider)
         self._key_arn = self.key.key_arn
-        self._table = table
-        table.add_copy(region, provider=provider, kms_key_arn=self._key_arn)
+        self._table = TableCopy(self, "table", table_name=TableConfig.name_for(namer), provider=provider)
         self._cors = Cors()
         self.network = self._network()
         self.queue = self._queue()
@@ -73,20 +57,12 @@ class RegionalDeployment(Construct):
         self.changes = self._change_feed()
         self.function = self._api_function(source_dir)
         self.worker = self._worker(source_dir)
-        self.api = self._api(from_home)
-        self.domain = self._domain(from_home) if config.domain_name and config.hosted_zone_id else None
+        self.api = self._api()
+        self.domain = self._domain() if config.domain_name and config.hosted_zone_id else None
         if config.waf_enabled:
             self._waf()
         self.storage = self._storage()
         self.monitoring = self._monitoring()
-
-    def from_home_for_others(self) -> FromHome:
-        """What this (home) region gives the others."""
-        return FromHome(
-            api_key_value=self.api.api_key_value,
-            user_pool_arn=self.api.user_pool_arn,
-            validation_fqdn=self.domain.validation_fqdn if self.domain else None,
-        )
 
     @property
     def event_source(self) -> str:
@@ -97,20 +73,6 @@ class RegionalDeployment(Construct):
         """What every function of the region is told about where it runs."""
         config = self._config
         return {"REGION": self._region, "ENVIRONMENT": config.environment, "PROJECT_NAME": config.project_name}
-
-    def _key(self) -> EncryptionKey:
-        return EncryptionKey(
-            self,
-            "key",
-            provider=self._provider,
-            account_id=self._account_id,
-            config=KeyConfig(
-                namer=self._namer,
-                region=self._region,
-                uses="logs, topic, bucket, table, queues, events and function settings",
-                eventbridge=True,
-            ),
-        )
 
     def _network(self) -> Network:
         config = self._config
@@ -175,7 +137,7 @@ class RegionalDeployment(Construct):
             environment={
                 **self._environment(),
                 # A reference: the function waits for the table it names.
-                "TABLE_NAME": self._table.deployed_table_name,
+                "TABLE_NAME": self._table.table_name,
                 # The limit WAF enforces in front of the API, and the origin its preflights allow.
                 "MAX_REQUEST_BODY_BYTES": str(config.api_max_request_body_kb * 1024),
                 "CORS_ALLOW_ORIGIN": self._cors.allow_origin,
@@ -187,7 +149,7 @@ class RegionalDeployment(Construct):
                 **config.settings_for("function"),
             ),
         )
-        self._table.grant_read_write_items(function, self._region)
+        self._table.grant_read_write_items(function)
         self.key.grant_use_through(function, services=("dynamodb",), sid="UseTheKeyThroughTheTable")
         return function
 
@@ -198,7 +160,7 @@ class RegionalDeployment(Construct):
             "changes",
             provider=self._provider,
             account_id=self._account_id,
-            stream_arn=self._table.stream_arn_in(self._region),
+            stream_arn=self._table.stream_arn,
             bus_arn=self.bus.bus_arn,
             dead_letter_queue_arn=self.queue.dead_letter_queue_arn,
             kms_key_arn=self._key_arn,
@@ -222,7 +184,7 @@ class RegionalDeployment(Construct):
             environment={
                 **self._environment(),
                 "EVENT_SOURCE": self.event_source,
-                "TABLE_NAME": self._table.deployed_table_name,
+                "TABLE_NAME": self._table.table_name,
             },
             config=FunctionConfig(
                 namer=self._namer,
@@ -237,7 +199,19 @@ class RegionalDeployment(Construct):
             ),
         )
 
-    def _api(self, from_home: FromHome) -> Api:
+    def _shared_api_key_value(self) -> str:
+        """The API key every region accepts, from this region's copy of the global stack's secret."""
+        return aws.DataAwsSecretsmanagerSecretVersion(
+            self, "api-key-value", provider=self._provider, secret_id=api_key_secret_name(self._namer)
+        ).secret_string
+
+    def _shared_user_pool_arn(self) -> str:
+        """The global stack's user pool, from its SSM parameter in this region."""
+        return aws.DataAwsSsmParameter(
+            self, "user-pool-arn", provider=self._provider, name=user_pool_parameter_name(self._namer)
+        ).value
+
+    def _api(self) -> Api:
         config = self._config
         function = self.function
         return Api(
@@ -250,8 +224,8 @@ class RegionalDeployment(Construct):
                 alias_invoke_arn=function.alias_invoke_arn,
             ),
             kms_key_arn=self._key_arn,
-            api_key_value=from_home.api_key_value,
-            user_pool_arn=from_home.user_pool_arn,
+            api_key_value=self._shared_api_key_value() if config.api_auth == "api_key" else None,
+            user_pool_arn=self._shared_user_pool_arn() if config.api_auth == "cognito" else None,
             config=ApiConfig(
                 namer=self._namer,
                 region=self._region,
@@ -261,7 +235,7 @@ class RegionalDeployment(Construct):
             ),
         )
 
-    def _domain(self, from_home: FromHome) -> CustomDomain:
+    def _domain(self) -> CustomDomain:
         config = self._config
         return CustomDomain(
             self,
@@ -269,9 +243,8 @@ class RegionalDeployment(Construct):
             provider=self._provider,
             rest_api_id=self.api.rest_api_id,
             stage_name=self.api.deployed_stage_name,
-            shared_validation_fqdn=from_home.validation_fqdn,
-            # Callers come here once the region can answer them: its copy of the table exists.
-            serves_after=[self._table.copy_in(self._region)],
+            # The global stack owns the domain name's validation record.
+            owns_shared_validation=False,
             config=CustomDomainConfig(
                 namer=self._namer,
                 region=self._region,

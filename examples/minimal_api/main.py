@@ -33,7 +33,7 @@ from constructs_lib.blocks.naming import Namer
 from constructs_lib.blocks.network import Network, NetworkConfig
 from constructs_lib.cdk import aws
 from constructs_lib.cdk.core import App, Construct, LocalBackend, TerraformOutput, TerraformStack
-from constructs_lib.stacks.environment import local_state_path, regional_provider
+from constructs_lib.stacks.common import local_state_path, regional_provider
 
 # The settings: change these.
 PROJECT = "hello"  # the first part of every AWS name: {project}-{component}-{region}-{environment}

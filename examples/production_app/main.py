@@ -39,12 +39,14 @@ from constructs_lib.blocks.monitoring import Monitoring, MonitoringConfig
 from constructs_lib.blocks.naming import Namer
 from constructs_lib.blocks.network import Network, NetworkConfig
 from constructs_lib.blocks.queue import Queue, QueueConfig
+from constructs_lib.blocks.routing import LatencyRouting, RoutingConfig
 from constructs_lib.blocks.table import GlobalTable, TableConfig
 from constructs_lib.blocks.waf import WafConfig, WebApplicationFirewall
 from constructs_lib.cdk import aws
 from constructs_lib.cdk.core import App, Construct, TerraformOutput, TerraformStack
-from constructs_lib.stacks.bootstrap import BootstrapConfig, BootstrapStack
-from constructs_lib.stacks.environment import configure_backend, regional_provider
+from constructs_lib.settings.config import StateLocation
+from constructs_lib.stacks.bootstrap import BootstrapConfig, BootstrapStack, StateBucket
+from constructs_lib.stacks.common import configure_backend, regional_provider
 
 # The settings: change these (see README.md).
 PROJECT = "shop"
@@ -271,6 +273,7 @@ class OrdersRegion(Construct):
             rest_api_id=self.api.rest_api_id,
             stage_name=self.api.deployed_stage_name,
             # The home region owns the validation record every region's certificate shares.
+            owns_shared_validation=home is None,
             shared_validation_fqdn=home.domain.validation_fqdn if home else None,
             config=CustomDomainConfig(
                 namer=self.namer,
@@ -340,9 +343,9 @@ class OrdersStack(TerraformStack):
         configure_backend(
             self,
             stack_name=stack_name,
-            bucket=STATE_BUCKET,
-            key=f"{PROJECT}/{env.name}/terraform.tfstate",
-            region=STATE_REGION,
+            state=StateLocation(
+                bucket=STATE_BUCKET, key=f"{PROJECT}/{env.name}/terraform.tfstate", region=STATE_REGION
+            ),
         )
         tags = {"Project": PROJECT, "Environment": env.name, "ManagedBy": "cdktf"}
         table = GlobalTable(
@@ -360,6 +363,20 @@ class OrdersStack(TerraformStack):
             provider = regional_provider(self, region, tags)
             home = regions.get(env.home_region)
             regions[region] = OrdersRegion(self, region, env=env, provider=provider, table=table, home=home)
+        # The one name, to the region of lowest latency among the healthy ones (Route 53 is
+        # global: the home region's provider creates it); each record waits for its target.
+        LatencyRouting(
+            self,
+            "routing",
+            provider=regions[env.home_region].provider,
+            config=RoutingConfig(
+                namer=Namer(PROJECT, env.name),
+                regions=env.regions,
+                domain_name=env.domain_name,
+                hosted_zone_id=env.hosted_zone_id,
+            ),
+            serves_after=[r.domain.target_record for r in regions.values()],
+        )
         self._outputs(env, regions, table)
 
     def _outputs(self, env: Environment, regions: Mapping[str, OrdersRegion], table: GlobalTable) -> None:
@@ -397,7 +414,10 @@ def build_app(outdir: str) -> App:
     BootstrapStack(
         app,
         BootstrapConfig(
-            project_name=PROJECT, regions=all_regions, state_region=STATE_REGION, state_buckets=(STATE_BUCKET,)
+            project_name=PROJECT,
+            regions=all_regions,
+            state_region=STATE_REGION,
+            state_buckets=(StateBucket(name=STATE_BUCKET, region=STATE_REGION),),
         ),
     )
     for env in ENVIRONMENTS:

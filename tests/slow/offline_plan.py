@@ -2,7 +2,10 @@
 evaluates every expression, for_each and reference as a real plan would, reading nothing from AWS.
 
 - The data sources that read AWS are replaced by fixed values: ``aws_caller_identity`` by an account
-  id, ``aws_availability_zones`` by three zone names of its region. Policy documents stay (local).
+  id, ``aws_availability_zones`` by three zone names of its region, and what a regional or edge stack
+  reads of the global stack's work (a key by its alias, the table's copy, the API key's secret, the
+  user pool's parameter) and the generated API key by values of the right form for its region.
+  Policy documents stay (local).
 - Every AWS provider gets fake credentials and skips each call it would make on its own.
 - The backend goes (a plan here must not read or lock real state).
 - With a provider mirror (``/opt/tf-plugins`` on this machine's image holds hashicorp/aws 5.100.0)
@@ -60,6 +63,35 @@ def _replace_strings(value: Any, replacements: list[tuple[re.Pattern[str], str]]
     return value
 
 
+# What each data source that reads another stack's work gives, by attribute ({region}: its provider's).
+READS = {
+    "aws_kms_alias": {"target_key_arn": "arn:aws:kms:{region}:" + ACCOUNT_ID + ":key/0000-stub"},
+    "aws_dynamodb_table": {
+        "name": "stub-items",
+        "arn": "arn:aws:dynamodb:{region}:" + ACCOUNT_ID + ":table/stub-items",
+        "stream_arn": "arn:aws:dynamodb:{region}:" + ACCOUNT_ID + ":table/stub-items/stream/2026-01-01T00:00:00.000",
+    },
+    "aws_secretsmanager_secret_version": {"secret_string": "stubApiKeyValue0123456789abcdefghijklmn"},
+    "aws_secretsmanager_random_password": {"random_password": "stubApiKeyValue0123456789abcdefghijklmn"},
+    "aws_ssm_parameter": {"value": "arn:aws:cognito-idp:{region}:" + ACCOUNT_ID + ":userpool/{region}_stub"},
+}
+
+
+def _reads(data: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """Replacements for the references to the data sources in READS (removed from ``data``): a whole
+    ``${...}`` by the value, a reference inside a longer expression by the quoted value."""
+    replacements = []
+    for kind, attributes in READS.items():
+        for name, block in data.pop(kind, {}).items():
+            region = block["provider"].removeprefix("aws.")
+            for attribute, value in attributes.items():
+                value = value.format(region=region)
+                address = rf"data\.{kind}\.{re.escape(name)}\.{attribute}"
+                replacements.append((re.compile(rf"\$\{{{address}\}}"), value))
+                replacements.append((re.compile(rf"\b{address}\b"), json.dumps(value)))
+    return replacements
+
+
 def offline(stack: dict[str, Any], provider_version: str | None) -> dict[str, Any]:
     """The stack's JSON, made plannable offline (see the module's docstring)."""
     stack = json.loads(json.dumps(stack))
@@ -73,6 +105,7 @@ def offline(stack: dict[str, Any], provider_version: str | None) -> dict[str, An
         region = zones["provider"].removeprefix("aws.")
         names = ", ".join(f'"{region}{letter}"' for letter in "abc")
         replacements.append((re.compile(rf"data\.aws_availability_zones\.{re.escape(name)}\.names"), f"[{names}]"))
+    replacements += _reads(data)
     if not data:
         stack.pop("data", None)
     stack = _replace_strings(stack, replacements)

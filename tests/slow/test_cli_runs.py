@@ -50,18 +50,23 @@ def test_make_synth_builds_what_the_override_says_through_the_cdktf_cli():
     # It went through the engine's CLI.
     assert {"cdktf": "npx --no-install cdktf synth", "cdktn": "cdktn synth --app"}[engine_name()] in result.stdout
     outdir = SYNTH_COPY / "cdktf.out"
-    assert regions_of(outdir / "stacks" / "iac-aws-nova-dev") == ["eu-central-1", "eu-west-1"]
+    assert regions_of(outdir / "stacks" / "iac-aws-nova-dev-global") == ["eu-central-1", "eu-west-1"]
+    assert regions_of(outdir / "stacks" / "iac-aws-nova-dev-eu-central-1") == ["eu-central-1"]
 
 
 @pytest.mark.after_background
 def test_a_synth_leaves_exactly_the_configured_stacks():
     assert MAKE_SYNTH.result().returncode == 0
     outdir = SYNTH_COPY / "cdktf.out"
-    assert sorted(json.loads((outdir / "manifest.json").read_text())["stacks"]) == [
+    expected = [
         "iac-aws-nova-bootstrap",
-        "iac-aws-nova-dev",
+        "iac-aws-nova-dev-edge",
+        "iac-aws-nova-dev-eu-central-1",
+        "iac-aws-nova-dev-eu-west-1",
+        "iac-aws-nova-dev-global",
     ]
-    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["iac-aws-nova-bootstrap", "iac-aws-nova-dev"]
+    assert sorted(json.loads((outdir / "manifest.json").read_text())["stacks"]) == expected
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == expected
 
 
 @pytest.mark.after_background

@@ -23,6 +23,7 @@ import pytest
 from conftest import (
     ROOT,
     BackgroundRun,
+    address_at,
     engine_name,
     files,
     policy_statements,
@@ -307,8 +308,14 @@ def test_production_api_is_behind_a_waf_and_one_custom_domain_in_each_region(nam
             domain,
             [f"{region}.{domain}"],
         )
-        record = resource_at(stack, "aws_route53_record", f"{region}/domain/latency-record-a")
+        record = resource_at(stack, "aws_route53_record", f"routing/latency-record-a-{region}")
         assert (record["name"], record["set_identifier"]) == (domain, region)
+        # In one stack, the latency record waits for the region's target record it aliases.
+        target = address_at(stack, "aws_route53_record", f"{region}/domain/target-record-a")
+        assert record["alias"]["name"] == f"{region}.target.{domain}" and record["depends_on"] == [
+            address_at(stack, "aws_route53_record", f"{r}/domain/target-record-a") for r in (home, other)
+        ]
+        assert target in record["depends_on"]
     # One API key value, generated in the home region, accepted in both.
     home_key = resource_at(stack, "aws_api_gateway_api_key", f"{home}/api/api-key")
     other_key = resource_at(stack, "aws_api_gateway_api_key", f"{other}/api/api-key")

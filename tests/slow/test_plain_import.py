@@ -57,8 +57,18 @@ def test_lazy_synth_is_byte_identical_to_the_plain_import(plain, default_synth) 
         assert sys.modules["cdktf_cdktf_provider_aws"].__spec__.loader.__class__.__name__ == "_HeadOnlyLoader"
     plain_files, lazy_files = files(plain[0]), files(default_synth.outdir)
     documents = sorted(name for name in plain_files if name.endswith("/cdk.tf.json"))
-    assert documents == ["stacks/iac-aws-nova-bootstrap/cdk.tf.json", "stacks/iac-aws-nova-dev/cdk.tf.json"]
-    assert any(name.startswith("stacks/iac-aws-nova-dev/assets/") for name in plain_files), sorted(plain_files)
+    assert documents == [
+        f"stacks/{name}/cdk.tf.json"
+        for name in (
+            "iac-aws-nova-bootstrap",
+            "iac-aws-nova-dev-edge",
+            "iac-aws-nova-dev-global",
+            "iac-aws-nova-dev-us-east-1",
+            "iac-aws-nova-dev-us-west-2",
+        )
+    ]
+    assets = "stacks/iac-aws-nova-dev-us-east-1/assets/"
+    assert any(name.startswith(assets) for name in plain_files), sorted(plain_files)
     assert sorted(lazy_files) == sorted(plain_files)  # the same files, assets included
     for name in plain_files:
         assert lazy_files[name] == plain_files[name], f"{name} differs"

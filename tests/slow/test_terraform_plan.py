@@ -47,24 +47,40 @@ def terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Com
 
 
 def stack_dir(request: pytest.FixtureRequest, which: str) -> Path:
-    if which in ("iac-aws-nova-dev", "iac-aws-nova-bootstrap"):
+    if which.startswith("iac-aws-nova-"):
         return request.getfixturevalue("default_synth").outdir / "stacks" / which
     synth = request.getfixturevalue("synth")
-    if which == "global":
-        return synth(GLOBAL).outdir / "stacks" / "iac-aws-nova-dev"
+    if which.startswith("routed:"):
+        return synth(GLOBAL).outdir / "stacks" / which.removeprefix("routed:")
     from constructs_lib.settings import configs_from_context
 
     return synth(*configs_from_context(VARIANTS)).outdir / "stacks" / which
 
 
-# The default stacks; one with a custom domain over two regions (certificates, validation records,
-# latency routing); and the Cognito (two regions, one pool) and IAM-with-domain variants.
+# Every default stack; with a custom domain over two regions (the validation record, certificates,
+# target records, latency routing), the global stack, a region that is not the home and the edge;
+# the Cognito variant's global stack (pool, parameters) and a region (authorizer); the
+# IAM-with-domain variant's region and edge (health alarms with a provider, key and topic of their own).
 @pytest.mark.parametrize(
-    "which", ["iac-aws-nova-dev", "iac-aws-nova-bootstrap", "global", "variant-cognito", "variant-iam"]
+    "which",
+    [
+        "iac-aws-nova-dev-global",
+        "iac-aws-nova-dev-us-east-1",
+        "iac-aws-nova-dev-us-west-2",
+        "iac-aws-nova-dev-edge",
+        "iac-aws-nova-bootstrap",
+        "routed:iac-aws-nova-dev-global",
+        "routed:iac-aws-nova-dev-us-east-1",
+        "routed:iac-aws-nova-dev-edge",
+        "variant-cognito-global",
+        "variant-cognito-eu-central-1",
+        "variant-iam-eu-west-1",
+        "variant-iam-edge",
+    ],
 )
 def test_the_stack_validates_and_plans(request, tmp_path, terraform_env, which):
     env, version = terraform_env
-    workdir = prepare(stack_dir(request, which), tmp_path / which, version)
+    workdir = prepare(stack_dir(request, which), tmp_path / which.replace(":", "-"), version)
     init = terraform(["init", "-input=false"], workdir, env)
     if init.returncode != 0:
         reason = next(

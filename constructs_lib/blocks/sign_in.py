@@ -1,0 +1,147 @@
+"""What every region's API shares, created once by the global stack and read by each region in its
+own region: the API key's value (a secret replicated to every region) and the Cognito user pool's
+ARN (an SSM parameter in every region)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..cdk import aws
+from ..cdk.core import Construct, TerraformResourceLifecycle
+from .naming import Namer
+
+API_KEY_LENGTH = 40
+
+
+def api_key_secret_name(namer: Namer) -> str:
+    """The secret's name, the same in every region (a replica keeps its primary's name)."""
+    return namer.global_name("api-key", kind="secret")
+
+
+def user_pool_parameter_name(namer: Namer) -> str:
+    return f"/{namer.global_name('sign-in', kind='ssm_parameter')}/user-pool-arn"
+
+
+def user_pool_and_client(
+    scope: Construct, *, provider: aws.AwsProvider, namer: Namer, region: str
+) -> tuple[aws.CognitoUserPool, aws.CognitoUserPoolClient]:
+    """A user pool (e-mail sign-in, optional TOTP MFA, strong passwords, deletion protection) and
+    an app client without a secret, for SRP sign-in from a browser or app."""
+    pool = aws.CognitoUserPool(
+        scope,
+        "user-pool",
+        provider=provider,
+        name=namer.name("users", region, kind="cognito_user_pool"),
+        deletion_protection="ACTIVE",
+        mfa_configuration="OPTIONAL",
+        software_token_mfa_configuration=aws.CognitoUserPoolSoftwareTokenMfaConfiguration(enabled=True),
+        auto_verified_attributes=["email"],
+        username_attributes=["email"],
+        password_policy=aws.CognitoUserPoolPasswordPolicy(
+            minimum_length=12,
+            require_lowercase=True,
+            require_uppercase=True,
+            require_numbers=True,
+            require_symbols=True,
+            temporary_password_validity_days=3,
+        ),
+    )
+    client = aws.CognitoUserPoolClient(
+        scope,
+        "user-pool-client",
+        provider=provider,
+        name=namer.name("api-client", region, kind="cognito_user_pool"),
+        user_pool_id=pool.id,
+        generate_secret=False,
+        prevent_user_existence_errors="ENABLED",
+        explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )
+    return pool, client
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionKey:
+    """A region and its KMS key's ARN, for what the global stack puts in that region."""
+
+    provider: aws.AwsProvider
+    kms_key_arn: str
+
+
+class SharedApiKey(Construct):
+    """Creates, in the home region, a Secrets Manager secret holding the API key's value (40
+    characters from Secrets Manager's generator, set once: later plans keep it) with a replica in
+    every other region, each encrypted with its region's key. Each region's API reads its own
+    region's copy, so one key works wherever a caller is routed and no region reads another at plan
+    time. Rotating: put a new value (``aws secretsmanager put-secret-value``), then apply every
+    regional stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        namer: Namer,
+        home_region: str,
+        keys: Mapping[str, RegionKey],
+    ) -> None:
+        super().__init__(scope, id_)
+        home = keys[home_region]
+        self._name = api_key_secret_name(namer)
+        secret = aws.SecretsmanagerSecret(
+            self,
+            "secret",
+            provider=home.provider,
+            name=self._name,
+            description="The API key every region's API accepts (x-api-key)",
+            kms_key_id=home.kms_key_arn,
+            recovery_window_in_days=30,
+            replica=[
+                aws.SecretsmanagerSecretReplica(region=region, kms_key_id=key.kms_key_arn)
+                for region, key in sorted(keys.items())
+                if region != home_region
+            ],
+        )
+        # API Gateway accepts keys of 20 to 128 characters; letters and digits only, so it is safe
+        # in any header or shell.
+        value = aws.DataAwsSecretsmanagerRandomPassword(
+            self,
+            "generated-value",
+            provider=home.provider,
+            password_length=API_KEY_LENGTH,
+            exclude_punctuation=True,
+            include_space=False,
+            require_each_included_type=True,
+        )
+        aws.SecretsmanagerSecretVersion(
+            self,
+            "value",
+            provider=home.provider,
+            secret_id=secret.id,
+            secret_string=value.random_password,
+            # The generator answers anew on every plan: the first value stays, and a value put
+            # by hand (a rotation) is not overwritten.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["secret_string"]),
+        )
+
+    @property
+    def secret_name(self) -> str:
+        return self._name
+
+
+def publish_user_pool(
+    scope: Construct, *, namer: Namer, pool_arn: str, providers: Mapping[str, aws.AwsProvider]
+) -> None:
+    """The user pool's ARN as an SSM parameter in every region, where that region's authorizer
+    reads it (a plain ARN: nothing secret)."""
+    for region, provider in sorted(providers.items()):
+        aws.SsmParameter(
+            scope,
+            f"user-pool-arn-{region}",
+            provider=provider,
+            name=user_pool_parameter_name(namer),
+            type="String",
+            value=pool_arn,
+            description="The Cognito user pool every region's API trusts",
+        )

@@ -1,0 +1,123 @@
+"""The stack an environment deploys last: the one address in front of its regions, and the view
+over them."""
+
+from __future__ import annotations
+
+from ..blocks.api import api_name
+from ..blocks.dashboard import Dashboard, DashboardConfig, RegionMetrics
+from ..blocks.function import function_name
+from ..blocks.health_alarms import METRICS_REGION, HealthAlarms, HealthAlarmsConfig
+from ..blocks.kms import EncryptionKey, KeyByAlias, KeyConfig
+from ..blocks.naming import Namer
+from ..blocks.queue import queue_names
+from ..blocks.routing import LatencyRouting, RoutingConfig
+from ..blocks.table import TableConfig
+from ..cdk import aws
+from ..cdk.core import Construct, TerraformOutput, TerraformStack
+from ..settings import StackConfig
+from .common import configure_backend, regional_provider, stack_tags
+
+
+class EdgeStack(TerraformStack):
+    """Creates, after every regional stack: with ``domain_name`` and ``hosted_zone_id``, the latency
+    routing of the one name to the routed regions (a health check and a latency record each: a
+    region is routed to only once its deployment exists, and no longer once it is listed in
+    ``removing_regions``) and an alarm on each health check in us-east-1, where Route 53 publishes
+    their metrics, with a topic of its own; and the dashboard of every region, in the home region.
+    Every name it shows it derives, as the regional stacks do.
+
+    Outputs: ``dashboard_name``; with a domain, ``api_url``.
+    """
+
+    def __init__(self, scope: Construct, config: StackConfig) -> None:
+        super().__init__(scope, config.edge_stack_name)
+        configure_backend(self, stack_name=config.edge_stack_name, state=config.state_of("edge"))
+        namer = Namer(config.project_name, config.environment)
+        tags = stack_tags(config)
+        home = config.home
+        self.providers = {home: regional_provider(self, home, tags)}
+        health_check_ids: dict[str, str] = {}
+        if config.domain_name is not None and config.hosted_zone_id is not None:
+            routing = LatencyRouting(
+                self,
+                "routing",
+                provider=self.providers[home],
+                config=RoutingConfig(
+                    namer=namer,
+                    regions=config.routed_regions,
+                    domain_name=config.domain_name,
+                    hosted_zone_id=config.hosted_zone_id,
+                    **config.settings_for("routing"),
+                ),
+            )
+            health_check_ids = routing.health_check_ids
+            self._health_alarms(config, namer, tags, health_check_ids)
+            TerraformOutput(
+                self, "api_url", value=routing.url, description="The one address: the nearest healthy region answers"
+            )
+        dashboard = self._dashboard(config, namer, health_check_ids)
+        TerraformOutput(
+            self,
+            "dashboard_name",
+            value=dashboard.dashboard_name,
+            description=f"The CloudWatch dashboard of all regions, in {home}",
+        )
+
+    def _health_alarms(
+        self, config: StackConfig, namer: Namer, tags: dict[str, str], health_check_ids: dict[str, str]
+    ) -> None:
+        """Alarms on the health checks, in us-east-1, with a topic encrypted by that region's key
+        (found by its alias when us-east-1 is one of the regions, else a key of its own)."""
+        if METRICS_REGION not in self.providers:
+            self.providers[METRICS_REGION] = regional_provider(self, METRICS_REGION, tags)
+        provider = self.providers[METRICS_REGION]
+        scope = Construct(self, METRICS_REGION)
+        if METRICS_REGION in config.regions:
+            key_arn = KeyByAlias(scope, "key", namer=namer, region=METRICS_REGION, provider=provider).key_arn
+        else:
+            account_id = aws.DataAwsCallerIdentity(scope, "caller-identity", provider=provider).account_id
+            key_arn = EncryptionKey(
+                scope,
+                "key",
+                provider=provider,
+                account_id=account_id,
+                config=KeyConfig(namer=namer, region=METRICS_REGION, uses="the health alarms' topic"),
+            ).key_arn
+        HealthAlarms(
+            self,
+            "health-alarms",
+            config=HealthAlarmsConfig(namer=namer, regions=tuple(health_check_ids), alarm_email=config.alarm_email),
+            provider=provider,
+            health_check_ids=health_check_ids,
+            kms_key_arn=key_arn,
+        )
+
+    @staticmethod
+    def _metrics(config: StackConfig, namer: Namer, region: str, health_check_id: str | None) -> RegionMetrics:
+        """A region's names, derived by the rules its stack names them with."""
+        queue_name, dead_letter_queue_name = queue_names(namer, region)
+        return RegionMetrics(
+            region=region,
+            function_name=function_name(namer, region),
+            api_name=api_name(namer, region),
+            stage_name=config.environment,
+            queue_name=queue_name,
+            dead_letter_queue_name=dead_letter_queue_name,
+            health_check_id=health_check_id,
+        )
+
+    def _dashboard(self, config: StackConfig, namer: Namer, health_check_ids: dict[str, str]) -> Dashboard:
+        home = config.home
+        return Dashboard(
+            self,
+            "dashboard",
+            provider=self.providers[home],
+            config=DashboardConfig(
+                name=namer.name("dashboard", home, kind="cloudwatch_dashboard"),
+                home_region=home,
+                table_name=TableConfig.name_for(namer),
+                regions=[
+                    self._metrics(config, namer, region, health_check_ids.get(region)) for region in config.regions
+                ],
+            ),
+        )
