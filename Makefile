@@ -40,7 +40,7 @@ export TF_CLI_CONFIG_FILE := /dev/null
 endif
 endif
 
-.PHONY: help install synth check test test-slow snapshot-update docs lint security diff serve serve-local bench pr clean
+.PHONY: help install synth check test test-slow snapshot-update docs lint security diff serve serve-local outputs bench pr clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -109,6 +109,14 @@ serve: $(VENV)/.installed  ## The function behind a local API Gateway-like serve
 
 serve-local: $(VENV)/.installed  ## The same, with a local table (moto, in-process): the items routes work
 	$(PY) tools/serve.py --port $${PORT:-8000} --local-aws
+
+# Quiet (@): with OUTPUT=NAME, stdout is the value alone: URL=$(make -s outputs ENV=dev OUTPUT=api_url).
+# ENV from the command line only: some shells export an ENV of their own (sh's startup file).
+OUTPUTS_ENV = $(if $(filter command line,$(origin ENV)),$(ENV),)
+outputs: $(VENV)/.installed  ## ENV's outputs over its stacks as one JSON (OUTPUT=name, OUTPUTS_FILE=file, SHOW_SENSITIVE=1)
+	@test -n "$(OUTPUTS_ENV)" || { echo "error: name the environment: make outputs ENV=dev" >&2; exit 2; }
+	@$(PY) tools/outputs.py "$(OUTPUTS_ENV)" $(if $(OUTPUTS_FILE),--outputs-file "$(OUTPUTS_FILE)") \
+		$(if $(OUTPUT),--output "$(OUTPUT)") $(if $(SHOW_SENSITIVE),--show-sensitive)
 
 bench: $(VENV)/.installed  ## Synth and test-suite benchmark: the table in docs/performance.md
 	$(PY) benchmarks/bench.py
