@@ -1,11 +1,20 @@
-"""The GitHub Actions workflows pass actionlint, and do what the review flow needs."""
+"""The GitHub Actions workflows pass actionlint, and do what the review flow, the deploy waves and the
+teardown need. The jobs are read as YAML; the shell of the steps that decide something (the bootstrap
+plan, the health check, the teardown's confirmation, emptying a bucket) runs here against fakes."""
 
+from __future__ import annotations
+
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -19,14 +28,14 @@ def actionlint() -> str:
     return found
 
 
-def test_workflows_pass_actionlint():
+def test_workflows_pass_actionlint() -> None:
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
-    assert len(files) >= 3
+    assert len(files) >= 4
     result = subprocess.run([actionlint(), "-no-color", *files], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_actionlint_catches_a_broken_workflow(tmp_path):
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(
         "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }\n"
@@ -35,17 +44,56 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert result.returncode != 0
 
 
-def workflow(name: str) -> dict:
-    import yaml
-
-    return yaml.safe_load((WORKFLOWS / name).read_text())
-
-
-def steps(job: dict) -> list[dict]:
-    return job["steps"]
+def workflow(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    return document
 
 
-def test_ci_posts_one_comment_updated_in_place():
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = job["steps"]
+    return found
+
+
+def needs(job: dict[str, Any]) -> list[str]:
+    value = job.get("needs", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def step_index(job: dict[str, Any], text: str) -> int:
+    """The index of the one step whose script contains ``text``."""
+    [index] = [i for i, step in enumerate(steps(job)) if text in step.get("run", "")]
+    return index
+
+
+def credentials(job: dict[str, Any]) -> dict[str, Any]:
+    [step] = [s for s in steps(job) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+    found: dict[str, Any] = step["with"]
+    return found
+
+
+def run_step(script: str, tmp_path: Path, fakes: dict[str, str], **env: str) -> subprocess.CompletedProcess[str]:
+    """A step's script as GitHub runs it (bash -e), with ``fakes`` (command name -> bash body) first
+    on PATH, and GITHUB_OUTPUT a file in ``tmp_path``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in fakes.items():
+        (bin_dir / name).write_text(f"#!/usr/bin/env bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "script.sh").write_text(script)
+    variables = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+        "RUNNER_TEMP": str(tmp_path),
+        **env,
+    }
+    command = ["bash", "--noprofile", "--norc", "-e", str(tmp_path / "script.sh")]
+    return subprocess.run(command, capture_output=True, text=True, env=variables, cwd=tmp_path, timeout=60)
+
+
+# -- ci.yml: the review flow -------------------------------------------------------------------------
+
+
+def test_ci_posts_one_comment_updated_in_place() -> None:
     jobs = workflow("ci.yml")["jobs"]
     assert any("tools/synth_diff.py" in step.get("run", "") for step in steps(jobs["checks"]))
     [script] = [
@@ -55,31 +103,31 @@ def test_ci_posts_one_comment_updated_in_place():
     assert "updateComment" in script and "createComment" in script and "startsWith(marker)" in script
 
 
-def test_plan_uses_oidc_and_a_role_per_environment_without_stored_keys():
+def test_plan_uses_oidc_and_a_role_per_environment_without_stored_keys() -> None:
     plan = workflow("ci.yml")["jobs"]["plan"]
     assert plan["permissions"]["id-token"] == "write"
-    [credentials] = [s for s in steps(plan) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
-    assert set(credentials["with"]) == {"role-to-assume", "aws-region"}  # no access key inputs
-    assert credentials["with"]["role-to-assume"] == "${{ vars[env.ROLE_VAR] }}"
-    assert any("AWS_PLAN_ROLE_ARN_" in s.get("run", "") for s in steps(plan))
-    assert plan["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.checks.outputs.stacks) }}"  # one per stack
+    assert set(credentials(plan)) == {"role-to-assume", "aws-region"}  # no access key inputs
+    assert credentials(plan)["role-to-assume"] == "${{ vars[env.ROLE_VAR] }}"
+    role = steps(plan)[step_index(plan, "AWS_PLAN_ROLE_ARN_")]
+    assert role["env"] == {"ENVIRONMENT": "${{ matrix.environment }}"}  # the stack's, from tools/waves.py
 
 
-def test_deploy_goes_environment_after_environment_with_prod_last():
-    jobs = workflow("deploy.yml")["jobs"]
-    assert "needs" not in jobs["dev"]
-    assert (jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("dev", "staging")
-    assert {jobs[e]["with"]["environment"] for e in ("dev", "staging", "prod")} == {"dev", "staging", "prod"}
-    deploy = workflow("deploy-environment.yml")["jobs"]["deploy"]
-    assert deploy["environment"] == "${{ inputs.environment }}"
+def test_each_stack_plans_in_its_own_region() -> None:
+    jobs = workflow("ci.yml")["jobs"]
+    # One job per stack, each {stack, region, environment} from tools/waves.py --plan-matrix.
+    assert jobs["plan"]["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.checks.outputs.plans) }}"}
+    assert credentials(jobs["plan"])["aws-region"] == "${{ matrix.region }}"
+    assert jobs["checks"]["outputs"]["plans"] == "${{ steps.plans.outputs.matrix }}"
+    [matrix] = [s for s in steps(jobs["checks"]) if s.get("id") == "plans"]
+    assert matrix["run"] == ".venv/bin/python tools/waves.py --plan-matrix --github-output"
+    runs = [step.get("run") for step in steps(jobs["checks"])]
+    assert runs.index(".venv/bin/python main.py") < runs.index(matrix["run"])  # after the synth
 
 
-def test_the_suite_runs_on_both_engines_with_tflint_and_terraform():
+def test_the_suite_runs_on_both_engines_with_tflint_and_terraform() -> None:
     """tflint runs for real in the suite on GitHub's runners; the slow tier's validate and offline
     plan use the pinned provider; both tiers run under cdktf and CDK Terrain."""
-    import yaml
-
-    tests = yaml.safe_load((WORKFLOWS / "ci.yml").read_text())["jobs"]["tests"]
+    tests = workflow("ci.yml")["jobs"]["tests"]
     assert tests["strategy"]["matrix"]["engine"] == ["cdktf", "cdktn"]
     uses = [step.get("uses", "").split("@")[0] for step in tests["steps"]]
     runs = [step.get("run", "") for step in tests["steps"]]
@@ -89,3 +137,369 @@ def test_the_suite_runs_on_both_engines_with_tflint_and_terraform():
     assert next(i for i, run in enumerate(runs) if run.startswith("tflint --init")) < suite
     assert runs.index("make install ENGINE=cdktn") < slow  # the cdktf run compares both engines' JSON
     assert uses.index("hashicorp/setup-terraform") < slow
+
+
+# -- deploy.yml and deploy-environment.yml: environments one after another, each in waves --------------
+
+WAVES = ("bootstrap", "global", "regions", "edge")
+# The region each wave's job runs in: the regional stacks' own, the home region for the others.
+WAVE_REGIONS = {
+    "bootstrap": "${{ fromJSON(needs.prepare.outputs.bootstrap).region }}",
+    "global": "${{ fromJSON(needs.prepare.outputs.global).region }}",
+    "regions": "${{ matrix.region }}",
+    "edge": "${{ fromJSON(needs.prepare.outputs.edge).region }}",
+}
+
+
+def deploy_jobs() -> dict[str, Any]:
+    jobs: dict[str, Any] = workflow("deploy-environment.yml")["jobs"]
+    return jobs
+
+
+def test_deploy_goes_environment_after_environment_with_prod_last() -> None:
+    jobs = workflow("deploy.yml")["jobs"]
+    assert "needs" not in jobs["dev"]
+    assert (jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("dev", "staging")
+    assert {jobs[e]["with"]["environment"] for e in ("dev", "staging", "prod")} == {"dev", "staging", "prod"}
+    for name in ("dev", "staging", "prod"):
+        assert jobs[name]["uses"] == "./.github/workflows/deploy-environment.yml"
+        assert jobs[name]["permissions"] == {"contents": "read", "id-token": "write"}
+
+
+def test_an_environment_deploys_in_waves_bootstrap_global_regions_edge() -> None:
+    jobs = deploy_jobs()
+    assert list(jobs) == ["prepare", *WAVES]
+    assert needs(jobs["prepare"]) == []
+    assert needs(jobs["bootstrap"]) == ["prepare"]
+    assert needs(jobs["global"]) == ["prepare", "bootstrap"]
+    assert needs(jobs["regions"]) == ["prepare", "global"]
+    assert needs(jobs["edge"]) == ["prepare", "regions"]
+
+
+def test_the_regions_deploy_one_at_a_time_and_stop_at_the_first_failure() -> None:
+    strategy = deploy_jobs()["regions"]["strategy"]
+    assert (strategy["max-parallel"], strategy["fail-fast"]) == (1, True)
+    # In the order tools/waves.py lists them: the home region first.
+    assert strategy["matrix"] == {"include": "${{ fromJSON(needs.prepare.outputs.regions) }}"}
+
+
+def test_every_wave_assumes_the_environment_deploy_role_through_oidc_in_its_own_region() -> None:
+    document = workflow("deploy-environment.yml")
+    assert document["permissions"] == {"contents": "read"}  # id-token only where a job reaches AWS
+    jobs = document["jobs"]
+    assert "environment" not in jobs["prepare"] and "permissions" not in jobs["prepare"]
+    for name, region in WAVE_REGIONS.items():
+        job = jobs[name]
+        assert job["environment"] == "${{ inputs.environment }}", name
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}, name
+        given = credentials(job)
+        assert set(given) <= {"role-to-assume", "aws-region", "role-duration-seconds"}, name  # no stored keys
+        assert (given["role-to-assume"], given["aws-region"]) == ("${{ vars.AWS_DEPLOY_ROLE_ARN }}", region), name
+        # Terraform cannot renew the credentials mid-apply: they last as long as the job may run.
+        assert given.get("role-duration-seconds", 3600) >= 60 * job["timeout-minutes"], name
+
+
+def test_each_wave_deploys_its_own_stack_from_the_prepared_synth() -> None:
+    jobs = deploy_jobs()
+    stacks = {
+        "bootstrap": "${{ fromJSON(needs.prepare.outputs.bootstrap).stack }}",
+        "global": "${{ fromJSON(needs.prepare.outputs.global).stack }}",
+        "regions": "${{ matrix.stack }}",
+        "edge": "${{ fromJSON(needs.prepare.outputs.edge).stack }}",
+    }
+    for name, stack in stacks.items():
+        assert jobs[name]["env"]["STACK"] == stack, name
+        deploy = steps(jobs[name])[step_index(jobs[name], "cdktf deploy")]["run"]
+        assert deploy.startswith('npx --no-install cdktf deploy "$STACK" --auto-approve --skip-synth'), name
+        [tools] = [s for s in steps(jobs[name]) if s.get("uses") == "./.github/actions/deploy-tools"]
+        assert tools["with"]["artifact"] == "cdktf-out-${{ inputs.environment }}", name
+
+
+def test_the_wave_timeouts_leave_room_for_certificates_and_replicas() -> None:
+    jobs = deploy_jobs()
+    # A replica's creation takes hours for a large table; ACM's validation up to about 75 minutes.
+    assert {name: jobs[name]["timeout-minutes"] for name in ("global", "regions", "edge")} == {
+        "global": 180,
+        "regions": 120,
+        "edge": 60,
+    }
+
+
+def test_remote_state_is_checked_before_any_deploy() -> None:
+    jobs = deploy_jobs()
+    prepare = jobs["prepare"]
+    check = step_index(prepare, "tools/waves.py")
+    script = steps(prepare)[check]["run"]
+    assert "--require-remote-state" in script and "--github-output" in script
+    assert step_index(prepare, "main.py") < check  # of this synth
+    [upload] = [i for i, s in enumerate(steps(prepare)) if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert check < upload  # the waves get the synth only once it passed
+    assert not any("cdktf deploy" in s.get("run", "") for s in steps(prepare))
+    assert all("prepare" in needs(jobs[name]) for name in WAVES)
+    assert {k: v for k, v in prepare["outputs"].items() if k != "configured"} == {
+        wave: f"${{{{ steps.waves.outputs.{wave} }}}}" for wave in WAVES
+    }
+
+
+def test_an_environment_the_app_does_not_configure_skips_every_wave() -> None:
+    jobs = deploy_jobs()
+    assert "--if-configured" in steps(jobs["prepare"])[step_index(jobs["prepare"], "tools/waves.py")]["run"]
+    assert jobs["prepare"]["outputs"]["configured"] == "${{ steps.waves.outputs.configured }}"
+    assert jobs["bootstrap"]["if"] == "needs.prepare.outputs.configured == 'true'"
+    # The later waves need the one before: a skipped bootstrap skips them all.
+    assert all("if" not in jobs[name] for name in ("global", "regions", "edge"))
+
+
+@pytest.mark.parametrize("status, changes", [(0, "false"), (2, "true"), (1, None)])
+def test_the_bootstrap_stack_deploys_only_when_its_plan_has_changes(
+    tmp_path: Path, status: int, changes: str | None
+) -> None:
+    bootstrap = deploy_jobs()["bootstrap"]
+    plan = steps(bootstrap)[step_index(bootstrap, "terraform plan")]
+    deploy = steps(bootstrap)[step_index(bootstrap, "cdktf deploy")]
+    assert "-detailed-exitcode" in plan["run"] and plan["id"] == "plan"
+    assert deploy["if"] == "steps.plan.outputs.changes == 'true'"
+    fake = f'if [ "$1" = plan ]; then exit {status}; fi'
+    result = run_step(plan["run"], tmp_path, {"terraform": fake}, STACK="iac-aws-nova-bootstrap")
+    if changes is None:  # a failed plan fails the job
+        assert result.returncode == 1
+    else:
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "github_output").read_text() == f"changes={changes}\n"
+
+
+def test_each_region_is_verified_healthy_after_its_deploy() -> None:
+    regions = deploy_jobs()["regions"]
+    deploy, verify = step_index(regions, "cdktf deploy"), step_index(regions, "/health")
+    assert deploy < verify == len(steps(regions)) - 1
+    assert steps(regions)[verify]["working-directory"] == "cdktf.out/stacks/${{ matrix.stack }}"
+    assert "`make verify` replaces this step once it exists" in (WORKFLOWS / "deploy-environment.yml").read_text()
+
+
+@pytest.mark.parametrize("answer, healthy", [("200", True), ("503", False), ("000", False)])
+def test_the_health_check_wants_200_with_json_within_a_few_tries(tmp_path: Path, answer: str, healthy: bool) -> None:
+    regions = deploy_jobs()["regions"]
+    script = steps(regions)[step_index(regions, "/health")]["run"]
+    urls = json.dumps({"us-west-2": "https://abc.execute-api.us-west-2.amazonaws.com/dev/api"})
+    fakes = {
+        "terraform": f"[ \"$*\" = 'output -json api_urls' ] && echo '{urls}'",
+        # Writes the body to --output's file and the status (--write-out), as curl does.
+        "curl": f'echo "$*" >> "$RUNNER_TEMP/calls"\n'
+        f'while [ "$1" != --output ]; do shift; done; echo \'{{"status": "ok"}}\' > "$2"; printf {answer}',
+        "sleep": ":",
+    }
+    result = run_step(script, tmp_path, fakes, REGION="us-west-2")
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert all(call.endswith("https://abc.execute-api.us-west-2.amazonaws.com/dev/api/health") for call in calls)
+    if healthy:
+        assert (result.returncode, len(calls)) == (0, 1), result.stdout + result.stderr
+    else:
+        assert (result.returncode, len(calls)) == (1, 6)
+        assert "::error::us-west-2 is not healthy" in result.stdout
+
+
+# -- teardown.yml ------------------------------------------------------------------------------------
+
+TEARDOWN_REGIONS = {
+    "edge": "${{ fromJSON(needs.prepare.outputs.edge).region }}",
+    "regions": "${{ matrix.region }}",
+    "global": "${{ fromJSON(needs.prepare.outputs.global).region }}",
+}
+
+
+def teardown_jobs() -> dict[str, Any]:
+    jobs: dict[str, Any] = workflow("teardown.yml")["jobs"]
+    return jobs
+
+
+def test_teardown_runs_by_hand_only_after_the_confirmation() -> None:
+    document: dict[Any, Any] = workflow("teardown.yml")
+    triggers = document[True]  # YAML 1.1 reads the key `on` as true
+    assert list(triggers) == ["workflow_dispatch"]
+    inputs = triggers["workflow_dispatch"]["inputs"]
+    assert list(inputs) == ["environment", "region", "confirm"] and all(i["required"] for i in inputs.values())
+    jobs = teardown_jobs()
+    assert list(jobs) == ["confirm", "prepare", "edge", "regions", "global"]
+    assert needs(jobs["confirm"]) == [] and needs(jobs["prepare"]) == ["confirm"]
+    assert all("prepare" in needs(jobs[name]) for name in TEARDOWN_REGIONS)
+    assert document["concurrency"]["group"] == workflow("deploy.yml")["concurrency"]["group"]  # never with a deploy
+
+
+@pytest.mark.parametrize(
+    "confirm, passes",
+    [
+        ("destroy dev us-west-2", True),
+        ("destroy dev us-east-1", False),
+        ("destroy dev  us-west-2", False),
+        ("yes", False),
+        ("", False),
+    ],
+)
+def test_the_confirmation_must_name_the_environment_and_region(tmp_path: Path, confirm: str, passes: bool) -> None:
+    [step] = steps(teardown_jobs()["confirm"])
+    assert step["env"] == {
+        "ENVIRONMENT": "${{ inputs.environment }}",
+        "REGION": "${{ inputs.region }}",
+        "CONFIRM": "${{ inputs.confirm }}",
+    }
+    result = run_step(step["run"], tmp_path, {}, ENVIRONMENT="dev", REGION="us-west-2", CONFIRM=confirm)
+    assert result.returncode == (0 if passes else 1)
+    if not passes:
+        assert "type exactly: destroy dev us-west-2" in result.stdout
+
+
+def test_teardown_destroys_only_in_the_approved_environment_with_oidc() -> None:
+    document = workflow("teardown.yml")
+    assert document["permissions"] == {"contents": "read"}
+    jobs = document["jobs"]
+    for name in ("confirm", "prepare"):  # no AWS, no approval needed to check and synthesize
+        assert "environment" not in jobs[name] and "permissions" not in jobs[name], name
+    for name, region in TEARDOWN_REGIONS.items():
+        job = jobs[name]
+        assert job["environment"] == "teardown-${{ inputs.environment }}", name
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}, name
+        given = credentials(job)
+        assert set(given) <= {"role-to-assume", "aws-region", "role-duration-seconds"}, name
+        assert (given["role-to-assume"], given["aws-region"]) == ("${{ vars.AWS_DEPLOY_ROLE_ARN }}", region), name
+        assert given.get("role-duration-seconds", 3600) >= 60 * job["timeout-minutes"], name
+    assert "give it required reviewers" in (WORKFLOWS / "teardown.yml").read_text()
+
+
+def test_teardown_destroys_the_edge_then_the_regions_then_the_global_stack() -> None:
+    jobs = teardown_jobs()
+    assert needs(jobs["edge"]) == ["prepare"]
+    assert needs(jobs["regions"]) == ["prepare", "edge"]
+    assert needs(jobs["global"]) == ["prepare", "regions"]
+    assert jobs["edge"]["if"] == "inputs.region == 'all'"
+    # One region: the edge is skipped and the regions job runs; all: only after the edge is gone.
+    assert (
+        "needs.edge.result == 'success' || (inputs.region != 'all' && needs.edge.result == 'skipped')"
+        in (jobs["regions"]["if"])
+    )
+    assert "inputs.region == 'all' && needs.regions.result == 'success'" in jobs["global"]["if"]
+    strategy = jobs["regions"]["strategy"]
+    assert (strategy["max-parallel"], strategy["fail-fast"]) == (1, True)
+    assert strategy["matrix"] == {"include": "${{ fromJSON(needs.prepare.outputs.regions) }}"}
+    for name in TEARDOWN_REGIONS:
+        destroy = steps(jobs[name])[step_index(jobs[name], "cdktf destroy")]["run"]
+        assert destroy.startswith('npx --no-install cdktf destroy "$STACK" --auto-approve --skip-synth'), name
+
+
+def test_teardown_checks_that_a_region_is_on_its_way_out_and_state_is_remote() -> None:
+    prepare = teardown_jobs()["prepare"]
+    script = steps(prepare)[step_index(prepare, "tools/waves.py")]["run"]
+    # tools/waves.py refuses a region not in removing_regions (tests/test_waves.py); all: destroy order.
+    assert '--teardown "$REGION"' in script and "--require-remote-state" in script
+
+
+def test_teardown_empties_the_buckets_and_lifts_the_table_protection_before_destroying() -> None:
+    jobs = teardown_jobs()
+    regions, global_ = jobs["regions"], jobs["global"]
+    empty = step_index(regions, "tools/empty_bucket.sh")
+    assert "s3_buckets" in steps(regions)[empty]["run"]
+    assert empty < step_index(regions, "cdktf destroy")
+    assert step_index(global_, "cdktf deploy") < step_index(global_, "cdktf destroy")
+    synth = steps(jobs["prepare"])[step_index(jobs["prepare"], "main.py")]["run"]
+    assert "export CDKTF_CONTEXT_JSON='{\"table_deletion_protection\": false}'" in synth
+
+
+# -- tools/empty_bucket.sh, against a fake AWS CLI -------------------------------------------------------
+
+FAKE_AWS = '''#!{python}
+"""The two s3api calls of tools/empty_bucket.sh, on buckets kept in the JSON file $FAKE_S3."""
+import json, os, sys
+
+import jmespath
+
+args = sys.argv[1:]
+option = lambda name: args[args.index(name) + 1]
+with open(os.environ["FAKE_S3"]) as file:
+    state = json.load(file)
+bucket, operation = option("--bucket"), args[1]
+if bucket not in state["buckets"]:
+    sys.exit(f"An error occurred (NoSuchBucket) when calling the {{operation}} operation: no such bucket")
+versions = state["buckets"][bucket]
+if operation == "list-object-versions":
+    assert "--no-paginate" in args
+    page = versions[:1000]  # S3 answers 1,000 keys at most, versions and delete markers together
+    answer = {{kind: [v for v in page if v["kind"] == kind] for kind in ("Versions", "DeleteMarkers")}}
+    print(json.dumps(jmespath.search(option("--query"), {{k: v for k, v in answer.items() if v}})))
+elif operation == "delete-objects":
+    with open(option("--delete").removeprefix("file://")) as file:
+        request = json.load(file)
+    assert request["Quiet"] is True
+    state["calls"].append(len(request["Objects"]))
+    doomed = {{(o["Key"], o["VersionId"]) for o in request["Objects"]}}
+    locked = [v for v in versions if (v["Key"], v["VersionId"]) in doomed and v.get("locked")]
+    state["buckets"][bucket] = [v for v in versions if (v["Key"], v["VersionId"]) not in doomed or v in locked]
+    if locked:
+        denied = {{"Code": "AccessDenied", "Message": "Access Denied"}}
+        print(json.dumps({{"Errors": [{{"Key": v["Key"], "VersionId": v["VersionId"], **denied}} for v in locked]}}))
+with open(os.environ["FAKE_S3"], "w") as file:
+    json.dump(state, file)
+'''
+
+
+def empty_buckets(
+    tmp_path: Path, buckets: dict[str, list[dict[str, Any]]], *names: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(FAKE_AWS.format(python=sys.executable))
+    (bin_dir / "aws").chmod(0o755)
+    state = tmp_path / "s3.json"
+    state.write_text(json.dumps({"buckets": buckets, "calls": []}))
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_S3": str(state)}
+    script = ROOT / "tools" / "empty_bucket.sh"
+    result = subprocess.run([str(script), *names], capture_output=True, text=True, env=env, timeout=120)
+    return result, json.loads(state.read_text())
+
+
+def versions(count: int, kind: str = "Versions") -> list[dict[str, Any]]:
+    return [{"Key": f"asset-{n % 7}.zip", "VersionId": f"{kind}-{n}", "kind": kind} for n in range(count)]
+
+
+def test_empty_bucket_deletes_every_version_and_delete_marker_in_pages_of_1000(tmp_path: Path) -> None:
+    buckets = {"artifacts": versions(1500) + versions(700, "DeleteMarkers"), "small": versions(3)}
+    result, state = empty_buckets(tmp_path, buckets, "artifacts", "gone", "small")
+    assert result.returncode == 0, result.stderr
+    assert state["buckets"] == {"artifacts": [], "small": []}
+    assert state["calls"] == [1000, 1000, 200, 3]
+    assert result.stdout.splitlines() == [
+        "artifacts: empty (2200 object versions and delete markers deleted)",
+        "gone: no such bucket (already deleted)",  # a teardown run again after a failure
+        "small: empty (3 object versions and delete markers deleted)",
+    ]
+
+
+def test_empty_bucket_stops_on_a_version_it_cannot_delete(tmp_path: Path) -> None:
+    held = [*versions(2), {"Key": "held.zip", "VersionId": "v1", "kind": "Versions", "locked": True}]
+    result, state = empty_buckets(tmp_path, {"artifacts": held}, "artifacts")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: artifacts: versions that could not be deleted:",
+        "  held.zip v1: AccessDenied Access Denied",
+    ]
+    assert state["calls"] == [3]  # once: no endless loop on what stays
+
+
+def test_empty_bucket_needs_a_bucket(tmp_path: Path) -> None:
+    result, _ = empty_buckets(tmp_path, {})
+    assert (result.returncode, result.stderr) == (2, "usage: tools/empty_bucket.sh BUCKET [BUCKET...]\n")
+
+
+# -- every workflow ----------------------------------------------------------------------------------
+
+
+def test_the_scripts_local_actions_and_make_targets_the_workflows_use_exist() -> None:
+    targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M))
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for name, job in workflow(path.name)["jobs"].items():
+            for step in job.get("steps", []):
+                script, where = step.get("run", ""), f"{path.name}, job {name}"
+                for tool in re.findall(r"\b(?:tools|security)/[\w/-]+\.(?:py|sh)\b", script):
+                    assert (ROOT / tool).is_file(), f"{where}: {tool}"
+                for target in re.findall(r"\bmake (?:-C \S+ )?([a-z][a-z-]*)", script):
+                    assert target in targets, f"{where}: make {target}"
+                if step.get("uses", "").startswith("./"):
+                    assert (ROOT / step["uses"] / "action.yml").is_file(), f"{where}: {step['uses']}"
