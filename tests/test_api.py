@@ -239,7 +239,8 @@ def test_one_user_pool_for_every_region(variants):
         [(name, read)] = regional["data"]["aws_ssm_parameter"].items()
         assert (read["provider"], read["name"]) == (f"aws.{region}", "/variant-sign-in-cognito/user-pool-arn")
         [authorizer] = resources(regional, "aws_api_gateway_authorizer")
-        assert authorizer["provider_arns"] == [f"${{data.aws_ssm_parameter.{name}.value}}"]
+        # insecure_value: a plain ARN; value is sensitive and would hide the pool in every plan.
+        assert authorizer["provider_arns"] == [f"${{data.aws_ssm_parameter.{name}.insecure_value}}"]
         assert not resources(regional, "aws_cognito_user_pool")
 
 

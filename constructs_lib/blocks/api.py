@@ -458,6 +458,9 @@ class Api(Construct):
             key_id=api_key.id,
             key_type="API_KEY",
             usage_plan_id=plan.id,
+            # A new key value (a rotation) replaces the key: the new one is in the plan before the
+            # old one goes, so callers are never refused in between.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
 
     def _auth(self, config: ApiConfig) -> dict[str, Any]:
@@ -469,9 +472,11 @@ class Api(Construct):
                 provider=self._provider,
                 enabled=True,
                 name=config.namer.name("api-key", config.region, kind="api_key"),
-                # None: API Gateway generates the key. Another region's key value: one key for all
-                # regions, so a caller routed to any region is let in.
+                # None: API Gateway generates the key. The shared value: one key for all regions, so a
+                # caller routed to any region is let in.
                 value=self._shared_api_key_value,
+                # The value cannot change in place: a rotated key is created before the old one goes.
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
             return {"authorization": "NONE", "api_key_required": True}
         if config.auth == "iam":

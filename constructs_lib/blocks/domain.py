@@ -111,30 +111,6 @@ def public_certificate(
     )
 
 
-class DomainValidation(Construct):
-    """Creates, in the provider's region, the DNS validation record of ``domain_name`` that every
-    region's certificate for that name shares (ACM gives one account the same record for a name in
-    every region), through a certificate of its own for the name and the wait for its issue. A
-    stack deployed before the regions owns it, so no region's removal deletes a record the others
-    need to renew, and each region's certificate is issued as soon as it is requested."""
-
-    def __init__(
-        self, scope: Construct, id_: str, *, domain_name: str, hosted_zone_id: str, provider: aws.AwsProvider
-    ) -> None:
-        super().__init__(scope, id_)
-        DOMAIN_NAME.check("domain_name", domain_name)
-        HOSTED_ZONE_ID.check("hosted_zone_id", hosted_zone_id)
-        certificate = public_certificate(self, provider=provider, domain_name=domain_name)
-        records = validation_records(self, certificate, provider=provider, zone_id=hosted_zone_id)
-        aws.AcmCertificateValidation(
-            self,
-            "certificate-validation",
-            provider=provider,
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=Fn.tolist(TerraformIterator.from_resources(records).pluck_property("fqdn")),
-        )
-
-
 def target_record_name(region: str, domain_name: str) -> str:
     """The name the latency record of ``region`` points at: an alias of the region's custom domain
     for the global name. Nobody connects to it; it lets another stack route to the region by a name
@@ -153,10 +129,11 @@ class CustomDomain(Construct):
     global name at it.
 
     ACM's validation record for the domain name is the same for every region's certificate, so
-    exactly one place owns it: this construct when ``owns_shared_validation`` (a single region, or
-    the region whose ``validation_fqdn`` the others get as ``shared_validation_fqdn``), or else
-    ``DomainValidation`` in another stack. A region that does not own it writes only its regional
-    name's record (removing a region then never deletes a record another region needs to renew).
+    exactly one region owns it: the one built with ``owns_shared_validation`` (a single region, or
+    the home region, which is removed last). A region that does not own it writes only its regional
+    name's record (removing a region then never deletes a record another region needs to renew),
+    and waits for the shared one by reference (``shared_validation_fqdn``, in the same stack) or,
+    in a stack of its own, without naming it.
     """
 
     def __init__(

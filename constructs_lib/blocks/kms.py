@@ -52,13 +52,16 @@ class KeyConfig:
     """namer, region: where and how the key is named; deletion_window_days: 7 to 30. Default 30.
     uses: what the key encrypts, for its description. Default ``"logs, topic, bucket and function
     settings"``. eventbridge: let EventBridge of this account encrypt with it (an encrypted event bus,
-    deliveries to encrypted queues). Default ``False``."""
+    deliveries to encrypted queues). Default ``False``. component: names its alias
+    ``alias/{project}-{component}-{region}-{environment}``. Default ``"key"``: the region's key,
+    which other stacks find by that alias (a key for another purpose takes another component)."""
 
     namer: Namer
     region: str
     deletion_window_days: int = 30
     uses: str = "logs, topic, bucket and function settings"
     eventbridge: bool = False
+    component: str = "key"
 
     def __post_init__(self) -> None:
         if not 7 <= self.deletion_window_days <= 30:
@@ -102,9 +105,9 @@ def use_through(key_arn: str, region: str, services: Sequence[str], *, sid: str,
     )
 
 
-def key_alias_name(namer: Namer, region: str) -> str:
+def key_alias_name(namer: Namer, region: str, component: str = "key") -> str:
     """The alias of the region's key: how a stack that did not create the key finds it."""
-    return "alias/" + namer.name("key", region, kind="kms_alias")
+    return "alias/" + namer.name(component, region, kind="kms_alias")
 
 
 class _UsableKey(Construct):
@@ -158,7 +161,7 @@ class EncryptionKey(_UsableKey):
     ) -> None:
         super().__init__(scope, id_)
         region = self._region = config.region
-        alias = key_alias_name(config.namer, region)
+        alias = key_alias_name(config.namer, region, config.component)
         name = alias.removeprefix("alias/")
         key_policy = policy_document(
             self,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..cdk import aws
-from ..cdk.core import Construct, TerraformResourceLifecycle
+from ..cdk.core import Construct, TerraformStack
 from .naming import Namer
 
 API_KEY_LENGTH = 40
@@ -70,8 +70,9 @@ class RegionKey:
 
 class SharedApiKey(Construct):
     """Creates, in the home region, a Secrets Manager secret holding the API key's value (40
-    characters from Secrets Manager's generator, set once: later plans keep it) with a replica in
-    every other region, each encrypted with its region's key. Each region's API reads its own
+    characters from Secrets Manager's generator, written once and never kept in Terraform's state
+    or plan: an ephemeral value into a write-only argument) with a replica in every other region,
+    each encrypted with its region's key. Each region's API reads its own
     region's copy, so one key works wherever a caller is routed and no region reads another at plan
     time. Rotating: put a new value (``aws secretsmanager put-secret-value``), then apply every
     regional stack.
@@ -103,27 +104,37 @@ class SharedApiKey(Construct):
                 if region != home_region
             ],
         )
-        # API Gateway accepts keys of 20 to 128 characters; letters and digits only, so it is safe
-        # in any header or shell.
-        value = aws.DataAwsSecretsmanagerRandomPassword(
-            self,
-            "generated-value",
-            provider=home.provider,
-            password_length=API_KEY_LENGTH,
-            exclude_punctuation=True,
-            include_space=False,
-            require_each_included_type=True,
-        )
         aws.SecretsmanagerSecretVersion(
             self,
             "value",
             provider=home.provider,
             secret_id=secret.id,
-            secret_string=value.random_password,
-            # The generator answers anew on every plan: the first value stays, and a value put
-            # by hand (a rotation) is not overwritten.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["secret_string"]),
+            secret_string_wo=self._generated_value(home.provider),
+            # Written on create only: a value put by hand (a rotation) is never overwritten.
+            secret_string_wo_version=1,
         )
+
+    def _generated_value(self, provider: aws.AwsProvider) -> str:
+        """A reference to an ephemeral value from Secrets Manager's generator: Terraform (1.10 or
+        later) opens it during plan and apply and stores it nowhere. cdktf 0.21 has no ephemeral
+        resource class, so the block is written into the stack's JSON as it is."""
+        name = f"{self.node.id}_generated-value"
+        stack = TerraformStack.of(self)
+        # Write-only arguments need Terraform 1.11; an older one would refuse with a less clear error.
+        stack.add_override("terraform.required_version", ">= 1.11.0")
+        # API Gateway accepts keys of 20 to 128 characters; letters and digits only, so it is safe
+        # in any header or shell.
+        stack.add_override(
+            f"ephemeral.aws_secretsmanager_random_password.{name}",
+            {
+                "provider": provider.fqn,
+                "password_length": API_KEY_LENGTH,
+                "exclude_punctuation": True,
+                "include_space": False,
+                "require_each_included_type": True,
+            },
+        )
+        return f"${{ephemeral.aws_secretsmanager_random_password.{name}.random_password}}"
 
     @property
     def secret_name(self) -> str:

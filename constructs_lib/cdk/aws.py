@@ -75,7 +75,6 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.data_aws_kms_alias import DataAwsKmsAlias
-from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import DataAwsSecretsmanagerRandomPassword
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_version import DataAwsSecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
@@ -200,7 +199,6 @@ __all__ = [
     "SecretsmanagerSecret",
     "DataAwsSsmParameter",
     "DataAwsSecretsmanagerSecretVersion",
-    "DataAwsSecretsmanagerRandomPassword",
     "DataAwsKmsAlias",
     "AcmCertificate",
     "AcmCertificateValidation",

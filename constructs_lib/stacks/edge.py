@@ -67,7 +67,8 @@ class EdgeStack(TerraformStack):
         self, config: StackConfig, namer: Namer, tags: dict[str, str], health_check_ids: dict[str, str]
     ) -> None:
         """Alarms on the health checks, in us-east-1, with a topic encrypted by that region's key
-        (found by its alias when us-east-1 is one of the regions, else a key of its own)."""
+        (found by its alias when us-east-1 is one of the regions, else a key of its own, whose alias
+        is its own too: us-east-1 added to the regions later would bring the region's key)."""
         if METRICS_REGION not in self.providers:
             self.providers[METRICS_REGION] = regional_provider(self, METRICS_REGION, tags)
         provider = self.providers[METRICS_REGION]
@@ -81,7 +82,9 @@ class EdgeStack(TerraformStack):
                 "key",
                 provider=provider,
                 account_id=account_id,
-                config=KeyConfig(namer=namer, region=METRICS_REGION, uses="the health alarms' topic"),
+                config=KeyConfig(
+                    namer=namer, region=METRICS_REGION, uses="the health alarms' topic", component="health-key"
+                ),
             ).key_arn
         HealthAlarms(
             self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..blocks.domain import DomainValidation
 from ..blocks.kms import EncryptionKey, KeyConfig
 from ..blocks.naming import Namer
 from ..blocks.sign_in import RegionKey, SharedApiKey, publish_user_pool, user_pool_and_client
@@ -21,8 +20,8 @@ class GlobalStack(TerraformStack):
     the regional stack finds by its alias); the global items table in the home region and a replica
     in every other region, each encrypted with its region's key; with ``api_key`` auth, the API
     key's value in a secret replicated to every region; with ``cognito`` auth, the user pool and its
-    client in the home region and the pool's ARN in an SSM parameter of every region; with a domain,
-    the domain name's shared certificate validation record. Deployed before the regional stacks,
+    client in the home region and the pool's ARN in an SSM parameter of every region. Deployed
+    before the regional stacks,
     which read what they need of it in their own region only.
 
     Outputs: ``table_name``; ``api_key_secret_name`` (``api_key`` auth); ``user_pool_id`` and
@@ -51,14 +50,6 @@ class GlobalStack(TerraformStack):
             self._api_key(config, namer, keys)
         if config.api_auth == "cognito":
             self._sign_in(config, namer)
-        if config.domain_name is not None and config.hosted_zone_id is not None:
-            DomainValidation(
-                self,
-                "domain-validation",
-                domain_name=config.domain_name,
-                hosted_zone_id=config.hosted_zone_id,
-                provider=self.providers[home],
-            )
 
     def _key(self, namer: Namer, region: str, account_id: str) -> RegionKey:
         """The region's key; its address (``<region>_key_...``) is the one it had when each

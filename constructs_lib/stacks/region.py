@@ -207,9 +207,11 @@ class RegionalDeployment(Construct):
 
     def _shared_user_pool_arn(self) -> str:
         """The global stack's user pool, from its SSM parameter in this region."""
+        # insecure_value: the parameter is a plain String (an ARN); value is marked sensitive, which
+        # would hide the authorizer's pool, and why its deployment changes, in every plan.
         return aws.DataAwsSsmParameter(
             self, "user-pool-arn", provider=self._provider, name=user_pool_parameter_name(self._namer)
-        ).value
+        ).insecure_value
 
     def _api(self) -> Api:
         config = self._config
@@ -243,8 +245,10 @@ class RegionalDeployment(Construct):
             provider=self._provider,
             rest_api_id=self.api.rest_api_id,
             stage_name=self.api.deployed_stage_name,
-            # The global stack owns the domain name's validation record.
-            owns_shared_validation=False,
+            # The home region's stack owns the domain name's validation record, which every region's
+            # certificate shares (the home region is never removed before the others). The others
+            # do not reference it: their plans never read the home region.
+            owns_shared_validation=self._region == config.home,
             config=CustomDomainConfig(
                 namer=self._namer,
                 region=self._region,

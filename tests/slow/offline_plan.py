@@ -4,7 +4,8 @@ evaluates every expression, for_each and reference as a real plan would, reading
 - The data sources that read AWS are replaced by fixed values: ``aws_caller_identity`` by an account
   id, ``aws_availability_zones`` by three zone names of its region, and what a regional or edge stack
   reads of the global stack's work (a key by its alias, the table's copy, the API key's secret, the
-  user pool's parameter) and the generated API key by values of the right form for its region.
+  user pool's parameter) by values of the right form for its region; the ephemeral generated API
+  key by a fixed value.
   Policy documents stay (local).
 - Every AWS provider gets fake credentials and skips each call it would make on its own.
 - The backend goes (a plan here must not read or lock real state).
@@ -72,9 +73,23 @@ READS = {
         "stream_arn": "arn:aws:dynamodb:{region}:" + ACCOUNT_ID + ":table/stub-items/stream/2026-01-01T00:00:00.000",
     },
     "aws_secretsmanager_secret_version": {"secret_string": "stubApiKeyValue0123456789abcdefghijklmn"},
-    "aws_secretsmanager_random_password": {"random_password": "stubApiKeyValue0123456789abcdefghijklmn"},
-    "aws_ssm_parameter": {"value": "arn:aws:cognito-idp:{region}:" + ACCOUNT_ID + ":userpool/{region}_stub"},
+    "aws_ssm_parameter": {"insecure_value": "arn:aws:cognito-idp:{region}:" + ACCOUNT_ID + ":userpool/{region}_stub"},
 }
+
+
+# What each ephemeral resource opens to, by attribute (they are opened during a plan: AWS is asked).
+OPENS = {"aws_secretsmanager_random_password": {"random_password": "stubApiKeyValue0123456789abcdefghijklmn"}}
+
+
+def _opens(ephemeral: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """Replacements for the references to the ephemeral resources in OPENS (removed)."""
+    replacements = []
+    for kind, attributes in OPENS.items():
+        for name in ephemeral.pop(kind, {}):
+            for attribute, value in attributes.items():
+                address = rf"ephemeral\.{kind}\.{re.escape(name)}\.{attribute}"
+                replacements.append((re.compile(rf"\$\{{{address}\}}"), value))
+    return replacements
 
 
 def _reads(data: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
@@ -108,6 +123,9 @@ def offline(stack: dict[str, Any], provider_version: str | None) -> dict[str, An
     replacements += _reads(data)
     if not data:
         stack.pop("data", None)
+    replacements += _opens(stack.get("ephemeral", {}))
+    if not stack.get("ephemeral", True):
+        stack.pop("ephemeral")
     stack = _replace_strings(stack, replacements)
     for provider in stack["provider"]["aws"]:
         provider.update(FAKE_PROVIDER)
