@@ -112,3 +112,45 @@ def test_make_help_lists_every_target():
     assert result.returncode == 0
     assert [line.split()[0] for line in result.stdout.splitlines()] == targets
     assert {"synth", "check", "test", "diff", "serve-local"} <= set(targets)
+
+
+# `npx cdktf ...` runs tools/cdktf.js (package.json "bin"), which checks cdktf.json before the CLI
+# parses it (the CLI's own error is a Node stack trace). Run here with node directly: the same file.
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            '{\n  "language": "python"\n  "app": "x"\n}\n',
+            "line 3, column 3: Expected ',' or '}' after property value",
+        ),
+        (
+            '{\n  "language": "python",\n}\n',
+            "line 3, column 1: Expected double-quoted property name; remove the trailing comma",
+        ),
+        ('{\n  "language": python\n}\n', "line 2, column 15: Unexpected token 'p'"),
+        ('{\n  "language": "python"\n', "line 3, column 1: Expected ',' or '}' after property value"),
+        ("", "line 1, column 1: Unexpected end of JSON input"),
+    ],
+)
+def test_npx_cdktf_says_a_broken_cdktf_json_in_one_line_before_the_cli_starts(tmp_path, text, line):
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed: the project needs Node 20 (README)")
+    (tmp_path / "cdktf.json").write_text(text)
+    result = subprocess.run(
+        [node, str(ROOT / "tools" / "cdktf.js"), "synth"], cwd=tmp_path, capture_output=True, text=True, timeout=30
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: invalid configuration: cdktf.json: {line} (not valid JSON)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.json"]  # nothing written
+
+
+def test_npx_cdktf_resolves_to_the_checking_wrapper():
+    """npm runs a project's own bin for `npx <name>` in it (npm 7 and later)."""
+    package = json.loads((ROOT / "package.json").read_text())
+    wrapper = ROOT / package["bin"]["cdktf"]
+    assert wrapper == ROOT / "tools" / "cdktf.js" and wrapper.stat().st_mode & 0o111
+    assert wrapper.read_text().startswith("#!/usr/bin/env node\n")

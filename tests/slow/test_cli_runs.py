@@ -30,6 +30,12 @@ MAKE_SYNTH = BackgroundRun(
 BROKEN_COPY = project_copy()
 (BROKEN_COPY / "settings.json").write_text(BROKEN_SETTINGS)
 NPX_BROKEN = BackgroundRun(["npx", "--no-install", "cdktf", "synth"], cwd=BROKEN_COPY, env=subprocess_env(**QUIET))
+BROKEN_CLI_COPY = project_copy()
+(BROKEN_CLI_COPY / "cdktf.json").write_text('{\n  "language": "python"\n  "app": ".venv/bin/python main.py"\n}\n')
+NPX_BROKEN_CLI = BackgroundRun(
+    ["npx", "--no-install", "cdktf", "synth"], cwd=BROKEN_CLI_COPY, env=subprocess_env(**QUIET)
+)
+NPX_VERSION = BackgroundRun(["npx", "--no-install", "cdktf", "--version"], cwd=SYNTH_COPY, env=subprocess_env(**QUIET))
 
 
 def regions_of(stack_dir: Path) -> list[str]:
@@ -77,6 +83,27 @@ def test_a_broken_settings_file_is_one_clear_line_under_npx_cdktf_synth():
     assert BROKEN_LINE in output
     assert "Traceback" not in output and "    at " not in output  # no Python or Node stack
     assert not (BROKEN_COPY / "cdktf.out" / "manifest.json").exists()
+
+
+@pytest.mark.after_background
+def test_a_broken_cdktf_json_is_one_line_under_npx_cdktf_synth():
+    """The CLI parses cdktf.json before it starts the app; the project's wrapper says it first."""
+    result = NPX_BROKEN_CLI.result()
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert (
+        "error: invalid configuration: cdktf.json: line 3, column 3: Expected ',' or '}' after property value "
+        "(not valid JSON)"
+    ) in output
+    assert "    at " not in output and "Traceback" not in output
+    assert not (BROKEN_CLI_COPY / "cdktf.out" / "manifest.json").exists()
+
+
+@pytest.mark.after_background
+def test_npx_cdktf_still_runs_the_pinned_cli_behind_the_wrapper():
+    result = NPX_VERSION.result()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "0.21.0"
 
 
 def _handles_sigterm(pid: int) -> bool:
