@@ -42,6 +42,10 @@ OWN_NAME = {
     "aws_sqs_queue": "name",
     "aws_secretsmanager_secret": "name",
     "aws_ssm_parameter": "name",
+    "aws_appautoscaling_policy": "name",
+    "aws_appautoscaling_scheduled_action": "name",
+    "aws_xray_sampling_rule": "rule_name",
+    "aws_xray_group": "group_name",
     "aws_wafv2_web_acl": "name",
 }
 # Types that have no name of their own (they are known by their id, or by what they attach to).
@@ -78,6 +82,7 @@ NAMELESS = {
     "aws_s3_bucket_versioning",
     "aws_sns_topic_subscription",
     "aws_secretsmanager_secret_version",
+    "aws_appautoscaling_target",
     "aws_sqs_queue_policy",
     "aws_sqs_queue_redrive_allow_policy",
     "aws_subnet",

@@ -20,6 +20,7 @@ from constructs_lib.blocks.queue import QueueConfig
 from constructs_lib.blocks.rules import Flag, OneOf, OrNull, Positive, RuleError, Whole
 from constructs_lib.blocks.storage import StorageConfig
 from constructs_lib.blocks.table import TableConfig
+from constructs_lib.blocks.tracing import TracingConfig
 from constructs_lib.blocks.waf import WafConfig
 from constructs_lib.settings import StackConfig
 from constructs_lib.settings.config import GROUPS
@@ -41,6 +42,7 @@ PARTS: dict[str, tuple[type, dict[str, Any]]] = {
     "queue": (QueueConfig, {"namer": NAMER, "region": "eu-west-1"}),
     "storage": (StorageConfig, {"namer": NAMER, "region": "eu-west-1"}),
     "monitoring": (MonitoringConfig, {"namer": NAMER, "region": "eu-west-1"}),
+    "tracing": (TracingConfig, {"namer": NAMER, "region": "eu-west-1"}),
 }
 DEFINITIONS = dataclasses.fields(StackConfig)
 TARGETS = [(d.name, target) for d in DEFINITIONS for target in d.metadata["into"]]

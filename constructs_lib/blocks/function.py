@@ -6,9 +6,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..cdk import aws
-from ..cdk.core import AssetType, Construct, TerraformAsset
+from ..cdk.core import AssetType, Construct, TerraformAsset, TerraformResourceLifecycle
 from .iam import ServiceRole, Statement, service_role
 from .naming import Namer
 from .packaging import build_package
@@ -17,12 +18,15 @@ from .rules import (
     LAMBDA_RUNTIMES,
     LAMBDA_TIMEOUT_SECONDS,
     LOG_RETENTION,
+    PC_SCHEDULES,
+    PC_TARGET_UTILIZATION,
     QUEUE_TRIGGER_CONCURRENCY,
     UNSUPPORTED_RUNTIME,
     OneOf,
     OrNull,
     Whole,
 )
+from .scaling import ProvisionedConcurrencyScaling, ScalingConfig
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # The runtimes a function may use; the stack's own API function is Python (LAMBDA_RUNTIMES).
@@ -95,6 +99,10 @@ class FunctionConfig:
     timeout_seconds: 1 to 900. Default 30.
     reserved_concurrency: reserved concurrent executions; ``None`` (default) leaves it unreserved.
     provisioned_concurrency: warm instances on the ``live`` alias; 0 (default) turns it off.
+    provisioned_concurrency_max: with it, Application Auto Scaling moves the provisioned concurrency
+        between ``provisioned_concurrency`` and this, tracking ``provisioned_concurrency_target_utilization``
+        (default 0.7), and ``provisioned_concurrency_schedules`` set other bounds for known peaks
+        (``ScalingConfig``). Default ``None``: fixed.
     log_retention_days: retention of the function's log group. Default 365.
     environment: variables for the code, besides REGION, ENVIRONMENT and PROJECT_NAME which are
         always set. Default: none.
@@ -111,6 +119,9 @@ class FunctionConfig:
     timeout_seconds: int = 30
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
+    provisioned_concurrency_max: int | None = None
+    provisioned_concurrency_target_utilization: float = 0.7
+    provisioned_concurrency_schedules: tuple[Mapping[str, Any], ...] = ()
     log_retention_days: int = 365
     environment: Mapping[str, str] = field(default_factory=dict)
     queue_triggers: tuple[QueueTrigger, ...] = ()
@@ -124,12 +135,37 @@ class FunctionConfig:
         LAMBDA_TIMEOUT_SECONDS.check("timeout_seconds", self.timeout_seconds)
         OrNull(Whole(1)).check("reserved_concurrency", self.reserved_concurrency)
         Whole(0).check("provisioned_concurrency", self.provisioned_concurrency)
+        OrNull(Whole(2)).check("provisioned_concurrency_max", self.provisioned_concurrency_max)
+        PC_TARGET_UTILIZATION.check(
+            "provisioned_concurrency_target_utilization", self.provisioned_concurrency_target_utilization
+        )
+        PC_SCHEDULES.check("provisioned_concurrency_schedules", self.provisioned_concurrency_schedules)
+        self.scaling()  # the bounds together
         LOG_RETENTION.check("log_retention_days", self.log_retention_days)
         if not Path(self.source_dir).is_dir():
             raise ValueError(f"source_dir: {str(self.source_dir)!r} is not a directory")
         for key in self.environment:
             if not _ENV_NAME_RE.match(key) or key in _RESERVED_ENV:
                 raise ValueError(f"environment: {key!r} is not an allowed variable name")
+
+    def scaling(self) -> ScalingConfig | None:
+        """The provisioned concurrency's scaling, when ``provisioned_concurrency_max`` is set."""
+        if self.provisioned_concurrency_max is None:
+            if self.provisioned_concurrency_schedules:
+                raise ValueError(
+                    "provisioned_concurrency_schedules: need provisioned_concurrency_max (a scaling to schedule)"
+                )
+            return None
+        if self.provisioned_concurrency < 1:
+            raise ValueError(
+                "provisioned_concurrency_max: needs provisioned_concurrency of at least 1 (the floor it scales from)"
+            )
+        return ScalingConfig(
+            minimum=self.provisioned_concurrency,
+            maximum=self.provisioned_concurrency_max,
+            target_utilization=self.provisioned_concurrency_target_utilization,
+            schedules=self.provisioned_concurrency_schedules,
+        )
 
 
 class Function(Construct):
@@ -198,13 +234,33 @@ class Function(Construct):
         self._deployed_name, self._alias_name = self._function.function_name, self._alias.name
         self._queue_triggers(config)
         if config.provisioned_concurrency:
-            aws.LambdaProvisionedConcurrencyConfig(
+            self._provisioned_concurrency(config, provider)
+
+    def _provisioned_concurrency(self, config: FunctionConfig, provider: aws.AwsProvider) -> None:
+        """Warm instances on the alias; with a scaling, Application Auto Scaling moves their number
+        (so Terraform leaves it alone after the first apply)."""
+        scaling = config.scaling()
+        provisioned = aws.LambdaProvisionedConcurrencyConfig(
+            self,
+            "provisioned-concurrency",
+            provider=provider,
+            function_name=self._deployed_name,
+            qualifier=self._alias_name,
+            provisioned_concurrent_executions=config.provisioned_concurrency,
+            lifecycle=(
+                TerraformResourceLifecycle(ignore_changes=["provisioned_concurrent_executions"]) if scaling else None
+            ),
+        )
+        if scaling is not None:
+            ProvisionedConcurrencyScaling(
                 self,
-                "provisioned-concurrency",
+                "scaling",
+                config=scaling,
                 provider=provider,
                 function_name=self._deployed_name,
-                qualifier=self._alias_name,
-                provisioned_concurrent_executions=config.provisioned_concurrency,
+                alias_name=self._alias_name,
+                name_prefix=self._name,
+                depends_on=[provisioned],
             )
 
     def add_to_role_policy(self, statement: Statement) -> None:

@@ -287,6 +287,73 @@ class OrNull:
 
 
 # The rules both layers share (a setting and the config field it feeds check the same object).
+@dataclass(frozen=True)
+class Fraction:
+    """A number from ``minimum`` to ``maximum``, both included (a rate, a utilization)."""
+
+    minimum: float
+    maximum: float
+
+    def check(self, setting: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(setting, value, f"must be a number (got {kind_of(value)})")
+        if not self.minimum <= value <= self.maximum:
+            raise fail(setting, value, f"must be from {self.minimum} to {self.maximum}")
+
+    def describe(self) -> str:
+        return f"number from {self.minimum} to {self.maximum}"
+
+
+# AWS's cron: minutes hours day-of-month month day-of-week year, and "?" in exactly one of the
+# two day fields (Application Auto Scaling refuses a schedule with both or neither).
+_CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*?,/#L\-]+$")
+_SCHEDULE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SCHEDULE_KEYS = ("name", "cron", "min", "max")
+
+
+def cron_problem(cron: object) -> str | None:
+    """Why ``cron`` is not one of AWS's six-field cron expressions (without ``cron(...)``), or ``None``."""
+    if not isinstance(cron, str):
+        return f"must be a string (got {kind_of(cron)})"
+    fields = cron.split()
+    if len(fields) != 6 or not all(_CRON_FIELD_RE.match(f) for f in fields):
+        return (
+            'must be six fields, "minutes hours day-of-month month day-of-week year", such as "0 8 ? * MON-FRI *" (UTC)'
+        )
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return 'must have "?" in exactly one of day-of-month (3rd) and day-of-week (5th), as AWS requires'
+    return None
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """A list of ``{"name", "cron", "min", "max"}``: scheduled bounds of a scaled capacity."""
+
+    def check(self, setting: str, schedules: Any) -> None:
+        if not isinstance(schedules, (list, tuple)):
+            raise fail(setting, schedules, 'must be a list of {"name", "cron", "min", "max"}')
+        names = set()
+        for index, schedule in enumerate(schedules):
+            where = f"{setting}[{index}]"
+            if not isinstance(schedule, Mapping) or set(schedule) != set(SCHEDULE_KEYS):
+                raise fail(where, schedule, 'must have exactly the keys "name", "cron", "min" and "max"')
+            if not isinstance(schedule["name"], str) or not _SCHEDULE_NAME_RE.match(schedule["name"]):
+                raise fail(f"{where}.name", schedule["name"], "must be 1 to 64 letters, digits, - or _")
+            if schedule["name"] in names:
+                raise fail(f"{where}.name", schedule["name"], "is used by an earlier schedule")
+            names.add(schedule["name"])
+            problem = cron_problem(schedule["cron"])
+            if problem:
+                raise fail(f"{where}.cron", schedule["cron"], problem)
+            Whole(0).check(f"{where}.min", schedule["min"])
+            Whole(1).check(f"{where}.max", schedule["max"])
+            if schedule["min"] > schedule["max"]:
+                raise fail(f"{where}.min", schedule["min"], f"must not exceed its max ({schedule['max']})")
+
+    def describe(self) -> str:
+        return 'list of `{"name", "cron", "min", "max"}` (AWS cron in UTC, six fields)'
+
+
 UNSUPPORTED_RUNTIME = "is not supported (use one of {values}; 3.9 is retired, 3.10 deprecated)"
 LAMBDA_RUNTIME = OneOf(LAMBDA_RUNTIMES, UNSUPPORTED_RUNTIME)
 LAMBDA_MEMORY_MB = Whole(128, 10240)
@@ -299,5 +366,10 @@ WAF_RATE_LIMIT = Whole(100, 2_000_000_000)
 QUEUE_MAX_RECEIVE_COUNT = Whole(1, 1000)
 # Concurrent invocations one SQS trigger may cause (Lambda's range for maximum_concurrency).
 QUEUE_TRIGGER_CONCURRENCY = Whole(2, 1000)
+# Application Auto Scaling's target tracking of provisioned concurrency, and its schedules.
+PC_TARGET_UTILIZATION = Fraction(0.1, 0.9)
+PC_SCHEDULES = Schedules()
+XRAY_SAMPLING_RATE = Fraction(0.0, 1.0)
+XRAY_RESERVOIR = Whole(0, 1000)
 DOMAIN_NAME = Problem(domain_name_problem, "lowercase DNS name of at least two labels, at most 64 characters")
 HOSTED_ZONE_ID = Problem(hosted_zone_id_problem, 'Route 53 hosted zone id ("Z...", without "/hostedzone/")')

@@ -46,6 +46,16 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlanThrottleSettings,
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
+    AppautoscalingScheduledAction,
+    AppautoscalingScheduledActionScalableTargetAction,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_event_bus import CloudwatchEventBus, CloudwatchEventBusDeadLetterConfig
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
@@ -187,12 +197,23 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
     Wafv2WebAclLoggingConfigurationRedactedFields,
     Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
 )
+from cdktf_cdktf_provider_aws.xray_group import XrayGroup, XrayGroupInsightsConfiguration
+from cdktf_cdktf_provider_aws.xray_sampling_rule import XraySamplingRule
 
 from .lazy_provider import node_started as _node_started
 
 _node_started()  # jsii's Node process runs now: later child processes need not carry the hook
 
 __all__ = [
+    "XraySamplingRule",
+    "XrayGroupInsightsConfiguration",
+    "XrayGroup",
+    "AppautoscalingTarget",
+    "AppautoscalingScheduledActionScalableTargetAction",
+    "AppautoscalingScheduledAction",
+    "AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification",
+    "AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration",
+    "AppautoscalingPolicy",
     "SsmParameter",
     "SecretsmanagerSecretVersion",
     "SecretsmanagerSecretReplica",

@@ -25,11 +25,15 @@ from ..blocks.rules import (
     LAMBDA_RUNTIME,
     LAMBDA_TIMEOUT_SECONDS,
     LOG_RETENTION,
+    PC_SCHEDULES,
+    PC_TARGET_UTILIZATION,
     QUEUE_MAX_RECEIVE_COUNT,
     QUEUE_TRIGGER_CONCURRENCY,
     REGION_PATTERN,
     REQUEST_BODY_LIMIT,
     WAF_RATE_LIMIT,
+    XRAY_RESERVOIR,
+    XRAY_SAMPLING_RATE,
     Flag,
     OneOf,
     OrNull,
@@ -379,6 +383,30 @@ class StackConfig:
         group=FUNCTION,
         into=("function.provisioned_concurrency",),
     )
+    lambda_provisioned_concurrency_max: int | None = setting(
+        rule=OrNull(Whole(2)),
+        doc="With it, Application Auto Scaling moves the provisioned concurrency between "
+        "`lambda_provisioned_concurrency` (at least 1) and this, tracking the utilization below.",
+        group=FUNCTION,
+        into=("function.provisioned_concurrency_max",),
+        default_doc="fixed provisioned concurrency",
+    )
+    lambda_provisioned_concurrency_target_utilization: float = setting(
+        0.7,
+        rule=PC_TARGET_UTILIZATION,
+        doc="The share of provisioned concurrency in use that the scaling keeps (target tracking).",
+        group=FUNCTION,
+        into=("function.provisioned_concurrency_target_utilization",),
+    )
+    lambda_provisioned_concurrency_schedules: tuple[Mapping[str, Any], ...] = setting(
+        (),
+        rule=PC_SCHEDULES,
+        doc='Bounds for known peaks, `[{"name": "weekday-mornings", "cron": "0 7 ? * MON-FRI *", '
+        '"min": 10, "max": 50}]` (AWS cron, UTC): scheduled actions of the scaling.',
+        group=FUNCTION,
+        into=("function.provisioned_concurrency_schedules",),
+        default_doc="none",
+    )
     log_retention_days: int = setting(
         365,
         rule=LOG_RETENTION,
@@ -458,6 +486,21 @@ class StackConfig:
         doc="The Route 53 public hosted zone of `domain_name`; needs `domain_name`.",
         group=ROUTING,
         into=("domain.hosted_zone_id",),
+    )
+
+    xray_sampling_rate: float = setting(
+        0.05,
+        rule=XRAY_SAMPLING_RATE,
+        doc="The share of API requests X-Ray traces beyond the reservoir (the project's own sampling rule).",
+        group=MONITORING,
+        into=("tracing.sampling_rate",),
+    )
+    xray_sampling_reservoir_per_second: int = setting(
+        1,
+        rule=XRAY_RESERVOIR,
+        doc="API requests X-Ray traces each second before the rate applies.",
+        group=MONITORING,
+        into=("tracing.reservoir_per_second",),
     )
 
     table_deletion_protection: bool = setting(
@@ -572,6 +615,8 @@ class StackConfig:
         # settings make equal configs and identical JSON. Types do not change.
         object.__setattr__(self, "regions", tuple(self.regions))
         object.__setattr__(self, "removing_regions", tuple(self.removing_regions))
+        schedules = tuple(dict(s) for s in self.lambda_provisioned_concurrency_schedules)
+        object.__setattr__(self, "lambda_provisioned_concurrency_schedules", schedules)
         object.__setattr__(self, "tags", dict(sorted(self.tags.items())))
         object.__setattr__(self, "availability_zone_ids", {r: tuple(z) for r, z in self.availability_zone_ids.items()})
 
@@ -625,7 +670,49 @@ class StackConfig:
                     'must be two different zone ids such as ["use1-az1", "use1-az2"]',
                 )
 
+    def _check_scaling(self) -> None:
+        """The provisioned concurrency's scaling: a floor to scale from, a ceiling above it, within
+        the reserved concurrency, and schedules only with a scaling."""
+        ceiling = self.lambda_provisioned_concurrency_max
+        reserved = self.lambda_reserved_concurrency
+        if ceiling is None:
+            if self.lambda_provisioned_concurrency_schedules:
+                raise fail(
+                    "lambda_provisioned_concurrency_schedules",
+                    list(self.lambda_provisioned_concurrency_schedules),
+                    "need lambda_provisioned_concurrency_max: a scaling whose bounds they set",
+                )
+            return
+        if self.lambda_provisioned_concurrency < 1:
+            raise fail(
+                "lambda_provisioned_concurrency_max",
+                ceiling,
+                "needs lambda_provisioned_concurrency of at least 1: the floor the scaling keeps",
+            )
+        if ceiling <= self.lambda_provisioned_concurrency:
+            raise fail(
+                "lambda_provisioned_concurrency_max",
+                ceiling,
+                f"must be above lambda_provisioned_concurrency ({self.lambda_provisioned_concurrency})",
+            )
+        if reserved is None:
+            return
+        if ceiling > reserved:
+            raise fail(
+                "lambda_provisioned_concurrency_max",
+                ceiling,
+                f"must not exceed lambda_reserved_concurrency ({reserved})",
+            )
+        for index, schedule in enumerate(self.lambda_provisioned_concurrency_schedules):
+            if schedule["max"] > reserved:
+                raise fail(
+                    f"lambda_provisioned_concurrency_schedules[{index}].max",
+                    schedule["max"],
+                    f"must not exceed lambda_reserved_concurrency ({reserved})",
+                )
+
     def _check_pairs(self) -> None:
+        self._check_scaling()
         if self.bootstrap_state == "remote" and self.state_bucket is None:
             raise fail(
                 "bootstrap_state",

@@ -18,6 +18,7 @@ from ..blocks.queue import Queue, QueueConfig
 from ..blocks.sign_in import api_key_secret_name, user_pool_parameter_name
 from ..blocks.storage import Storage, StorageConfig
 from ..blocks.table import TableConfig, TableCopy
+from ..blocks.tracing import Tracing, TracingConfig
 from ..blocks.waf import WafConfig, WebApplicationFirewall
 from ..cdk import aws
 from ..cdk.core import Construct
@@ -63,6 +64,7 @@ class RegionalDeployment(Construct):
             self._waf()
         self.storage = self._storage()
         self.monitoring = self._monitoring()
+        self._tracing()
 
     @property
     def event_source(self) -> str:
@@ -284,6 +286,20 @@ class RegionalDeployment(Construct):
                 region=self._region,
                 **self._config.settings_for("storage"),
             ),
+        )
+
+    def _tracing(self) -> Tracing:
+        api = self.api
+        return Tracing(
+            self,
+            "tracing",
+            provider=self._provider,
+            service_names=(
+                self.function.function_name,
+                self.worker.function_name,
+                f"{api.api_name}/{api.stage_name}",
+            ),
+            config=TracingConfig(namer=self._namer, region=self._region, **self._config.settings_for("tracing")),
         )
 
     def _monitoring(self) -> Monitoring:
