@@ -45,6 +45,7 @@ module, imported as plain top-level modules (Lambda puts the package's root on `
 * ``health``        the health route: one short read of this region's table, its verdict cached
 * ``item_ids``      the item id rule, shared with ``worker.py``
 * ``settings``, ``json_log``  the environment read at call time; one JSON log line per record
+* ``metrics``       the business metrics (items created / updated / deleted), as CloudWatch EMF lines
 """
 
 from __future__ import annotations

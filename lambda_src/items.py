@@ -10,6 +10,9 @@ lost between the write and a PutEvents call. Every write therefore stores what t
 the item itself: ``id``, ``version`` (a number), ``updated_at`` and ``updated_region`` (by which each
 region's pipe keeps its own region's writes); a delete's event takes the version and region from the
 stream record's old image, the deleted item as it last was.
+
+A write that changed something is counted (``metrics``) once it succeeded: ``ItemsCreated`` (201),
+``ItemsUpdated`` (200), ``ItemsDeleted`` (204); a request answered 4xx or 503 is not.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import item_requests
 import item_store
+import metrics
 import web
 
 
@@ -97,7 +101,9 @@ def put_item(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
         raise _precondition_failed(item_id, failed.item) from None
     item = item_store.to_item(result["Attributes"])
     # Versions start at 1, so version 1 is a write that created the item (also after a delete).
-    return web.response(201 if item["version"] == 1 else 200, item, _etag(item["version"]))
+    created = item["version"] == 1
+    metrics.emit({metrics.ITEMS_CREATED if created else metrics.ITEMS_UPDATED: 1})
+    return web.response(201 if created else 200, item, _etag(item["version"]))
 
 
 def delete_item(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
@@ -122,4 +128,5 @@ def delete_item(event: Mapping[str, Any], info: dict[str, Any]) -> web.Response:
         if not failed.item:
             raise _not_found(item_id) from None
         raise _precondition_failed(item_id, failed.item) from None
+    metrics.emit({metrics.ITEMS_DELETED: 1})
     return web.response(204)

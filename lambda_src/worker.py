@@ -18,15 +18,20 @@ For every record: validate it, then call ``process``. The answer is ``{"batchIte
 [{"itemIdentifier": <messageId>}, ...]}`` naming exactly the records that were invalid or whose
 processing raised: SQS deletes the others, and only the named ones come back (and after the queue's
 maxReceiveCount go to its dead-letter queue). One bad record never fails the others. Every failed
-record gets one ERROR log line with the reason; every processed one an audit line.
+record gets one ERROR log line with the reason; every processed one an audit line. Every batch
+answered record by record is counted (``metrics``, one line per batch): ``MessagesProcessed``, the
+records done, and ``MessagesFailed``, the messages named in ``batchItemFailures``.
 
 A whole batch is retried (the function raises ValueError) only when it cannot be answered record by
 record: an event that is not ``{"Records": [...]}``, or a record without a ``messageId`` (it could not
 be named in batchItemFailures, and an unnamed failure would be deleted as a success). That is checked
-before any record is processed, so no work is done twice because of it.
+before any record is processed, so no work is done twice because of it. Such a batch is not counted
+(the invocation fails: Lambda's own Errors metric counts it), nor is an empty one (the event source
+mapping never sends one).
 
 Standard library only; ``worker.handler`` shares the deployment package with ``handler.handler``,
-and with it the item id rule (``item_ids``) and the log line format (``json_log``).
+and with it the item id rule (``item_ids``), the log line format (``json_log``) and the metrics
+(``metrics``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from typing import Any
 
 import item_ids
 import json_log
+import metrics
 
 CHANGES = {"ItemPut": "put", "ItemDeleted": "delete"}  # EventBridge detail-type -> change
 _VERSION_DIGITS = re.compile(r"[1-9][0-9]{0,17}")  # DynamoDB's N of a version; [0-9], not \d (Unicode)
@@ -166,12 +172,16 @@ def handler(event: Any, context: Any) -> BatchResponse:
         json_log.write({"level": "ERROR", "message": "batch rejected", "reason": str(exc)})
         raise
     failed: list[str] = []
+    processed = 0
     for record in records:
         failure = _failure(record)
         if failure is None:
+            processed += 1
             continue
         message_id = record["messageId"]
         json_log.write({"level": "ERROR", "message": "record failed", "message_id": message_id, **failure})
         if message_id not in failed:  # a duplicate id is still one item to report
             failed.append(message_id)
+    if records:
+        metrics.emit({metrics.MESSAGES_PROCESSED: processed, metrics.MESSAGES_FAILED: len(failed)})
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

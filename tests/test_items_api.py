@@ -728,7 +728,7 @@ def test_the_worker_accepts_the_events_the_pipe_makes_of_the_stream(aws: Aws, st
     with contextlib.redirect_stdout(out):
         result = worker_module.handler({"Records": records}, None)
     assert result == {"batchItemFailures": []}
-    audit = [json.loads(line) for line in out.getvalue().splitlines()]
+    audit = [line for line in map(json.loads, out.getvalue().splitlines()) if "_aws" not in line]  # no EMF
     assert [(line["message"], line["id"], line["change"], line["version"]) for line in audit] == [
         ("item changed", "a", "put", 1),
         ("item changed", "a", "delete", 1),
