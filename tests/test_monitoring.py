@@ -5,6 +5,8 @@ import json
 import pytest
 from conftest import address_at, one, region_key_arn, resources
 
+from constructs_lib.settings import ConfigError, StackConfig
+
 REGIONS = ("us-east-1", "us-west-2")
 
 
@@ -13,7 +15,7 @@ def alarms(stack, region):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_seven_alarms_named_by_the_pattern(dev, region):
+def test_eight_alarms_named_by_the_pattern(dev, region):
     assert set(alarms(dev, region)) == {
         f"iac-aws-nova-{what}-{region}-dev"
         for what in (
@@ -23,9 +25,32 @@ def test_seven_alarms_named_by_the_pattern(dev, region):
             "api-4xx",
             "api-5xx",
             "queue-age",
+            "worker-failures",
             "dlq-messages",
         )
     }
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_worker_failures_alarm_reads_the_workers_own_metric(dev, region):
+    """MessagesFailed, which the worker writes in embedded metric format (lambda_src/metrics.py)."""
+    alarm = alarms(dev, region)[f"iac-aws-nova-worker-failures-{region}-dev"]
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"], alarm["period"], alarm["threshold"]) == (
+        "iac-aws-nova",
+        "MessagesFailed",
+        "Sum",
+        300,
+        0,
+    )
+    assert alarm["dimensions"] == {"Region": region, "Environment": "dev"}
+    assert metrics_module().MESSAGES_FAILED == "MessagesFailed"
+
+
+def metrics_module():
+    """lambda_src/metrics.py, where the functions name their metrics (the stacks mirror the names)."""
+    from tools.function_loader import WORKER_FILE, load_function
+
+    return load_function(WORKER_FILE, name="lambda_src_worker_monitoring").siblings["metrics"]
 
 
 @pytest.mark.parametrize(
@@ -119,7 +144,7 @@ def test_dashboard_shows_every_region_side_by_side(dev):
     body = json.loads(one(resources(dev, "aws_cloudwatch_dashboard"))["dashboard_body"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
     # No domain: no health checks panel.
-    assert len(titles) == 12
+    assert len(titles) == 17
     assert not any("Health" in t for t in titles)
     for widget in body["widgets"]:
         labels = [m[-1]["label"] for m in widget["properties"]["metrics"]]
@@ -142,7 +167,64 @@ def test_dashboard_shows_every_region_side_by_side(dev):
         "ConsumedReadCapacityUnits",
         "ReplicationLatency",
         "ApproximateNumberOfMessagesVisible",
+        *metrics_module().METRIC_NAMES,
     }
+
+
+def test_dashboard_shows_the_functions_business_metrics_by_region(dev):
+    body = json.loads(one(resources(dev, "aws_cloudwatch_dashboard"))["dashboard_body"])
+    by_title = {w["properties"]["title"]: w["properties"]["metrics"] for w in body["widgets"]}
+    assert [m[:6] for m in by_title["Items created"]] == [
+        ["iac-aws-nova", "ItemsCreated", "Region", r, "Environment", "dev"] for r in REGIONS
+    ]
+
+
+def test_more_subscriptions_hear_the_alarms_some_only_alarm_transitions(synth):
+    config = StackConfig(
+        regions=("eu-west-1",),
+        alarm_subscriptions=[
+            {"protocol": "https", "endpoint": "https://pager.example.com/hook", "only_alarm": True},
+            {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:123456789012:alarms"},
+        ],
+    )
+    found = {s["protocol"]: s for s in resources(synth(config).stack(), "aws_sns_topic_subscription")}
+    assert found["https"]["endpoint"] == "https://pager.example.com/hook"
+    assert json.loads(found["https"]["filter_policy"]) == {"NewStateValue": ["ALARM"]}
+    assert found["https"]["filter_policy_scope"] == "MessageBody"
+    assert "filter_policy" not in found["sqs"]
+    assert found["https"]["topic_arn"].startswith("${aws_sns_topic.eu-west-1_monitoring_alarm-topic_")
+
+
+@pytest.mark.parametrize(
+    ("subscriptions", "message"),
+    [
+        (
+            "ops@example.com",
+            'alarm_subscriptions: "ops@example.com" must be a list of {"protocol", "endpoint", "only_alarm"}',
+        ),
+        (
+            [{"protocol": "sms", "endpoint": "+15550100"}],
+            'alarm_subscriptions[0].protocol: "sms" must be one of email, https, sqs, lambda',
+        ),
+        (
+            [{"protocol": "https", "endpoint": "http://pager.example.com"}],
+            'alarm_subscriptions[0].endpoint: "http://pager.example.com" is not an https:// URL (protocol https)',
+        ),
+        (
+            [{"protocol": "email", "endpoint": "ops@example.com", "only_alarms": True}],
+            'alarm_subscriptions[0]: {"protocol": "email", "endpoint": "ops@example.com", "only_alarms": true} must '
+            'have "protocol" and "endpoint", and may have "only_alarm"',
+        ),
+        (
+            [{"protocol": "email", "endpoint": "ops@example.com", "only_alarm": "yes"}],
+            'alarm_subscriptions[0].only_alarm: "yes" must be true or false',
+        ),
+    ],
+)
+def test_bad_subscriptions_are_refused_in_one_line(subscriptions, message):
+    with pytest.raises(ConfigError) as caught:
+        StackConfig(alarm_subscriptions=subscriptions)
+    assert str(caught.value) == message
 
 
 def test_dashboard_shows_queue_depths_and_the_table(dev):

@@ -103,6 +103,8 @@ NOT_A_REFERENCE = {
     ("aws_acm_certificate", "subject_alternative_names"),
     # The environment's name, which the stage is named after, tells the code where it runs.
     ("aws_lambda_function", "environment.variables.ENVIRONMENT"),
+    # The functions' own metrics are dimensioned by the environment's name, not by the stage.
+    ("aws_cloudwatch_metric_alarm", "dimensions.Environment"),
 }
 
 

@@ -30,6 +30,9 @@ class RegionMetrics:
     health_check_id: str | None = None
 
 
+# The namespace of the functions' business metrics: the project's (``DashboardConfig.business_namespace``).
+BUSINESS = "{business}"
+
 # (title, namespace, metric, statistic, which dimensions); a panel whose dimensions a region lacks
 # has no line for it, and a panel with no line at all is left out.
 _PANELS = (
@@ -46,6 +49,12 @@ _PANELS = (
     ("Work queue depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "queue"),
     ("Dead-letter queue depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "dlq"),
     ("Health checks (1 healthy, 0 not)", "AWS/Route53", "HealthCheckStatus", "Minimum", "health"),
+    # The functions' own metrics (embedded metric format), in the project's namespace.
+    ("Items created", BUSINESS, "ItemsCreated", "Sum", "business"),
+    ("Items updated", BUSINESS, "ItemsUpdated", "Sum", "business"),
+    ("Items deleted", BUSINESS, "ItemsDeleted", "Sum", "business"),
+    ("Worker messages processed", BUSINESS, "MessagesProcessed", "Sum", "business"),
+    ("Worker messages failed", BUSINESS, "MessagesFailed", "Sum", "business"),
 )
 HEALTH_CHECK_METRICS_REGION = "us-east-1"
 
@@ -54,12 +63,16 @@ HEALTH_CHECK_METRICS_REGION = "us-east-1"
 class DashboardConfig:
     """name: the dashboard's name; home_region: where it lives (a dashboard is global to the account
     but is created through one region); regions: one entry a region, in the configured order;
-    table_name: the global table, when there is one. Default ``None``."""
+    table_name: the global table, when there is one. Default ``None``. business_namespace and
+    environment: where the functions' business metrics are (the project's namespace, dimensions
+    Region and Environment). Default ``None``: no business panels."""
 
     name: str
     home_region: str
     regions: Sequence[RegionMetrics]
     table_name: str | None = None
+    business_namespace: str | None = None
+    environment: str | None = None
 
     def __post_init__(self) -> None:
         if not self.regions:
@@ -80,6 +93,11 @@ class DashboardConfig:
             "queue": ["QueueName", r.queue_name] if r.queue_name else None,
             "dlq": ["QueueName", r.dead_letter_queue_name] if r.dead_letter_queue_name else None,
             "health": ["HealthCheckId", r.health_check_id] if r.health_check_id else None,
+            "business": (
+                ["Region", r.region, "Environment", self.environment]
+                if self.business_namespace and self.environment
+                else None
+            ),
         }
         chosen = dimensions[kind]
         if chosen is None:
@@ -97,7 +115,8 @@ class DashboardConfig:
                 line = self._line(kind, r)
                 if line is not None:
                     dimensions, where = line
-                    metrics.append([namespace, metric, *dimensions, {"region": where, "label": r.region}])
+                    space = self.business_namespace if namespace == BUSINESS else namespace
+                    metrics.append([space, metric, *dimensions, {"region": where, "label": r.region}])
             if not metrics:
                 continue
             index = len(widgets)
@@ -124,8 +143,9 @@ class DashboardConfig:
 class Dashboard(Construct):
     """Creates one CloudWatch dashboard, in the home region, with a panel each for function
     invocations, errors and duration, API requests, 4XX, 5XX and latency, table writes, reads and
-    replication latency, work and dead-letter queue depths, and (with a custom domain) the health
-    checks; every panel has one line per region."""
+    replication latency, work and dead-letter queue depths, (with a custom domain) the health
+    checks, and the functions' business metrics (items created, updated, deleted; the worker's
+    messages processed and failed); every panel has one line per region."""
 
     def __init__(self, scope: Construct, id_: str, *, config: DashboardConfig, provider: aws.AwsProvider) -> None:
         super().__init__(scope, id_)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..cdk import aws
 from ..cdk.core import Construct
@@ -19,12 +20,14 @@ class HealthAlarmsConfig:
     """namer: names the alarms ``{project}-health-{region}-{environment}``; regions: the regions whose
     health checks are watched, in order; alarm_email: subscribed to the topic this construct creates
     when it is given none. Default ``None``; failure_periods: consecutive failing minutes before an
-    alarm fires, 1 to 10. Default 2."""
+    alarm fires, 1 to 10. Default 2; subscriptions: as ``MonitoringConfig``'s, on that topic.
+    Default: none."""
 
     namer: Namer
     regions: tuple[str, ...]
     alarm_email: str | None = None
     failure_periods: int = 2
+    subscriptions: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
         if not self.regions:
@@ -66,6 +69,7 @@ class HealthAlarms(Construct):
                 name=namer.name("health-alarms", METRICS_REGION, kind="sns_topic"),
                 kms_key_arn=kms_key_arn,
                 email=config.alarm_email,
+                subscriptions=config.subscriptions,
             )
         for region in config.regions:
             name = namer.name("health", region, kind="cloudwatch_alarm")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..cdk import aws
 from ..cdk.core import Construct
 from .naming import Namer
-from .rules import Whole
+from .rules import ALARM_SUBSCRIPTIONS, Whole
+
+FIVE_MINUTES = 300
+# What SNS keeps for a subscriber who wants to hear of alarms only (CloudWatch's message body).
+ONLY_ALARM = {"NewStateValue": ["ALARM"]}
 
 TEN_MINUTES = 600
 ONE_MINUTE = 60
@@ -40,6 +48,10 @@ class MonitoringConfig:
     throttles_threshold: function throttles in a minute above which it fires. Default 0 (any).
     queue_age_threshold_seconds: age of the oldest message in the work queue above which its alarm
         fires (the consumer is falling behind or failing). Default 900.
+    worker_failures_threshold: messages the worker failed in 5 minutes (its ``MessagesFailed``
+        metric) above which its alarm fires. Default 0 (any).
+    subscriptions: ``{"protocol", "endpoint", "only_alarm"}`` subscribed to the topic besides
+        ``alarm_email``; ``only_alarm`` filters out the OK transitions. Default: none.
 
     The dead-letter queue's alarm fires on any message in it: it has no threshold, because each
     message is work that waits for a person.
@@ -54,12 +66,15 @@ class MonitoringConfig:
     api_5xx_threshold: int = 0
     throttles_threshold: int = 0
     queue_age_threshold_seconds: int = 900
+    worker_failures_threshold: int = 0
+    subscriptions: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
         for name in ("errors_threshold", "duration_threshold_ms", "api_4xx_threshold", "queue_age_threshold_seconds"):
             Whole(1).check(name, getattr(self, name))
-        for name in ("api_5xx_threshold", "throttles_threshold"):
+        for name in ("api_5xx_threshold", "throttles_threshold", "worker_failures_threshold"):
             Whole(0).check(name, getattr(self, name))
+        ALARM_SUBSCRIPTIONS.check("subscriptions", self.subscriptions)
 
     def function_alarms(self) -> list[AlarmSpec]:
         return [
@@ -127,6 +142,16 @@ class MonitoringConfig:
                 description=f"The oldest message in the work queue is older than {self.queue_age_threshold_seconds} s",
             ),
             AlarmSpec(
+                what="worker-failures",
+                namespace=self.namer.project,
+                metric="MessagesFailed",
+                statistic="Sum",
+                threshold=self.worker_failures_threshold,
+                period_seconds=FIVE_MINUTES,
+                description=f"The worker failed more than {self.worker_failures_threshold} messages in 5 minutes "
+                "(they are retried, then kept in the dead-letter queue)",
+            ),
+            AlarmSpec(
                 what="dlq-messages",
                 namespace="AWS/SQS",
                 metric="ApproximateNumberOfMessagesVisible",
@@ -147,9 +172,19 @@ class AsyncWatch:
     dead_letter_queue_name: str
 
 
-def alarm_topic(scope: Construct, *, provider: aws.AwsProvider, name: str, kms_key_arn: str, email: str | None) -> str:
+def alarm_topic(
+    scope: Construct,
+    *,
+    provider: aws.AwsProvider,
+    name: str,
+    kms_key_arn: str,
+    email: str | None,
+    subscriptions: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """An SNS topic for alarms, encrypted with ``kms_key_arn`` (whose policy must let CloudWatch
-    use it), with an e-mail subscription when ``email`` is set; returns the topic's ARN."""
+    use it), with an e-mail subscription when ``email`` is set and one per ``subscriptions`` entry
+    (``only_alarm``: a filter policy on the message body keeps the ALARM transitions only); returns
+    the topic's ARN."""
     topic = aws.SnsTopic(scope, "alarm-topic", provider=provider, name=name, kms_master_key_id=kms_key_arn)
     # Read once: every attribute read is a round trip to the jsii runtime.
     topic_arn = topic.arn
@@ -157,17 +192,33 @@ def alarm_topic(scope: Construct, *, provider: aws.AwsProvider, name: str, kms_k
         aws.SnsTopicSubscription(
             scope, "alarm-email", provider=provider, topic_arn=topic_arn, protocol="email", endpoint=email
         )
+    for subscription in subscriptions:
+        protocol, endpoint = subscription["protocol"], subscription["endpoint"]
+        only_alarm = subscription.get("only_alarm", False)
+        # Named by what it reaches, not by its place in the list: a reordered list replaces
+        # nothing (an e-mail address would have to confirm again).
+        digest = hashlib.sha256(f"{protocol}:{endpoint}".encode()).hexdigest()[:8]
+        aws.SnsTopicSubscription(
+            scope,
+            f"alarm-subscription-{protocol}-{digest}",
+            provider=provider,
+            topic_arn=topic_arn,
+            protocol=protocol,
+            endpoint=endpoint,
+            filter_policy=json.dumps(ONLY_ALARM) if only_alarm else None,
+            filter_policy_scope="MessageBody" if only_alarm else None,
+        )
     return topic_arn
 
 
 class Monitoring(Construct):
     """Creates an SNS topic encrypted with the region's key for the region's alarms (with an e-mail
-    subscription when configured)
-    and CloudWatch alarms on function errors, duration and throttles and on API 4XX and 5XX
-    responses; given an ``AsyncWatch``, also alarms on the work queue's oldest message, on any
-    message in the dead-letter queue (an event the queue could not take, a message the worker kept
-    failing, or a batch of item changes the bus kept refusing). Missing data counts as not
-    breaching: a quiet API is not an incident.
+    subscription and the configured subscriptions) and CloudWatch alarms on function errors,
+    duration and throttles and on API 4XX and 5XX responses; given an ``AsyncWatch``, also alarms
+    on the work queue's oldest message, on the worker's failed messages, and on any message in the
+    dead-letter queue (an event the queue could not take, a message the worker kept failing, or a
+    batch of item changes the bus kept refusing). Missing data counts as not breaching: a quiet API
+    is not an incident.
     """
 
     def __init__(
@@ -194,6 +245,7 @@ class Monitoring(Construct):
             name=namer.name("alarms", region, kind="sns_topic"),
             kms_key_arn=kms_key_arn,
             email=config.alarm_email,
+            subscriptions=config.subscriptions,
         )
         self._alarm_names: list[str] = []
         function_dimensions = {"FunctionName": function_name}
@@ -202,9 +254,11 @@ class Monitoring(Construct):
             (s, api_dimensions) for s in config.api_alarms()
         ]
         if async_watch is not None:
-            queue_age, dlq_messages = config.queue_alarms()
+            queue_age, worker_failures, dlq_messages = config.queue_alarms()
             watched += [
                 (queue_age, {"QueueName": async_watch.queue_name}),
+                # The worker's own metric (embedded metric format), by region and environment.
+                (worker_failures, {"Region": region, "Environment": namer.environment}),
                 (dlq_messages, {"QueueName": async_watch.dead_letter_queue_name}),
             ]
         for spec, dimensions in watched:

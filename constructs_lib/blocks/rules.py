@@ -354,6 +354,52 @@ class Schedules:
         return 'list of `{"name", "cron", "min", "max"}` (AWS cron in UTC, six fields)'
 
 
+SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs", "lambda")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ENDPOINTS = {
+    "email": (_EMAIL_RE, "an e-mail address"),
+    "https": (re.compile(r"^https://[^\s/]+(/\S*)?$"), "an https:// URL"),
+    "sqs": (re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$"), "an SQS queue ARN"),
+    "lambda": (
+        re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$"),
+        "a Lambda function ARN",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """A list of ``{"protocol", "endpoint", "only_alarm"}``: who else hears the alarms."""
+
+    def check(self, setting: str, subscriptions: Any) -> None:
+        if not isinstance(subscriptions, (list, tuple)):
+            raise fail(setting, subscriptions, 'must be a list of {"protocol", "endpoint", "only_alarm"}')
+        seen = set()
+        for index, subscription in enumerate(subscriptions):
+            where = f"{setting}[{index}]"
+            if (
+                not isinstance(subscription, Mapping)
+                or not {"protocol", "endpoint"} <= set(subscription)
+                or not set(subscription) <= {"protocol", "endpoint", "only_alarm"}
+            ):
+                raise fail(where, subscription, 'must have "protocol" and "endpoint", and may have "only_alarm"')
+            protocol, endpoint = subscription["protocol"], subscription["endpoint"]
+            OneOf(SUBSCRIPTION_PROTOCOLS, "must be one of {values}").check(f"{where}.protocol", protocol)
+            pattern, what = _ENDPOINTS[protocol]
+            if not isinstance(endpoint, str) or not pattern.match(endpoint):
+                raise fail(f"{where}.endpoint", endpoint, f"is not {what} (protocol {protocol})")
+            if not isinstance(subscription.get("only_alarm", False), bool):
+                raise fail(f"{where}.only_alarm", subscription["only_alarm"], "must be true or false")
+            if (protocol, endpoint) in seen:
+                raise fail(f"{where}.endpoint", endpoint, "is subscribed by an earlier entry")
+            seen.add((protocol, endpoint))
+
+    def describe(self) -> str:
+        return 'list of `{"protocol", "endpoint", "only_alarm"}`, protocol one of ' + ", ".join(
+            f"`{p}`" for p in SUBSCRIPTION_PROTOCOLS
+        )
+
+
 UNSUPPORTED_RUNTIME = "is not supported (use one of {values}; 3.9 is retired, 3.10 deprecated)"
 LAMBDA_RUNTIME = OneOf(LAMBDA_RUNTIMES, UNSUPPORTED_RUNTIME)
 LAMBDA_MEMORY_MB = Whole(128, 10240)
@@ -370,6 +416,7 @@ QUEUE_TRIGGER_CONCURRENCY = Whole(2, 1000)
 PC_TARGET_UTILIZATION = Fraction(0.1, 0.9)
 PC_SCHEDULES = Schedules()
 XRAY_SAMPLING_RATE = Fraction(0.0, 1.0)
+ALARM_SUBSCRIPTIONS = Subscriptions()
 XRAY_RESERVOIR = Whole(0, 1000)
 DOMAIN_NAME = Problem(domain_name_problem, "lowercase DNS name of at least two labels, at most 64 characters")
 HOSTED_ZONE_ID = Problem(hosted_zone_id_problem, 'Route 53 hosted zone id ("Z...", without "/hostedzone/")')

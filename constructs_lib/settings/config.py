@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..blocks.rules import (
+    ALARM_SUBSCRIPTIONS,
     API_AUTH,
     API_CACHE_SIZE,
     DOMAIN_NAME,
@@ -600,6 +601,24 @@ class StackConfig:
         group=MONITORING,
         into=("monitoring.queue_age_threshold_seconds",),
     )
+    alarm_worker_failures_threshold: int = setting(
+        0,
+        rule=Whole(0),
+        doc="Messages the worker failed in 5 minutes (its `MessagesFailed` metric) above which its alarm fires.",
+        group=MONITORING,
+        into=("monitoring.worker_failures_threshold",),
+    )
+    alarm_subscriptions: tuple[Mapping[str, Any], ...] = setting(
+        (),
+        rule=ALARM_SUBSCRIPTIONS,
+        doc='Who else hears every alarm, in every region and the health alarms: `[{"protocol": "https", '
+        '"endpoint": "https://events.pagerduty.com/...", "only_alarm": true}]`; protocol `email`, `https`, '
+        "`sqs` or `lambda` (an SQS queue or function must let SNS deliver); `only_alarm` filters out the OK "
+        "transitions.",
+        group=MONITORING,
+        into=("monitoring.subscriptions",),
+        default_doc="none",
+    )
 
     def __post_init__(self) -> None:
         for definition in fields(self):
@@ -615,6 +634,8 @@ class StackConfig:
         # settings make equal configs and identical JSON. Types do not change.
         object.__setattr__(self, "regions", tuple(self.regions))
         object.__setattr__(self, "removing_regions", tuple(self.removing_regions))
+        subscriptions = tuple(dict(s) for s in self.alarm_subscriptions)
+        object.__setattr__(self, "alarm_subscriptions", subscriptions)
         schedules = tuple(dict(s) for s in self.lambda_provisioned_concurrency_schedules)
         object.__setattr__(self, "lambda_provisioned_concurrency_schedules", schedules)
         object.__setattr__(self, "tags", dict(sorted(self.tags.items())))

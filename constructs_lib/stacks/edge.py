@@ -89,7 +89,12 @@ class EdgeStack(TerraformStack):
         HealthAlarms(
             self,
             "health-alarms",
-            config=HealthAlarmsConfig(namer=namer, regions=tuple(health_check_ids), alarm_email=config.alarm_email),
+            config=HealthAlarmsConfig(
+                namer=namer,
+                regions=tuple(health_check_ids),
+                alarm_email=config.alarm_email,
+                subscriptions=config.alarm_subscriptions,
+            ),
             provider=provider,
             health_check_ids=health_check_ids,
             kms_key_arn=key_arn,
@@ -119,6 +124,8 @@ class EdgeStack(TerraformStack):
                 name=namer.name("dashboard", home, kind="cloudwatch_dashboard"),
                 home_region=home,
                 table_name=TableConfig.name_for(namer),
+                business_namespace=config.project_name,
+                environment=config.environment,
                 regions=[
                     self._metrics(config, namer, region, health_check_ids.get(region)) for region in config.regions
                 ],
