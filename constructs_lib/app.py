@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the CDK loads only once the configuration is known to be va
     from .cdk.core import App
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+TARGET_VERSIONS = {"terraform": ">=1.11.0", "opentofu": ">=1.11.0"}
 LAMBDA_SRC = PROJECT_DIR / "lambda_src"
 
 
@@ -39,7 +40,9 @@ def build_app(
     from .stacks.bootstrap import BootstrapConfig, BootstrapStack
     from .stacks.environment import environment_stacks
 
-    context = dict(cdktf_flags) if cdktf_flags else None
+    # The Terraform (and OpenTofu) releases the JSON is for: write-only arguments need 1.11, and
+    # CDK Terrain refuses them for a project that targets older ones (cdktf ignores the key).
+    context = {"targetVersions": dict(TARGET_VERSIONS), **(cdktf_flags or {})}
     app = App(outdir=outdir, context=context) if outdir else App(context=context)
     for config in configs:
         environment_stacks(app, config, source_dir=source_dir)

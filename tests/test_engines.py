@@ -49,3 +49,16 @@ def test_a_wrong_engine_is_one_line_before_anything_is_written(tmp_path):
         "environment)"
     ]
     assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_the_app_targets_terraform_1_11_for_write_only_arguments():
+    """The global stack writes the API key's value into a write-only argument (Terraform 1.11);
+    CDK Terrain refuses that for a project that targets older releases unless the App says so."""
+    from constructs_lib.app import TARGET_VERSIONS, build_app
+    from constructs_lib.settings import StackConfig
+
+    app = build_app([StackConfig(regions=("eu-west-1",))], outdir=None, with_bootstrap=False)
+    assert app.node.try_get_context("targetVersions") == TARGET_VERSIONS == {
+        "terraform": ">=1.11.0",
+        "opentofu": ">=1.11.0",
+    }
