@@ -58,7 +58,11 @@ def test_the_app_targets_terraform_1_11_for_write_only_arguments():
     from constructs_lib.settings import StackConfig
 
     app = build_app([StackConfig(regions=("eu-west-1",))], outdir=None, with_bootstrap=False)
-    assert app.node.try_get_context("targetVersions") == TARGET_VERSIONS == {
-        "terraform": ">=1.11.0",
-        "opentofu": ">=1.11.0",
-    }
+    assert (
+        app.node.try_get_context("targetVersions")
+        == TARGET_VERSIONS
+        == {
+            "terraform": ">=1.11.0",
+            "opentofu": ">=1.11.0",
+        }
+    )
