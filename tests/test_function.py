@@ -1,5 +1,6 @@
 """Function: packaged code, runtime, limits, network, tracing, logs, least-privilege role, alias."""
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -176,3 +177,97 @@ def test_function_config_validates_on_its_own(tmp_path):
 
     with pytest.raises(ValueError, match="memory_mb: 64 must be at least 128"):
         FunctionConfig(namer=Namer("p", "dev"), region="us-east-1", source_dir=tmp_path, memory_mb=64)
+
+
+# -- a schedule trigger (EventBridge Scheduler), on a function of its own ---------------------------
+def _scheduled_stack():
+    import json as _json
+
+    from constructs_lib.blocks.function import Function, FunctionConfig, ScheduleTrigger
+    from constructs_lib.blocks.naming import Namer
+    from constructs_lib.cdk import aws
+    from constructs_lib.cdk import core as cdk
+
+    stack = cdk.TerraformStack(cdk.Testing.app(), "scheduled")
+    provider = aws.AwsProvider(stack, "aws", region="eu-west-1", alias="eu-west-1")
+    Function(
+        stack,
+        "nightly",
+        provider=provider,
+        account_id="123456789012",
+        subnet_ids=["subnet-1"],
+        security_group_id="sg-1",
+        kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/k",
+        environment={},
+        config=FunctionConfig(
+            namer=Namer("shop", "qa"),
+            region="eu-west-1",
+            component="nightly",
+            source_dir=Path(__file__).resolve().parent.parent / "lambda_src",
+            handler="worker.handler",
+            schedule_triggers=(
+                ScheduleTrigger(
+                    name="cleanup",
+                    expression="cron(0 3 * * ? *)",
+                    payload={"task": "cleanup"},
+                    dead_letter_queue_arn="arn:aws:sqs:eu-west-1:123456789012:shop-dlq",
+                    dead_letter_queue_kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/q",
+                ),
+            ),
+        ),
+    )
+    return _json.loads(cdk.Testing.synth(stack))
+
+
+@pytest.fixture(scope="module")
+def scheduled():
+    return _scheduled_stack()
+
+
+def test_a_schedule_invokes_the_live_alias_with_retries_and_a_dead_letter_queue(scheduled):
+    schedule = one(resources(scheduled, "aws_scheduler_schedule"))
+    [alias_key] = scheduled["resource"]["aws_lambda_alias"]
+    alias = f"aws_lambda_alias.{alias_key}"
+    assert (schedule["name"], schedule["schedule_expression"], schedule["schedule_expression_timezone"]) == (
+        "shop-nightly-cleanup-eu-west-1-qa",
+        "cron(0 3 * * ? *)",
+        "UTC",
+    )
+    assert schedule["flexible_time_window"] == {"mode": "OFF"}
+    target = schedule["target"]
+    assert target["arn"] == f"${{{alias}.arn}}"
+    assert json.loads(target["input"]) == {"task": "cleanup"}
+    assert target["retry_policy"] == {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600}
+    assert target["dead_letter_config"] == {"arn": "arn:aws:sqs:eu-west-1:123456789012:shop-dlq"}
+
+
+def test_the_schedules_role_may_invoke_that_alias_only(scheduled):
+    [alias_key] = scheduled["resource"]["aws_lambda_alias"]
+    alias = f"aws_lambda_alias.{alias_key}"
+    [role] = [r for r in resources(scheduled, "aws_iam_role") if "cleanup" in r["name"]]
+    trust = policy_statements(scheduled, role["assume_role_policy"])
+    assert trust[0]["principals"] == [{"identifiers": ["scheduler.amazonaws.com"], "type": "Service"}]
+    assert trust[0]["condition"][0]["variable"] == "aws:SourceAccount"
+    [policy] = [p for p in resources(scheduled, "aws_iam_role_policy") if "cleanup" in p["role"]]
+    statements = {s["sid"]: s for s in policy_statements(scheduled, policy["policy"])}
+    assert statements["InvokeThisFunctionsAlias"]["actions"] == ["lambda:InvokeFunction"]
+    assert statements["InvokeThisFunctionsAlias"]["resources"] == [f"${{{alias}.arn}}"]
+    assert statements["SendToTheDeadLetterQueue"]["resources"] == ["arn:aws:sqs:eu-west-1:123456789012:shop-dlq"]
+    assert statements["EncryptDeadLettersThroughSqs"]["condition"][0]["values"] == ["sqs.eu-west-1.amazonaws.com"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"expression": "every 5 minutes"}, "expression: 'every 5 minutes' must be rate"),
+        ({"expression": "cron(0 3 * * * *)"}, 'must have "\\?" in exactly one of day-of-month'),
+        ({"name": "a name"}, "name: 'a name' must be 1 to 24 letters"),
+        ({"max_retries": 200}, "max_retries: 200 must be at most 185"),
+    ],
+)
+def test_a_bad_schedule_is_refused(overrides, message):
+    from constructs_lib.blocks.function import ScheduleTrigger
+
+    settings = {"name": "cleanup", "expression": "rate(5 minutes)", "dead_letter_queue_arn": "arn:aws:sqs:x"}
+    with pytest.raises(ValueError, match=message):
+        ScheduleTrigger(**{**settings, **overrides})

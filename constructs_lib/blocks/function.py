@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 from ..cdk import aws
 from ..cdk.core import AssetType, Construct, TerraformAsset, TerraformResourceLifecycle
 from .iam import ServiceRole, Statement, service_role
+from .kms import use_through
 from .naming import Namer
 from .packaging import build_package
 from .rules import (
@@ -25,6 +27,7 @@ from .rules import (
     OneOf,
     OrNull,
     Whole,
+    cron_problem,
 )
 from .scaling import ProvisionedConcurrencyScaling, ScalingConfig
 
@@ -86,6 +89,51 @@ def function_name(namer: Namer, region: str, component: str = "fn") -> str:
     return namer.name(component, region, kind="lambda_function")
 
 
+# EventBridge Scheduler's expressions: rate(...), cron(...) (six fields) or at(...) once.
+_SCHEDULE_RE = re.compile(
+    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$"
+)
+_SCHEDULE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,24}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleTrigger:
+    """An EventBridge Scheduler schedule that invokes the function's ``live`` alias.
+
+    name: 1 to 24 letters, digits, ``.``, ``_`` or ``-`` (part of the schedule's name).
+    expression: ``rate(5 minutes)``, ``cron(0 3 * * ? *)`` or ``at(2026-12-31T23:00:00)``.
+    dead_letter_queue_arn: where an invocation that failed every retry goes (SQS; its key must
+        let the schedule's role encrypt: ``dead_letter_queue_kms_key_arn``).
+    timezone: of the expression. Default ``"UTC"``.
+    payload: the event the function receives, as JSON. Default ``{}``.
+    max_retries: 0 to 185. Default 3. max_event_age_seconds: 60 to 86400. Default 3600.
+    """
+
+    name: str
+    expression: str
+    dead_letter_queue_arn: str
+    dead_letter_queue_kms_key_arn: str | None = None
+    timezone: str = "UTC"
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    max_retries: int = 3
+    max_event_age_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _SCHEDULE_NAME_RE.match(self.name):
+            raise ValueError(f"name: {self.name!r} must be 1 to 24 letters, digits, '.', '_' or '-'")
+        if not isinstance(self.expression, str) or not _SCHEDULE_RE.match(self.expression):
+            raise ValueError(
+                f"expression: {self.expression!r} must be rate(N minutes|hours|days), cron(six fields) or "
+                "at(yyyy-mm-ddThh:mm:ss)"
+            )
+        if self.expression.startswith("cron("):
+            problem = cron_problem(self.expression[5:-1])
+            if problem:
+                raise ValueError(f"expression: {self.expression!r} {problem}")
+        Whole(0, 185).check("max_retries", self.max_retries)
+        Whole(60, 86400).check("max_event_age_seconds", self.max_event_age_seconds)
+
+
 @dataclass(frozen=True, kw_only=True)
 class FunctionConfig:
     """Settings of one function in one region.
@@ -107,6 +155,7 @@ class FunctionConfig:
     environment: variables for the code, besides REGION, ENVIRONMENT and PROJECT_NAME which are
         always set. Default: none.
     queue_triggers: SQS queues that invoke the function (see ``QueueTrigger``). Default: none.
+    schedule_triggers: schedules that invoke it (see ``ScheduleTrigger``). Default: none.
     """
 
     namer: Namer
@@ -125,6 +174,7 @@ class FunctionConfig:
     log_retention_days: int = 365
     environment: Mapping[str, str] = field(default_factory=dict)
     queue_triggers: tuple[QueueTrigger, ...] = ()
+    schedule_triggers: tuple[ScheduleTrigger, ...] = ()
 
     def __post_init__(self) -> None:
         # The limits are the settings layer's own rule objects: one rule, one message.
@@ -233,6 +283,8 @@ class Function(Construct):
         self._alias_arn = self._alias.arn
         self._deployed_name, self._alias_name = self._function.function_name, self._alias.name
         self._queue_triggers(config)
+        for trigger in config.schedule_triggers:
+            self._schedule(config, account_id, trigger)
         if config.provisioned_concurrency:
             self._provisioned_concurrency(config, provider)
 
@@ -369,6 +421,56 @@ class Function(Construct):
                 variables=dict(sorted({**config.environment, **environment}.items()))
             ),
             depends_on=[self._log_group, self._role.policy],
+        )
+
+    def _schedule(self, config: FunctionConfig, account_id: str, trigger: ScheduleTrigger) -> None:
+        """A schedule that invokes the alias, with a role of its own that may invoke that alias
+        only and send to the dead-letter queue; retries, then the dead-letter queue."""
+        statements = [
+            Statement(sid="InvokeThisFunctionsAlias", actions=["lambda:InvokeFunction"], resources=[self._alias_arn]),
+            Statement(
+                sid="SendToTheDeadLetterQueue", actions=["sqs:SendMessage"], resources=[trigger.dead_letter_queue_arn]
+            ),
+        ]
+        if trigger.dead_letter_queue_kms_key_arn is not None:
+            statements.append(
+                use_through(
+                    trigger.dead_letter_queue_kms_key_arn,
+                    config.region,
+                    ("sqs",),
+                    sid="EncryptDeadLettersThroughSqs",
+                    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                )
+            )
+        role = service_role(
+            self,
+            f"schedule-{trigger.name}-role",
+            provider=self._provider,
+            name=config.namer.name(f"{config.component}-{trigger.name}", config.region, kind="iam_role"),
+            service="scheduler.amazonaws.com",
+            source_account=account_id,
+            statements=statements,
+        )
+        aws.SchedulerSchedule(
+            self,
+            f"schedule-{trigger.name}",
+            provider=self._provider,
+            name=config.namer.name(f"{config.component}-{trigger.name}", config.region, kind="schedule"),
+            schedule_expression=trigger.expression,
+            schedule_expression_timezone=trigger.timezone,
+            flexible_time_window=aws.SchedulerScheduleFlexibleTimeWindow(mode="OFF"),
+            target=aws.SchedulerScheduleTarget(
+                arn=self._alias_arn,
+                role_arn=role.arn,
+                input=json.dumps(dict(trigger.payload), sort_keys=True),
+                retry_policy=aws.SchedulerScheduleTargetRetryPolicy(
+                    maximum_retry_attempts=trigger.max_retries,
+                    maximum_event_age_in_seconds=trigger.max_event_age_seconds,
+                ),
+                dead_letter_config=aws.SchedulerScheduleTargetDeadLetterConfig(arn=trigger.dead_letter_queue_arn),
+            ),
+            # The role's policy must exist before the first invocation needs it.
+            depends_on=[role.policy],
         )
 
     def _queue_triggers(self, config: FunctionConfig) -> None:

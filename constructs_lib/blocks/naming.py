@@ -38,6 +38,7 @@ LIMITS: dict[str, int] = {
     "ssm_parameter": 1000,
     "route53_record": 253,
     "xray_name": 32,
+    "schedule": 64,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

@@ -159,6 +159,13 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+from cdktf_cdktf_provider_aws.scheduler_schedule import (
+    SchedulerSchedule,
+    SchedulerScheduleFlexibleTimeWindow,
+    SchedulerScheduleTarget,
+    SchedulerScheduleTargetDeadLetterConfig,
+    SchedulerScheduleTargetRetryPolicy,
+)
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret, SecretsmanagerSecretReplica
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
@@ -205,6 +212,11 @@ from .lazy_provider import node_started as _node_started
 _node_started()  # jsii's Node process runs now: later child processes need not carry the hook
 
 __all__ = [
+    "SchedulerScheduleTargetRetryPolicy",
+    "SchedulerScheduleTargetDeadLetterConfig",
+    "SchedulerScheduleTarget",
+    "SchedulerScheduleFlexibleTimeWindow",
+    "SchedulerSchedule",
     "XraySamplingRule",
     "XrayGroupInsightsConfiguration",
     "XrayGroup",
