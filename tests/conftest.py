@@ -314,6 +314,19 @@ VARIANTS = {
             "domain_name": "api.example.com",
             "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
         },
+        # What watches and warms: a canary, provisioned concurrency that scales on a schedule, and
+        # alarm subscriptions.
+        "watched": {
+            "canary_interval_minutes": 5,
+            "lambda_provisioned_concurrency": 1,
+            "lambda_provisioned_concurrency_max": 4,
+            "lambda_provisioned_concurrency_schedules": [
+                {"name": "mornings", "cron": "0 7 ? * MON-FRI *", "min": 2, "max": 4}
+            ],
+            "alarm_subscriptions": [
+                {"protocol": "https", "endpoint": "https://pager.example.com/hook", "only_alarm": True}
+            ],
+        },
     },
 }
 

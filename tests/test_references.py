@@ -46,6 +46,7 @@ OWN_NAME = {
     "aws_appautoscaling_scheduled_action": "name",
     "aws_xray_sampling_rule": "rule_name",
     "aws_xray_group": "group_name",
+    "aws_synthetics_canary": "name",
     "aws_wafv2_web_acl": "name",
 }
 # Types that have no name of their own (they are known by their id, or by what they attach to).

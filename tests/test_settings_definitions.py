@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from constructs_lib.blocks.api import ApiConfig
+from constructs_lib.blocks.canary import CanaryConfig
 from constructs_lib.blocks.domain import CustomDomainConfig
 from constructs_lib.blocks.function import FunctionConfig
 from constructs_lib.blocks.monitoring import MonitoringConfig
@@ -43,6 +44,7 @@ PARTS: dict[str, tuple[type, dict[str, Any]]] = {
     "storage": (StorageConfig, {"namer": NAMER, "region": "eu-west-1"}),
     "monitoring": (MonitoringConfig, {"namer": NAMER, "region": "eu-west-1"}),
     "tracing": (TracingConfig, {"namer": NAMER, "region": "eu-west-1"}),
+    "canary": (CanaryConfig, {"namer": NAMER, "region": "eu-west-1", "interval_minutes": 5}),
 }
 DEFINITIONS = dataclasses.fields(StackConfig)
 TARGETS = [(d.name, target) for d in DEFINITIONS for target in d.metadata["into"]]

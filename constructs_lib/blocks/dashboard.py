@@ -28,6 +28,7 @@ class RegionMetrics:
     # A token (the health check's id is known only after apply); Route 53 publishes its metrics in
     # us-east-1.
     health_check_id: str | None = None
+    canary_name: str | None = None
 
 
 # The namespace of the functions' business metrics: the project's (``DashboardConfig.business_namespace``).
@@ -49,6 +50,7 @@ _PANELS = (
     ("Work queue depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "queue"),
     ("Dead-letter queue depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "dlq"),
     ("Health checks (1 healthy, 0 not)", "AWS/Route53", "HealthCheckStatus", "Minimum", "health"),
+    ("Canary success (%)", "CloudWatchSynthetics", "SuccessPercent", "Average", "canary"),
     # The functions' own metrics (embedded metric format), in the project's namespace.
     ("Items created", BUSINESS, "ItemsCreated", "Sum", "business"),
     ("Items updated", BUSINESS, "ItemsUpdated", "Sum", "business"),
@@ -93,6 +95,7 @@ class DashboardConfig:
             "queue": ["QueueName", r.queue_name] if r.queue_name else None,
             "dlq": ["QueueName", r.dead_letter_queue_name] if r.dead_letter_queue_name else None,
             "health": ["HealthCheckId", r.health_check_id] if r.health_check_id else None,
+            "canary": ["CanaryName", r.canary_name] if r.canary_name else None,
             "business": (
                 ["Region", r.region, "Environment", self.environment]
                 if self.business_namespace and self.environment

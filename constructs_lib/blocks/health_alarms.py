@@ -8,7 +8,7 @@ from typing import Any
 
 from ..cdk import aws
 from ..cdk.core import Construct
-from .monitoring import alarm_topic
+from .monitoring import alarm_topic, with_runbook
 from .naming import Namer
 
 # Route 53 health check metrics exist only in this region, whatever region the checks watch.
@@ -78,7 +78,9 @@ class HealthAlarms(Construct):
                 f"health-{region}",
                 provider=provider,
                 alarm_name=name,
-                alarm_description=f"The health check of {region} fails: callers are routed to other regions",
+                alarm_description=with_runbook(
+                    f"The health check of {region} fails: callers are routed to other regions", "health"
+                ),
                 namespace="AWS/Route53",
                 metric_name="HealthCheckStatus",
                 dimensions={"HealthCheckId": health_check_ids[region]},

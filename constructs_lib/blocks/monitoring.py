@@ -17,6 +17,7 @@ FIVE_MINUTES = 300
 # What SNS keeps for a subscriber who wants to hear of alarms only (CloudWatch's message body).
 ONLY_ALARM = {"NewStateValue": ["ALARM"]}
 
+RUNBOOKS = "docs/runbooks"
 TEN_MINUTES = 600
 ONE_MINUTE = 60
 
@@ -172,6 +173,11 @@ class AsyncWatch:
     dead_letter_queue_name: str
 
 
+def with_runbook(description: str, what: str) -> str:
+    """An alarm's description, with the page that says what to check first and how to mitigate."""
+    return f"{description} (runbook: {RUNBOOKS}/{what}.md)"
+
+
 def alarm_topic(
     scope: Construct,
     *,
@@ -268,7 +274,7 @@ class Monitoring(Construct):
                 spec.what,
                 provider=provider,
                 alarm_name=name,
-                alarm_description=spec.description,
+                alarm_description=with_runbook(spec.description, spec.what),
                 namespace=spec.namespace,
                 metric_name=spec.metric,
                 dimensions=dimensions or None,

@@ -39,6 +39,7 @@ LIMITS: dict[str, int] = {
     "route53_record": 253,
     "xray_name": 32,
     "schedule": 64,
+    "canary": 21,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

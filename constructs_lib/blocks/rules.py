@@ -416,6 +416,10 @@ QUEUE_TRIGGER_CONCURRENCY = Whole(2, 1000)
 PC_TARGET_UTILIZATION = Fraction(0.1, 0.9)
 PC_SCHEDULES = Schedules()
 XRAY_SAMPLING_RATE = Fraction(0.0, 1.0)
+CANARY_RUNTIME = Text(
+    r"^syn-python-[a-z]+-[0-9.]+$", "must be a syn-python-* Synthetics runtime", "syn-python-* runtime"
+)
+CANARY_INTERVAL_MINUTES = Whole(1, 60)
 ALARM_SUBSCRIPTIONS = Subscriptions()
 XRAY_RESERVOIR = Whole(0, 1000)
 DOMAIN_NAME = Problem(domain_name_problem, "lowercase DNS name of at least two labels, at most 64 characters")

@@ -8,7 +8,7 @@ from ..cdk import aws
 from ..cdk.core import Construct
 from .iam import Condition, Statement, policy_document
 from .naming import Namer
-from .rules import Whole
+from .rules import OrNull, Whole
 
 ACCOUNT_ID_LENGTH = 12
 
@@ -22,6 +22,8 @@ class StorageConfig:
     bucket_suffix: makes the name globally unique; ``None`` (default) uses the AWS account id.
     bucket_name: the whole name, when it is chosen elsewhere (the state bucket). Default ``None``.
     noncurrent_version_days: days before an overwritten or deleted version expires. Default 90.
+    current_version_days: days before an object itself expires (for artifacts nobody keeps, such as
+        a canary's). Default ``None``: kept.
     """
 
     namer: Namer
@@ -30,9 +32,11 @@ class StorageConfig:
     bucket_suffix: str | None = None
     bucket_name: str | None = None
     noncurrent_version_days: int = 90
+    current_version_days: int | None = None
 
     def __post_init__(self) -> None:
         Whole(1).check("noncurrent_version_days", self.noncurrent_version_days)
+        OrNull(Whole(1)).check("current_version_days", self.current_version_days)
 
 
 class Storage(Construct):
@@ -141,6 +145,11 @@ class Storage(Construct):
                     abort_incomplete_multipart_upload=[
                         aws.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
                     ],
+                    expiration=(
+                        [aws.S3BucketLifecycleConfigurationRuleExpiration(days=config.current_version_days)]
+                        if config.current_version_days
+                        else None
+                    ),
                 )
             ],
         )

@@ -140,6 +140,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
@@ -176,6 +177,13 @@ from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.synthetics_canary import (
+    SyntheticsCanary,
+    SyntheticsCanaryArtifactConfig,
+    SyntheticsCanaryArtifactConfigS3Encryption,
+    SyntheticsCanaryRunConfig,
+    SyntheticsCanarySchedule,
+)
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
@@ -212,6 +220,11 @@ from .lazy_provider import node_started as _node_started
 _node_started()  # jsii's Node process runs now: later child processes need not carry the hook
 
 __all__ = [
+    "SyntheticsCanarySchedule",
+    "SyntheticsCanaryRunConfig",
+    "SyntheticsCanaryArtifactConfigS3Encryption",
+    "SyntheticsCanaryArtifactConfig",
+    "SyntheticsCanary",
     "SchedulerScheduleTargetRetryPolicy",
     "SchedulerScheduleTargetDeadLetterConfig",
     "SchedulerScheduleTarget",
@@ -323,6 +336,7 @@ __all__ = [
     "S3BucketLifecycleConfiguration",
     "S3BucketLifecycleConfigurationRule",
     "S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload",
+    "S3BucketLifecycleConfigurationRuleExpiration",
     "S3BucketLifecycleConfigurationRuleFilter",
     "S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration",
     "S3BucketNotification",

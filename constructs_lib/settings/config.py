@@ -20,6 +20,8 @@ from ..blocks.rules import (
     ALARM_SUBSCRIPTIONS,
     API_AUTH,
     API_CACHE_SIZE,
+    CANARY_INTERVAL_MINUTES,
+    CANARY_RUNTIME,
     DOMAIN_NAME,
     HOSTED_ZONE_ID,
     LAMBDA_MEMORY_MB,
@@ -489,6 +491,22 @@ class StackConfig:
         into=("domain.hosted_zone_id",),
     )
 
+    canary_interval_minutes: int | None = setting(
+        rule=OrNull(CANARY_INTERVAL_MINUTES),
+        doc="Minutes between runs of a CloudWatch Synthetics canary in every region that calls the region's "
+        "`/api/health` and an authenticated `GET /api` from outside, with an alarm on its success rate "
+        "(about $0.0012 a run: $17 a month per region every 5 minutes). `api_auth` `api_key` or `none`.",
+        group=MONITORING,
+        into=("canary.interval_minutes",),
+        default_doc="no canary",
+    )
+    canary_runtime_version: str = setting(
+        "syn-python-selenium-14.0",
+        rule=CANARY_RUNTIME,
+        doc="The canary's Synthetics runtime (its script is Python); take the newest AWS lists.",
+        group=MONITORING,
+        into=("canary.runtime_version",),
+    )
     xray_sampling_rate: float = setting(
         0.05,
         rule=XRAY_SAMPLING_RATE,
@@ -691,6 +709,14 @@ class StackConfig:
                     'must be two different zone ids such as ["use1-az1", "use1-az2"]',
                 )
 
+    def _check_canary(self) -> None:
+        if self.canary_interval_minutes is not None and self.api_auth not in ("api_key", "none"):
+            raise fail(
+                "canary_interval_minutes",
+                self.canary_interval_minutes,
+                f"needs api_auth api_key or none (with {self.api_auth!r} the canary cannot call GET /api)",
+            )
+
     def _check_scaling(self) -> None:
         """The provisioned concurrency's scaling: a floor to scale from, a ceiling above it, within
         the reserved concurrency, and schedules only with a scaling."""
@@ -734,6 +760,7 @@ class StackConfig:
 
     def _check_pairs(self) -> None:
         self._check_scaling()
+        self._check_canary()
         if self.bootstrap_state == "remote" and self.state_bucket is None:
             raise fail(
                 "bootstrap_state",

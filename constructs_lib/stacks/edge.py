@@ -4,6 +4,7 @@ over them."""
 from __future__ import annotations
 
 from ..blocks.api import api_name
+from ..blocks.canary import canary_name
 from ..blocks.dashboard import Dashboard, DashboardConfig, RegionMetrics
 from ..blocks.function import function_name
 from ..blocks.health_alarms import METRICS_REGION, HealthAlarms, HealthAlarmsConfig
@@ -112,6 +113,7 @@ class EdgeStack(TerraformStack):
             queue_name=queue_name,
             dead_letter_queue_name=dead_letter_queue_name,
             health_check_id=health_check_id,
+            canary_name=canary_name(namer, region) if config.canary_interval_minutes is not None else None,
         )
 
     def _dashboard(self, config: StackConfig, namer: Namer, health_check_ids: dict[str, str]) -> Dashboard:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..blocks.api import Api, ApiConfig, Cors, FunctionTarget
+from ..blocks.canary import Canary, CanaryConfig
 from ..blocks.change_feed import ChangeFeed, ChangeFeedConfig
 from ..blocks.domain import CustomDomain, CustomDomainConfig
 from ..blocks.events import EventBus, EventBusConfig
@@ -65,6 +66,8 @@ class RegionalDeployment(Construct):
         self.storage = self._storage()
         self.monitoring = self._monitoring()
         self._tracing()
+        if config.canary_interval_minutes is not None:
+            self._canary()
 
     @property
     def event_source(self) -> str:
@@ -286,6 +289,21 @@ class RegionalDeployment(Construct):
                 region=self._region,
                 **self._config.settings_for("storage"),
             ),
+        )
+
+    def _canary(self) -> Canary:
+        """The public API called from outside, on a schedule; its alarm on the region's topic."""
+        config = self._config
+        return Canary(
+            self,
+            "canary",
+            provider=self._provider,
+            account_id=self._account_id,
+            kms_key_arn=self._key_arn,
+            api_url=self.api.invoke_url,
+            api_key_secret_name=api_key_secret_name(self._namer) if config.api_auth == "api_key" else None,
+            topic_arn=self.monitoring.topic_arn,
+            config=CanaryConfig(namer=self._namer, region=self._region, **config.settings_for("canary")),
         )
 
     def _tracing(self) -> Tracing:
