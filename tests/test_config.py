@@ -188,7 +188,7 @@ def test_project_name_error_names_the_value_and_the_rule():
         "api_throttle_burst_requests",
         "alarm_errors_threshold",
         "alarm_duration_threshold_ms",
-        "alarm_api_4xx_threshold",
+        "alarm_api_latency_p99_ms",
         "artifacts_noncurrent_version_days",
     ],
 )
@@ -213,7 +213,14 @@ def test_throttle_rate_must_be_positive():
 
 
 def test_negative_thresholds_that_may_be_zero_are_refused():
-    assert "must be at least 0" in refused("alarm_api_5xx_threshold", alarm_api_5xx_threshold=-1)
+    assert "must be at least 0" in refused("alarm_throttles_threshold", alarm_throttles_threshold=-1)
+
+
+@pytest.mark.parametrize("value", [0, 101])
+def test_a_rate_is_a_percentage(value):
+    assert refused("alarm_api_5xx_rate_percent", alarm_api_5xx_rate_percent=value).startswith(
+        f"alarm_api_5xx_rate_percent: {value} must be "
+    )
 
 
 def test_booleans_are_not_numbers():

@@ -124,5 +124,5 @@ def test_a_nodejs_function_with_a_queue_trigger_alone(stack, tmp_path):
 def test_construct_configs_refuse_bad_values_on_their_own():
     with pytest.raises(ValueError, match="noncurrent_version_days: 0 must be positive"):
         StorageConfig(namer=NAMER, region="eu-west-1", noncurrent_version_days=0)
-    with pytest.raises(ValueError, match="api_5xx_threshold: -1 must be at least 0"):
-        MonitoringConfig(namer=NAMER, region="eu-west-1", api_5xx_threshold=-1)
+    with pytest.raises(ValueError, match="api_5xx_rate_percent: 0 must be positive"):
+        MonitoringConfig(namer=NAMER, region="eu-west-1", api_5xx_rate_percent=0)

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import address_at, one, region_key_arn, resources
+from conftest import address_at, one, region_key_arn, resources, table_copy
 
 from constructs_lib.settings import ConfigError, StackConfig
 
@@ -15,18 +15,27 @@ def alarms(stack, region):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_eight_alarms_named_by_the_pattern(dev, region):
+def test_the_regions_alarms_named_by_the_pattern(dev, region):
+    other = next(r for r in REGIONS if r != region)
     assert set(alarms(dev, region)) == {
         f"iac-aws-nova-{what}-{region}-dev"
         for what in (
             "fn-errors",
             "fn-duration",
             "fn-throttles",
+            "concurrency",
             "api-4xx",
             "api-5xx",
+            "api-latency",
             "queue-age",
             "worker-failures",
+            "worker-errors",
+            "worker-throttles",
             "dlq-messages",
+            "table-throttles",
+            "table-errors",
+            f"replication-{other}",
+            "waf-blocked",
         )
     }
 
@@ -59,8 +68,6 @@ def metrics_module():
         ("fn-errors", "Errors", "Sum", 5, 600),
         ("fn-duration", "Duration", "Average", 25000, 600),
         ("fn-throttles", "Throttles", "Sum", 0, 60),
-        ("api-4xx", "4XXError", "Sum", 10, 600),
-        ("api-5xx", "5XXError", "Sum", 0, 60),
         ("queue-age", "ApproximateAgeOfOldestMessage", "Maximum", 900, 60),
         ("dlq-messages", "ApproximateNumberOfMessagesVisible", "Maximum", 0, 60),
     ],
@@ -83,10 +90,95 @@ def test_alarm_dimensions_name_the_function_and_the_api_stage_by_reference(dev):
     assert found["iac-aws-nova-fn-errors-us-east-1-dev"]["dimensions"] == {
         "FunctionName": f"${{{function}.function_name}}"
     }
-    assert found["iac-aws-nova-api-5xx-us-east-1-dev"]["dimensions"] == {
+    assert found["iac-aws-nova-api-latency-us-east-1-dev"]["dimensions"] == {
         "ApiName": f"${{{address_at(dev, 'aws_api_gateway_rest_api', 'us-east-1/api/rest-api')}.name}}",
         "Stage": f"${{{address_at(dev, 'aws_api_gateway_stage', 'us-east-1/api/stage')}.stage_name}}",
     }
+
+
+@pytest.mark.parametrize(("what", "errors", "percent"), [("api-5xx", "5XXError", 1), ("api-4xx", "4XXError", 20)])
+def test_api_errors_alarm_on_their_share_of_requests_not_on_one_answer(dev, what, errors, percent):
+    """A single 503, or the normal 404, 412 and 429 answers, page nobody: the share of requests
+    over 5 minutes does, counted from 20 requests."""
+    alarm = alarms(dev, "us-east-1")[f"iac-aws-nova-{what}-us-east-1-dev"]
+    queries = {q["id"]: q for q in alarm["metric_query"]}
+    assert queries["e"] == {"id": "e", "expression": "IF(m1 >= 20, 100 * m0 / m1, 0)", "return_data": True}
+    assert (queries["m0"]["metric"]["metric_name"], queries["m1"]["metric"]["metric_name"]) == (errors, "Count")
+    assert {q["metric"]["period"] for k, q in queries.items() if k != "e"} == {300}
+    assert (alarm["threshold"], alarm["treat_missing_data"]) == (percent, "notBreaching")
+    assert "metric_name" not in alarm
+
+
+def test_p99_latency_is_an_extended_statistic(dev):
+    alarm = alarms(dev, "us-west-2")["iac-aws-nova-api-latency-us-west-2-dev"]
+    assert (alarm["extended_statistic"], alarm["threshold"], "statistic" in alarm) == ("p99", 5000, False)
+
+
+def test_the_table_copy_alarms_on_throttles_system_errors_and_replication(dev):
+    found = alarms(dev, "us-west-2")
+    table = table_copy(dev, "us-west-2", "name")
+    throttles = found["iac-aws-nova-table-throttles-us-west-2-dev"]
+    assert [q["metric"]["metric_name"] for q in throttles["metric_query"][:2]] == [
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+    ]
+    errors = found["iac-aws-nova-table-errors-us-west-2-dev"]
+    assert {q["metric"]["dimensions"]["Operation"] for q in errors["metric_query"] if "metric" in q} == {
+        "GetItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Scan",
+    }
+    replication = found["iac-aws-nova-replication-us-east-1-us-west-2-dev"]
+    assert replication["dimensions"] == {"TableName": table, "ReceivingRegion": "us-east-1"}
+    assert (replication["metric_name"], replication["threshold"], replication["evaluation_periods"]) == (
+        "ReplicationLatency",
+        60000,
+        2,
+    )
+    assert replication["alarm_description"].endswith("(runbook: docs/runbooks/replication.md)")
+
+
+def test_the_worker_and_the_accounts_concurrency_are_watched(dev):
+    found = alarms(dev, "us-east-1")
+    worker = address_at(dev, "aws_lambda_function", "us-east-1/worker/function")
+    for what in ("worker-errors", "worker-throttles"):
+        assert found[f"iac-aws-nova-{what}-us-east-1-dev"]["dimensions"] == {
+            "FunctionName": f"${{{worker}.function_name}}"
+        }
+    concurrency = found["iac-aws-nova-concurrency-us-east-1-dev"]
+    assert (concurrency["metric_name"], concurrency["threshold"], "dimensions" in concurrency) == (
+        "ClaimedAccountConcurrency",
+        800,
+        False,
+    )
+
+
+def test_the_waf_blocks_and_the_certificates_expiry_are_watched(synth):
+    from conftest import GLOBAL
+
+    stack = synth(GLOBAL).stacks["iac-aws-nova-dev-eu-west-1"]
+    found = alarms(stack, "eu-west-1")
+    waf = found["iac-aws-nova-waf-blocked-eu-west-1-dev"]
+    acl = address_at(stack, "aws_wafv2_web_acl", "eu-west-1/waf/web-acl")
+    assert waf["dimensions"] == {"WebACL": f"${{{acl}.name}}", "Region": "eu-west-1", "Rule": "ALL"}
+    expiry = found["iac-aws-nova-certificate-expiry-eu-west-1-dev"]
+    validation = address_at(stack, "aws_acm_certificate_validation", "eu-west-1/domain/certificate-validation")
+    assert expiry["dimensions"] == {"CertificateArn": f"${{{validation}.certificate_arn}}"}
+    assert (expiry["threshold"], expiry["comparison_operator"]) == (30, "LessThanThreshold")
+
+
+def test_no_traffic_is_an_alarm_only_when_asked_and_then_absence_breaches(dev, synth):
+    assert "iac-aws-nova-no-traffic-us-east-1-dev" not in alarms(dev, "us-east-1")
+    stack = synth(StackConfig(regions=("eu-west-1",), alarm_no_traffic_minutes=15)).stack()
+    alarm = alarms(stack, "eu-west-1")["iac-aws-nova-no-traffic-eu-west-1-dev"]
+    assert (alarm["metric_name"], alarm["comparison_operator"], alarm["threshold"]) == ("Count", "LessThanThreshold", 1)
+    assert (alarm["evaluation_periods"], alarm["period"], alarm["treat_missing_data"]) == (15, 60, "breaching")
+
+
+def test_every_alarm_names_its_runbook(dev):
+    for alarm in resources(dev, "aws_cloudwatch_metric_alarm"):
+        assert alarm["alarm_description"].endswith(".md)") and "(runbook: docs/runbooks/" in alarm["alarm_description"]
 
 
 @pytest.mark.parametrize("region", REGIONS)

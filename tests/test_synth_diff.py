@@ -64,10 +64,15 @@ def test_same_app_synthesized_twice_is_no_change(
 
 
 def test_new_region_adds_resources_only_in_that_region(default: Synth, three_regions: Synth) -> None:
+    """And, in each other region, the alarm on replication to it."""
     stacks, markdown = report(default.outdir, three_regions.outdir)
     added = [item for item in resources(stacks) if item.action == "create"]
-    assert {item.region for item in added} == {"eu-west-1"}
-    assert len(added) == resource_count(three_regions, "eu-west-1")
+    elsewhere = [item for item in added if item.region != "eu-west-1"]
+    assert sorted((item.region, item.address.split(".")[1].split("_")[2]) for item in elsewhere) == [
+        ("us-east-1", "replication-eu-west-1"),
+        ("us-west-2", "replication-eu-west-1"),
+    ]
+    assert len(added) - len(elsewhere) == resource_count(three_regions, "eu-west-1")
     assert not [item for item in resources(stacks) if item.action in ("delete", "replace", "rename")]
     assert "None: nothing is replaced or destroyed." in top(markdown)
     assert "- added provider `aws.eu-west-1` (region `eu-west-1`)" in markdown
@@ -103,16 +108,21 @@ def test_vpc_cidr_change_is_flagged_at_the_top_as_a_replacement(default: Synth, 
 def test_removed_region_flags_its_destroys(default: Synth, three_regions: Synth) -> None:
     stacks, markdown = report(three_regions.outdir, default.outdir)
     destroyed = [item for item in resources(stacks) if item.action == "delete"]
-    assert {item.region for item in destroyed} == {"eu-west-1"}
-    assert len(destroyed) == resource_count(three_regions, "eu-west-1")
+    # And, in each other region, the alarm on replication to it.
+    elsewhere = [item for item in destroyed if item.region != "eu-west-1"]
+    assert {item.address.split(".")[1].split("_")[2] for item in elsewhere} == {"replication-eu-west-1"}
+    assert len(destroyed) - len(elsewhere) == resource_count(three_regions, "eu-west-1")
     assert f"0 to replace, {len(destroyed)} to destroy" in top(markdown)
     # The region's own stack leaves the app whole: it says so, and how it is destroyed.
     assert "- **stack removed** `iac-aws-nova-dev-eu-west-1`: its " in top(markdown)
     # The global stack loses the region's key and copy of the table, each named.
     flagged = [line for line in top(markdown).splitlines() if line.startswith("- **destroy** ")]
-    # (And the bootstrap stack its API Gateway account setting there.)
+    # (And the bootstrap stack its API Gateway account setting there, and each other region its
+    # alarm on replication to it.)
     assert flagged and all(
-        "(iac-aws-nova-dev-global · eu-west-1)" in line or "(iac-aws-nova-bootstrap · eu-west-1)" in line
+        "(iac-aws-nova-dev-global · eu-west-1)" in line
+        or "(iac-aws-nova-bootstrap · eu-west-1)" in line
+        or "_monitoring_replication-eu-west-1_" in line
         for line in flagged
     )
     assert any("aws_dynamodb_table_replica." in line for line in flagged)

@@ -420,6 +420,8 @@ CANARY_RUNTIME = Text(
     r"^syn-python-[a-z]+-[0-9.]+$", "must be a syn-python-* Synthetics runtime", "syn-python-* runtime"
 )
 CANARY_INTERVAL_MINUTES = Whole(1, 60)
+PERCENT = Whole(1, 100)
+NO_TRAFFIC_MINUTES = Whole(1, 1440)
 ALARM_SUBSCRIPTIONS = Subscriptions()
 XRAY_RESERVOIR = Whole(0, 1000)
 DOMAIN_NAME = Problem(domain_name_problem, "lowercase DNS name of at least two labels, at most 64 characters")

@@ -223,3 +223,8 @@ class WebApplicationFirewall(Construct):
     @property
     def web_acl_arn(self) -> str:
         return self._acl.arn
+
+    @property
+    def web_acl_name(self) -> str:
+        """The web ACL's name as a reference (its metrics' WebACL dimension: alarms wait for it)."""
+        return self._acl.name

@@ -65,7 +65,11 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTargetRetryPolicy,
 )
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+    CloudwatchMetricAlarmMetricQueryMetric,
+)
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
     CognitoUserPoolPasswordPolicy,
@@ -284,6 +288,8 @@ __all__ = [
     "CloudwatchEventTargetRetryPolicy",
     "CloudwatchLogGroup",
     "CloudwatchMetricAlarm",
+    "CloudwatchMetricAlarmMetricQuery",
+    "CloudwatchMetricAlarmMetricQueryMetric",
     "CognitoUserPool",
     "CognitoUserPoolClient",
     "CognitoUserPoolPasswordPolicy",

@@ -28,8 +28,10 @@ from ..blocks.rules import (
     LAMBDA_RUNTIME,
     LAMBDA_TIMEOUT_SECONDS,
     LOG_RETENTION,
+    NO_TRAFFIC_MINUTES,
     PC_SCHEDULES,
     PC_TARGET_UTILIZATION,
+    PERCENT,
     QUEUE_MAX_RECEIVE_COUNT,
     QUEUE_TRIGGER_CONCURRENCY,
     REGION_PATTERN,
@@ -591,19 +593,34 @@ class StackConfig:
         group=MONITORING,
         into=("monitoring.duration_threshold_ms",),
     )
-    alarm_api_4xx_threshold: int = setting(
-        10,
-        rule=Whole(1),
-        doc=f"API 4XX answers in 10 minutes; {_ALARM}.",
+    alarm_api_4xx_rate_percent: int = setting(
+        20,
+        rule=PERCENT,
+        doc=f"Share of API requests answered 4XX over 5 minutes (from 20 requests); {_ALARM}. 404, 412 and "
+        "429 are normal answers in small numbers.",
         group=MONITORING,
-        into=("monitoring.api_4xx_threshold",),
+        into=("monitoring.api_4xx_rate_percent",),
     )
-    alarm_api_5xx_threshold: int = setting(
-        0,
-        rule=Whole(0),
-        doc=f"API 5XX answers in a minute; {_ALARM} (0: any).",
+    alarm_api_5xx_rate_percent: int = setting(
+        1,
+        rule=PERCENT,
+        doc=f"Share of API requests answered 5XX over 5 minutes (from 20 requests); {_ALARM}.",
         group=MONITORING,
-        into=("monitoring.api_5xx_threshold",),
+        into=("monitoring.api_5xx_rate_percent",),
+    )
+    alarm_api_latency_p99_ms: int = setting(
+        5000,
+        rule=Whole(1),
+        doc=f"The API's p99 latency over 5 minutes; {_ALARM}.",
+        group=MONITORING,
+        into=("monitoring.api_latency_p99_ms",),
+    )
+    alarm_no_traffic_minutes: int | None = setting(
+        rule=OrNull(NO_TRAFFIC_MINUTES),
+        doc="An alarm when the API answered no request for this long, where traffic is steady (a canary).",
+        group=MONITORING,
+        into=("monitoring.no_traffic_minutes",),
+        default_doc="off",
     )
     alarm_throttles_threshold: int = setting(
         0,
@@ -625,6 +642,27 @@ class StackConfig:
         doc="Messages the worker failed in 5 minutes (its `MessagesFailed` metric) above which its alarm fires.",
         group=MONITORING,
         into=("monitoring.worker_failures_threshold",),
+    )
+    alarm_replication_latency_ms: int = setting(
+        60_000,
+        rule=Whole(1),
+        doc=f"Average replication latency from a region to another over 10 minutes; {_ALARM}.",
+        group=MONITORING,
+        into=("monitoring.replication_latency_ms",),
+    )
+    alarm_account_concurrency_quota: int = setting(
+        1000,
+        rule=Whole(1),
+        doc="The account's Lambda concurrency quota in each region (Service Quotas); an alarm fires at 80% of it.",
+        group=MONITORING,
+        into=("monitoring.account_concurrency_quota",),
+    )
+    alarm_waf_blocked_threshold: int = setting(
+        1000,
+        rule=Whole(1),
+        doc=f"Requests the WAF blocked in 5 minutes; {_ALARM}.",
+        group=MONITORING,
+        into=("monitoring.waf_blocked_threshold",),
     )
     alarm_subscriptions: tuple[Mapping[str, Any], ...] = setting(
         (),

@@ -12,7 +12,7 @@ from ..blocks.domain import CustomDomain, CustomDomainConfig
 from ..blocks.events import EventBus, EventBusConfig
 from ..blocks.function import Function, FunctionConfig, QueueTrigger
 from ..blocks.kms import KeyByAlias
-from ..blocks.monitoring import AsyncWatch, Monitoring, MonitoringConfig
+from ..blocks.monitoring import AsyncWatch, Monitoring, MonitoringConfig, Watched
 from ..blocks.naming import Namer
 from ..blocks.network import Network, NetworkConfig
 from ..blocks.queue import Queue, QueueConfig
@@ -61,8 +61,7 @@ class RegionalDeployment(Construct):
         self.worker = self._worker(source_dir)
         self.api = self._api()
         self.domain = self._domain() if config.domain_name and config.hosted_zone_id else None
-        if config.waf_enabled:
-            self._waf()
+        self._web_acl_name = self._waf().web_acl_name if config.waf_enabled else None
         self.storage = self._storage()
         self.monitoring = self._monitoring()
         self._tracing()
@@ -333,6 +332,13 @@ class RegionalDeployment(Construct):
             async_watch=AsyncWatch(
                 queue_name=self.queue.deployed_queue_name,
                 dead_letter_queue_name=self.queue.deployed_dead_letter_queue_name,
+                worker_function_name=self.worker.deployed_function_name,
+            ),
+            watched=Watched(
+                table_name=self._table.table_name,
+                other_regions=tuple(r for r in config.regions if r != self._region),
+                web_acl_name=self._web_acl_name,
+                certificate_arn=self.domain.certificate_arn if self.domain else None,
             ),
             config=MonitoringConfig(
                 namer=self._namer,
