@@ -479,3 +479,12 @@ def test_the_projects_own_files_give_the_defaults_and_cdktf_json_has_no_context(
     # settings.json names the default home region explicitly, as a project with two regions must.
     assert load_settings(ROOT, environ={}).configs() == [StackConfig(home_region="us-east-1")]
     assert StackConfig(home_region="us-east-1").home == StackConfig().home
+
+
+def test_a_retired_setting_names_the_one_that_replaced_it():
+    with pytest.raises(ConfigError) as caught:
+        configs_from_context({"alarm_api_5xx_threshold": 0})
+    assert str(caught.value) == (
+        'alarm_api_5xx_threshold: was replaced in 0.6.0 by "alarm_api_5xx_rate_percent", a share of requests in '
+        "percent, not a count (see CHANGELOG.md)"
+    )

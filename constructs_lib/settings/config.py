@@ -497,7 +497,7 @@ class StackConfig:
         rule=OrNull(CANARY_INTERVAL_MINUTES),
         doc="Minutes between runs of a CloudWatch Synthetics canary in every region that calls the region's "
         "`/api/health` and an authenticated `GET /api` from outside, with an alarm on its success rate "
-        "(about $0.0012 a run: $17 a month per region every 5 minutes). `api_auth` `api_key` or `none`.",
+        "(about $0.0012 a run: $10.40 a month per region every 5 minutes). `api_auth` `api_key` or `none`.",
         group=MONITORING,
         into=("canary.interval_minutes",),
         default_doc="no canary",

@@ -53,7 +53,20 @@ def _closest(word: str, choices: Sequence[str]) -> list[str]:
     return sorted(c for c, score in scores.items() if score == best and score >= 0.6)
 
 
+# Settings a release retired, and what replaced them (the CHANGELOG's Upgrading notes say why).
+RETIRED = {
+    "alarm_api_4xx_threshold": "alarm_api_4xx_rate_percent",
+    "alarm_api_5xx_threshold": "alarm_api_5xx_rate_percent",
+}
+
+
 def _unknown(key: str, where: str) -> ConfigError:
+    if key in RETIRED:
+        return ConfigError(
+            f"{where}{key}",
+            f"was replaced in 0.6.0 by {as_json(RETIRED[key])}, a share of requests in percent, not a count "
+            "(see CHANGELOG.md)",
+        )
     close = _closest(key, (*SETTINGS, "environments"))
     hint = f"; did you mean {' or '.join(map(as_json, close))}?" if close else ""
     if not close and _snake(key).startswith(("cdktf", "@cdktf")):
