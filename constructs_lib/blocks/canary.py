@@ -179,7 +179,7 @@ class Canary(Construct):
         )
 
     def _alarm(self, config: CanaryConfig, provider: aws.AwsProvider, topic_arn: str, canary_name: str) -> None:
-        """Below the threshold over 3 runs, or no result at all: a canary that stopped is a failure."""
+        """Below the threshold two runs in a row, or no result at all: a canary that stopped is a failure."""
         aws.CloudwatchMetricAlarm(
             self,
             "alarm",
