@@ -125,6 +125,16 @@ def test_partial_scan_does_not_call_entries_for_other_stacks_stale() -> None:
     assert gate.evaluate(report_of(), [entry], complete=False).stale == []
 
 
+def test_one_configurations_scan_judges_only_the_entries_whose_resources_it_has() -> None:
+    """`make security` scans the project's own stacks, which may have no domain or Cognito: an
+    entry for a resource none of them has is not stale there (the suite judges every entry)."""
+    absent = Accepted("CKV2_AWS_34", "aws_ssm_parameter.user-pool-arn-*", "why")
+    present = Accepted("CKV_AWS_272", "aws_s3_bucket.*", "why")
+    result = gate.evaluate(report_of(), [absent, present], present_only=True)
+    assert result.stale == [present]
+    assert gate.evaluate(report_of(), [absent, present]).stale == [absent, present]
+
+
 # --- mapping checkov's names to Terraform addresses ---------------------------------------------
 
 
