@@ -36,6 +36,7 @@ def test_the_regions_alarms_named_by_the_pattern(dev, region):
             "table-errors",
             f"replication-{other}",
             "waf-blocked",
+            "api-throttled",
         )
     }
 
@@ -194,8 +195,31 @@ def test_queue_alarms_watch_the_regions_work_and_dead_letter_queues(dev, region)
 def test_no_log_is_watched_for_unpublished_events_any_more(dev, region):
     """Events come from the table's stream (test_change_feed.py): a change the bus refuses ends in
     the dead-letter queue, whose alarm fires on any message; the function logs no lost event."""
-    assert not resources(dev, "aws_cloudwatch_log_metric_filter", region)
+    assert [f["name"] for f in resources(dev, "aws_cloudwatch_log_metric_filter", region)] == ["api-throttled"]
     assert not [name for name in alarms(dev, region) if "not-published" in name]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_429_answers_are_counted_from_the_access_log_and_alarmed(dev, region):
+    """API Gateway publishes no metric of its throttling: a usage plan's or the stage's 429s are
+    counted from the JSON access log."""
+    [counter] = resources(dev, "aws_cloudwatch_log_metric_filter", region)
+    access = address_at(dev, "aws_cloudwatch_log_group", f"{region}/api/access-log-group")
+    assert counter["log_group_name"] == f"${{{access}.name}}"
+    assert counter["pattern"] == '{ $.status = "429" }'
+    assert counter["metric_transformation"] == {
+        "name": "ApiThrottled",
+        "namespace": "iac-aws-nova/dev",
+        "value": "1",
+        "unit": "Count",
+    }
+    alarm = alarms(dev, region)[f"iac-aws-nova-api-throttled-{region}-dev"]
+    assert (alarm["namespace"], alarm["metric_name"], alarm["threshold"], alarm["period"]) == (
+        "iac-aws-nova/dev",
+        "ApiThrottled",
+        100,
+        300,
+    )
 
 
 def test_missing_data_is_not_breaching_and_alarms_notify_the_topic(dev):

@@ -381,6 +381,7 @@ class Api(Construct):
         access_logs = self._log_group(
             "access-log-group", f"/aws/apigateway/{self._name}/{config.stage_name}/access", config, kms_key_arn
         )
+        self._access_log_group_name = access_logs.name
         stage = aws.ApiGatewayStage(
             self,
             "stage",
@@ -530,6 +531,11 @@ class Api(Construct):
     @property
     def rest_api_id(self) -> str:
         return self._api_id
+
+    @property
+    def access_log_group_name(self) -> str:
+        """The stage's access log group (a reference): one JSON line per request, with its status."""
+        return self._access_log_group_name
 
     @property
     def invoke_url(self) -> str:

@@ -80,6 +80,14 @@ def _rate(what: str, errors: str, percent: int, description: str) -> AlarmSpec:
     )
 
 
+THROTTLED_METRIC = "ApiThrottled"
+
+
+def throttled_namespace(namer: Namer) -> str:
+    """Per project and environment: a metric filter's metric has no dimension to tell them apart."""
+    return f"{namer.project}/{namer.environment}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class MonitoringConfig:
     """Settings of a region's alarms.
@@ -103,6 +111,8 @@ class MonitoringConfig:
     account_concurrency_quota: the account's Lambda concurrency quota in the region; the alarm
         fires at 80% of it. Default 1000 (a raised quota: set it).
     waf_blocked_threshold: requests the WAF blocked in 5 minutes above which it fires. Default 1000.
+    throttled_threshold: requests the API answered 429 (usage plan quota or throttling, stage
+        throttling) in 5 minutes above which it fires, counted from the access log. Default 100.
     no_traffic_minutes: with it, an alarm fires when the API answered no request for that long
         (absence is failure where traffic is steady, such as with a canary). Default ``None``: off.
     subscriptions: ``{"protocol", "endpoint", "only_alarm"}`` subscribed to the topic besides
@@ -126,6 +136,7 @@ class MonitoringConfig:
     replication_latency_ms: int = 60_000
     account_concurrency_quota: int = 1000
     waf_blocked_threshold: int = 1000
+    throttled_threshold: int = 100
     no_traffic_minutes: int | None = None
     subscriptions: Sequence[Mapping[str, Any]] = ()
 
@@ -138,6 +149,7 @@ class MonitoringConfig:
             "replication_latency_ms",
             "account_concurrency_quota",
             "waf_blocked_threshold",
+            "throttled_threshold",
         ):
             Whole(1).check(name, getattr(self, name))
         for name in ("api_4xx_rate_percent", "api_5xx_rate_percent"):
@@ -341,6 +353,20 @@ class MonitoringConfig:
             ),
         ]
 
+    def throttled_alarm(self) -> AlarmSpec:
+        """429 answers, from the access log's metric filter (API Gateway publishes no metric of its own)."""
+        return _one(
+            "api-throttled",
+            throttled_namespace(self.namer),
+            THROTTLED_METRIC,
+            "Sum",
+            "account",
+            threshold=self.throttled_threshold,
+            period_seconds=FIVE_MINUTES,
+            description=f"The API answered more than {self.throttled_threshold} requests 429 in 5 minutes: callers "
+            "reach a usage plan's quota or rate, or the stage's throttling",
+        )
+
     def edge_alarms(self, *, waf: bool, certificate: bool) -> list[AlarmSpec]:
         """The WAF's blocked requests, and the custom domain's certificate expiry."""
         alarms = []
@@ -393,6 +419,7 @@ class Watched:
     other_regions: tuple[str, ...] = ()
     web_acl_name: str | None = None
     certificate_arn: str | None = None
+    access_log_group_name: str | None = None
 
 
 def with_runbook(description: str, what: str) -> str:
@@ -489,6 +516,9 @@ class Monitoring(Construct):
         specs += config.edge_alarms(
             waf=watched.web_acl_name is not None, certificate=watched.certificate_arn is not None
         )
+        if watched.access_log_group_name is not None:
+            self._count_throttled(config, provider, watched.access_log_group_name)
+            specs.append(config.throttled_alarm())
         self._alarm_names = [self._alarm(config, provider, spec) for spec in specs]
 
     @staticmethod
@@ -567,6 +597,20 @@ class Monitoring(Construct):
         queries.append(aws.CloudwatchMetricAlarmMetricQuery(id="e", expression=spec.expression, return_data=True))
         aws.CloudwatchMetricAlarm(self, spec.what, provider=provider, metric_query=queries, **common)
         return name
+
+    def _count_throttled(self, config: MonitoringConfig, provider: aws.AwsProvider, log_group_name: str) -> None:
+        """A metric of the requests the API answered 429, from its JSON access log."""
+        aws.CloudwatchLogMetricFilter(
+            self,
+            "throttled-filter",
+            provider=provider,
+            name="api-throttled",
+            log_group_name=log_group_name,
+            pattern='{ $.status = "429" }',
+            metric_transformation=aws.CloudwatchLogMetricFilterMetricTransformation(
+                name=THROTTLED_METRIC, namespace=throttled_namespace(config.namer), value="1", unit="Count"
+            ),
+        )
 
     def _series_dimensions(self, series: Series) -> dict[str, str]:
         return {**self._subjects[series.subject], **dict(series.extra)}

@@ -664,6 +664,14 @@ class StackConfig:
         group=MONITORING,
         into=("monitoring.waf_blocked_threshold",),
     )
+    alarm_throttled_threshold: int = setting(
+        100,
+        rule=Whole(1),
+        doc=f"Requests the API answered 429 (a usage plan's quota or rate, the stage's throttling) in 5 "
+        f"minutes; {_ALARM}.",
+        group=MONITORING,
+        into=("monitoring.throttled_threshold",),
+    )
     alarm_subscriptions: tuple[Mapping[str, Any], ...] = setting(
         (),
         rule=ALARM_SUBSCRIPTIONS,

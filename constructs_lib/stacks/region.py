@@ -339,6 +339,7 @@ class RegionalDeployment(Construct):
                 other_regions=tuple(r for r in config.regions if r != self._region),
                 web_acl_name=self._web_acl_name,
                 certificate_arn=self.domain.certificate_arn if self.domain else None,
+                access_log_group_name=self.api.access_log_group_name,
             ),
             config=MonitoringConfig(
                 namer=self._namer,
