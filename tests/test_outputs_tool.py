@@ -110,8 +110,13 @@ def start(base: Path, *args: str, settings: dict[str, Any] = SETTINGS, log: str 
     logging its calls to ``base/<log>.log``."""
     bin_dir = base / "bin"
     bin_dir.mkdir(exist_ok=True)
-    (bin_dir / "terraform").write_text(FAKE_TERRAFORM)
-    (bin_dir / "terraform").chmod(0o755)
+    fake = bin_dir / "terraform"
+    # Written once: rewriting it while an earlier run executes it would hand that run half a script.
+    if not fake.exists():
+        staged = bin_dir / "terraform.new"
+        staged.write_text(FAKE_TERRAFORM)
+        staged.chmod(0o755)
+        staged.rename(fake)
     env = subprocess_env(CDKTF_CONTEXT_JSON=json.dumps(settings), FAKE_TERRAFORM_LOG=str(base / f"{log}.log"))
     env = {k: v for k, v in env.items() if k not in ("TERRAFORM", "TERRAFORM_BINARY_NAME", "TF_WORKSPACE")}
     env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
