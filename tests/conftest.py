@@ -321,7 +321,8 @@ VARIANTS = {
             "lambda_provisioned_concurrency": 1,
             "lambda_provisioned_concurrency_max": 4,
             "lambda_provisioned_concurrency_schedules": [
-                {"name": "mornings", "cron": "0 7 ? * MON-FRI *", "min": 2, "max": 4}
+                {"name": "mornings", "cron": "0 7 ? * MON-FRI *", "min": 2, "max": 4},
+                {"name": "evenings", "cron": "0 19 ? * MON-FRI *", "min": 1, "max": 4},
             ],
             "alarm_subscriptions": [
                 {"protocol": "https", "endpoint": "https://pager.example.com/hook", "only_alarm": True}

@@ -36,7 +36,8 @@ def test_the_canary_calls_the_regions_api_every_interval(watched):
         "EXPECTED_REGION": "eu-west-1",
         "API_KEY_SECRET_ID": "iac-aws-nova-api-key-dev",
     }
-    assert canary["start_canary"] is True and canary["run_config"]["active_tracing"] is True
+    # No active tracing: Synthetics traces Node.js canaries only.
+    assert canary["start_canary"] is True and "active_tracing" not in canary["run_config"]
     assert len(canary["name"]) <= 21 and canary["name"] == canary["name"].lower()
 
 

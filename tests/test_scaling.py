@@ -13,7 +13,8 @@ SCALED = StackConfig(
     lambda_provisioned_concurrency_max=20,
     lambda_provisioned_concurrency_target_utilization=0.6,
     lambda_provisioned_concurrency_schedules=[
-        {"name": "weekday-mornings", "cron": "0 7 ? * MON-FRI *", "min": 10, "max": 20}
+        {"name": "weekday-mornings", "cron": "0 7 ? * MON-FRI *", "min": 10, "max": 20},
+        {"name": "weekday-evenings", "cron": "0 19 ? * MON-FRI *", "min": 2, "max": 20},
     ],
 )
 
@@ -77,6 +78,7 @@ def test_the_worker_is_not_scaled(scaled):
 
 
 SCHEDULE = {"name": "peak", "cron": "0 8 ? * MON-FRI *", "min": 5, "max": 10}
+BACK = {"name": "back", "cron": "0 18 ? * MON-FRI *", "min": 1, "max": 5}
 
 
 @pytest.mark.parametrize(
@@ -136,9 +138,19 @@ SCHEDULE = {"name": "peak", "cron": "0 8 ? * MON-FRI *", "min": 5, "max": 10}
                 "lambda_reserved_concurrency": 8,
                 "lambda_provisioned_concurrency": 1,
                 "lambda_provisioned_concurrency_max": 5,
-                "lambda_provisioned_concurrency_schedules": [SCHEDULE],
+                "lambda_provisioned_concurrency_schedules": [SCHEDULE, BACK],
             },
             "lambda_provisioned_concurrency_schedules[0].max: 10 must not exceed lambda_reserved_concurrency (8)",
+        ),
+        (
+            {
+                "lambda_provisioned_concurrency": 1,
+                "lambda_provisioned_concurrency_max": 5,
+                "lambda_provisioned_concurrency_schedules": [SCHEDULE],
+            },
+            'lambda_provisioned_concurrency_schedules: [{"name": "peak", "cron": "0 8 ? * MON-FRI *", "min": 5, '
+            '"max": 10}] never set the bounds back to min 1, max 5 (lambda_provisioned_concurrency and its max): a '
+            "scheduled action's bounds stay until another changes them; add one that ends the peak",
         ),
         (
             {"lambda_provisioned_concurrency_target_utilization": 0.95},

@@ -107,9 +107,8 @@ class Canary(Construct):
             schedule=aws.SyntheticsCanarySchedule(
                 expression=f"rate({config.interval_minutes} minute{'s' if config.interval_minutes > 1 else ''})"
             ),
-            run_config=aws.SyntheticsCanaryRunConfig(
-                timeout_in_seconds=60, active_tracing=True, environment_variables=environment
-            ),
+            # No active tracing: Synthetics traces Node.js canaries only.
+            run_config=aws.SyntheticsCanaryRunConfig(timeout_in_seconds=60, environment_variables=environment),
             start_canary=True,
             success_retention_period=ARTIFACT_DAYS,
             failure_retention_period=ARTIFACT_DAYS,
@@ -128,7 +127,7 @@ class Canary(Construct):
         bucket_arn: str,
         api_key_secret_name: str | None,
     ) -> ServiceRole:
-        """Write its artifacts, publish its metrics and logs, trace, read the API key."""
+        """Write its artifacts, publish its metrics and logs, read the API key."""
         region, name = config.region, config.name
         statements = [
             Statement(
@@ -150,7 +149,6 @@ class Canary(Construct):
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[f"arn:aws:logs:{region}:{account_id}:log-group:/aws/lambda/cwsyn-{name}-*"],
             ),
-            Statement(sid="Trace", actions=["xray:PutTraceSegments"], resources=["*"]),
             use_through(
                 kms_key_arn,
                 region,

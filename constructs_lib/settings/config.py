@@ -407,7 +407,10 @@ class StackConfig:
         (),
         rule=PC_SCHEDULES,
         doc='Bounds for known peaks, `[{"name": "weekday-mornings", "cron": "0 7 ? * MON-FRI *", '
-        '"min": 10, "max": 50}]` (AWS cron, UTC): scheduled actions of the scaling.',
+        '"min": 10, "max": 50}, {"name": "weekday-evenings", "cron": "0 19 ? * MON-FRI *", "min": 2, '
+        '"max": 50}]` (AWS cron, UTC): scheduled actions of the scaling. A scheduled action\'s bounds stay '
+        "until another sets them: one schedule must set them back to `lambda_provisioned_concurrency` and "
+        "the max.",
         group=FUNCTION,
         into=("function.provisioned_concurrency_schedules",),
         default_doc="none",
@@ -756,6 +759,13 @@ class StackConfig:
                 )
 
     def _check_canary(self) -> None:
+        if self.canary_interval_minutes is not None and self.alarm_no_traffic_minutes is not None:
+            raise fail(
+                "alarm_no_traffic_minutes",
+                self.alarm_no_traffic_minutes,
+                f"cannot fire with a canary: its requests (every {self.canary_interval_minutes} minutes) are traffic; "
+                "the canary's own alarm reports an API that answers nothing",
+            )
         if self.canary_interval_minutes is not None and self.api_auth not in ("api_key", "none"):
             raise fail(
                 "canary_interval_minutes",
@@ -787,6 +797,15 @@ class StackConfig:
                 "lambda_provisioned_concurrency_max",
                 ceiling,
                 f"must be above lambda_provisioned_concurrency ({self.lambda_provisioned_concurrency})",
+            )
+        base = (self.lambda_provisioned_concurrency, ceiling)
+        schedules = self.lambda_provisioned_concurrency_schedules
+        if schedules and not any((s["min"], s["max"]) == base for s in schedules):
+            raise fail(
+                "lambda_provisioned_concurrency_schedules",
+                list(schedules),
+                f"never set the bounds back to min {base[0]}, max {base[1]} (lambda_provisioned_concurrency and "
+                "its max): a scheduled action's bounds stay until another changes them; add one that ends the peak",
             )
         if reserved is None:
             return
