@@ -60,7 +60,8 @@ def stack_dir(request: pytest.FixtureRequest, which: str) -> Path:
 # Every default stack; with a custom domain over two regions (the validation record, certificates,
 # target records, latency routing), the global stack, a region that is not the home and the edge;
 # the Cognito variant's global stack (pool, parameters) and a region (authorizer); the
-# IAM-with-domain variant's region and edge (health alarms with a provider, key and topic of their own).
+# IAM-with-domain variant's region and edge (health alarms with a provider, key and topic of their own);
+# the watched variant's region (canary, scaled provisioned concurrency, alarm subscriptions).
 @pytest.mark.parametrize(
     "which",
     [
@@ -76,6 +77,7 @@ def stack_dir(request: pytest.FixtureRequest, which: str) -> Path:
         "variant-cognito-eu-central-1",
         "variant-iam-eu-west-1",
         "variant-iam-edge",
+        "variant-watched-eu-west-1",
     ],
 )
 def test_the_stack_validates_and_plans(request, tmp_path, terraform_env, which):
