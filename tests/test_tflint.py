@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib.settings import StackConfig
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".tflint.hcl"
-STACKS = ["iac-aws-nova-dev", "iac-aws-nova-bootstrap"]
+STACKS = [*StackConfig().stack_names, "iac-aws-nova-bootstrap"]
 
 
 def tflint(*args, cwd):
