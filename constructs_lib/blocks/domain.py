@@ -30,7 +30,8 @@ class CustomDomainConfig:
     health_check_failure_threshold: consecutive failed checks (1 to 10) before Route 53 takes the
         region out of DNS answers. Default 3.
     health_check_interval_seconds: seconds between checks from each checker, 10 (fast, billed
-        extra) or 30. Default 30. Changing it replaces the health check.
+        extra) or 30. Default 30. Changing it replaces the health check. (The health checks are
+        ``LatencyRouting``'s, in the stack that routes to the regions; checked here alike.)
 
     ``regional_domain_name`` (``{region}.{domain_name}``) is always a valid DNS name, given those limits.
     """

@@ -59,8 +59,10 @@ class GlobalTable(Construct):
     billing, point-in-time recovery, encryption with the home region's key, deletion protection, a
     stream of new and old images, which global tables replicate through), and in each other region,
     through that region's provider, a replica encrypted with that region's own key, with
-    point-in-time recovery and deletion protection. Replicas are separate resources, so each
-    region's replica is planned with its region. The home region adds its copy first.
+    point-in-time recovery and deletion protection (each protected, or not, on its own: see
+    ``unprotected_regions``), and a create timeout of 4 hours (a large table's copy takes long).
+    Replicas are separate resources, each through its region's provider. The home region adds its
+    copy first. A stack of one region reads its copy with ``TableCopy``.
 
     Writes in any region reach every other region within about a second; concurrent writes to the
     same item in two regions resolve by "last writer wins". Conditional writes are exact within
@@ -75,7 +77,6 @@ class GlobalTable(Construct):
         self._deployed_name = ""
         self._arns: dict[str, str] = {}
         self._copies: dict[str, aws.DynamodbTable | aws.DynamodbTableReplicaA] = {}
-        self._providers: dict[str, aws.AwsProvider] = {}
 
     def add_copy(self, region: str, *, provider: aws.AwsProvider, kms_key_arn: str) -> str:
         """The table (in the home region) or its replica in ``region``, encrypted with that region's
@@ -103,7 +104,6 @@ class GlobalTable(Construct):
                 timeouts=aws.DynamodbTableReplicaTimeouts(create="4h", update="2h", delete="2h"),
             )
         self._arns[region] = self._copies[region].arn
-        self._providers[region] = provider
         return self._arns[region]
 
     def _create_table(self, provider: aws.AwsProvider, kms_key_arn: str) -> aws.DynamodbTable:
