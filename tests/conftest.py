@@ -176,14 +176,8 @@ class Synth:
         environment) merged: resources, data sources and providers of all its stacks, and each
         output whose per-region maps are joined. For rules that hold over every resource,
         whichever stack holds it; what a stack references is checked stack by stack."""
-        names = [n for n in self.stacks if not n.endswith("-bootstrap")]
-        if prefix is None:
-            [prefix] = {n.rsplit("-global", 1)[0] for n in names if n.endswith("-global")}
         merged: dict[str, Any] = {"resource": {}, "data": {}, "provider": {"aws": []}, "output": {}}
-        for name in names:
-            if not name.startswith(prefix + "-"):
-                continue
-            stack = self.stacks[name]
+        for stack in self.environment_stacks(prefix).values():
             for block in ("resource", "data"):
                 for kind, items in stack.get(block, {}).items():
                     merged[block].setdefault(kind, {}).update(items)

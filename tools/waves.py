@@ -77,18 +77,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def bootstrap_stack(config: StackConfig) -> str:
-    # As constructs_lib/stacks/bootstrap.py names it; importing that module would load the CDK.
-    return f"{config.project_name}-bootstrap"
-
-
 def waves_of(config: StackConfig) -> dict[str, Any]:
     """The environment's waves, regions in the order of ``config.stack_names`` (home first)."""
     region_of = {config.regional_stack_name(region): region for region in config.regions}
     home = config.home
     return {
         "environment": config.environment,
-        "bootstrap": {"stack": bootstrap_stack(config), "region": home},
+        "bootstrap": {"stack": config.bootstrap_stack_name, "region": home},
         "global": {"stack": config.global_stack_name, "region": home},
         "regions": [{"stack": name, "region": region_of[name]} for name in config.stack_names if name in region_of],
         "edge": {"stack": config.edge_stack_name, "region": home},

@@ -367,7 +367,7 @@ class MonitoringConfig:
             "reach a usage plan's quota or rate, or the stage's throttling",
         )
 
-    def edge_alarms(self, *, waf: bool, certificate: bool) -> list[AlarmSpec]:
+    def perimeter_alarms(self, *, waf: bool, certificate: bool) -> list[AlarmSpec]:
         """The WAF's blocked requests, and the custom domain's certificate expiry."""
         alarms = []
         if waf:
@@ -513,7 +513,7 @@ class Monitoring(Construct):
             specs += config.queue_alarms()
         if watched.table_name is not None:
             specs += config.table_alarms(watched.other_regions)
-        specs += config.edge_alarms(
+        specs += config.perimeter_alarms(
             waf=watched.web_acl_name is not None, certificate=watched.certificate_arn is not None
         )
         if watched.access_log_group_name is not None:

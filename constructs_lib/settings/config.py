@@ -243,6 +243,11 @@ def setting(
     return field(default=default, metadata=metadata)
 
 
+def bootstrap_stack_name(project_name: str) -> str:
+    """The bootstrap stack's name: the stacks name it, and so do tools that must not load the CDK."""
+    return f"{project_name}-bootstrap"
+
+
 @dataclass(frozen=True)
 class StateLocation:
     """Where an environment's state is: ``bucket`` ``None`` for a local state file."""
@@ -864,6 +869,11 @@ class StackConfig:
     def home(self) -> str:
         """The home region: ``home_region``, or the only region (or the first of the default two)."""
         return self.home_region or self.regions[0]
+
+    @property
+    def bootstrap_stack_name(self) -> str:
+        """The account's bootstrap stack (one for every environment of the project)."""
+        return bootstrap_stack_name(self.project_name)
 
     @property
     def global_stack_name(self) -> str:

@@ -12,7 +12,7 @@ from ..blocks.storage import Storage, StorageConfig
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformOutput, TerraformStack
 from ..settings import StackConfig
-from ..settings.config import StateLocation
+from ..settings.config import StateLocation, bootstrap_stack_name
 from .common import MANAGED_BY, configure_backend, regional_provider
 
 SHARED = "shared"
@@ -76,7 +76,7 @@ class BootstrapConfig:
 
     @property
     def stack_name(self) -> str:
-        return f"{self.project_name}-bootstrap"
+        return bootstrap_stack_name(self.project_name)
 
 
 class BootstrapStack(TerraformStack):
