@@ -386,6 +386,39 @@ def test_handler_without_a_secret_sends_no_key(
         _run_handler()
 
 
+def test_a_watch_checks_health_only_and_sends_no_key_even_where_the_api_wants_one(
+    keyed_api: serve.LocalApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CHECKS=health``: another region's API watched from outside, whatever its auth."""
+    monkeypatch.setattr(canary, "secrets_client", lambda: pytest.fail("Secrets Manager was called"))
+    _canary_env(monkeypatch, keyed_api.url, secret_id=None)
+    monkeypatch.setenv("CHECKS", "health")
+    assert _run_handler() == f"{keyed_api.url} is healthy and answered from {REGION}"
+
+
+def test_a_watch_fails_when_another_region_answers_its_health(stub: Stub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that routes elsewhere (a mis-mapped record) is not the watched region answering."""
+    stub.healthy(region="us-west-2")
+    _canary_env(monkeypatch, stub.url, secret_id=None)
+    monkeypatch.setenv("CHECKS", "health")
+    with pytest.raises(canary.CheckFailed) as failed:
+        _run_handler()
+    assert str(failed.value) == (
+        f"GET {stub.url}/health answered healthy but from region 'us-west-2', expected '{REGION}'"
+    )
+    assert [path for path, _ in stub.requests] == ["/dev/api/health"]  # the region step did not run
+
+
+@pytest.mark.parametrize("checks", ["region", "health,health", "health,greeting", " , "])
+def test_unknown_or_reordered_checks_are_refused(checks: str) -> None:
+    with pytest.raises(canary.CanaryConfigError, match="must be 'health,region' or 'health'"):
+        canary.settings_from({"API_BASE_URL": "https://x/api", "EXPECTED_REGION": REGION, "CHECKS": checks})
+    assert canary.settings_from({"API_BASE_URL": "https://x/api", "EXPECTED_REGION": REGION}).checks == (
+        "health",
+        "region",
+    )
+
+
 def test_handler_names_missing_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("API_BASE_URL", "EXPECTED_REGION", "API_KEY_SECRET_ID"):
         monkeypatch.delenv(name, raising=False)

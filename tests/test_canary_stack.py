@@ -5,7 +5,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import address_at, one, policy_statements, region_key_arn, resource_at, resources
+from conftest import GLOBAL, address_at, one, policy_statements, region_key_arn, resource_at, resources
 
 from constructs_lib.settings import ConfigError, StackConfig
 
@@ -97,9 +97,104 @@ def test_the_dashboard_shows_each_regions_canary(watched):
     ]
 
 
+# --------------------------------------------------------------------------- the watch of us-east-1
+
+
+@pytest.fixture(scope="module")
+def global_app(synth):
+    """GLOBAL: us-east-1 and eu-west-1 (the home region) behind a domain."""
+    return synth(GLOBAL)
+
+
+def test_another_region_watches_us_east_1_by_its_own_name(global_app):
+    """The health alarms live in us-east-1: its own outage is reported from the home region."""
+    watching = global_app.stacks["iac-aws-nova-dev-eu-west-1"]
+    canary = resource_at(watching, "aws_synthetics_canary", "eu-west-1/outside-watch/canary")
+    assert canary["run_config"]["environment_variables"] == {
+        "API_BASE_URL": "https://us-east-1.api.example.com/api",
+        "EXPECTED_REGION": "us-east-1",
+        "CHECKS": "health",
+    }
+    assert canary["provider"] == "aws.eu-west-1" and canary["schedule"] == {"expression": "rate(5 minutes)"}
+    assert len(canary["name"]) <= 21 and canary["name"] == canary["name"].lower()
+    # Only that one: us-east-1 watches nobody, and eu-west-1 has no canary of its own (not asked).
+    everywhere = [c for stack in global_app.stacks.values() for c in resources(stack, "aws_synthetics_canary")]
+    assert everywhere == [canary]
+
+
+def test_the_watchs_alarm_is_on_the_watchers_topic_and_breaches_when_silent(global_app):
+    watching = global_app.stacks["iac-aws-nova-dev-eu-west-1"]
+    canary = address_at(watching, "aws_synthetics_canary", "eu-west-1/outside-watch/canary")
+    alarm = resource_at(watching, "aws_cloudwatch_metric_alarm", "eu-west-1/outside-watch/alarm")
+    topic = address_at(watching, "aws_sns_topic", "eu-west-1/monitoring/alarm-topic")
+    assert alarm["dimensions"] == {"CanaryName": f"${{{canary}.name}}"}
+    assert (alarm["alarm_actions"], alarm["ok_actions"]) == ([f"${{{topic}.arn}}"], [f"${{{topic}.arn}}"])
+    assert alarm["treat_missing_data"] == "breaching"
+    assert alarm["alarm_name"] == "iac-aws-nova-watch-us-east-1-dev"
+    assert alarm["alarm_description"].endswith("(runbook: docs/runbooks/watch.md)")
+
+
+def test_the_watch_reads_no_secret_and_keeps_its_own_bucket_and_role(global_app):
+    watching = global_app.stacks["iac-aws-nova-dev-eu-west-1"]
+    [policy] = [p for p in resources(watching, "aws_iam_role_policy") if "_outside-watch_" in p["role"]]
+    statements = {s["sid"] for s in policy_statements(watching, policy["policy"])}
+    assert "ReadTheApiKey" not in statements and "WriteArtifacts" in statements
+    role = resource_at(watching, "aws_iam_role", "eu-west-1/outside-watch/role")
+    bucket = resource_at(watching, "aws_s3_bucket", "eu-west-1/outside-watch/artifacts/bucket")
+    assert role["name"] == "iac-aws-nova-watch-eu-west-1-dev"
+    assert bucket["bucket"].startswith("iac-aws-nova-watch-eu-west-1-dev-")
+
+
+def _watch(**settings):
+    return StackConfig(domain_name="api.example.com", hosted_zone_id="Z0123456789ABCDEFGHIJ", **settings).outside_watch
+
+
+@pytest.mark.parametrize(
+    ("settings", "watcher"),
+    [
+        ({"regions": ("us-east-1", "eu-west-1"), "home_region": "eu-west-1"}, "eu-west-1"),
+        # us-east-1 is the home region: the first other region watches.
+        ({"regions": ("us-east-1", "ap-south-1", "eu-west-1"), "home_region": "us-east-1"}, "ap-south-1"),
+        ({"regions": ("eu-west-1", "us-east-1", "ap-south-1"), "home_region": "ap-south-1"}, "ap-south-1"),
+        # A region on its way out watches nothing.
+        (
+            {
+                "regions": ("us-east-1", "eu-west-1", "us-west-2"),
+                "home_region": "us-east-1",
+                "removing_regions": ("eu-west-1",),
+            },
+            "us-west-2",
+        ),
+    ],
+)
+def test_the_watcher_is_the_home_region_else_the_first_other(settings, watcher):
+    assert (_watch(**settings).watcher, _watch(**settings).watched) == (watcher, "us-east-1")
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"regions": ("us-east-1",)},  # no other region to watch from
+        {
+            "regions": ("eu-west-1", "eu-central-1"),
+            "home_region": "eu-west-1",
+        },  # the health alarms can report every region
+        {"regions": ("us-east-1", "eu-west-1"), "home_region": "us-east-1", "outside_watch_interval_minutes": None},
+        {"regions": ("us-east-1", "eu-west-1"), "removing_regions": ("us-east-1",), "home_region": "eu-west-1"},
+    ],
+)
+def test_no_watch_where_nothing_needs_it_or_it_is_turned_off(settings):
+    assert _watch(**settings) is None
+
+
+def test_no_watch_without_a_domain():
+    assert StackConfig(regions=("us-east-1", "eu-west-1"), home_region="us-east-1").outside_watch is None
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
+        ({"outside_watch_interval_minutes": 0}, "outside_watch_interval_minutes: 0 must be positive"),
         ({"canary_interval_minutes": 0}, "canary_interval_minutes: 0 must be positive"),
         ({"canary_interval_minutes": 90}, "canary_interval_minutes: 90 must be at most 60"),
         (
@@ -116,3 +211,21 @@ def test_bad_canary_settings_are_refused(settings, message):
     with pytest.raises(ConfigError) as caught:
         StackConfig(**settings)
     assert str(caught.value) == message
+
+
+def test_the_dashboard_shows_the_watch_from_the_watchers_region(global_app):
+    watching = global_app.stacks["iac-aws-nova-dev-eu-west-1"]
+    canary = resource_at(watching, "aws_synthetics_canary", "eu-west-1/outside-watch/canary")
+    body = json.loads(
+        one(resources(global_app.stacks["iac-aws-nova-dev-edge"], "aws_cloudwatch_dashboard"))["dashboard_body"]
+    )
+    [panel] = [w["properties"] for w in body["widgets"] if w["properties"]["title"].startswith("Called from another")]
+    assert panel["metrics"] == [
+        [
+            "CloudWatchSynthetics",
+            "SuccessPercent",
+            "CanaryName",
+            canary["name"],
+            {"label": "us-east-1", "region": "eu-west-1"},
+        ]
+    ]

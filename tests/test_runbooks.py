@@ -20,7 +20,7 @@ RUNBOOKS = ROOT / "docs" / "runbooks"
 INDEX = RUNBOOKS / "README.md"
 BLOCKS = ROOT / "constructs_lib" / "blocks"
 # The runbooks these apps must name at least: the region's alarms, the edge's health alarms (GLOBAL)
-# and the canary's (``watched``).
+# the canary's (``watched``) and the watch of us-east-1 from another region (GLOBAL).
 REQUIRED = (
     "fn-errors",
     "fn-duration",
@@ -32,6 +32,7 @@ REQUIRED = (
     "dlq-messages",
     "health",
     "canary",
+    "watch",
 )
 # The sections of every page, in this order.
 SECTIONS = ("What it means", "Impact", "Check first", "Mitigate", "Settings", "Related")

@@ -45,6 +45,10 @@ PARTS: dict[str, tuple[type, dict[str, Any]]] = {
     "monitoring": (MonitoringConfig, {"namer": NAMER, "region": "eu-west-1"}),
     "tracing": (TracingConfig, {"namer": NAMER, "region": "eu-west-1"}),
     "canary": (CanaryConfig, {"namer": NAMER, "region": "eu-west-1", "interval_minutes": 5}),
+    "watch": (
+        CanaryConfig,
+        {"namer": NAMER, "region": "eu-west-1", "interval_minutes": 5, "watched_region": "us-east-1"},
+    ),
 }
 DEFINITIONS = dataclasses.fields(StackConfig)
 TARGETS = [(d.name, target) for d in DEFINITIONS for target in d.metadata["into"]]

@@ -3,7 +3,8 @@
 Two checks, each a Synthetics step (its own ``SuccessPercent`` and ``Duration`` metrics):
 
 * ``health``: ``GET <API_BASE_URL>/health`` answers 200 with JSON ``{"status": "healthy", ...}``
-  (unauthenticated, as Route 53's health checks call it);
+  (unauthenticated, as Route 53's health checks call it); run alone, also from ``EXPECTED_REGION``
+  where the answer names its region;
 * ``region``: ``GET <API_BASE_URL>`` with the API key in ``x-api-key`` answers 200 with JSON whose
   ``region`` is ``EXPECTED_REGION``: the region's own function answered, not another region's.
 
@@ -20,6 +21,8 @@ The canary's environment (``run_config.environment_variables``):
 
 * ``API_BASE_URL``: the API's base, e.g. ``https://abc.execute-api.us-east-1.amazonaws.com/dev/api``
 * ``EXPECTED_REGION``: the region whose function must answer, e.g. ``us-east-1``
+* ``CHECKS``: which checks run, comma-separated, in order: ``health,region`` (the default) or
+  ``health`` alone (a watch of another region's own name from outside it: any ``api_auth``)
 * ``API_KEY_SECRET_ID``: the name or ARN of the Secrets Manager secret whose ``SecretString`` is the
   API key, read from the canary's own region at every run (so a rotated key is picked up); empty or
   absent when the API takes no key. The canary's role needs ``secretsmanager:GetSecretValue`` on it
@@ -72,6 +75,10 @@ class Settings:
     base_url: str
     expected_region: str
     api_key_secret_id: str | None
+    checks: tuple[str, ...] = ("health", "region")
+
+
+CHECKS = ("health", "region")  # every check there is, in the order they run
 
 
 # --------------------------------------------------------------------------- the checks (plain code)
@@ -91,12 +98,18 @@ def check(
     }
 
 
-def check_health(base_url: str, fetch: Fetch | None = None, log: Any = None) -> dict[str, Any]:
-    """``GET <base>/health``, without the key: 200 and ``"status": "healthy"``."""
+def check_health(
+    base_url: str, fetch: Fetch | None = None, log: Any = None, expected_region: str | None = None
+) -> dict[str, Any]:
+    """``GET <base>/health``, without the key: 200 and ``"status": "healthy"``, and, with
+    ``expected_region``, from that region where the answer names one."""
     url = _join(base_url, "health")
     body = _get_json(url, {}, None, fetch or http_fetch, log or _fallback_log)
     if body.get("status") != "healthy":
         raise CheckFailed(f"GET {url} answered 200 but status is {body.get('status')!r}, not 'healthy'")
+    region = body.get("region")
+    if expected_region is not None and region is not None and region != expected_region:
+        raise CheckFailed(f"GET {url} answered healthy but from region {region!r}, expected {expected_region!r}")
     return body
 
 
@@ -239,7 +252,10 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
     if missing:
         raise CanaryConfigError(f"environment variable(s) not set: {', '.join(missing)}")
     _join(base_url, "")  # validated now, not in the middle of a step
-    return Settings(base_url, expected_region, environ.get("API_KEY_SECRET_ID", "").strip() or None)
+    checks = tuple(name.strip() for name in environ.get("CHECKS", ",".join(CHECKS)).split(",") if name.strip())
+    if not checks or checks[0] != "health" or not set(checks) <= set(CHECKS) or len(set(checks)) != len(checks):
+        raise CanaryConfigError(f"CHECKS {environ.get('CHECKS')!r} must be 'health,region' or 'health'")
+    return Settings(base_url, expected_region, environ.get("API_KEY_SECRET_ID", "").strip() or None, checks)
 
 
 def secrets_client() -> Any:
@@ -308,12 +324,15 @@ async def handler(event: Any = None, context: Any = None) -> str:
         settings.expected_region,
         f"from secret {settings.api_key_secret_id}" if api_key else "none",
     )
-    await _step(synthetics, "health", lambda: check_health(settings.base_url, None, log))
-    await _step(
-        synthetics,
-        "region",
-        lambda: check_region(settings.base_url, settings.expected_region, api_key, None, log),
-    )
+    # Alone, the health check also makes sure the watched region answered (the region check does otherwise).
+    health_region = None if "region" in settings.checks else settings.expected_region
+    await _step(synthetics, "health", lambda: check_health(settings.base_url, None, log, health_region))
+    if "region" in settings.checks:
+        await _step(
+            synthetics,
+            "region",
+            lambda: check_region(settings.base_url, settings.expected_region, api_key, None, log),
+        )
     message = f"{settings.base_url} is healthy and answered from {settings.expected_region}"
     log.info(message)
     return message

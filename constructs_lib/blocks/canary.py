@@ -26,22 +26,39 @@ class CanaryConfig:
     """namer, region: where and how it is named; interval_minutes: minutes between runs, 1 to 60;
     runtime_version: the Synthetics runtime (a Python one: the script is ``canary_src/python``).
     Default ``"syn-python-selenium-14.0"``; failure_threshold_percent: the success rate below which
-    its alarm fires (two runs in a row), 1 to 100. Default 100 (failed runs)."""
+    its alarm fires (two runs in a row), 1 to 100. Default 100 (failed runs); watched_region: another
+    region whose API this canary watches from ``region`` (its health only, any ``api_auth``), for a
+    region whose outage nothing in it can report. Default ``None``: its own region's API, both checks."""
 
     namer: Namer
     region: str
     interval_minutes: int
     runtime_version: str = "syn-python-selenium-14.0"
     failure_threshold_percent: int = 100
+    watched_region: str | None = None
 
     def __post_init__(self) -> None:
         CANARY_INTERVAL_MINUTES.check("interval_minutes", self.interval_minutes)
         CANARY_RUNTIME.check("runtime_version", self.runtime_version)
         Whole(1, 100).check("failure_threshold_percent", self.failure_threshold_percent)
+        if self.watched_region == self.region:
+            raise ValueError(f"watched_region: {self.region!r} is the canary's own region; watch another one")
+
+    @property
+    def target_region(self) -> str:
+        """The region whose API answers the canary."""
+        return self.watched_region or self.region
+
+    @property
+    def component(self) -> str:
+        """What names its canary, bucket, role and alarm: a watch of another region is not the region's canary."""
+        return "canary" if self.watched_region is None else "watch"
 
     @property
     def name(self) -> str:
-        return canary_name(self.namer, self.region)
+        if self.watched_region is None:
+            return canary_name(self.namer, self.region)
+        return watch_canary_name(self.namer, self.watched_region)
 
 
 def canary_name(namer: Namer, region: str) -> str:
@@ -50,10 +67,17 @@ def canary_name(namer: Namer, region: str) -> str:
     return namer.name("canary", region, kind="canary")
 
 
+def watch_canary_name(namer: Namer, watched_region: str) -> str:
+    """The canary that watches ``watched_region`` from another region, named after what it watches
+    (one per watched region, wherever it runs)."""
+    return namer.name("watch", watched_region, kind="canary")
+
+
 class Canary(Construct):
     """Creates, in the provider's region: a CloudWatch Synthetics canary running ``canary_src``'s
     script every ``interval_minutes`` against ``api_url`` (``/health``, then an authenticated GET that
-    must answer from this region; the key read from this region's copy of ``api_key_secret_name``);
+    must answer from this region; the key read from this region's copy of ``api_key_secret_name``;
+    with ``watched_region``, that region's ``/health`` only, which must answer from it);
     its artifacts bucket (the project's private, versioned, KMS-encrypted, TLS-only bucket) whose
     objects expire after 30 days; a role that may write there, publish its metrics and logs, and read
     that secret; and an alarm on its success rate that also fires when it stops reporting."""
@@ -73,6 +97,8 @@ class Canary(Construct):
     ) -> None:
         super().__init__(scope, id_)
         region, name = config.region, config.name
+        if config.watched_region is not None and api_key_secret_name is not None:
+            raise ValueError("api_key_secret_name: a watch of another region checks its health only, without a key")
         bucket = Storage(
             self,
             "artifacts",
@@ -80,13 +106,15 @@ class Canary(Construct):
             account_id=account_id,
             kms_key_arn=kms_key_arn,
             config=StorageConfig(
-                namer=config.namer, region=region, component="canary", current_version_days=ARTIFACT_DAYS
+                namer=config.namer, region=region, component=config.component, current_version_days=ARTIFACT_DAYS
             ),
         )
         role = self._role(config, provider, account_id, kms_key_arn, bucket.bucket_arn, api_key_secret_name)
         package = build_package(CANARY_SRC, "canary")
         asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
-        environment = {"API_BASE_URL": api_url, "EXPECTED_REGION": region}
+        environment = {"API_BASE_URL": api_url, "EXPECTED_REGION": config.target_region}
+        if config.watched_region is not None:
+            environment["CHECKS"] = "health"
         if api_key_secret_name is not None:
             environment["API_KEY_SECRET_ID"] = api_key_secret_name
         canary = aws.SyntheticsCanary(
@@ -169,7 +197,7 @@ class Canary(Construct):
             self,
             "role",
             provider=provider,
-            name=config.namer.name("canary", region, kind="iam_role"),
+            name=config.namer.name(config.component, region, kind="iam_role"),
             # A canary runs as a Lambda function.
             service="lambda.amazonaws.com",
             source_account=None,
@@ -178,16 +206,24 @@ class Canary(Construct):
 
     def _alarm(self, config: CanaryConfig, provider: aws.AwsProvider, topic_arn: str, canary_name: str) -> None:
         """Below the threshold two runs in a row, or no result at all: a canary that stopped is a failure."""
+        if config.watched_region is None:
+            description = with_runbook(
+                f"The canary's success rate in {config.region} is below {config.failure_threshold_percent}%: "
+                "the public API fails from outside",
+                "canary",
+            )
+        else:
+            description = with_runbook(
+                f"{config.watched_region}'s API does not answer healthy when called from {config.region}: "
+                f"{config.watched_region} may be down (its own alarms and the health checks' cannot report it)",
+                "watch",
+            )
         aws.CloudwatchMetricAlarm(
             self,
             "alarm",
             provider=provider,
-            alarm_name=config.namer.name("canary", config.region, kind="cloudwatch_alarm"),
-            alarm_description=with_runbook(
-                f"The canary's success rate in {config.region} is below {config.failure_threshold_percent}%: "
-                "the public API fails from outside",
-                "canary",
-            ),
+            alarm_name=config.namer.name(config.component, config.target_region, kind="cloudwatch_alarm"),
+            alarm_description=description,
             namespace=METRICS_NAMESPACE,
             metric_name="SuccessPercent",
             dimensions={"CanaryName": canary_name},

@@ -29,6 +29,9 @@ class RegionMetrics:
     # us-east-1.
     health_check_id: str | None = None
     canary_name: str | None = None
+    # The canary that calls this region from another one (``watcher_region``), where there is one.
+    watch_canary_name: str | None = None
+    watcher_region: str | None = None
 
 
 # The namespace of the functions' business metrics: the project's (``DashboardConfig.business_namespace``).
@@ -51,6 +54,7 @@ _PANELS = (
     ("Dead-letter queue depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "dlq"),
     ("Health checks (1 healthy, 0 not)", "AWS/Route53", "HealthCheckStatus", "Minimum", "health"),
     ("Canary success (%)", "CloudWatchSynthetics", "SuccessPercent", "Average", "canary"),
+    ("Called from another region (success %)", "CloudWatchSynthetics", "SuccessPercent", "Average", "watch"),
     # The functions' own metrics (embedded metric format), in the project's namespace.
     ("Items created", BUSINESS, "ItemsCreated", "Sum", "business"),
     ("Items updated", BUSINESS, "ItemsUpdated", "Sum", "business"),
@@ -96,6 +100,7 @@ class DashboardConfig:
             "dlq": ["QueueName", r.dead_letter_queue_name] if r.dead_letter_queue_name else None,
             "health": ["HealthCheckId", r.health_check_id] if r.health_check_id else None,
             "canary": ["CanaryName", r.canary_name] if r.canary_name else None,
+            "watch": ["CanaryName", r.watch_canary_name] if r.watch_canary_name else None,
             "business": (
                 ["Region", r.region, "Environment", self.environment]
                 if self.business_namespace and self.environment
@@ -106,7 +111,11 @@ class DashboardConfig:
         if chosen is None:
             return None
         # Replication latency is measured where the change was made; health checks report to us-east-1.
-        where = {"replication": self.home_region, "health": HEALTH_CHECK_METRICS_REGION}.get(kind, r.region)
+        where = {
+            "replication": self.home_region,
+            "health": HEALTH_CHECK_METRICS_REGION,
+            "watch": r.watcher_region or r.region,
+        }.get(kind, r.region)
         return chosen, where
 
     def body(self) -> str:

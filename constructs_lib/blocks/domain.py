@@ -55,7 +55,12 @@ class CustomDomainConfig:
     @property
     def regional_domain_name(self) -> str:
         """``{region}.{domain_name}``: reaches this region only."""
-        return f"{self.region}.{self.domain_name}"
+        return self.regional_name(self.region, self.domain_name)
+
+    @staticmethod
+    def regional_name(region: str, domain_name: str) -> str:
+        """The name that reaches ``region``'s API only, by rule (another stack may derive it)."""
+        return f"{region}.{domain_name}"
 
 
 def validation_records(

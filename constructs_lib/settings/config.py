@@ -258,6 +258,21 @@ class StateLocation:
 
 
 DEFAULT_REGIONS = ("us-east-1", "us-west-2")
+
+
+@dataclass(frozen=True)
+class OutsideWatch:
+    """A region (``watcher``) whose stack calls another region's API (``watched``) by its own name
+    under ``domain_name``."""
+
+    watcher: str
+    watched: str
+    domain_name: str
+
+
+# Route 53 publishes its health checks' metrics here, so their alarms live here too: the one region
+# whose outage they cannot report, and so the one watched from another region.
+WATCHED_REGION = "us-east-1"
 IDENTITY, STATE, NETWORK, FUNCTION, API = "Identity", "State", "Network", "Function", "API"
 ROUTING, DATA, STORAGE, MONITORING = "Global routing", "Data and async work", "Storage", "Monitoring"
 GROUPS = (IDENTITY, STATE, NETWORK, FUNCTION, API, ROUTING, DATA, STORAGE, MONITORING)
@@ -515,7 +530,18 @@ class StackConfig:
         rule=CANARY_RUNTIME,
         doc="The canary's Synthetics runtime (its script is Python); take the newest AWS lists.",
         group=MONITORING,
-        into=("canary.runtime_version",),
+        into=("canary.runtime_version", "watch.runtime_version"),
+    )
+    outside_watch_interval_minutes: int | None = setting(
+        5,
+        rule=OrNull(CANARY_INTERVAL_MINUTES),
+        doc="With `domain_name` and us-east-1 among two or more routed regions: minutes between runs of a "
+        "canary in another region (the home region, else the first listed) that calls "
+        "`https://us-east-1.<domain_name>/api/health`, with an alarm on that region's topic. The health "
+        "checks' alarms live in us-east-1 (where Route 53 publishes), so nothing else reports us-east-1's "
+        "own outage (about $10.40 a month every 5 minutes). `null`: no such watch.",
+        group=MONITORING,
+        into=("watch.interval_minutes",),
     )
     xray_sampling_rate: float = setting(
         0.05,
@@ -898,6 +924,19 @@ class StackConfig:
     def routed_regions(self) -> tuple[str, ...]:
         """The regions the one address sends callers to: all but those being removed."""
         return tuple(r for r in self.regions if r not in self.removing_regions)
+
+    @property
+    def outside_watch(self) -> OutsideWatch | None:
+        """Which region's stack watches us-east-1's API from outside it; ``None`` without a domain, a
+        watch interval, us-east-1 among the routed regions or another routed region to watch from."""
+        routed = self.routed_regions
+        if self.domain_name is None or self.outside_watch_interval_minutes is None or WATCHED_REGION not in routed:
+            return None
+        others = [r for r in routed if r != WATCHED_REGION]
+        if not others:
+            return None
+        watcher = self.home if self.home in others else others[0]
+        return OutsideWatch(watcher=watcher, watched=WATCHED_REGION, domain_name=self.domain_name)
 
     @property
     def splits_state_by_region(self) -> bool:

@@ -4,7 +4,7 @@ over them."""
 from __future__ import annotations
 
 from ..blocks.api import api_name
-from ..blocks.canary import canary_name
+from ..blocks.canary import canary_name, watch_canary_name
 from ..blocks.dashboard import Dashboard, DashboardConfig, RegionMetrics
 from ..blocks.function import function_name
 from ..blocks.health_alarms import METRICS_REGION, HealthAlarms, HealthAlarmsConfig
@@ -105,6 +105,8 @@ class EdgeStack(TerraformStack):
     def _metrics(config: StackConfig, namer: Namer, region: str, health_check_id: str | None) -> RegionMetrics:
         """A region's names, derived by the rules its stack names them with."""
         queue_name, dead_letter_queue_name = queue_names(namer, region)
+        watch = config.outside_watch
+        watched = watch is not None and watch.watched == region
         return RegionMetrics(
             region=region,
             function_name=function_name(namer, region),
@@ -114,6 +116,8 @@ class EdgeStack(TerraformStack):
             dead_letter_queue_name=dead_letter_queue_name,
             health_check_id=health_check_id,
             canary_name=canary_name(namer, region) if config.canary_interval_minutes is not None else None,
+            watch_canary_name=watch_canary_name(namer, region) if watched else None,
+            watcher_region=watch.watcher if watch is not None and watched else None,
         )
 
     def _dashboard(self, config: StackConfig, namer: Namer, health_check_ids: dict[str, str]) -> Dashboard:

@@ -67,6 +67,9 @@ class RegionalDeployment(Construct):
         self._tracing()
         if config.canary_interval_minutes is not None:
             self._canary()
+        watch = config.outside_watch
+        if watch is not None and watch.watcher == region:
+            self._outside_watch(watch.watched, watch.domain_name)
 
     @property
     def event_source(self) -> str:
@@ -303,6 +306,28 @@ class RegionalDeployment(Construct):
             api_key_secret_name=api_key_secret_name(self._namer) if config.api_auth == "api_key" else None,
             topic_arn=self.monitoring.topic_arn,
             config=CanaryConfig(namer=self._namer, region=self._region, **config.settings_for("canary")),
+        )
+
+    def _outside_watch(self, watched_region: str, domain_name: str) -> Canary:
+        """Another region's API called by its own name from here: its outage, which nothing in it
+        can report, on this region's topic. A name by rule, not a reference: the stacks stay apart."""
+        config = self._config
+        watched_url = f"https://{CustomDomainConfig.regional_name(watched_region, domain_name)}/api"
+        return Canary(
+            self,
+            "outside-watch",
+            provider=self._provider,
+            account_id=self._account_id,
+            kms_key_arn=self._key_arn,
+            api_url=watched_url,
+            api_key_secret_name=None,
+            topic_arn=self.monitoring.topic_arn,
+            config=CanaryConfig(
+                namer=self._namer,
+                region=self._region,
+                watched_region=watched_region,
+                **config.settings_for("watch"),
+            ),
         )
 
     def _tracing(self) -> Tracing:
