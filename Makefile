@@ -27,6 +27,10 @@ $(error ENGINE=$(ENGINE): must be cdktf or cdktn)
 endif
 export IAC_ENGINE := $(ENGINE)
 PY := $(VENV)/bin/python
+# The fast tier on every core (TEST_WORKERS=0: in one process, for pdb); a worker takes whole modules,
+# so each module's fixtures are made once. benchmarks/bench.py times this same command.
+TEST_WORKERS ?= auto
+FAST_TIER := -n $(TEST_WORKERS) --dist loadscope --ignore=tests/slow
 BASE ?= origin/main
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
@@ -68,8 +72,8 @@ synth: install  ## Synthesize every stack into cdktf.out/ through the CLI (ENGIN
 check: $(VENV)/.installed  ## Validate settings.json (and any CDKTF_CONTEXT_JSON override) without synthesizing
 	@$(PY) main.py --check
 
-test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## Run the test suite (snapshots, the security gate, make as users run it)
-	$(PY) -m pytest -p no:cacheprovider --ignore=tests/slow
+test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## Run the test suite (snapshots, the security gate's rules, make as users run it) on every core
+	$(PY) -m pytest -p no:cacheprovider $(FAST_TIER)
 
 test-slow: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed  ## The slow tier: the CLI as typed, the plain import, both engines, terraform validate and plan
 	$(PY) -m pytest -p no:cacheprovider tests/slow

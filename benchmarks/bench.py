@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -152,7 +153,18 @@ LAZY, PLAIN = "default synth, lazy loader", "default synth, plain import (IAC_LA
 CDKTN_LAZY = "default synth, CDK Terrain engine (cdktn), lazy loader"
 CDKTN_PLAIN = "default synth, CDK Terrain engine (cdktn), plain import"
 CDKTN_PYTHON = ROOT / ".venv-cdktn" / "bin" / "python"
-SUITE = "test suite (make test: pytest --ignore=tests/slow)"
+SUITE = "test suite (make test: pytest -n auto --ignore=tests/slow)"
+
+
+# make test's options (the Makefile's FAST_TIER), read from the Makefile so the two cannot differ.
+def _fast_tier() -> list[str]:
+    found = re.search(r"^FAST_TIER := (.*)$", (ROOT / "Makefile").read_text(), re.M)
+    if found is None:
+        raise SystemExit("bench: the Makefile defines no FAST_TIER (make test's pytest options)")
+    return found.group(1).replace("$(TEST_WORKERS)", "auto").split()
+
+
+FAST_TIER = _fast_tier()
 
 
 def regions_case(count: int) -> str:
@@ -225,7 +237,7 @@ def suite_samples(python: str, runs: int) -> Samples:
     # on a 2-core machine. Its memory is for information only: every half second is enough.
     return [
         measure(
-            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/slow"],
+            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FAST_TIER],
             synth_env(True),
             ROOT,
             every=0.5,

@@ -24,8 +24,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-# Tests must never leave caches inside the function's source (it would enter the zip).
-sys.dont_write_bytecode = True
+# Bytecode, pytest's rewritten test modules included, goes to one cache outside the sources: none may
+# land in lambda_src/ or canary_src/ (each is zipped as it is), and a second run skips the rewriting.
+sys.pycache_prefix = str(ROOT / ".cache" / "pycache")
+sys.dont_write_bytecode = False
+# Every temporary file of the session (pytest's, cdktf's Testing apps, jsii's, the children's, the
+# project copies) in one directory that goes when the session ends: a run leaves nothing in /tmp.
+SESSION_TMP = tempfile.mkdtemp(prefix="iac-suite-")
+os.environ["TMPDIR"] = tempfile.tempdir = SESSION_TMP
 
 from constructs_lib.settings import StackConfig
 
@@ -43,36 +49,64 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def parallel_worker() -> bool:
+    """This process is one of several running the suite (pytest-xdist: ``make test`` runs two)."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
 class BackgroundRun:
-    """A child process started when its test module is collected, so it runs on the second core
-    while other tests run; ``result()`` waits for it. For the few checks that need a fresh
-    interpreter (the app as a user runs it, the plain import of the bindings)."""
+    """A child process that runs while other tests run; ``result()`` waits for it. For the few
+    checks that need a fresh interpreter (the app as a user runs it, make as typed). Alone, it starts
+    when its test module is collected (on the second core); under pytest-xdist, where every worker
+    collects every module, it starts when its module's first test runs in a worker (the other
+    worker keeps the second core busy), so it runs once."""
 
     _running: list[subprocess.Popen[str]] = []
+    _waiting: dict[str, list[BackgroundRun]] = {}  # by module, not yet started
 
     def __init__(
         self,
-        argv: list[str],
+        argv: list[str] | Callable[[], list[str]],
         *,
         env: dict[str, str],
-        cwd: Path | None = None,
+        cwd: Path | Callable[[], Path] | None = None,
         seed: Callable[[Path], None] | None = None,
     ) -> None:
-        """``seed(workdir)`` puts files in the working directory before the process starts."""
+        """``seed(workdir)`` puts files in the working directory before the process starts; ``argv``
+        and ``cwd`` may be made then too (a project copy is work: only where the run happens)."""
+        self._argv, self._env, self._cwd, self._seed = argv, env, cwd, seed
+        self._process: subprocess.Popen[str] | None = None
+        self._result: subprocess.CompletedProcess[str] | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix="iac-test-"))
-        if seed is not None:
-            seed(self.workdir)
+        if parallel_worker():
+            self._waiting.setdefault(sys._getframe(1).f_globals["__name__"], []).append(self)
+        else:
+            self.start()
+
+    def start(self) -> None:
+        if self._process is not None:
+            return
+        if self._seed is not None:
+            self._seed(self.workdir)
+        argv = self._argv() if callable(self._argv) else self._argv
+        cwd = self._cwd() if callable(self._cwd) else self._cwd
         self._process = subprocess.Popen(
-            argv, cwd=cwd or self.workdir, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv, cwd=cwd or self.workdir, env=self._env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         self._running.append(self._process)
-        self._result: subprocess.CompletedProcess[str] | None = None
 
     def result(self, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         if self._result is None:
+            self.start()
+            assert self._process is not None
             stdout, stderr = self._process.communicate(timeout=timeout)
             self._result = subprocess.CompletedProcess(self._process.args, self._process.returncode, stdout, stderr)
         return self._result
+
+    @classmethod
+    def start_for(cls, module: str) -> None:
+        for run in cls._waiting.pop(module, []):
+            run.start()
 
     @classmethod
     def stop_all(cls) -> None:
@@ -81,13 +115,25 @@ class BackgroundRun:
                 process.kill()
 
 
-atexit.register(BackgroundRun.stop_all)
+def _end_of_session() -> None:
+    BackgroundRun.stop_all()
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)
+
+
+atexit.register(_end_of_session)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "after_background: waits for a BackgroundRun; runs at the end of the session, so the wait overlaps"
     )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under pytest-xdist: a module's background runs start with its first test in this worker."""
+    module = getattr(item, "module", None)
+    if module is not None:
+        BackgroundRun.start_for(module.__name__)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -217,22 +263,34 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synth]:
     return _synth
 
 
-_after_default_synth: list[Callable[[Synth, Callable[..., Synth]], None]] = []
+_after_default_synth: dict[str, list[Callable[[Synth, Callable[..., Synth]], None]]] = {}
 
 
 def after_default_synth(callback: Callable[[Synth, Callable[..., Synth]], None]) -> Callable[..., None]:
     """Register ``callback(default_synth, synth)`` to run (in the main thread, where jsii lives) as
-    soon as the default app is synthesized: it can start slow work on that output in the background."""
-    _after_default_synth.append(callback)
+    soon as the default app is synthesized: it can start slow work on that output in the background.
+    Under pytest-xdist, only in the worker that runs the callback's module, when it starts to."""
+    _after_default_synth.setdefault(callback.__module__, []).append(callback)
     return callback
 
 
 @pytest.fixture(scope="session")
 def default_synth(synth: Callable[..., Synth]) -> Synth:
     result = synth(StackConfig())
-    for callback in _after_default_synth:
-        callback(result, synth)
+    if not parallel_worker():
+        for module in list(_after_default_synth):
+            for callback in _after_default_synth.pop(module):
+                callback(result, synth)
     return result
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _after_default_synth_of_this_module(request: pytest.FixtureRequest) -> None:
+    callbacks = _after_default_synth.pop(request.module.__name__, [])
+    if callbacks:
+        result, synth = request.getfixturevalue("default_synth"), request.getfixturevalue("synth")
+        for callback in callbacks:
+            callback(result, synth)
 
 
 @pytest.fixture(scope="session")

@@ -30,8 +30,6 @@ import pytest
 
 from tools import serve
 
-sys.dont_write_bytecode = True  # canary_src/ is zipped as-is: no __pycache__ in it
-
 ROOT = Path(__file__).resolve().parents[1]
 CANARY_DIR = ROOT / "canary_src"
 CANARY_FILE = CANARY_DIR / "python" / "api_canary.py"

@@ -1,15 +1,15 @@
 """The commands a user types, run as typed in a copy of the project: what make prints for bad
 settings, its exit codes, and what is left on disk. The runs through the cdktf CLI itself (which
-starts in about 4 s) are in tests/slow/test_cli_runs.py.
+starts in about 4 s) are in tests/slow/test_cli_runs.py, `make diff`'s in tests/slow/test_make_diff.py.
 
-These start when this module is collected and run on the second core while the rest of the suite
-runs.
+The two `make synth` runs start in the background (``BackgroundRun``) while the rest of the suite runs.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, BackgroundRun, project_copy, subprocess_env
@@ -23,14 +23,25 @@ BROKEN_LINE = (
     "remove the trailing comma (not valid JSON)"
 )
 
-BROKEN_COPY = project_copy()
-(BROKEN_COPY / "settings.json").write_text(BROKEN_SETTINGS)
-MAKE_BROKEN = BackgroundRun(["make", "synth"], cwd=BROKEN_COPY, env=subprocess_env(**QUIET))
-BROKEN_CLI_COPY = project_copy()
-(BROKEN_CLI_COPY / "cdktf.json").write_text('{\n  "language": "python"\n  "app": ".venv/bin/python main.py"\n}\n')
-MAKE_BROKEN_CLI = BackgroundRun(["make", "synth"], cwd=BROKEN_CLI_COPY, env=subprocess_env(**QUIET))
-DIFF_PATHS = BackgroundRun(
-    [sys.executable, str(ROOT / "tests" / "make_diff_paths.py"), str(project_copy())], env=subprocess_env()
+
+def copy_with(name: str, text: str) -> Callable[[], Path]:
+    """A project copy whose file ``name`` holds ``text``, made when the run starts."""
+
+    def make() -> Path:
+        copy = project_copy()
+        (copy / name).write_text(text)
+        return copy
+
+    return make
+
+
+MAKE_BROKEN = BackgroundRun(
+    ["make", "synth"], cwd=copy_with("settings.json", BROKEN_SETTINGS), env=subprocess_env(**QUIET)
+)
+MAKE_BROKEN_CLI = BackgroundRun(
+    ["make", "synth"],
+    cwd=copy_with("cdktf.json", '{\n  "language": "python"\n  "app": ".venv/bin/python main.py"\n}\n'),
+    env=subprocess_env(**QUIET),
 )
 
 
@@ -53,23 +64,6 @@ def test_a_broken_cdktf_json_is_one_line_with_line_and_column_under_make_synth()
     assert ours == [
         "error: invalid configuration: cdktf.json: line 3, column 3: Expecting ',' delimiter (not valid JSON)"
     ]
-
-
-@pytest.mark.after_background
-def test_make_diff_leaves_no_worktree_when_the_base_fails():
-    """A leftover .diff-base worktree used to break every later make diff."""
-    failing = json.loads(DIFF_PATHS.result().stdout)["failing_base"]
-    assert failing["exit"] != 0, failing
-    assert "settings.json: line 1, column 14" in failing["stderr"]
-    assert (failing["worktrees"], failing["dirs"]) == (1, [])
-
-
-@pytest.mark.after_background
-def test_make_diff_leaves_no_worktree_when_interrupted():
-    interrupted = json.loads(DIFF_PATHS.result().stdout)["interrupted"]
-    assert interrupted["seen"] and interrupted["exit"] != 0, interrupted
-    assert (interrupted["worktrees"], interrupted["dirs"]) == (1, [])
-    assert "Traceback" not in interrupted["stderr"]
 
 
 def test_stale_stacks_go_but_never_a_state_file(tmp_path, capsys):

@@ -488,7 +488,7 @@ def test_internal_bug_becomes_500_json(monkeypatch: pytest.MonkeyPatch, capsys: 
 
 
 def test_loading_handler_writes_no_bytecode_into_lambda_src(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Even where the interpreter would write bytecode (the suite itself turns that off).
+    # Even where the interpreter writes bytecode next to the source (the suite writes it to .cache/pycache).
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     load_handler_module(name="lambda_src_handler_bytecode_check")
     assert sys.dont_write_bytecode is False

@@ -1,20 +1,17 @@
 """The security gate (security/gate.py): matching accepted findings, preparing the copies,
-refusing scans that parsed nothing, and one real checkov run over the default stacks.
-
-Only the two integration tests at the end run checkov, once per session (``gate_report``); every
-other test builds checkov-shaped reports by hand.
+refusing scans that parsed nothing. Every test here builds checkov-shaped reports by hand; the real
+checkov run over the default and variant stacks is in the slow tier
+(tests/slow/test_security_scan.py), and `make security` runs the gate as CI does.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import VARIANTS, after_default_synth
 
 from security import gate
 from security.gate import Accepted, AcceptedListError, Finding, GateError, Report, StackScan
@@ -325,67 +322,3 @@ def test_cli_passes_when_every_finding_is_accepted(monkeypatch: pytest.MonkeyPat
         tmp_path, '[[accepted]]\ncheck = "CKV_AWS_116"\nresource = "aws_lambda_function.*"\nreason = "r"\n'
     )
     assert gate.main([str(tmp_path / DEV), "--accepted", str(accepted)]) == gate.EXIT_PASS
-
-
-# --- the real gate over the default stacks (one checkov run per session) ------------------------
-
-
-# Besides the defaults, the other secure settings must pass the gate too: Cognito and IAM auth, an
-# encrypted stage cache, pinned zones. (api_auth "none" and waf_enabled false fail it, as they should.)
-_scan: dict[str, Any] = {}
-
-
-@after_default_synth
-def _start_scan(default_synth: Any, synth: Any) -> None:
-    """checkov takes seconds: it starts as soon as the default app exists, beside the other tests."""
-    from constructs_lib.settings import configs_from_context
-
-    variant = synth(*configs_from_context(VARIANTS))
-    dirs = gate.stack_dirs_under(default_synth.outdir / "stacks") + [
-        d for d in gate.stack_dirs_under(variant.outdir / "stacks") if "bootstrap" not in d.name
-    ]
-    _scan["variant"] = variant
-    _scan["report"] = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(gate.scan, dirs)
-
-
-@pytest.fixture(scope="session")
-def variant_synth(default_synth: Any) -> Any:
-    return _scan["variant"]
-
-
-@pytest.fixture(scope="session")
-def gate_report(default_synth: Any) -> Report:
-    return _scan["report"].result()
-
-
-def test_default_stacks_scan_parses_every_stack_and_maps_real_addresses(
-    gate_report: Report, default_synth: Any, variant_synth: Any
-) -> None:
-    stacks = {
-        **default_synth.stacks,
-        **{name: stack for name, stack in variant_synth.stacks.items() if "bootstrap" not in name},
-    }
-    assert set(gate_report.stacks) == set(stacks)
-    assert gate_report.errors == []
-    assert gate.coverage_problems(gate_report) == []
-    for name, scan in gate_report.stacks.items():
-        stack = stacks[name]
-        # A regional stack holds most of the checks; the edge without a domain is one dashboard.
-        assert scan.passed > (0 if name.endswith(("-global", "-edge")) else 50), name
-        assert scan.addresses, name
-        for address in scan.addresses | {f.address for f in scan.failed}:
-            parts = address.split(".")
-            if parts[0] == "data":
-                assert parts[2] in stack["data"][parts[1]], address
-            elif parts[0] == "provider":
-                assert parts[1] in stack["provider"], address
-            else:
-                assert parts[1] in stack["resource"][parts[0]], address
-
-
-def test_default_and_variant_stacks_pass_the_security_gate(gate_report: Report) -> None:
-    result = gate.evaluate(gate_report, gate.load_accepted())
-    report = gate.format_result(gate_report, result)
-    assert result.open == [], report
-    assert result.stale == [], report
-    assert result.problems == [], report
