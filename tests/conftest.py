@@ -367,8 +367,9 @@ VARIANTS = {
             "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
         },
         # What watches and warms: a canary, provisioned concurrency that scales on a schedule, and
-        # alarm subscriptions.
+        # alarm subscriptions; and application secrets (their endpoint and grants).
         "watched": {
+            "secrets": ["db-password"],
             "canary_interval_minutes": 5,
             "lambda_provisioned_concurrency": 1,
             "lambda_provisioned_concurrency_max": 4,

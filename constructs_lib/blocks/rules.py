@@ -354,6 +354,35 @@ class Schedules:
         return 'list of `{"name", "cron", "min", "max"}` (AWS cron in UTC, six fields)'
 
 
+_SECRET_NAME_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+MAX_SECRETS = 20  # their names share the function's 4 KB of environment
+
+
+@dataclass(frozen=True)
+class SecretNames:
+    """A list of application secrets' short names: each part of its secret's name and the key the
+    function's reader takes."""
+
+    def check(self, setting: str, names: Any) -> None:
+        if not isinstance(names, (list, tuple)):
+            raise fail(setting, names, 'must be a list of names such as ["db-password"]')
+        if len(names) > MAX_SECRETS:
+            raise fail(setting, list(names), f"must name at most {MAX_SECRETS} secrets")
+        for index, name in enumerate(names):
+            if not isinstance(name, str) or not _SECRET_NAME_RE.match(name):
+                raise fail(
+                    f"{setting}[{index}]",
+                    name,
+                    "must be 1 to 32 lowercase letters, digits or hyphens, start with a letter and not end "
+                    "with a hyphen",
+                )
+            if name in names[:index]:
+                raise fail(f"{setting}[{index}]", name, "is named by an earlier entry")
+
+    def describe(self) -> str:
+        return f"list of up to {MAX_SECRETS} names, each 1 to 32 lowercase letters, digits or hyphens"
+
+
 SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs", "lambda")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ENDPOINTS = {
@@ -423,6 +452,7 @@ CANARY_INTERVAL_MINUTES = Whole(1, 60)
 PERCENT = Whole(1, 100)
 NO_TRAFFIC_MINUTES = Whole(1, 1440)
 ALARM_SUBSCRIPTIONS = Subscriptions()
+SECRET_NAMES = SecretNames()
 XRAY_RESERVOIR = Whole(0, 1000)
 DOMAIN_NAME = Problem(domain_name_problem, "lowercase DNS name of at least two labels, at most 64 characters")
 HOSTED_ZONE_ID = Problem(hosted_zone_id_problem, 'Route 53 hosted zone id ("Z...", without "/hostedzone/")')

@@ -68,6 +68,27 @@ class RegionKey:
     kms_key_arn: str
 
 
+def replicated_secret(
+    scope: Construct, id_: str, *, name: str, description: str, home_region: str, keys: Mapping[str, RegionKey]
+) -> aws.SecretsmanagerSecret:
+    """A secret in the home region with a replica in every other region, each encrypted with its
+    region's key, recoverable for 30 days after a delete."""
+    return aws.SecretsmanagerSecret(
+        scope,
+        id_,
+        provider=keys[home_region].provider,
+        name=name,
+        description=description,
+        kms_key_id=keys[home_region].kms_key_arn,
+        recovery_window_in_days=30,
+        replica=[
+            aws.SecretsmanagerSecretReplica(region=region, kms_key_id=key.kms_key_arn)
+            for region, key in sorted(keys.items())
+            if region != home_region
+        ],
+    )
+
+
 class SharedApiKey(Construct):
     """Creates, in the home region, a Secrets Manager secret holding the API key's value (40
     characters from Secrets Manager's generator, written once and never kept in Terraform's state
@@ -90,19 +111,13 @@ class SharedApiKey(Construct):
         super().__init__(scope, id_)
         home = keys[home_region]
         self._name = api_key_secret_name(namer)
-        secret = aws.SecretsmanagerSecret(
+        secret = replicated_secret(
             self,
             "secret",
-            provider=home.provider,
             name=self._name,
             description="The API key every region's API accepts (x-api-key)",
-            kms_key_id=home.kms_key_arn,
-            recovery_window_in_days=30,
-            replica=[
-                aws.SecretsmanagerSecretReplica(region=region, kms_key_id=key.kms_key_arn)
-                for region, key in sorted(keys.items())
-                if region != home_region
-            ],
+            home_region=home_region,
+            keys=keys,
         )
         aws.SecretsmanagerSecretVersion(
             self,

@@ -36,6 +36,7 @@ from ..blocks.rules import (
     QUEUE_TRIGGER_CONCURRENCY,
     REGION_PATTERN,
     REQUEST_BODY_LIMIT,
+    SECRET_NAMES,
     WAF_RATE_LIMIT,
     XRAY_RESERVOIR,
     XRAY_SAMPLING_RATE,
@@ -435,6 +436,19 @@ class StackConfig:
         into=("function.provisioned_concurrency_schedules",),
         default_doc="none",
     )
+    secrets: tuple[str, ...] = setting(
+        (),
+        rule=SECRET_NAMES,
+        doc="Application secrets, by short name: each a Secrets Manager secret "
+        "`{project_name}-secret-{name}-{environment}` in the home region with a replica in every other "
+        "region, encrypted with each region's key. The API function may read its own region's copy only "
+        "(through an interface endpoint in its subnets) and finds the names in `APP_SECRETS`; "
+        "`lambda_src/app_secrets.py` reads them with a cache. Values never enter Terraform's state: put them "
+        "with `aws secretsmanager put-secret-value` (README). $0.40 a month per secret and region, and "
+        "$14.60 per region for the endpoint.",
+        group=FUNCTION,
+        default_doc="none",
+    )
     log_retention_days: int = setting(
         365,
         rule=LOG_RETENTION,
@@ -732,6 +746,7 @@ class StackConfig:
         # settings make equal configs and identical JSON. Types do not change.
         object.__setattr__(self, "regions", tuple(self.regions))
         object.__setattr__(self, "removing_regions", tuple(self.removing_regions))
+        object.__setattr__(self, "secrets", tuple(self.secrets))
         subscriptions = tuple(dict(s) for s in self.alarm_subscriptions)
         object.__setattr__(self, "alarm_subscriptions", subscriptions)
         schedules = tuple(dict(s) for s in self.lambda_provisioned_concurrency_schedules)

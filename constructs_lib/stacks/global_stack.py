@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..blocks.app_secrets import AppSecrets
 from ..blocks.kms import EncryptionKey, KeyConfig
 from ..blocks.naming import Namer
 from ..blocks.sign_in import RegionKey, SharedApiKey, publish_user_pool, user_pool_and_client
@@ -50,6 +51,8 @@ class GlobalStack(TerraformStack):
             self._api_key(config, namer, keys)
         if config.api_auth == "cognito":
             self._sign_in(config, namer)
+        if config.secrets:
+            self._app_secrets(config, namer, keys)
 
     def _key(self, namer: Namer, region: str, account_id: str) -> RegionKey:
         """The region's key; its address (``<region>_key_...``) is the one it had when each
@@ -88,6 +91,15 @@ class GlobalStack(TerraformStack):
             "api_key_secret_name",
             value=secret.secret_name,
             description="The secret that holds the API key (x-api-key), replicated to every region",
+        )
+
+    def _app_secrets(self, config: StackConfig, namer: Namer, keys: dict[str, RegionKey]) -> None:
+        secrets = AppSecrets(self, "secrets", namer=namer, names=config.secrets, home_region=config.home, keys=keys)
+        TerraformOutput(
+            self,
+            "secret_names",
+            value=secrets.secret_names,
+            description=f"The application secrets by short name: put their values in {config.home}, they replicate",
         )
 
     def _sign_in(self, config: StackConfig, namer: Namer) -> None:

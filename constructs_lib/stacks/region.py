@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..blocks.api import Api, ApiConfig, Cors, FunctionTarget
+from ..blocks.app_secrets import SecretCopies
 from ..blocks.canary import Canary, CanaryConfig
 from ..blocks.change_feed import ChangeFeed, ChangeFeedConfig
 from ..blocks.domain import CustomDomain, CustomDomainConfig
@@ -95,9 +96,9 @@ class RegionalDeployment(Construct):
                 region=self._region,
                 cidr_block=config.vpc_cidr(self._region),
                 availability_zone_ids=tuple(zone_ids) if zone_ids else None,
-                # The functions reach DynamoDB only (its free gateway endpoint): the events come
-                # from the stream, so no interface endpoint is paid for.
-                interface_endpoints=(),
+                # The functions reach DynamoDB (its free gateway endpoint): the events come from
+                # the stream. An interface endpoint is paid for only where they read secrets.
+                interface_endpoints=("secretsmanager",) if config.secrets else (),
                 **config.settings_for("network"),
             ),
         )
@@ -133,6 +134,9 @@ class RegionalDeployment(Construct):
         """The items API: its region's table copy, item by item, and the key only as DynamoDB uses
         it. It publishes nothing itself: the change feed announces its writes from the stream."""
         config = self._config
+        secrets = SecretCopies(
+            namer=self._namer, names=config.secrets, region=self._region, account_id=self._account_id
+        )
         function = Function(
             self,
             "function",
@@ -148,6 +152,7 @@ class RegionalDeployment(Construct):
                 # The limit WAF enforces in front of the API, and the origin its preflights allow.
                 "MAX_REQUEST_BODY_BYTES": str(config.api_max_request_body_kb * 1024),
                 "CORS_ALLOW_ORIGIN": self._cors.allow_origin,
+                **(secrets.environment if config.secrets else {}),
             },
             config=FunctionConfig(
                 namer=self._namer,
@@ -158,6 +163,9 @@ class RegionalDeployment(Construct):
         )
         self._table.grant_read_write_items(function)
         self.key.grant_use_through(function, services=("dynamodb",), sid="UseTheKeyThroughTheTable")
+        if config.secrets:
+            secrets.grant_read(function)
+            self.key.grant_use_through(function, services=("secretsmanager",), sid="UseTheKeyThroughSecrets")
         return function
 
     def _change_feed(self) -> ChangeFeed:
