@@ -15,9 +15,10 @@ def alarms(stack, region):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_the_regions_alarms_named_by_the_pattern(dev, region):
+def test_the_regions_alarms_named_by_the_pattern(default_synth, region):
+    """The regional stack's (the global stack adds the backup alarms in the home region: test_backup.py)."""
     other = next(r for r in REGIONS if r != region)
-    assert set(alarms(dev, region)) == {
+    assert set(alarms(default_synth.stacks[f"iac-aws-nova-dev-{region}"], region)) == {
         f"iac-aws-nova-{what}-{region}-dev"
         for what in (
             "fn-errors",
@@ -229,8 +230,9 @@ def test_missing_data_is_not_breaching_and_alarms_notify_the_topic(dev):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_one_topic_per_region(dev, region):
-    assert one(resources(dev, "aws_sns_topic", region))["name"] == f"iac-aws-nova-alarms-{region}-dev"
+def test_one_topic_per_region(default_synth, region):
+    regional = default_synth.stacks[f"iac-aws-nova-dev-{region}"]
+    assert one(resources(regional, "aws_sns_topic", region))["name"] == f"iac-aws-nova-alarms-{region}-dev"
 
 
 def test_topic_is_encrypted_with_the_regions_key(dev):
@@ -244,8 +246,14 @@ def test_no_email_subscription_by_default(dev):
 
 def test_alarm_email_subscribes_to_each_regions_topic(global_stack):
     subscriptions = resources(global_stack, "aws_sns_topic_subscription")
-    # Each region's topic, and the health alarms' own topic in us-east-1 (the edge stack's).
-    assert sorted(s["provider"] for s in subscriptions) == ["aws.eu-west-1", "aws.us-east-1", "aws.us-east-1"]
+    # Each region's topic, the health alarms' own topic in us-east-1 (the edge stack's) and the
+    # backup alarms' in the home region (the global stack's).
+    assert sorted(s["provider"] for s in subscriptions) == [
+        "aws.eu-west-1",
+        "aws.eu-west-1",
+        "aws.us-east-1",
+        "aws.us-east-1",
+    ]
     assert {(s["protocol"], s["endpoint"]) for s in subscriptions} == {("email", "oncall@example.com")}
     assert alarms(global_stack, "us-east-1")["iac-aws-nova-fn-errors-us-east-1-dev"]["threshold"] == 3
 
@@ -303,7 +311,8 @@ def test_more_subscriptions_hear_the_alarms_some_only_alarm_transitions(synth):
             {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:123456789012:alarms"},
         ],
     )
-    found = {s["protocol"]: s for s in resources(synth(config).stack(), "aws_sns_topic_subscription")}
+    regional = synth(config).stacks["iac-aws-nova-dev-eu-west-1"]
+    found = {s["protocol"]: s for s in resources(regional, "aws_sns_topic_subscription")}
     assert found["https"]["endpoint"] == "https://pager.example.com/hook"
     assert json.loads(found["https"]["filter_policy"]) == {"NewStateValue": ["ALARM"]}
     assert found["https"]["filter_policy_scope"] == "MessageBody"

@@ -47,6 +47,12 @@ OWN_NAME = {
     "aws_xray_sampling_rule": "rule_name",
     "aws_xray_group": "group_name",
     "aws_synthetics_canary": "name",
+    "aws_backup_vault": "name",
+    "aws_backup_plan": "name",
+    "aws_backup_selection": "name",
+    "aws_config_config_rule": "name",
+    "aws_config_configuration_recorder": "name",
+    "aws_config_delivery_channel": "name",
     "aws_wafv2_web_acl": "name",
 }
 # Types that have no name of their own (they are known by their id, or by what they attach to).

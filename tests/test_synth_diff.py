@@ -117,11 +117,11 @@ def test_removed_region_flags_its_destroys(default: Synth, three_regions: Synth)
     assert "- **stack removed** `iac-aws-nova-dev-eu-west-1`: its " in top(markdown)
     # The global stack loses the region's key and copy of the table, each named.
     flagged = [line for line in top(markdown).splitlines() if line.startswith("- **destroy** ")]
-    # (And the bootstrap stack its API Gateway account setting there, and each other region its
-    # alarm on replication to it.)
+    # (And the bootstrap stack its API Gateway account setting and AWS Config rules there, counted
+    # by type, and each other region its alarm on replication to it.)
     assert flagged and all(
         "(iac-aws-nova-dev-global · eu-west-1)" in line
-        or "(iac-aws-nova-bootstrap · eu-west-1)" in line
+        or "in `eu-west-1` (iac-aws-nova-bootstrap)" in line
         or "_monitoring_replication-eu-west-1_" in line
         for line in flagged
     )

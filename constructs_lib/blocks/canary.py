@@ -138,6 +138,8 @@ class Canary(Construct):
             # No active tracing: Synthetics traces Node.js canaries only.
             run_config=aws.SyntheticsCanaryRunConfig(timeout_in_seconds=60, environment_variables=environment),
             start_canary=True,
+            # A destroy (or a replacement) deletes the canary's own function and layers with it.
+            delete_lambda=True,
             success_retention_period=ARTIFACT_DAYS,
             failure_retention_period=ARTIFACT_DAYS,
             # The role's policy must exist before the first run needs it.

@@ -40,6 +40,11 @@ LIMITS: dict[str, int] = {
     "xray_name": 32,
     "schedule": 64,
     "canary": 21,
+    "backup_vault": 50,
+    "backup_plan": 50,
+    "backup_selection": 50,
+    "config_rule": 128,
+    "config_recorder": 256,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

@@ -56,6 +56,15 @@ from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
     AppautoscalingScheduledActionScalableTargetAction,
 )
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.backup_plan import (
+    BackupPlan,
+    BackupPlanRule,
+    BackupPlanRuleCopyAction,
+    BackupPlanRuleCopyActionLifecycle,
+    BackupPlanRuleLifecycle,
+)
+from cdktf_cdktf_provider_aws.backup_selection import BackupSelection
+from cdktf_cdktf_provider_aws.backup_vault import BackupVault
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_event_bus import CloudwatchEventBus, CloudwatchEventBusDeadLetterConfig
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
@@ -80,6 +89,13 @@ from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPoolSoftwareTokenMfaConfiguration,
 )
 from cdktf_cdktf_provider_aws.cognito_user_pool_client import CognitoUserPoolClient
+from cdktf_cdktf_provider_aws.config_config_rule import ConfigConfigRule, ConfigConfigRuleScope, ConfigConfigRuleSource
+from cdktf_cdktf_provider_aws.config_configuration_recorder import (
+    ConfigConfigurationRecorder,
+    ConfigConfigurationRecorderRecordingGroup,
+)
+from cdktf_cdktf_provider_aws.config_configuration_recorder_status import ConfigConfigurationRecorderStatus
+from cdktf_cdktf_provider_aws.config_delivery_channel import ConfigDeliveryChannel
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
@@ -106,6 +122,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplica
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
@@ -228,6 +245,21 @@ from .lazy_provider import node_started as _node_started
 _node_started()  # jsii's Node process runs now: later child processes need not carry the hook
 
 __all__ = [
+    "IamRolePolicyAttachment",
+    "ConfigConfigRule",
+    "ConfigConfigRuleScope",
+    "ConfigConfigRuleSource",
+    "ConfigConfigurationRecorder",
+    "ConfigConfigurationRecorderRecordingGroup",
+    "ConfigConfigurationRecorderStatus",
+    "ConfigDeliveryChannel",
+    "BackupPlan",
+    "BackupPlanRule",
+    "BackupPlanRuleCopyAction",
+    "BackupPlanRuleCopyActionLifecycle",
+    "BackupPlanRuleLifecycle",
+    "BackupSelection",
+    "BackupVault",
     "CloudwatchLogMetricFilterMetricTransformation",
     "CloudwatchLogMetricFilter",
     "SyntheticsCanarySchedule",

@@ -20,6 +20,7 @@ from ..blocks.rules import (
     ALARM_SUBSCRIPTIONS,
     API_AUTH,
     API_CACHE_SIZE,
+    BACKUP_RETENTION_DAYS,
     CANARY_INTERVAL_MINUTES,
     CANARY_RUNTIME,
     DOMAIN_NAME,
@@ -361,6 +362,26 @@ class StackConfig:
         group=STATE,
     )
 
+    config_rules: bool = setting(
+        True,
+        rule=Flag(),
+        doc="AWS Config managed rules in every region the environments use, created by the bootstrap stack: "
+        "Lambda in a VPC, S3 TLS-only and encrypted, API Gateway execution logging and WAF, DynamoDB "
+        "point-in-time recovery and KMS, SNS KMS, encrypted log groups, KMS rotation (docs/security.md). "
+        "They need a configuration recorder in each region: the account's own, or `config_recorder`. "
+        "Account-wide: the first environment's value counts. About $0.001 per evaluation.",
+        group=STATE,
+    )
+    config_recorder: bool = setting(
+        False,
+        rule=Flag(),
+        doc="Also create AWS Config's recorder (every supported resource type) and delivery channel, to an "
+        "encrypted bucket, in every region the environments use: for an account that has none (AWS allows "
+        "one per region; README: which case you are in). Account-wide: the first environment's value counts. "
+        "About $0.003 per configuration item recorded.",
+        group=STATE,
+    )
+
     vpc_cidrs: Mapping[str, str] = setting(
         rule=_ByRegion("a private /16 to /24 IPv4 CIDR"),
         doc="A region's VPC block, overriding the default, a fixed non-overlapping `10.N.0.0/16` per region.",
@@ -578,6 +599,27 @@ class StackConfig:
         doc="Refuse deleting the global table and its replicas.",
         group=DATA,
         into=("table.deletion_protection",),
+    )
+    backup_enabled: bool = setting(
+        True,
+        rule=Flag(),
+        doc="AWS Backup of the global table: a vault per region (its key), a daily backup at 03:00 UTC into "
+        "the home region's vault, copied to `backup_copy_region`'s, and alarms on failed jobs. Point-in-time "
+        "recovery stays on either way. About $0.10 per GB-month of backups, again for each copy.",
+        group=DATA,
+    )
+    backup_retention_days: int = setting(
+        35,
+        rule=BACKUP_RETENTION_DAYS,
+        doc="Days each backup and its copy are kept.",
+        group=DATA,
+    )
+    backup_copy_region: str | None = setting(
+        rule=OrNull(_Region()),
+        doc="Where each backup is copied: one of `regions`, not the home region. With one region there is no "
+        "other region to copy to.",
+        group=DATA,
+        default_doc="the first of `regions` after the home region",
     )
     queue_max_receive_count: int = setting(
         5,
@@ -869,9 +911,24 @@ class StackConfig:
                     f"must not exceed lambda_reserved_concurrency ({reserved})",
                 )
 
+    def _check_backups(self) -> None:
+        copy = self.backup_copy_region
+        if copy is None:
+            return
+        if copy not in self.regions or copy == self.home:
+            others = [r for r in self.regions if r != self.home]
+            raise fail(
+                "backup_copy_region",
+                copy,
+                f"must be one of regions other than the home region ({', '.join(others) or 'none: one region'})",
+            )
+        if copy in self.removing_regions:
+            raise fail("backup_copy_region", copy, "is being removed (removing_regions): copy to a region that stays")
+
     def _check_pairs(self) -> None:
         self._check_scaling()
         self._check_canary()
+        self._check_backups()
         if self.bootstrap_state == "remote" and self.state_bucket is None:
             raise fail(
                 "bootstrap_state",
@@ -939,6 +996,14 @@ class StackConfig:
     def routed_regions(self) -> tuple[str, ...]:
         """The regions the one address sends callers to: all but those being removed."""
         return tuple(r for r in self.regions if r not in self.removing_regions)
+
+    @property
+    def backup_copy(self) -> str | None:
+        """The region backups are copied to: the one set, else the first other region not being
+        removed; ``None`` with one region."""
+        if self.backup_copy_region is not None:
+            return self.backup_copy_region
+        return next((r for r in self.routed_regions if r != self.home), None)
 
     @property
     def outside_watch(self) -> OutsideWatch | None:

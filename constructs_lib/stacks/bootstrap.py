@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..blocks.compliance import ComplianceConfig, ComplianceRules
 from ..blocks.iam import Statement, service_role
 from ..blocks.kms import EncryptionKey, KeyConfig
 from ..blocks.naming import Namer
@@ -33,7 +34,8 @@ class BootstrapConfig:
     and the default state bucket live; state_buckets: the buckets the environments configure, one
     per region where ``state_bucket`` has ``{region}`` (none: one bucket named from the account id);
     remote_state: keep the bootstrap's own state in ``state_region``'s bucket (``bootstrap_state``
-    ``"remote"``); tags: extra tags."""
+    ``"remote"``); tags: extra tags; config_rules, config_recorder: AWS Config's managed rules, and a
+    recorder for them, in every region (``ComplianceRules``)."""
 
     project_name: str
     regions: tuple[str, ...]
@@ -41,6 +43,8 @@ class BootstrapConfig:
     state_buckets: tuple[StateBucket, ...] = ()
     remote_state: bool = False
     tags: dict[str, str] | None = None
+    config_rules: bool = False
+    config_recorder: bool = False
 
     @classmethod
     def from_stacks(cls, configs: Sequence[StackConfig]) -> BootstrapConfig:
@@ -63,6 +67,8 @@ class BootstrapConfig:
             state_buckets=tuple(sorted(buckets, key=lambda b: (b.region != first.state_of("global").region, b.name))),
             remote_state=first.bootstrap_state == "remote",
             tags=dict(first.tags),
+            config_rules=first.config_rules,
+            config_recorder=first.config_rules and first.config_recorder,
         )
 
     @property
@@ -95,8 +101,22 @@ class BootstrapStack(TerraformStack):
         providers = self._providers(config)
         home = providers[config.state_region]
         account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=home).account_id
-        self._state_buckets(config, namer, providers, account_id)
+        state_keys = self._state_buckets(config, namer, providers, account_id)
         self._api_gateway_logging(config, namer, providers, account_id)
+        if config.config_rules:
+            ComplianceRules(
+                self,
+                "compliance",
+                providers={region: providers[region] for region in config.regions},
+                account_id=account_id,
+                kms_key_arn=state_keys[config.state_region],
+                config=ComplianceConfig(
+                    namer=namer,
+                    project_name=config.project_name,
+                    recorder_region=config.state_region,
+                    recorder=config.config_recorder,
+                ),
+            )
 
     def _providers(self, config: BootstrapConfig) -> dict[str, aws.AwsProvider]:
         """One provider per region, the state region's included."""
@@ -109,8 +129,9 @@ class BootstrapStack(TerraformStack):
 
     def _state_buckets(
         self, config: BootstrapConfig, namer: Namer, providers: dict[str, aws.AwsProvider], account_id: str
-    ) -> None:
-        """The state buckets, each encrypted with a key of its region, and their names as an output."""
+    ) -> dict[str, str]:
+        """The state buckets, each encrypted with a key of its region, and their names as an output;
+        returns the keys' ARNs by region."""
         keys: dict[str, str] = {}
         buckets = config.state_buckets or (StateBucket(name="", region=config.state_region),)
         bucket_names = []
@@ -146,6 +167,7 @@ class BootstrapStack(TerraformStack):
             value=bucket_names,
             description="Buckets for the environments' remote state: set state_bucket to one",
         )
+        return keys
 
     def _api_gateway_logging(
         self, config: BootstrapConfig, namer: Namer, providers: dict[str, aws.AwsProvider], account_id: str

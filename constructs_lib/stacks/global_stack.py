@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..blocks.app_secrets import AppSecrets
+from ..blocks.backup import BackupConfig, TableBackups
 from ..blocks.kms import EncryptionKey, KeyConfig
 from ..blocks.naming import Namer
 from ..blocks.sign_in import RegionKey, SharedApiKey, publish_user_pool, user_pool_and_client
@@ -53,6 +54,8 @@ class GlobalStack(TerraformStack):
             self._sign_in(config, namer)
         if config.secrets:
             self._app_secrets(config, namer, keys)
+        if config.backup_enabled:
+            self._backups(config, namer, keys, account_id, table)
 
     def _key(self, namer: Namer, region: str, account_id: str) -> RegionKey:
         """The region's key; its address (``<region>_key_...``) is the one it had when each
@@ -91,6 +94,30 @@ class GlobalStack(TerraformStack):
             "api_key_secret_name",
             value=secret.secret_name,
             description="The secret that holds the API key (x-api-key), replicated to every region",
+        )
+
+    def _backups(
+        self, config: StackConfig, namer: Namer, keys: dict[str, RegionKey], account_id: str, table: GlobalTable
+    ) -> None:
+        TableBackups(
+            self,
+            "backups",
+            keys=keys,
+            account_id=account_id,
+            table_arn=table.copy_in(config.home).arn,
+            config=BackupConfig(
+                namer=namer,
+                home_region=config.home,
+                copy_region=config.backup_copy,
+                retention_days=config.backup_retention_days,
+                alarm_email=config.alarm_email,
+                subscriptions=config.alarm_subscriptions,
+                # The teardown lifts the table's protection, a region's removal its copy's: the
+                # backups go with the table and the keys.
+                deletable_regions=config.removing_regions
+                if config.table_deletion_protection
+                else tuple(config.regions),
+            ),
         )
 
     def _app_secrets(self, config: StackConfig, namer: Namer, keys: dict[str, RegionKey]) -> None:
