@@ -103,6 +103,31 @@ def test_ci_posts_one_comment_updated_in_place() -> None:
     assert "updateComment" in script and "createComment" in script and "startsWith(marker)" in script
 
 
+def test_the_comment_shows_the_fixed_cost_before_and_after_the_change() -> None:
+    checks = steps(workflow("ci.yml")["jobs"]["checks"])
+    runs = [step.get("run", "") for step in checks]
+    [diff] = [i for i, run in enumerate(runs) if "tools/synth_diff.py" in run]
+    [costs] = [i for i, run in enumerate(runs) if "tools/cost.py" in run]
+    # Appended to the file the comment posts, after the synth diff wrote it, against the base synth.
+    assert costs > diff and "--base ../base/cdktf.out >> synth-diff.md" in runs[costs]
+    assert checks[costs]["if"] == "github.event_name == 'pull_request'"
+
+
+def test_infracost_estimates_each_plan_only_where_its_key_is_set() -> None:
+    plan = workflow("ci.yml")["jobs"]["plan"]
+    assert plan["env"] == {"INFRACOST_API_KEY": "${{ secrets.INFRACOST_API_KEY }}"}
+    infracost = [
+        s for s in steps(plan) if "infracost" in (s.get("uses", "") + s.get("run", "") + s.get("name", "")).lower()
+    ]
+    assert len(infracost) == 2 and all(s["if"] == "env.INFRACOST_API_KEY != ''" for s in infracost)
+    [script] = [
+        s["with"]["script"]
+        for s in steps(workflow("ci.yml")["jobs"]["comment"])
+        if s.get("uses", "").startswith("actions/github-script@")
+    ]
+    assert "'infracost-' + dir.slice(5)" in script and "existsSync(estimate)" in script
+
+
 def test_plan_uses_oidc_and_a_role_per_environment_without_stored_keys() -> None:
     plan = workflow("ci.yml")["jobs"]["plan"]
     assert plan["permissions"]["id-token"] == "write"
