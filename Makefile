@@ -44,7 +44,7 @@ export TF_CLI_CONFIG_FILE := /dev/null
 endif
 endif
 
-.PHONY: help install synth check test test-slow snapshot-update docs lint security diff serve serve-local outputs cost bench pr clean
+.PHONY: help install synth check test test-slow snapshot-update docs lint security diff serve serve-local outputs preflight cost bench pr clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -121,6 +121,9 @@ outputs: $(VENV)/.installed  ## ENV's outputs over its stacks as one JSON (OUTPU
 	@test -n "$(OUTPUTS_ENV)" || { echo "error: name the environment: make outputs ENV=dev" >&2; exit 2; }
 	@$(PY) tools/outputs.py "$(OUTPUTS_ENV)" $(if $(OUTPUTS_FILE),--outputs-file "$(OUTPUTS_FILE)") \
 		$(if $(OUTPUT),--output "$(OUTPUT)") $(if $(SHOW_SENSITIVE),--show-sensitive)
+
+preflight: $(VENV)/.installed  ## Before a first deploy: Terraform, the registry, credentials, the bootstrap, quotas, the zone (changes nothing)
+	@$(PY) tools/preflight.py
 
 cost: $(VENV)/.installed  ## Fixed monthly cost of every stack and region, from a fresh synth (BASE_OUT=dir: compared with another synth)
 	@$(PY) main.py > /dev/null
