@@ -348,6 +348,8 @@ GLOBAL = StackConfig(
 VARIANTS = {
     "project_name": "variant",
     "regions": ["eu-west-1"],
+    # The variants' bootstrap stack (scanned by the security gate) makes AWS Config's recorder too.
+    "config_recorder": True,
     "environments": {
         # Two regions: one user pool (the home region's) that every region's authorizer trusts.
         "cognito": {

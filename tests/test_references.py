@@ -58,6 +58,9 @@ OWN_NAME = {
 # Types that have no name of their own (they are known by their id, or by what they attach to).
 NAMELESS = {
     "aws_acm_certificate_validation",
+    # The recorder's status is named after its recorder (by reference); an attachment by its role.
+    "aws_config_configuration_recorder_status",
+    "aws_iam_role_policy_attachment",
     "aws_api_gateway_account",
     "aws_api_gateway_base_path_mapping",
     "aws_api_gateway_deployment",
