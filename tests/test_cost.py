@@ -104,3 +104,15 @@ def test_as_typed_no_stacks_is_one_line_and_exit_2(tmp_path):
     )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == f"error: {tmp_path}: no synthesized stacks (run make synth, or python main.py, first)\n"
+
+
+def test_only_the_stacks_the_last_synth_wrote_are_priced(default_synth, tmp_path):
+    """A stack no longer configured may stay in cdktf.out (it holds a state file): not priced."""
+    import shutil
+
+    copy = tmp_path / "out"
+    shutil.copytree(default_synth.outdir / "stacks", copy / "stacks")
+    shutil.copy(default_synth.outdir / "manifest.json", copy / "manifest.json")
+    shutil.copytree(copy / "stacks" / "iac-aws-nova-dev-us-west-2", copy / "stacks" / "iac-aws-nova-old-us-west-2")
+    assert "iac-aws-nova-old-us-west-2" not in cost.stacks_of(copy)
+    assert set(cost.stacks_of(copy)) == set(default_synth.stacks)

@@ -79,11 +79,15 @@ class NoStacks(Exception):
 
 
 def stacks_of(outdir: Path) -> dict[str, dict[str, Any]]:
-    """Every synthesized stack of ``outdir`` by name (``stacks/<name>/cdk.tf.json``)."""
+    """Every stack the last synth into ``outdir`` wrote, by name (``stacks/<name>/cdk.tf.json``):
+    those its ``manifest.json`` lists, where it has one (a stack no longer configured can stay
+    behind, holding a state file)."""
+    manifest = outdir / "manifest.json"
+    listed = set(json.loads(manifest.read_text())["stacks"]) if manifest.is_file() else None
     found = {
         d.name: json.loads((d / "cdk.tf.json").read_text())
         for d in sorted((outdir / "stacks").glob("*"))
-        if (d / "cdk.tf.json").is_file()
+        if (d / "cdk.tf.json").is_file() and (listed is None or d.name in listed)
     }
     if not found:
         raise NoStacks(f"{outdir}: no synthesized stacks (run make synth, or python main.py, first)")
