@@ -124,6 +124,11 @@ atexit.register(_end_of_session)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Under pytest-xdist a module's background runs and fixtures are made once only if its tests
+    # stay in one worker.
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and getattr(config.option, "dist", "no") not in ("loadscope", "loadfile"):
+        raise pytest.UsageError("with -n, use --dist loadscope (as make test does) or --dist loadfile")
     config.addinivalue_line(
         "markers", "after_background: waits for a BackgroundRun; runs at the end of the session, so the wait overlaps"
     )

@@ -93,3 +93,23 @@ def test_the_recorders_role_is_config_of_this_account_and_writes_only_its_prefix
     assert prefix.endswith(".account_id}/Config/*") and "/AWSLogs/" in prefix
     attachment = resource_at(recorded, "aws_iam_role_policy_attachment", "compliance/role-reads-configuration")
     assert attachment["policy_arn"] == "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
+
+
+def test_a_state_region_outside_the_regions_keeps_the_bucket_there_and_global_types_in_the_first(synth):
+    config = StackConfig(
+        regions=("eu-west-1",), state_bucket="acme-tfstate", state_region="us-east-1", config_recorder=True
+    )
+    stack = synth(config).stacks["iac-aws-nova-bootstrap"]
+    bucket = resource_at(stack, "aws_s3_bucket", "compliance/bucket/bucket")
+    recorder = resource_at(stack, "aws_config_configuration_recorder", "compliance/recorder-eu-west-1")
+    assert bucket["provider"] == "aws.us-east-1"
+    assert recorder["recording_group"]["include_global_resource_types"] is True
+    assert not resources(stack, "aws_config_configuration_recorder", "us-east-1")
+
+
+def test_a_recorder_without_the_rules_is_refused():
+    from constructs_lib.settings import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        StackConfig(config_rules=False, config_recorder=True)
+    assert str(caught.value).startswith("config_recorder: true needs config_rules")

@@ -95,7 +95,10 @@ def test_compared_with_a_base_it_shows_before_after_and_the_change(default_synth
 def test_usage_priced_items_are_listed_per_unit(default_synth):
     text = cost.report(default_synth.outdir)
     assert "- API Gateway: $3.50 per million requests" in text
-    assert "Config" in text and "Secrets" not in text.split("Priced by use")[1]
+    usage = text.split("Priced by use")[1]
+    assert "- AWS Config: $0.001 per rule evaluation" in usage and "- AWS Backup: " in usage
+    # Only what the stacks hold: the default has no recorder.
+    assert "configuration item" not in usage
 
 
 def test_as_typed_no_stacks_is_one_line_and_exit_2(tmp_path):

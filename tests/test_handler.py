@@ -490,6 +490,7 @@ def test_internal_bug_becomes_500_json(monkeypatch: pytest.MonkeyPatch, capsys: 
 def test_loading_handler_writes_no_bytecode_into_lambda_src(monkeypatch: pytest.MonkeyPatch) -> None:
     # Even where the interpreter writes bytecode next to the source (the suite writes it to .cache/pycache).
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    monkeypatch.setattr(sys, "pycache_prefix", None)  # as an interpreter without the suite's cache
     load_handler_module(name="lambda_src_handler_bytecode_check")
     assert sys.dont_write_bytecode is False
     assert not list(LAMBDA_DIR.rglob("__pycache__"))

@@ -142,7 +142,7 @@ def test_a_ready_account_passes_every_check(account):
 def test_without_the_bootstrap_stack_it_says_to_deploy_it(account):
     account.bootstrap("eu-west-1")
     account.record(*REGIONS)
-    [bootstrap] = _by_name(preflight.run([_config()], account.clients, **LOCAL))["bootstrap"]
+    [bootstrap] = list(preflight.bootstrap_checks(account.clients, [_config()]))
     assert (bootstrap.status, bootstrap.detail) == (
         "FAIL",
         "API Gateway has no CloudWatch role in eu-central-1: deploy the bootstrap stack first",
@@ -152,14 +152,14 @@ def test_without_the_bootstrap_stack_it_says_to_deploy_it(account):
 def test_a_state_bucket_that_is_not_there_fails(account):
     account.bootstrap(*REGIONS)
     account.record(*REGIONS)
-    checks = _by_name(preflight.run([_config(state_bucket="acme-tfstate")], account.clients, **LOCAL))
+    checks = _by_name(list(preflight.bootstrap_checks(account.clients, [_config(state_bucket="acme-tfstate")])))
     assert [(c.status, c.detail.split(":")[0]) for c in checks["state bucket"]] == [
         ("FAIL", "acme-tfstate in eu-west-1")
     ]
     boto3.client("s3", region_name="eu-west-1").create_bucket(
         Bucket="acme-tfstate", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
-    checks = _by_name(preflight.run([_config(state_bucket="acme-tfstate")], account.clients, **LOCAL))
+    checks = _by_name(list(preflight.bootstrap_checks(account.clients, [_config(state_bucket="acme-tfstate")])))
     assert checks["state bucket"][0].status == "ok"
 
 
@@ -167,7 +167,7 @@ def test_reserved_concurrency_must_leave_lambda_its_100(account):
     account.bootstrap(*REGIONS)
     account.record(*REGIONS)
     account.unreserved = 150
-    checks = _by_name(preflight.run([_config(lambda_reserved_concurrency=60)], account.clients, **LOCAL))
+    checks = _by_name(list(preflight.capacity_checks(account.clients, [_config(lambda_reserved_concurrency=60)])))
     assert {c.status for c in checks["lambda concurrency"]} == {"FAIL"}
     assert checks["lambda concurrency"][0].detail.startswith(
         "eu-west-1: 150 unreserved, the settings reserve 60, 90 would"
@@ -179,7 +179,7 @@ def test_a_full_vpc_quota_fails(account):
     account.record(*REGIONS)
     for _ in range(4):
         account.vpc()  # moto's default VPC and these: 5 of 5 in eu-west-1
-    vpcs = _by_name(preflight.run([_config()], account.clients, **LOCAL))["VPCs"]
+    vpcs = _by_name(list(preflight.capacity_checks(account.clients, [_config()])))["VPCs"]
     assert [(c.status, c.detail) for c in vpcs][0] == ("FAIL", "eu-west-1: 5 of 5, the environments add 1")
 
 
@@ -193,28 +193,28 @@ def test_the_hosted_zone_must_be_public_and_the_domains(account):
         (private, "api.example.org", "FAIL"),
         ("Z0000000000000000000", "api.example.org", "FAIL"),
     ):
-        [check] = _by_name(preflight.run([_config(domain_name=domain, hosted_zone_id=zone)], account.clients, **LOCAL))[
-            "hosted zone"
-        ]
+        [check] = list(preflight.domain_checks(account.clients, [_config(domain_name=domain, hosted_zone_id=zone)]))
         assert check.status == expected, check.line()
 
 
 def test_rules_without_a_recorder_fail_unless_the_stack_makes_one(account):
     account.bootstrap(*REGIONS)
     account.record("eu-west-1")
-    config = _by_name(preflight.run([_config()], account.clients, **LOCAL))["AWS Config"]
+    config = list(preflight.recorder_checks(account.clients, [_config()]))
     assert [(c.status, c.detail) for c in config] == [
         ("ok", "eu-west-1 records (default)"),
         ("FAIL", "eu-central-1 has no configuration recorder: set config_recorder true, or config_rules false"),
     ]
-    assert "AWS Config" not in _by_name(preflight.run([_config(config_recorder=True)], account.clients, **LOCAL))
+    assert "AWS Config" not in _by_name(
+        list(preflight.recorder_checks(account.clients, [_config(config_recorder=True)]))
+    )
 
 
 def test_copies_need_advanced_dynamodb_backup(account):
     account.bootstrap(*REGIONS)
     account.record(*REGIONS)
     account.advanced_backup = False
-    [backup] = _by_name(preflight.run([_config()], account.clients, **LOCAL))["AWS Backup"]
+    [backup] = list(preflight.backup_checks(account.clients, [_config()]))
     assert backup.status == "warn" and "advanced DynamoDB backup is off" in backup.detail
 
 

@@ -1,6 +1,6 @@
 """What the synthesized stacks cost each month before anyone uses them: ``make cost``.
 
-    python tools/cost.py [OUTDIR] [--base BASE_OUTDIR] [--markdown]
+    python tools/cost.py [OUTDIR] [--base BASE_OUTDIR]
 
 Reads every stack of ``OUTDIR`` (default ``cdktf.out``), finds the resources that cost money by the
 month whatever the traffic (KMS keys, interface endpoints, WAF web ACLs and their rules, dashboards,

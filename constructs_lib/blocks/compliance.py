@@ -75,13 +75,19 @@ class ComplianceRules(Construct):
         providers: Mapping[str, aws.AwsProvider],
         account_id: str,
         kms_key_arn: str | None = None,
+        recorder_provider: aws.AwsProvider | None = None,
     ) -> None:
+        """``providers``: the regions the rules (and recorders) go to; ``recorder_provider``: the
+        recorder region's, where its bucket and role are (default: its entry in ``providers``)."""
         super().__init__(scope, id_)
         recorders: dict[str, list[Any]] = {region: [] for region in providers}
         if config.recorder:
             if kms_key_arn is None:
                 raise ValueError("kms_key_arn: the recorder's bucket needs a key of the recorder region")
-            recorders = self._recorders(config, providers, account_id, kms_key_arn)
+            home = recorder_provider or providers.get(config.recorder_region)
+            if home is None:
+                raise ValueError(f"recorder_provider: none for the recorder region {config.recorder_region!r}")
+            recorders = self._recorders(config, providers, home, account_id, kms_key_arn)
         for region, provider in sorted(providers.items()):
             for rule in RULES:
                 self._rule(config, region, provider, rule, recorders[region])
@@ -112,16 +118,19 @@ class ComplianceRules(Construct):
         self,
         config: ComplianceConfig,
         providers: Mapping[str, aws.AwsProvider],
+        home_provider: aws.AwsProvider,
         account_id: str,
         kms_key_arn: str,
     ) -> dict[str, list[Any]]:
         """A recorder, a delivery channel and the recorder's status in every region; returns, by
-        region, what a rule must wait for."""
+        region, what a rule must wait for. Global resource types are recorded once: in the recorder
+        region, or the first region where no recorder runs there."""
         home = config.recorder_region
+        global_types = home if home in providers else sorted(providers)[0]
         bucket = Storage(
             self,
             "bucket",
-            provider=providers[home],
+            provider=home_provider,
             account_id=account_id,
             kms_key_arn=kms_key_arn,
             config=StorageConfig(namer=config.namer, region=home, component="config", noncurrent_version_days=365),
@@ -129,7 +138,7 @@ class ComplianceRules(Construct):
         role = service_role(
             self,
             "role",
-            provider=providers[home],
+            provider=home_provider,
             name=config.namer.name("config", home, kind="iam_role"),
             service="config.amazonaws.com",
             source_account=account_id,
@@ -148,7 +157,7 @@ class ComplianceRules(Construct):
         aws.IamRolePolicyAttachment(
             self,
             "role-reads-configuration",
-            provider=providers[home],
+            provider=home_provider,
             role=role.role.id,
             policy_arn=RECORDER_ROLE_POLICY,
         )
@@ -161,7 +170,7 @@ class ComplianceRules(Construct):
                 name=config.namer.global_name("config", kind="config_recorder"),
                 role_arn=role.arn,
                 recording_group=aws.ConfigConfigurationRecorderRecordingGroup(
-                    all_supported=True, include_global_resource_types=region == home
+                    all_supported=True, include_global_resource_types=region == global_types
                 ),
             )
             channel = aws.ConfigDeliveryChannel(

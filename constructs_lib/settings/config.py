@@ -619,7 +619,7 @@ class StackConfig:
         doc="Where each backup is copied: one of `regions`, not the home region. With one region there is no "
         "other region to copy to.",
         group=DATA,
-        default_doc="the first of `regions` after the home region",
+        default_doc="the first of `regions` other than the home region and not being removed",
     )
     queue_max_receive_count: int = setting(
         5,
@@ -911,6 +911,15 @@ class StackConfig:
                     f"must not exceed lambda_reserved_concurrency ({reserved})",
                 )
 
+    def _check_compliance(self) -> None:
+        if self.config_recorder and not self.config_rules:
+            raise fail(
+                "config_recorder",
+                self.config_recorder,
+                "needs config_rules: the recorder exists for the rules (an account's own recording is not "
+                "this project's to create)",
+            )
+
     def _check_backups(self) -> None:
         copy = self.backup_copy_region
         if copy is None:
@@ -929,6 +938,7 @@ class StackConfig:
         self._check_scaling()
         self._check_canary()
         self._check_backups()
+        self._check_compliance()
         if self.bootstrap_state == "remote" and self.state_bucket is None:
             raise fail(
                 "bootstrap_state",

@@ -68,7 +68,7 @@ class BootstrapConfig:
             remote_state=first.bootstrap_state == "remote",
             tags=dict(first.tags),
             config_rules=first.config_rules,
-            config_recorder=first.config_rules and first.config_recorder,
+            config_recorder=first.config_recorder,
         )
 
     @property
@@ -110,6 +110,7 @@ class BootstrapStack(TerraformStack):
                 providers={region: providers[region] for region in config.regions},
                 account_id=account_id,
                 kms_key_arn=state_keys[config.state_region],
+                recorder_provider=providers[config.state_region],
                 config=ComplianceConfig(
                     namer=namer,
                     project_name=config.project_name,

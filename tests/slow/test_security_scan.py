@@ -33,12 +33,14 @@ def _start_scan(default_synth: Any, synth: Any) -> None:
     _scan["report"] = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(gate.scan, dirs)
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: under pytest-xdist the scan starts with this module's first test (conftest's
+# _after_default_synth_of_this_module), after session fixtures are made.
+@pytest.fixture(scope="module")
 def variant_synth(default_synth: Any) -> Any:
     return _scan["variant"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def gate_report(default_synth: Any) -> Report:
     return _scan["report"].result()
 
