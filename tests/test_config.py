@@ -389,6 +389,11 @@ def test_an_error_in_an_override_says_so():
         ({"lambda_memory_mb": True}, "lambda_memory_mb: true must be a whole number (got a boolean)"),
         ({"lambda_memory_mb": None}, "lambda_memory_mb: null must be a whole number (got null)"),
         ({"environments": {"prod": None}}, "environments.prod: null must be an object of settings"),
+        (
+            {"environments": {"dev": {}, "prod": {"config_recorder": True}}},
+            "environments.prod.config_recorder: true is account-wide (the bootstrap stack's, one per account): "
+            "set it at the top level",
+        ),
         ({"domain_name": "api.example.com"}, 'domain_name: "api.example.com" needs hosted_zone_id too'),
         ({"hosted_zone_id": "Z1"}, 'hosted_zone_id: "Z1" needs domain_name too'),
     ],

@@ -369,7 +369,7 @@ class StackConfig:
         "Lambda in a VPC, S3 TLS-only and encrypted, API Gateway execution logging and WAF, DynamoDB "
         "point-in-time recovery and KMS, SNS KMS, encrypted log groups, KMS rotation (docs/security.md). "
         "They need a configuration recorder in each region: the account's own, or `config_recorder`. "
-        "Account-wide: the first environment's value counts. About $0.001 per evaluation.",
+        "Account-wide: set at the top level, not under `environments`. About $0.001 per evaluation.",
         group=STATE,
     )
     config_recorder: bool = setting(
@@ -377,7 +377,7 @@ class StackConfig:
         rule=Flag(),
         doc="Also create AWS Config's recorder (every supported resource type) and delivery channel, to an "
         "encrypted bucket, in every region the environments use: for an account that has none (AWS allows "
-        "one per region; README: which case you are in). Account-wide: the first environment's value counts. "
+        "one per region; docs/operations.md: which case you are in). Account-wide: set at the top level, not under `environments`. "
         "About $0.003 per configuration item recorded.",
         group=STATE,
     )

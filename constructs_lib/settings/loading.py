@@ -103,6 +103,10 @@ def configs_from_context(context: Mapping[str, Any], *, overridden: Sequence[str
     return _configs(context, overridden=tuple(overridden))
 
 
+# Settings of the bootstrap stack, which every environment of the account shares.
+ACCOUNT_WIDE = ("config_rules", "config_recorder")
+
+
 def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list[StackConfig]:
     def located(error: ConfigError, where: str, own: Mapping[str, Any]) -> ConfigError:
         root = error.setting.split(".", 1)[0]
@@ -144,6 +148,13 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
             own = _settings_from(overrides, where, flags=None)
             if "environment" in own:
                 raise ConfigError(f"{where}environment", "is set by the environment's name")
+            for key in ACCOUNT_WIDE:
+                if key in own:
+                    raise _fail(
+                        f"{where[:-1]}.{key}",
+                        own[key],
+                        "is account-wide (the bootstrap stack's, one per account): set it at the top level",
+                    )
         except ConfigError as error:
             raise located(error, "", {}) from None
         try:
