@@ -377,8 +377,8 @@ class StackConfig:
         rule=Flag(),
         doc="Also create AWS Config's recorder (every supported resource type) and delivery channel, to an "
         "encrypted bucket, in every region the environments use: for an account that has none (AWS allows "
-        "one per region; docs/operations.md: which case you are in). Account-wide: set at the top level, not under `environments`. "
-        "About $0.003 per configuration item recorded.",
+        "one per region; docs/operations.md: which case you are in). Account-wide: set at the top level, "
+        "not under `environments`. About $0.003 per configuration item recorded.",
         group=STATE,
     )
 
