@@ -161,14 +161,20 @@ class ComplianceRules(Construct):
             role=role.role.id,
             policy_arn=RECORDER_ROLE_POLICY,
         )
+        # Read once: every attribute read is a round trip to the jsii runtime.
+        name, role_arn, bucket_name = (
+            config.namer.global_name("config", kind="config_recorder"),
+            role.arn,
+            bucket.bucket_name,
+        )
         waits: dict[str, list[Any]] = {}
         for region, provider in sorted(providers.items()):
             recorder = aws.ConfigConfigurationRecorder(
                 self,
                 f"recorder-{region}",
                 provider=provider,
-                name=config.namer.global_name("config", kind="config_recorder"),
-                role_arn=role.arn,
+                name=name,
+                role_arn=role_arn,
                 recording_group=aws.ConfigConfigurationRecorderRecordingGroup(
                     all_supported=True, include_global_resource_types=region == global_types
                 ),
@@ -177,8 +183,8 @@ class ComplianceRules(Construct):
                 self,
                 f"channel-{region}",
                 provider=provider,
-                name=config.namer.global_name("config", kind="config_recorder"),
-                s3_bucket_name=bucket.bucket_name,
+                name=name,
+                s3_bucket_name=bucket_name,
                 s3_kms_key_arn=kms_key_arn,
                 depends_on=[recorder, role.policy],
             )
