@@ -10,7 +10,7 @@ from typing import Any
 
 from ..cdk import aws
 from ..cdk.core import Construct
-from .iam import Statement, service_role
+from .iam import ServiceRole, Statement, service_role
 from .naming import Namer
 from .storage import Storage, StorageConfig
 
@@ -114,19 +114,12 @@ class ComplianceRules(Construct):
             depends_on=after or None,
         )
 
-    def _recorders(
-        self,
-        config: ComplianceConfig,
-        providers: Mapping[str, aws.AwsProvider],
-        home_provider: aws.AwsProvider,
-        account_id: str,
-        kms_key_arn: str,
-    ) -> dict[str, list[Any]]:
-        """A recorder, a delivery channel and the recorder's status in every region; returns, by
-        region, what a rule must wait for. Global resource types are recorded once: in the recorder
-        region, or the first region where no recorder runs there."""
+    def _delivery(
+        self, config: ComplianceConfig, home_provider: aws.AwsProvider, account_id: str, kms_key_arn: str
+    ) -> tuple[Storage, ServiceRole]:
+        """The recorders' bucket in the recorder region, and their role: read the configuration,
+        deliver to that bucket, encrypt with its key."""
         home = config.recorder_region
-        global_types = home if home in providers else sorted(providers)[0]
         bucket = Storage(
             self,
             "bucket",
@@ -161,6 +154,22 @@ class ComplianceRules(Construct):
             role=role.role.id,
             policy_arn=RECORDER_ROLE_POLICY,
         )
+        return bucket, role
+
+    def _recorders(
+        self,
+        config: ComplianceConfig,
+        providers: Mapping[str, aws.AwsProvider],
+        home_provider: aws.AwsProvider,
+        account_id: str,
+        kms_key_arn: str,
+    ) -> dict[str, list[Any]]:
+        """A recorder, a delivery channel and the recorder's status in every region; returns, by
+        region, what a rule must wait for. Global resource types are recorded once: in the recorder
+        region, or the first region where no recorder runs there."""
+        home = config.recorder_region
+        global_types = home if home in providers else sorted(providers)[0]
+        bucket, role = self._delivery(config, home_provider, account_id, kms_key_arn)
         # Read once: every attribute read is a round trip to the jsii runtime.
         name, role_arn, bucket_name = (
             config.namer.global_name("config", kind="config_recorder"),
