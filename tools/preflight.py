@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from constructs_lib.settings import ConfigError, StackConfig, load_settings  # noqa: E402
+from constructs_lib.settings import ConfigError, StackConfig, load_settings, regions_of  # noqa: E402
 
 MIN_TERRAFORM = (1, 11)
 REGISTRY = "https://registry.terraform.io/v1/providers/hashicorp/aws/versions"
@@ -125,7 +125,7 @@ def identity_check(clients: Clients, region: str) -> tuple[Check, str | None]:
 
 
 def bootstrap_checks(clients: Clients, configs: Sequence[StackConfig]) -> Iterator[Check]:
-    regions = _regions(configs)
+    regions = regions_of(configs)
     missing = []
     for region in regions:
         try:
@@ -157,15 +157,8 @@ def _state_locations(config: StackConfig) -> list[Any]:
     return [config.state_of(stack) for stack in ("global", *config.regions)]
 
 
-def _regions(configs: Sequence[StackConfig]) -> list[str]:
-    found: list[str] = []
-    for config in configs:
-        found += [r for r in config.regions if r not in found]
-    return found
-
-
 def capacity_checks(clients: Clients, configs: Sequence[StackConfig]) -> Iterator[Check]:
-    for region in _regions(configs):
+    for region in regions_of(configs):
         using = [c for c in configs if region in c.regions]
         reserved = sum(c.lambda_reserved_concurrency or 0 for c in using)
         try:
@@ -225,7 +218,7 @@ def recorder_checks(clients: Clients, configs: Sequence[StackConfig]) -> Iterato
     first = configs[0]
     if not first.config_rules or first.config_recorder:
         return
-    for region in _regions(configs):
+    for region in regions_of(configs):
         try:
             recorders = clients("config", region).describe_configuration_recorders()["ConfigurationRecorders"]
         except Exception as error:

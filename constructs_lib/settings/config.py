@@ -262,6 +262,15 @@ class StateLocation:
 DEFAULT_REGIONS = ("us-east-1", "us-west-2")
 
 
+def regions_of(configs: Sequence[StackConfig]) -> tuple[str, ...]:
+    """Every region any of the environments uses, in the order they first name them: the
+    account-wide stack's regions."""
+    regions: list[str] = []
+    for config in configs:
+        regions += [r for r in config.regions if r not in regions]
+    return tuple(regions)
+
+
 @dataclass(frozen=True)
 class OutsideWatch:
     """A region (``watcher``) whose stack calls another region's API (``watched``) by its own name

@@ -12,7 +12,7 @@ from ..blocks.naming import Namer
 from ..blocks.storage import Storage, StorageConfig
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformOutput, TerraformStack
-from ..settings import StackConfig
+from ..settings import StackConfig, regions_of
 from ..settings.config import StateLocation, bootstrap_stack_name
 from .common import MANAGED_BY, configure_backend, regional_provider
 
@@ -50,9 +50,6 @@ class BootstrapConfig:
     def from_stacks(cls, configs: Sequence[StackConfig]) -> BootstrapConfig:
         if not configs:
             raise ValueError("configs: the bootstrap stack needs at least one environment")
-        regions: list[str] = []
-        for config in configs:
-            regions += [r for r in config.regions if r not in regions]
         buckets = {
             StateBucket(name=location.bucket, region=location.region)
             for config in configs
@@ -62,7 +59,7 @@ class BootstrapConfig:
         first = configs[0]
         return cls(
             project_name=first.project_name,
-            regions=tuple(regions),
+            regions=regions_of(configs),
             state_region=first.state_of("global").region,
             state_buckets=tuple(sorted(buckets, key=lambda b: (b.region != first.state_of("global").region, b.name))),
             remote_state=first.bootstrap_state == "remote",
