@@ -35,6 +35,20 @@ def failing_base(project: Path) -> dict[str, object]:
     return {"exit": result.returncode, "stderr": result.stderr[-2000:], **leftovers(project)}
 
 
+def node_in_group(group: int) -> bool:
+    """Whether a node process runs in this process group (the CDK's runtime, started by a synth)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+            pgrp = int(fields[1].split()[2])
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we read it
+        if pgrp == group and name == "node":
+            return True
+    return False
+
+
 def interrupted(project: Path) -> dict[str, object]:
     """Ctrl-C while the base synthesizes: make stops, nothing is left."""
     process = subprocess.Popen(
@@ -44,11 +58,12 @@ def interrupted(project: Path) -> dict[str, object]:
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    # Into the base's synth: its CDK runtime (node) has started, so Python's start-up, where a
+    # Ctrl-C is a traceback in any Python program, is over. A fixed sleep was too short under load.
     deadline = time.monotonic() + 60
-    while not (project / ".diff-base" / "main.py").exists() and time.monotonic() < deadline:
+    while not node_in_group(process.pid) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    seen = (project / ".diff-base").exists()
-    time.sleep(0.5)  # into the base's synth
+    seen = (project / ".diff-base" / "main.py").exists() and node_in_group(process.pid)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     _, stderr = process.communicate(timeout=60)
     return {"seen": seen, "exit": process.returncode, "stderr": stderr.decode()[-2000:], **leftovers(project)}
