@@ -364,6 +364,8 @@ VARIANTS = {
             "table_deletion_protection": False,
             "api_cache_size_gb": 0.5,
             "availability_zone_ids": {"eu-west-1": ["euw1-az1", "euw1-az2"]},
+            # A gradual rollout in every region: CodeDeploy's application and groups in each.
+            "deployment_strategy": "linear_10_percent_every_minute",
         },
         # With a custom domain: certificates, custom domains, health checks, records, and the
         # health alarms' own provider, key and topic in us-east-1.
@@ -374,8 +376,10 @@ VARIANTS = {
             "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
         },
         # What watches and warms: a canary, provisioned concurrency that scales on a schedule, and
-        # alarm subscriptions; and application secrets (their endpoint and grants).
+        # alarm subscriptions; and application secrets (their endpoint and grants). A canary rollout
+        # of that warm alias.
         "watched": {
+            "deployment_strategy": "canary_10_percent_5_minutes",
             "secrets": ["db-password"],
             "canary_interval_minutes": 5,
             "lambda_provisioned_concurrency": 1,

@@ -26,6 +26,8 @@ OWN_NAME = {
     "aws_cloudwatch_log_group": "name",
     "aws_cloudwatch_log_metric_filter": "name",
     "aws_cloudwatch_metric_alarm": "alarm_name",
+    "aws_codedeploy_app": "name",
+    "aws_codedeploy_deployment_group": "deployment_group_name",
     "aws_cognito_user_pool": "name",
     "aws_cognito_user_pool_client": "name",
     "aws_dynamodb_table": "name",

@@ -16,6 +16,8 @@ from .kms import use_through
 from .naming import Namer
 from .packaging import build_package
 from .rules import (
+    ALL_AT_ONCE,
+    DEPLOYMENT_STRATEGY,
     LAMBDA_MEMORY_MB,
     LAMBDA_RUNTIMES,
     LAMBDA_TIMEOUT_SECONDS,
@@ -156,6 +158,10 @@ class FunctionConfig:
         always set. Default: none.
     queue_triggers: SQS queues that invoke the function (see ``QueueTrigger``). Default: none.
     schedule_triggers: schedules that invoke it (see ``ScheduleTrigger``). Default: none.
+    deployment_strategy: ``"all_at_once"`` (default): each apply moves the ``live`` alias to the new
+        version. Any other (``"canary_10_percent_5_minutes"``, ``"linear_10_percent_every_minute"``,
+        ...): Terraform still publishes each new version, but leaves the alias, once created, to a
+        CodeDeploy deployment (``TrafficShifting``, and the deploy workflow) that shifts it gradually.
     """
 
     namer: Namer
@@ -175,6 +181,7 @@ class FunctionConfig:
     environment: Mapping[str, str] = field(default_factory=dict)
     queue_triggers: tuple[QueueTrigger, ...] = ()
     schedule_triggers: tuple[ScheduleTrigger, ...] = ()
+    deployment_strategy: str = ALL_AT_ONCE
 
     def __post_init__(self) -> None:
         # The limits are the settings layer's own rule objects: one rule, one message.
@@ -192,11 +199,17 @@ class FunctionConfig:
         PC_SCHEDULES.check("provisioned_concurrency_schedules", self.provisioned_concurrency_schedules)
         self.scaling()  # the bounds together
         LOG_RETENTION.check("log_retention_days", self.log_retention_days)
+        DEPLOYMENT_STRATEGY.check("deployment_strategy", self.deployment_strategy)
         if not Path(self.source_dir).is_dir():
             raise ValueError(f"source_dir: {str(self.source_dir)!r} is not a directory")
         for key in self.environment:
             if not _ENV_NAME_RE.match(key) or key in _RESERVED_ENV:
                 raise ValueError(f"environment: {key!r} is not an allowed variable name")
+
+    @property
+    def gradual(self) -> bool:
+        """CodeDeploy, not Terraform, moves the ``live`` alias to each new version."""
+        return self.deployment_strategy != ALL_AT_ONCE
 
     def scaling(self) -> ScalingConfig | None:
         """The provisioned concurrency's scaling, when ``provisioned_concurrency_max`` is set."""
@@ -271,13 +284,21 @@ class Function(Construct):
         )
         self._role = self._execution_role(config, account_id, subnet_ids, security_group_id, kms_key_arn, statements)
         self._function = self._lambda(config, subnet_ids, security_group_id, kms_key_arn, environment)
+        self._version = self._function.version
         self._alias = aws.LambdaAlias(
             self,
             "alias",
             provider=provider,
             name=self.ALIAS,
             function_name=self._function.function_name,
-            function_version=self._function.version,
+            # Created at the first version; under a gradual strategy CodeDeploy moves it after that
+            # (weights while it shifts), and Terraform must not move it back.
+            function_version=self._version,
+            lifecycle=(
+                TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"])
+                if config.gradual
+                else None
+            ),
         )
         # Each attribute read is a round trip to the jsii runtime: read each token once.
         self._alias_arn = self._alias.arn
@@ -508,6 +529,11 @@ class Function(Construct):
     @property
     def function_arn(self) -> str:
         return self._function.arn
+
+    @property
+    def version(self) -> str:
+        """The newest version Terraform published (what a gradual deployment shifts the alias to)."""
+        return self._version
 
     @property
     def alias_name(self) -> str:

@@ -401,6 +401,14 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AlarmRef:
+    """An alarm's name and ARN, as references to it."""
+
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AsyncWatch:
     """What Monitoring watches of a region's async path: the queues and the worker by name
     (references, so the alarms wait for them)."""
@@ -519,7 +527,8 @@ class Monitoring(Construct):
         if watched.access_log_group_name is not None:
             self._count_throttled(config, provider, watched.access_log_group_name)
             specs.append(config.throttled_alarm())
-        self._alarm_names = [self._alarm(config, provider, spec) for spec in specs]
+        self._alarms = {spec.what: self._alarm(config, provider, spec) for spec in specs}
+        self._alarm_names = [namer.name(spec.what, region, kind="cloudwatch_alarm") for spec in specs]
 
     @staticmethod
     def _dimensions(
@@ -552,7 +561,7 @@ class Monitoring(Construct):
             subjects["certificate"] = {"CertificateArn": watched.certificate_arn}
         return subjects
 
-    def _alarm(self, config: MonitoringConfig, provider: aws.AwsProvider, spec: AlarmSpec) -> str:
+    def _alarm(self, config: MonitoringConfig, provider: aws.AwsProvider, spec: AlarmSpec) -> aws.CloudwatchMetricAlarm:
         name = config.namer.name(spec.what, config.region, kind="cloudwatch_alarm")
         common: dict[str, Any] = {
             "alarm_name": name,
@@ -567,7 +576,7 @@ class Monitoring(Construct):
         if spec.expression is None:
             [series] = spec.series
             percentile = series.statistic.startswith("p")
-            aws.CloudwatchMetricAlarm(
+            return aws.CloudwatchMetricAlarm(
                 self,
                 spec.what,
                 provider=provider,
@@ -579,7 +588,6 @@ class Monitoring(Construct):
                 period=spec.period_seconds,
                 **common,
             )
-            return name
         queries = [
             aws.CloudwatchMetricAlarmMetricQuery(
                 id=f"m{index}",
@@ -595,8 +603,7 @@ class Monitoring(Construct):
             for index, series in enumerate(spec.series)
         ]
         queries.append(aws.CloudwatchMetricAlarmMetricQuery(id="e", expression=spec.expression, return_data=True))
-        aws.CloudwatchMetricAlarm(self, spec.what, provider=provider, metric_query=queries, **common)
-        return name
+        return aws.CloudwatchMetricAlarm(self, spec.what, provider=provider, metric_query=queries, **common)
 
     def _count_throttled(self, config: MonitoringConfig, provider: aws.AwsProvider, log_group_name: str) -> None:
         """A metric of the requests the API answered 429, from its JSON access log."""
@@ -622,3 +629,11 @@ class Monitoring(Construct):
     @property
     def alarm_names(self) -> list[str]:
         return list(self._alarm_names)
+
+    def alarm(self, what: str) -> AlarmRef:
+        """One of the region's alarms (``"fn-errors"``, ``"api-5xx"``, ...) by reference: what
+        watches it waits for it."""
+        if what not in self._alarms:
+            raise ValueError(f"alarm: {what!r} is not one of this region's alarms ({', '.join(self._alarms)})")
+        alarm = self._alarms[what]
+        return AlarmRef(name=alarm.alarm_name, arn=alarm.arn)

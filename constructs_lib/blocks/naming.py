@@ -45,6 +45,8 @@ LIMITS: dict[str, int] = {
     "backup_selection": 50,
     "config_rule": 128,
     "config_recorder": 256,
+    "codedeploy_app": 100,
+    "codedeploy_group": 100,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

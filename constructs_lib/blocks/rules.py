@@ -58,6 +58,26 @@ MAX_DNS_NAME = 253
 # subnets, and a warning when a user pins one.
 CONSTRAINED_ZONE_IDS: dict[str, tuple[str, ...]] = {"us-east-1": ("use1-az3",)}
 
+# How new function code reaches the ``live`` alias (``deployment_strategy``): each strategy's
+# predefined CodeDeploy deployment configuration for Lambda, and the most minutes its traffic shift
+# takes (a canary: 10% for N minutes, then the rest; linear: 10% more every N minutes, ten steps).
+# "all_at_once" is Terraform moving the alias itself (CodeDeploy's LambdaAllAtOnce, without CodeDeploy).
+ALL_AT_ONCE = "all_at_once"
+DEPLOYMENT_STRATEGIES: dict[str, tuple[str, int]] = {
+    ALL_AT_ONCE: ("CodeDeployDefault.LambdaAllAtOnce", 0),
+    "canary_10_percent_5_minutes": ("CodeDeployDefault.LambdaCanary10Percent5Minutes", 5),
+    "canary_10_percent_10_minutes": ("CodeDeployDefault.LambdaCanary10Percent10Minutes", 10),
+    "canary_10_percent_15_minutes": ("CodeDeployDefault.LambdaCanary10Percent15Minutes", 15),
+    "canary_10_percent_30_minutes": ("CodeDeployDefault.LambdaCanary10Percent30Minutes", 30),
+    "linear_10_percent_every_minute": ("CodeDeployDefault.LambdaLinear10PercentEvery1Minute", 10),
+    "linear_10_percent_every_2_minutes": ("CodeDeployDefault.LambdaLinear10PercentEvery2Minutes", 20),
+    "linear_10_percent_every_3_minutes": ("CodeDeployDefault.LambdaLinear10PercentEvery3Minutes", 30),
+    "linear_10_percent_every_10_minutes": ("CodeDeployDefault.LambdaLinear10PercentEvery10Minutes", 100),
+}
+# The deployment configurations by name: what a deployment group's output says, and how long its
+# shift takes.
+SHIFT_MINUTES = dict(DEPLOYMENT_STRATEGIES.values())
+
 # The shape of every AWS region name, e.g. "us-east-1", "ap-southeast-7", "us-gov-west-1".
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 
@@ -435,6 +455,7 @@ LAMBDA_MEMORY_MB = Whole(128, 10240)
 LAMBDA_TIMEOUT_SECONDS = Whole(1, 900)
 LOG_RETENTION = Both(Whole(1), OneOf(LOG_RETENTION_DAYS, "is not a retention CloudWatch accepts ({values})"))
 API_AUTH = OneOf(API_AUTH_MODES)
+DEPLOYMENT_STRATEGY = OneOf(tuple(DEPLOYMENT_STRATEGIES))
 API_CACHE_SIZE = OrNull(OneOf(API_CACHE_SIZES_GB, "must be one of {values} (GB) or null"))
 REQUEST_BODY_LIMIT = OneOf(REQUEST_BODY_LIMITS_KB, "must be one of {values} (the body sizes WAF can inspect)")
 WAF_RATE_LIMIT = Whole(100, 2_000_000_000)

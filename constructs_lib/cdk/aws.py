@@ -83,6 +83,13 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarmMetricQuery,
     CloudwatchMetricAlarmMetricQueryMetric,
 )
+from cdktf_cdktf_provider_aws.codedeploy_app import CodedeployApp
+from cdktf_cdktf_provider_aws.codedeploy_deployment_group import (
+    CodedeployDeploymentGroup,
+    CodedeployDeploymentGroupAlarmConfiguration,
+    CodedeployDeploymentGroupAutoRollbackConfiguration,
+    CodedeployDeploymentGroupDeploymentStyle,
+)
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
     CognitoUserPoolPasswordPolicy,
@@ -245,6 +252,11 @@ from .lazy_provider import node_started as _node_started
 _node_started()  # jsii's Node process runs now: later child processes need not carry the hook
 
 __all__ = [
+    "CodedeployApp",
+    "CodedeployDeploymentGroup",
+    "CodedeployDeploymentGroupAlarmConfiguration",
+    "CodedeployDeploymentGroupAutoRollbackConfiguration",
+    "CodedeployDeploymentGroupDeploymentStyle",
     "IamRolePolicyAttachment",
     "ConfigConfigRule",
     "ConfigConfigRuleScope",

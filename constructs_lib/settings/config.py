@@ -23,6 +23,7 @@ from ..blocks.rules import (
     BACKUP_RETENTION_DAYS,
     CANARY_INTERVAL_MINUTES,
     CANARY_RUNTIME,
+    DEPLOYMENT_STRATEGY,
     DOMAIN_NAME,
     HOSTED_ZONE_ID,
     LAMBDA_MEMORY_MB,
@@ -465,6 +466,19 @@ class StackConfig:
         group=FUNCTION,
         into=("function.provisioned_concurrency_schedules",),
         default_doc="none",
+    )
+    deployment_strategy: str = setting(
+        "all_at_once",
+        rule=DEPLOYMENT_STRATEGY,
+        doc="How new code of the API function and the worker reaches their `live` alias: `all_at_once` "
+        "(Terraform moves it), or through CodeDeploy, a canary (`canary_10_percent_N_minutes`: 10% of the "
+        "traffic for N minutes, then all) or a linear shift (`linear_10_percent_every_N_minutes`: 10% more "
+        "each time). The deploy workflow starts one deployment per function after each region's apply and "
+        "waits for it; CodeDeploy rolls back when an alarm fires: the API function's errors or the API's "
+        "5XX rate, the worker's errors or failed messages (docs/operations.md, Gradual rollout). Free: "
+        "CodeDeploy charges nothing for Lambda.",
+        group=FUNCTION,
+        into=("function.deployment_strategy", "worker.deployment_strategy"),
     )
     secrets: tuple[str, ...] = setting(
         (),

@@ -17,6 +17,8 @@ from ..blocks.monitoring import AsyncWatch, Monitoring, MonitoringConfig, Watche
 from ..blocks.naming import Namer
 from ..blocks.network import Network, NetworkConfig
 from ..blocks.queue import Queue, QueueConfig
+from ..blocks.rollout import GradualRollout, GradualRolloutConfig, RolloutTarget
+from ..blocks.rules import ALL_AT_ONCE
 from ..blocks.sign_in import api_key_secret_name, user_pool_parameter_name
 from ..blocks.storage import Storage, StorageConfig
 from ..blocks.table import TableConfig, TableCopy
@@ -34,7 +36,8 @@ class RegionalDeployment(Construct):
     event bus that feeds it; the change feed from the table copy's stream to the bus; the API
     function (granted its region's table copy and the key through DynamoDB) and the queue's worker;
     a REST API in front of the function, with a custom domain when one is configured and a WAF web
-    ACL unless turned off; an artifacts bucket; and alarms with an SNS topic.
+    ACL unless turned off; an artifacts bucket; and alarms with an SNS topic. Under a gradual
+    ``deployment_strategy``, a CodeDeploy deployment group per function that rolls back on its alarms.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class RegionalDeployment(Construct):
         self._web_acl_name = self._waf().web_acl_name if config.waf_enabled else None
         self.storage = self._storage()
         self.monitoring = self._monitoring()
+        self.rollout = self._rollout() if config.deployment_strategy != ALL_AT_ONCE else None
         self._tracing()
         if config.canary_interval_minutes is not None:
             self._canary()
@@ -350,6 +354,35 @@ class RegionalDeployment(Construct):
                 f"{api.api_name}/{api.stage_name}",
             ),
             config=TracingConfig(namer=self._namer, region=self._region, **self._config.settings_for("tracing")),
+        )
+
+    def _rollout(self) -> GradualRollout:
+        """CodeDeploy moves each function's alias: the API function's deployments roll back on its
+        errors and the API's 5XX rate, the worker's on its errors and its failed messages."""
+        monitoring = self.monitoring
+        watched = (
+            ("fn", self.function, ("fn-errors", "api-5xx")),
+            ("worker", self.worker, ("worker-errors", "worker-failures")),
+        )
+        return GradualRollout(
+            self,
+            "rollout",
+            provider=self._provider,
+            account_id=self._account_id,
+            targets=[
+                RolloutTarget(
+                    component=component,
+                    function_name=function.deployed_function_name,
+                    function_arn=function.function_arn,
+                    alias_name=function.alias_name,
+                    version=function.version,
+                    alarms=tuple(monitoring.alarm(what) for what in alarms),
+                )
+                for component, function, alarms in watched
+            ],
+            config=GradualRolloutConfig(
+                namer=self._namer, region=self._region, deployment_strategy=self._config.deployment_strategy
+            ),
         )
 
     def _monitoring(self) -> Monitoring:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..blocks.naming import Namer
+from ..blocks.rollout import GradualRollout
 from ..cdk.core import Construct, TerraformOutput, TerraformStack
 from ..settings import StackConfig
 from .common import configure_backend, regional_provider, stack_tags
@@ -36,7 +37,8 @@ class RegionalStack(TerraformStack):
 
     Outputs, each a map with this region as its only key: ``api_urls``, ``lambda_arns``,
     ``s3_buckets``, ``vpc_ids``, ``event_bus_names``, ``queue_urls``, ``dead_letter_queue_urls``;
-    ``api_keys`` (sensitive, ``api_key`` auth); ``regional_api_urls`` (with a domain).
+    ``api_keys`` (sensitive, ``api_key`` auth); ``regional_api_urls`` (with a domain); ``rollouts``
+    (under a gradual ``deployment_strategy``: what ``tools/rollout.py`` deploys).
     """
 
     def __init__(self, scope: Construct, config: StackConfig, region: str, *, source_dir: Path) -> None:
@@ -68,6 +70,8 @@ class RegionalStack(TerraformStack):
                 sensitive=True,
                 description="The API key (the same in every region; send it as x-api-key), keyed by region",
             )
+        if deployment.rollout is not None:
+            self._rollout_output(deployment.rollout, region)
         if deployment.domain is not None:
             TerraformOutput(
                 self,
@@ -75,3 +79,27 @@ class RegionalStack(TerraformStack):
                 value={region: deployment.domain.regional_url},
                 description="The region's own custom-domain URL of /api, keyed by region",
             )
+
+    def _rollout_output(self, rollout: GradualRollout, region: str) -> None:
+        """What the deploy workflow needs to start each function's deployment (tools/rollout.py)."""
+        TerraformOutput(
+            self,
+            "rollouts",
+            value={
+                region: {
+                    "application": rollout.application_name,
+                    "deployment_config": rollout.deployment_config_name,
+                    "functions": [
+                        {
+                            "deployment_group": group.deployment_group_name,
+                            "function_name": group.function_name,
+                            "alias": group.alias_name,
+                            "version": group.version,
+                        }
+                        for group in rollout.groups
+                    ],
+                }
+            },
+            description="Each function's CodeDeploy deployment group and newest version (tools/rollout.py), "
+            "keyed by region",
+        )
