@@ -1,0 +1,272 @@
+"""tools/rollout.py: after a region's apply, a CodeDeploy deployment per function whose alias is
+behind the version Terraform published, with the AppSpec inline, and a wait that fails on a
+rollback. On a hand-written synth, a stand-in ``terraform`` (its canned ``output -json``) and a
+stand-in AWS that answers and records each call; the aws CLI's own wiring against a stand-in
+``aws`` script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import subprocess_env
+
+from tools import rollout
+from tools.outputs import Output, Stack
+
+ROOT = Path(__file__).resolve().parents[1]
+STACK = "shop-dev-eu-west-1"
+REGION = "eu-west-1"
+FUNCTION = {
+    "deployment_group": "shop-fn-live-eu-west-1-dev",
+    "function_name": "shop-fn-eu-west-1-dev",
+    "alias": "live",
+    "version": "4",
+}
+WORKER = {
+    "deployment_group": "shop-worker-live-eu-west-1-dev",
+    "function_name": "shop-worker-eu-west-1-dev",
+    "alias": "live",
+    "version": "2",
+}
+ROLLOUTS = {
+    REGION: {
+        "application": "shop-rollout-eu-west-1-dev",
+        "deployment_config": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+        "functions": [FUNCTION, WORKER],
+    }
+}
+FAKE_TERRAFORM = '#!/bin/sh\ncat "${1#-chdir=}/fake-output.json"\n'
+
+
+def synth(base: Path, *, gradual: bool = True, outputs: dict[str, Any] | None = None) -> Path:
+    """``base/cdktf.out`` with the one stack, deployed (its state file there), and what ``terraform
+    output -json`` prints in it."""
+    out, workdir = base / "cdktf.out", base / "cdktf.out" / "stacks" / STACK
+    workdir.mkdir(parents=True)
+    declared = {"rollouts": {"value": "${...}"}} if gradual else {}
+    (workdir / "cdk.tf.json").write_text(json.dumps({"output": {"api_urls": {"value": "${...}"}, **declared}}))
+    (workdir / "terraform.tfstate").write_text("{}")
+    values = {"rollouts": ROLLOUTS} if outputs is None else outputs
+    (workdir / "fake-output.json").write_text(json.dumps({k: {"value": v} for k, v in values.items()}))
+    manifest = {"stacks": {STACK: {"workingDirectory": f"stacks/{STACK}"}}}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    terraform = base / "terraform"
+    terraform.write_text(FAKE_TERRAFORM)
+    terraform.chmod(0o755)
+    return out
+
+
+class FakeAws:
+    """AWS as the tool sees it: each alias serves ``serving[function]``; each deployment answers the
+    statuses in ``statuses`` one poll after another (the last one from then on)."""
+
+    def __init__(self, serving: dict[str, str], statuses: list[dict[str, Any]]) -> None:
+        self.serving, self.statuses = serving, statuses
+        self.calls: list[tuple[str, ...]] = []
+        self._polls: dict[str, int] = {}
+
+    def __call__(self, region: str, *args: str) -> Any:
+        self.calls.append((region, *args))
+        if args[:2] == ("lambda", "get-alias"):
+            return {"Name": args[5], "FunctionVersion": self.serving[args[3]]}
+        if args[:2] == ("deploy", "create-deployment"):
+            group = json.loads(args[3])["deploymentGroupName"]
+            return {"deploymentId": f"d-{group.split('-')[1].upper()}"}
+        if args[:2] == ("deploy", "get-deployment"):
+            index = self._polls[args[3]] = self._polls.get(args[3], -1) + 1
+            return {"deploymentInfo": self.statuses[min(index, len(self.statuses) - 1)]}
+        raise AssertionError(f"unexpected call {args}")
+
+    def created(self) -> list[dict[str, Any]]:
+        return [json.loads(call[4]) for call in self.calls if call[1:3] == ("deploy", "create-deployment")]
+
+
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws: FakeAws, *args: str, **synth_args: Any) -> int:
+    out = synth(tmp_path, **synth_args)
+    monkeypatch.setenv("TERRAFORM", str(tmp_path / "terraform"))
+    return rollout.main([STACK, "--outdir", str(out), "--poll-seconds", "0", *args], aws=aws)
+
+
+SUCCEEDED = {"status": "Succeeded"}
+ROLLED_BACK = {
+    "status": "Stopped",
+    "errorInformation": {"code": "ALARM_ACTIVE", "message": "One or more alarms have been activated: shop-fn-errors"},
+    "rollbackInfo": {"rollbackDeploymentId": "d-ROLLBACK", "rollbackMessage": "Rolled back by d-ROLLBACK"},
+}
+
+
+def test_the_appspec_shifts_the_alias_from_the_version_it_serves_to_the_new_one():
+    [function, _] = rollout.rollouts_of(Stack(STACK, Path("."), {}), {"rollouts": Output(ROLLOUTS, False)})
+    assert rollout.appspec(function, "3") == (
+        '{"version": 0.0, "Resources": [{"shop-fn-eu-west-1-dev": {"Type": "AWS::Lambda::Function", '
+        '"Properties": {"Name": "shop-fn-eu-west-1-dev", "Alias": "live", "CurrentVersion": "3", '
+        '"TargetVersion": "4"}}}]}'
+    )
+
+
+def test_a_function_behind_gets_a_deployment_of_its_group_with_the_appspec_inline(tmp_path, monkeypatch, capsys):
+    aws = FakeAws(
+        {"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, [{"status": "InProgress"}, SUCCEEDED]
+    )
+    assert run(tmp_path, monkeypatch, aws) == 0
+    [request] = aws.created()
+    content = request["revision"]["appSpecContent"].pop("content")
+    assert request == {
+        "applicationName": "shop-rollout-eu-west-1-dev",
+        "deploymentGroupName": "shop-fn-live-eu-west-1-dev",
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {}},
+        "description": "shop-fn-eu-west-1-dev: live from version 3 to 4",
+    }
+    assert json.loads(content) == {
+        "version": 0.0,
+        "Resources": [
+            {
+                "shop-fn-eu-west-1-dev": {
+                    "Type": "AWS::Lambda::Function",
+                    "Properties": {
+                        "Name": "shop-fn-eu-west-1-dev",
+                        "Alias": "live",
+                        "CurrentVersion": "3",
+                        "TargetVersion": "4",
+                    },
+                }
+            }
+        ],
+    }
+    # Each alias read, one deployment (the worker's alias already serves its newest), polled to its end.
+    assert [call[1:3] for call in aws.calls] == [
+        ("lambda", "get-alias"),
+        ("deploy", "create-deployment"),
+        ("lambda", "get-alias"),
+        ("deploy", "get-deployment"),
+        ("deploy", "get-deployment"),
+    ]
+    assert {call[0] for call in aws.calls} == {REGION}
+    assert capsys.readouterr().out.splitlines() == [
+        "eu-west-1: shop-fn-eu-west-1-dev: live from version 3 to 4, CodeDeployDefault.LambdaCanary10Percent5Minutes "
+        "(deployment d-FN)",
+        "eu-west-1: shop-worker-eu-west-1-dev: live serves version 2, the newest: nothing to roll out",
+        "eu-west-1: shop-fn-eu-west-1-dev: live serves version 4",
+    ]
+
+
+def test_aliases_at_their_newest_versions_start_nothing(tmp_path, monkeypatch):
+    """The first deploy: Terraform created each alias at the version it published."""
+    aws = FakeAws({"shop-fn-eu-west-1-dev": "4", "shop-worker-eu-west-1-dev": "2"}, [SUCCEEDED])
+    assert run(tmp_path, monkeypatch, aws) == 0
+    assert [call[1:3] for call in aws.calls] == [("lambda", "get-alias")] * 2
+
+
+def test_a_deployment_stopped_by_an_alarm_and_rolled_back_fails_the_job(tmp_path, monkeypatch, capsys):
+    aws = FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "1"}, [ROLLED_BACK])
+    assert run(tmp_path, monkeypatch, aws) == 1
+    assert len(aws.created()) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [
+        f"error: eu-west-1: {name}: deployment {deployment} Stopped: One or more alarms have been activated: "
+        "shop-fn-errors; rolled back: Rolled back by d-ROLLBACK"
+        for name, deployment in (("shop-fn-eu-west-1-dev", "d-FN"), ("shop-worker-eu-west-1-dev", "d-WORKER"))
+    ]
+
+
+def test_a_deployment_still_running_at_the_timeout_fails_the_job(tmp_path, monkeypatch, capsys):
+    aws = FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, [{"status": "InProgress"}])
+    assert run(tmp_path, monkeypatch, aws, "--timeout-minutes", "0") == 1
+    assert "deployment d-FN still runs after 0 minutes (it goes on in CodeDeploy" in capsys.readouterr().err
+
+
+def test_the_wait_polls_until_the_strategys_shift_and_a_margin_are_over():
+    [function, worker] = rollout.rollouts_of(Stack(STACK, Path("."), {}), {"rollouts": Output(ROLLOUTS, False)})
+    assert rollout.timeout_minutes([function, worker], None) == 5 + rollout.MARGIN_MINUTES
+    assert rollout.timeout_minutes([function], 7) == 7
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    aws = FakeAws({}, [{"status": "InProgress"}])
+    lines: list[str] = []
+    code = rollout.wait(
+        {"d-FN": function}, aws, lines.append, timeout_seconds=60, poll_seconds=15, clock=lambda: now[0], sleep=sleep
+    )
+    assert (code, sleeps, len(aws.calls)) == (1, [15, 15, 15, 15], 5)
+
+
+def test_a_stack_without_a_gradual_strategy_has_nothing_to_roll_out(tmp_path, monkeypatch, capsys):
+    aws = FakeAws({}, [])
+    assert run(tmp_path, monkeypatch, aws, gradual=False) == 0
+    assert aws.calls == []
+    assert capsys.readouterr().out == (
+        f"{STACK}: no gradual deployment_strategy (all_at_once): Terraform moved the aliases\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        ({}, f"error: {STACK}: no rollouts output in its state: deploy the stack first (cdktf deploy)"),
+        (
+            {"rollouts": {REGION: {**ROLLOUTS[REGION], "deployment_config": "CodeDeployDefault.OneAtATime"}}},
+            f"error: {STACK}: output rollouts: 'CodeDeployDefault.OneAtATime' is not a CodeDeploy configuration "
+            "this tool knows",
+        ),
+        (
+            {"rollouts": {REGION: {**ROLLOUTS[REGION], "functions": [{**FUNCTION, "version": None}]}}},
+            "error: output rollouts: version is null, not a name or version: deploy the stack again",
+        ),
+    ],
+    ids=["not-deployed", "unknown-configuration", "no-version"],
+)
+def test_unusable_outputs_are_one_error_line(tmp_path, monkeypatch, capsys, outputs, message):
+    aws = FakeAws({}, [])
+    assert run(tmp_path, monkeypatch, aws, outputs=outputs) == 2
+    assert capsys.readouterr().err == message + "\n"
+    assert aws.calls == []
+
+
+FAKE_AWS = """#!/bin/sh
+echo "$*" >> "$FAKE_AWS_LOG"
+if [ "$2" = "get-alias" ]; then echo '{"FunctionVersion": "3"}'; exit 0; fi
+echo "An error occurred (DeploymentGroupAlreadyHasActiveDeploymentException): one is running" >&2
+exit 254
+"""
+
+
+def test_the_aws_cli_is_asked_in_the_functions_region_and_its_error_is_one_line(tmp_path, monkeypatch):
+    fake, log = tmp_path / "aws", tmp_path / "aws.log"
+    fake.write_text(FAKE_AWS)
+    fake.chmod(0o755)
+    monkeypatch.setenv("FAKE_AWS_LOG", str(log))
+    aws = rollout.aws_cli(str(fake))
+    assert aws(REGION, "lambda", "get-alias", "--function-name", "f", "--name", "live") == {"FunctionVersion": "3"}
+    with pytest.raises(rollout.ToolError) as caught:
+        aws(REGION, "deploy", "create-deployment", "--cli-input-json", "{}")
+    assert str(caught.value) == (
+        "aws deploy create-deployment failed in eu-west-1 (exit 254): An error occurred "
+        "(DeploymentGroupAlreadyHasActiveDeploymentException): one is running"
+    )
+    assert log.read_text().splitlines() == [
+        "lambda get-alias --function-name f --name live --region eu-west-1 --output json",
+        "deploy create-deployment --cli-input-json {} --region eu-west-1 --output json",
+    ]
+
+
+def test_as_typed_it_loads_no_cdk_and_says_what_it_did(tmp_path):
+    out = synth(tmp_path, gradual=False)
+    result = subprocess.run(
+        [sys.executable, "tools/rollout.py", STACK, "--outdir", str(out)],
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "Terraform moved the aliases" in result.stdout

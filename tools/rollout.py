@@ -1,0 +1,289 @@
+"""Roll a regional stack's functions out to the versions its apply published, through CodeDeploy:
+what the deploy workflow runs after each region's apply under a gradual ``deployment_strategy``.
+
+    python tools/rollout.py STACK [--outdir cdktf.out] [--poll-seconds 15] [--timeout-minutes N]
+
+Reads the stack in the synth that was deployed (``<outdir>/manifest.json``). A stack without a
+``rollouts`` output (``deployment_strategy`` ``all_at_once``) has nothing to roll out: Terraform
+moved its aliases. Otherwise the output's value comes from ``terraform output -json`` in the stack's
+directory (``TERRAFORM`` names the binary) and, for each function, the version its alias serves
+from ``aws lambda get-alias``: when that is the version Terraform published last, nothing to do;
+else a CodeDeploy deployment in the function's group whose AppSpec shifts the alias from that
+version to the new one (``aws deploy create-deployment``, the AppSpec inline). Then it waits for
+every deployment it started (``aws deploy get-deployment`` every ``--poll-seconds``), at most the
+strategy's shift time plus 20 minutes (``--timeout-minutes`` overrides). ``AWS`` names the aws CLI
+(default ``aws``); each call names the function's region.
+
+Exit 0 when every deployment succeeded (or none was needed); 1 when one failed or was stopped
+(CodeDeploy rolled the alias back: an alarm fired, or a step failed) or still runs at the timeout
+(it goes on in CodeDeploy); 2 with one ``error:`` line for unusable input or a failed AWS call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: python tools/rollout.py
+    sys.path.insert(0, str(ROOT))
+
+from constructs_lib.blocks.rules import SHIFT_MINUTES  # noqa: E402  (plain Python: no CDK)
+from tools.outputs import (  # noqa: E402
+    Outputs,
+    Stack,
+    ToolError,
+    synthesized_stacks,
+    terraform_binary,
+    terraform_outputs,
+)
+
+OUTPUT = "rollouts"
+MARGIN_MINUTES = 20  # beyond the shift: CodeDeploy's start, provisioned concurrency, the last alarm poll
+AWS_TIMEOUT_SECONDS = 120
+DONE = {"Succeeded", "Failed", "Stopped"}
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One function's move: its group, the alias and the version Terraform published last."""
+
+    region: str
+    application: str
+    deployment_config: str
+    deployment_group: str
+    function_name: str
+    alias: str
+    version: str
+
+
+def appspec(rollout: Rollout, current: str) -> str:
+    """The AppSpec (JSON) that shifts ``rollout``'s alias from ``current`` to its new version."""
+    return json.dumps(
+        {
+            "version": 0.0,
+            "Resources": [
+                {
+                    rollout.function_name: {
+                        "Type": "AWS::Lambda::Function",
+                        "Properties": {
+                            "Name": rollout.function_name,
+                            "Alias": rollout.alias,
+                            "CurrentVersion": current,
+                            "TargetVersion": rollout.version,
+                        },
+                    }
+                }
+            ],
+        }
+    )
+
+
+def deployment_input(rollout: Rollout, current: str) -> dict[str, Any]:
+    """``aws deploy create-deployment --cli-input-json``: the group and the AppSpec as its revision."""
+    return {
+        "applicationName": rollout.application,
+        "deploymentGroupName": rollout.deployment_group,
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(rollout, current)}},
+        "description": f"{rollout.function_name}: {rollout.alias} from version {current} to {rollout.version}",
+    }
+
+
+class Aws(Protocol):
+    """What the tool asks AWS: ``aws <args> --region <region> --output json``, parsed."""
+
+    def __call__(self, region: str, *args: str) -> Any: ...
+
+
+def aws_cli(binary: str) -> Aws:
+    """The aws CLI: one call, its JSON answer, or a ``ToolError`` with the CLI's own message."""
+
+    def call(region: str, *args: str) -> Any:
+        command = [binary, *args, "--region", region, "--output", "json"]
+        try:
+            result = subprocess.run(
+                command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=AWS_TIMEOUT_SECONDS
+            )
+        except FileNotFoundError:
+            raise ToolError(f"{binary} not found: install the AWS CLI or set AWS to its path") from None
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise ToolError(f"aws {' '.join(args[:2])} did not run ({error})") from None
+        if result.returncode != 0:
+            message = next((line for line in reversed(result.stderr.splitlines()) if line.strip()), "no message")
+            raise ToolError(
+                f"aws {' '.join(args[:2])} failed in {region} (exit {result.returncode}): {message.strip()}"
+            )
+        try:
+            return json.loads(result.stdout) if result.stdout.strip() else {}
+        except json.JSONDecodeError:
+            raise ToolError(f"aws {' '.join(args[:2])} printed no JSON: {result.stdout[:80]!r}") from None
+
+    return call
+
+
+def _text(value: Any, what: str, fix: str = "deploy the stack again") -> str:
+    """A non-empty string, or a ``ToolError`` naming what it is instead."""
+    if not isinstance(value, str) or not value:
+        raise ToolError(f"{what} is {json.dumps(value)}, not a name or version: {fix}")
+    return value
+
+
+def rollouts_of(stack: Stack, outputs: Outputs | None) -> list[Rollout]:
+    """The functions the stack's ``rollouts`` output names, one region's."""
+    if outputs is None or OUTPUT not in outputs:
+        raise ToolError(f"{stack.name}: no {OUTPUT} output in its state: deploy the stack first (cdktf deploy)")
+    value = outputs[OUTPUT].value
+    if not isinstance(value, dict) or len(value) != 1:
+        raise ToolError(f"{stack.name}: output {OUTPUT} is not one region's map: deploy the stack again")
+    [(region, body)] = value.items()
+    if not isinstance(body, dict) or not isinstance(body.get("functions"), list):
+        raise ToolError(f"{stack.name}: output {OUTPUT} lists no functions: deploy the stack again")
+    config = _text(body.get("deployment_config"), f"output {OUTPUT}: deployment_config")
+    if config not in SHIFT_MINUTES:
+        raise ToolError(f"{stack.name}: output {OUTPUT}: {config!r} is not a CodeDeploy configuration this tool knows")
+    return [
+        Rollout(
+            region=region,
+            application=_text(body.get("application"), f"output {OUTPUT}: application"),
+            deployment_config=config,
+            deployment_group=_text(function.get("deployment_group"), f"output {OUTPUT}: deployment_group"),
+            function_name=_text(function.get("function_name"), f"output {OUTPUT}: function_name"),
+            alias=_text(function.get("alias"), f"output {OUTPUT}: alias"),
+            version=_text(function.get("version"), f"output {OUTPUT}: version"),
+        )
+        for function in body["functions"]
+        if isinstance(function, dict)
+    ]
+
+
+def serving(rollout: Rollout, aws: Aws) -> str:
+    """The version the function's alias serves (the primary one, while weights shift traffic)."""
+    alias = aws(
+        rollout.region, "lambda", "get-alias", "--function-name", rollout.function_name, "--name", rollout.alias
+    )
+    what = f"aws lambda get-alias: the FunctionVersion of {rollout.function_name}'s {rollout.alias}"
+    return _text(alias.get("FunctionVersion"), what, "is the alias there?")
+
+
+def start(rollouts: Sequence[Rollout], aws: Aws, say: Callable[[str], None]) -> dict[str, Rollout]:
+    """A deployment for each function whose alias serves another version than the newest: by id."""
+    started = {}
+    for rollout in rollouts:
+        where = f"{rollout.region}: {rollout.function_name}"
+        current = serving(rollout, aws)
+        if current == rollout.version:
+            say(f"{where}: {rollout.alias} serves version {current}, the newest: nothing to roll out")
+            continue
+        request = json.dumps(deployment_input(rollout, current))
+        answer = aws(rollout.region, "deploy", "create-deployment", "--cli-input-json", request)
+        deployment_id = _text(answer.get("deploymentId"), "aws deploy create-deployment: deploymentId", "retry")
+        say(
+            f"{where}: {rollout.alias} from version {current} to {rollout.version}, "
+            f"{rollout.deployment_config} (deployment {deployment_id})"
+        )
+        started[deployment_id] = rollout
+    return started
+
+
+def _outcome(info: Mapping[str, Any]) -> str:
+    """Why a deployment ended as it did, from ``deploymentInfo``."""
+    error = info.get("errorInformation") or {}
+    rollback = info.get("rollbackInfo") or {}
+    parts = [str(error.get("message") or error.get("code") or "")]
+    if rollback.get("rollbackDeploymentId") or rollback.get("rollbackMessage"):
+        parts.append(f"rolled back: {rollback.get('rollbackMessage') or rollback.get('rollbackDeploymentId')}")
+    return "; ".join(p for p in parts if p) or "no reason given"
+
+
+def wait(
+    started: Mapping[str, Rollout],
+    aws: Aws,
+    say: Callable[[str], None],
+    *,
+    timeout_seconds: float,
+    poll_seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Poll each deployment until it ends; 0 when all succeeded, 1 otherwise."""
+    deadline, failed, pending = clock() + timeout_seconds, 0, dict(started)
+    while pending:
+        for deployment_id, rollout in list(pending.items()):
+            info = aws(rollout.region, "deploy", "get-deployment", "--deployment-id", deployment_id).get(
+                "deploymentInfo", {}
+            )
+            status = info.get("status")
+            if status not in DONE:
+                continue
+            del pending[deployment_id]
+            if status == "Succeeded":
+                say(f"{rollout.region}: {rollout.function_name}: {rollout.alias} serves version {rollout.version}")
+            else:
+                failed += 1
+                where = f"{rollout.region}: {rollout.function_name}"
+                say(f"error: {where}: deployment {deployment_id} {status}: {_outcome(info)}")
+        if pending and clock() >= deadline:
+            for deployment_id, rollout in pending.items():
+                say(
+                    f"error: {rollout.region}: {rollout.function_name}: deployment {deployment_id} still runs after "
+                    f"{timeout_seconds / 60:.0f} minutes (it goes on in CodeDeploy: aws deploy get-deployment)"
+                )
+            return 1
+        if pending:
+            sleep(poll_seconds)
+    return 1 if failed else 0
+
+
+def timeout_minutes(rollouts: Sequence[Rollout], given: float | None) -> float:
+    """How long to wait: ``given``, else the longest shift of the deployments plus a margin."""
+    if given is not None:
+        return given
+    return max((SHIFT_MINUTES[r.deployment_config] for r in rollouts), default=0) + MARGIN_MINUTES
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tools/rollout.py", description="Roll a regional stack's functions out through CodeDeploy."
+    )
+    parser.add_argument("stack", metavar="STACK", help="a regional stack of the synth, e.g. iac-aws-nova-dev-us-east-1")
+    parser.add_argument("--outdir", type=Path, default=Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out"))
+    parser.add_argument("--poll-seconds", type=float, default=15.0, help="between two looks at a deployment")
+    parser.add_argument("--timeout-minutes", type=float, help="default: the shift's minutes plus 20")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] = (), *, aws: Aws | None = None) -> int:
+    """Start and wait for the stack's deployments (``aws``: the AWS CLI unless given)."""
+    args = parse_args(argv)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr if line.startswith("error:") else sys.stdout, flush=True)
+
+    try:
+        [stack] = synthesized_stacks(args.outdir, [args.stack])
+        if OUTPUT not in stack.document.get("output", {}):
+            say(f"{stack.name}: no gradual deployment_strategy (all_at_once): Terraform moved the aliases")
+            return 0
+        rollouts = rollouts_of(stack, terraform_outputs(stack, terraform_binary()))
+        aws = aws or aws_cli(os.environ.get("AWS") or "aws")
+        started = start(rollouts, aws, say)
+        minutes = timeout_minutes(rollouts, args.timeout_minutes)
+        return wait(started, aws, say, timeout_seconds=minutes * 60, poll_seconds=args.poll_seconds)
+    except ToolError as error:
+        say(f"error: {error}")
+        return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
