@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from constructs_lib.blocks.rules import SHIFT_MINUTES
+from tools import rollout
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 
@@ -65,9 +68,14 @@ def step_index(job: dict[str, Any], text: str) -> int:
     return index
 
 
+def every_credentials(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The inputs of each of the job's credentials steps, in order."""
+    return [s["with"] for s in steps(job) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+
+
 def credentials(job: dict[str, Any]) -> dict[str, Any]:
-    [step] = [s for s in steps(job) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
-    found: dict[str, Any] = step["with"]
+    """The inputs of the job's one credentials step."""
+    [found] = every_credentials(job)
     return found
 
 
@@ -217,11 +225,13 @@ def test_every_wave_assumes_the_environment_deploy_role_through_oidc_in_its_own_
         job = jobs[name]
         assert job["environment"] == "${{ inputs.environment }}", name
         assert job["permissions"] == {"contents": "read", "id-token": "write"}, name
-        given = credentials(job)
-        assert set(given) <= {"role-to-assume", "aws-region", "role-duration-seconds"}, name  # no stored keys
-        assert (given["role-to-assume"], given["aws-region"]) == ("${{ vars.AWS_DEPLOY_ROLE_ARN }}", region), name
-        # Terraform cannot renew the credentials mid-apply: they last as long as the job may run.
-        assert given.get("role-duration-seconds", 3600) >= 60 * job["timeout-minutes"], name
+        for given in every_credentials(job):
+            assert set(given) <= {"role-to-assume", "aws-region", "role-duration-seconds"}, name  # no stored keys
+            assert (given["role-to-assume"], given["aws-region"]) == ("${{ vars.AWS_DEPLOY_ROLE_ARN }}", region), name
+        # Terraform cannot renew the credentials mid-apply: one after the other, the sessions last as
+        # long as the job may run (the regions' second one serves the rollout after the apply).
+        sessions = [given.get("role-duration-seconds", 3600) for given in every_credentials(job)]
+        assert sum(sessions) >= 60 * job["timeout-minutes"], name
 
 
 def test_each_wave_deploys_its_own_stack_from_the_prepared_synth() -> None:
@@ -242,12 +252,39 @@ def test_each_wave_deploys_its_own_stack_from_the_prepared_synth() -> None:
 
 def test_the_wave_timeouts_leave_room_for_certificates_and_replicas() -> None:
     jobs = deploy_jobs()
-    # A replica's creation takes hours for a large table; ACM's validation up to about 75 minutes.
+    # A replica's creation takes hours for a large table; ACM's validation up to about 75 minutes;
+    # the slowest gradual rollout shifts for 100 minutes after the region's apply.
     assert {name: jobs[name]["timeout-minutes"] for name in ("global", "regions", "edge")} == {
         "global": 180,
-        "regions": 120,
+        "regions": 240,
         "edge": 60,
     }
+    assert jobs["regions"]["timeout-minutes"] >= 120 + rollout.timeout_minutes(SLOWEST, None)
+
+
+# The slowest rollout tools/rollout.py waits for.
+SLOWEST = [
+    rollout.Rollout("r", "a", name, "g", "f", "live", "2")
+    for name, minutes in SHIFT_MINUTES.items()
+    if minutes == max(SHIFT_MINUTES.values())
+]
+
+
+def test_after_each_regions_apply_the_functions_roll_out_with_fresh_credentials_before_the_health_check() -> None:
+    regions = deploy_jobs()["regions"]
+    deploy, verify = step_index(regions, "cdktf deploy"), step_index(regions, "/health")
+    roll = step_index(regions, "tools/rollout.py")
+    assert deploy < roll < verify
+    assert steps(regions)[roll]["run"] == 'python tools/rollout.py "$STACK"'  # the job's stack, from the synth
+    between = steps(regions)[deploy + 1 : roll]
+    assert [s["uses"].split("@")[0] for s in between] == [
+        "actions/setup-python",
+        "aws-actions/configure-aws-credentials",
+    ]
+    # A session of its own, as long as tools/rollout.py may wait for the slowest strategy.
+    fresh = between[1]["with"]
+    assert fresh["aws-region"] == "${{ matrix.region }}"
+    assert fresh["role-duration-seconds"] >= 60 * rollout.timeout_minutes(SLOWEST, None)
 
 
 def test_remote_state_is_checked_before_any_deploy() -> None:
