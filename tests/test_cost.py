@@ -101,6 +101,11 @@ def test_usage_priced_items_are_listed_per_unit(default_synth):
     assert "configuration item" not in usage
 
 
+def test_a_gradual_rollout_is_said_to_cost_nothing(variants):
+    usage = cost.report(variants.outdir).split("Priced by use")[1]
+    assert "- CodeDeploy: nothing for deployments to Lambda (`deployment_strategy`)" in usage
+
+
 def test_as_typed_no_stacks_is_one_line_and_exit_2(tmp_path):
     result = subprocess.run(
         [sys.executable, str(COST), str(tmp_path)], capture_output=True, text=True, env=subprocess_env(), timeout=30

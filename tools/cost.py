@@ -61,6 +61,8 @@ USAGE = {
     "aws_config_configuration_recorder": "AWS Config: $0.003 per configuration item recorded",
     "aws_route53_record": "Route 53: $0.60 per million latency-based queries",
     "aws_vpc_endpoint": "Interface endpoints: $0.01 per GB processed",
+    # Listed so that a gradual rollout's cost is said, not guessed: nothing (the alarms are priced above).
+    "aws_codedeploy_deployment_group": "CodeDeploy: nothing for deployments to Lambda (`deployment_strategy`)",
 }
 
 
