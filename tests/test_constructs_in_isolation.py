@@ -7,8 +7,9 @@ import pytest
 
 from constructs_lib.blocks.function import Function, FunctionConfig, QueueTrigger
 from constructs_lib.blocks.iam import Statement
-from constructs_lib.blocks.monitoring import Monitoring, MonitoringConfig
+from constructs_lib.blocks.monitoring import AlarmRef, Monitoring, MonitoringConfig
 from constructs_lib.blocks.naming import Namer
+from constructs_lib.blocks.rollout import GradualRollout, GradualRolloutConfig, RolloutTarget
 from constructs_lib.blocks.storage import Storage, StorageConfig
 from constructs_lib.cdk import aws
 from constructs_lib.cdk import core as cdk
@@ -119,6 +120,46 @@ def test_a_nodejs_function_with_a_queue_trigger_alone(stack, tmp_path):
         for statement in document["statement"]
     ]
     assert "ConsumeTriggerQueues" in sids and "ReadUploads" in sids
+
+
+def test_a_gradual_rollout_alone(stack):
+    """Given a function and its alarms by plain values: another app's function can be rolled out."""
+    scope, provider = stack
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:thumbs"
+    rollout = GradualRollout(
+        scope,
+        "rollout",
+        provider=provider,
+        account_id="123456789012",
+        targets=[
+            RolloutTarget(
+                component="thumbs",
+                function_name="thumbs",
+                function_arn=arn,
+                alias_name="live",
+                version="7",
+                alarms=(AlarmRef(name="thumbs-errors", arn="arn:aws:cloudwatch:eu-west-1:123456789012:alarm:x"),),
+            )
+        ],
+        config=GradualRolloutConfig(
+            namer=NAMER, region="eu-west-1", deployment_strategy="canary_10_percent_10_minutes"
+        ),
+    )
+    synthesized = cdk.Testing.synth(scope)
+    assert cdk.Testing.to_have_resource_with_properties(
+        synthesized, "aws_codedeploy_app", {"name": "shop-rollout-eu-west-1-qa", "compute_platform": "Lambda"}
+    )
+    assert cdk.Testing.to_have_resource_with_properties(
+        synthesized,
+        "aws_codedeploy_deployment_group",
+        {
+            "deployment_group_name": "shop-thumbs-live-eu-west-1-qa",
+            "deployment_config_name": "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+            "alarm_configuration": {"alarms": ["thumbs-errors"], "enabled": True, "ignore_poll_alarm_failure": False},
+        },
+    )
+    [group] = rollout.groups
+    assert (group.function_name, group.alias_name, group.version) == ("thumbs", "live", "7")
 
 
 def test_construct_configs_refuse_bad_values_on_their_own():
