@@ -45,6 +45,7 @@ LIMITS: dict[str, int] = {
     "backup_selection": 50,
     "config_rule": 128,
     "config_recorder": 256,
+    "log_delivery": 60,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
