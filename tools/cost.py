@@ -61,6 +61,9 @@ USAGE = {
     "aws_config_configuration_recorder": "AWS Config: $0.003 per configuration item recorded",
     "aws_route53_record": "Route 53: $0.60 per million latency-based queries",
     "aws_vpc_endpoint": "Interface endpoints: $0.01 per GB processed",
+    "aws_cloudfront_distribution": "CloudFront: $0.085 per GB out (North America, Europe) and $0.01 per 10,000 "
+    "HTTPS requests, beyond 1 TB and 10 million requests a month free",
+    "aws_cloudwatch_log_delivery": "CloudFront access logs: $0.50 per GB delivered to CloudWatch Logs",
 }
 
 
