@@ -375,6 +375,17 @@ VARIANTS = {
             "domain_name": "api.example.com",
             "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
         },
+        # CloudFront in front of two regions outside us-east-1 (so the edge stack's us-east-1 key is
+        # its own): the distribution, its certificate and web ACL, the origin name, the regional
+        # WAFs' origin rule, and a canary that sends the origin header.
+        "cdn": {
+            "regions": ["eu-west-1", "us-west-2"],
+            "home_region": "eu-west-1",
+            "domain_name": "api.example.org",
+            "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+            "cdn_enabled": True,
+            "canary_interval_minutes": 5,
+        },
         # What watches and warms: a canary, provisioned concurrency that scales on a schedule, and
         # alarm subscriptions; and application secrets (their endpoint and grants). A canary rollout
         # of that warm alias.

@@ -252,6 +252,42 @@ def test_the_key_never_goes_over_plain_http_to_another_host() -> None:
     assert calls == ["https://api.example.com/dev/api", "http://api.example.com/dev/api"]
 
 
+ORIGIN = "OriginValue0123456789abcdefghijklmnopqrstuvwxyzAB"  # 48 letters and digits, as the stack makes it
+
+
+def test_behind_a_distribution_both_checks_send_the_origin_header() -> None:
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    def fetch(url: str, headers: Any) -> tuple[int, bytes]:
+        sent.append((url, dict(headers)))
+        return 200, b'{"status": "healthy", "region": "eu-west-1"}'
+
+    headers = {canary.ORIGIN_HEADER: ORIGIN}
+    canary.check_health("https://api.example.com/dev/api", fetch, headers=headers)
+    canary.check_region("https://api.example.com/dev/api", REGION, API_KEY, fetch, headers=headers)
+    assert [h.get("x-origin-verify") for _, h in sent] == [ORIGIN, ORIGIN]
+    assert sent[1][1]["x-api-key"] == API_KEY
+
+
+def test_the_origin_value_never_shows_in_an_error_nor_goes_over_plain_http() -> None:
+    def echo(url: str, headers: Any) -> tuple[int, bytes]:
+        return 403, json.dumps({"message": f"Forbidden: {headers['x-origin-verify']}"}).encode()
+
+    with pytest.raises(canary.CheckFailed) as failure:
+        canary.check_health("https://api.example.com/dev/api", echo, headers={canary.ORIGIN_HEADER: ORIGIN})
+    assert ORIGIN not in str(failure.value) and "***" in str(failure.value)
+    with pytest.raises(canary.CanaryConfigError, match="refusing to send the origin header over plain HTTP"):
+        canary.check_health("http://api.example.com/dev/api", echo, headers={canary.ORIGIN_HEADER: ORIGIN})
+
+
+def test_the_origin_secret_is_named_by_the_environment() -> None:
+    settings = canary.settings_from(
+        {"API_BASE_URL": "https://x/api", "EXPECTED_REGION": REGION, "ORIGIN_SECRET_ID": "o "}
+    )
+    assert settings.origin_secret_id == "o"
+    assert canary.settings_from({"API_BASE_URL": "https://x/api", "EXPECTED_REGION": REGION}).origin_secret_id is None
+
+
 # --------------------------------------------------------------------------- settings and the key
 
 

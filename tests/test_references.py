@@ -56,10 +56,15 @@ OWN_NAME = {
     "aws_config_configuration_recorder": "name",
     "aws_config_delivery_channel": "name",
     "aws_wafv2_web_acl": "name",
+    "aws_cloudwatch_log_delivery_source": "name",
+    "aws_cloudwatch_log_delivery_destination": "name",
 }
 # Types that have no name of their own (they are known by their id, or by what they attach to).
 NAMELESS = {
     "aws_acm_certificate_validation",
+    # Known by its id; its aliases are the names it answers on, not a resource's.
+    "aws_cloudfront_distribution",
+    "aws_cloudwatch_log_delivery",
     # The recorder's status is named after its recorder (by reference); an attachment by its role.
     "aws_config_configuration_recorder_status",
     "aws_iam_role_policy_attachment",

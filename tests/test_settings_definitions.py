@@ -12,12 +12,14 @@ import pytest
 
 from constructs_lib.blocks.api import ApiConfig
 from constructs_lib.blocks.canary import CanaryConfig
+from constructs_lib.blocks.cdn import CdnConfig
 from constructs_lib.blocks.domain import CustomDomainConfig
 from constructs_lib.blocks.function import FunctionConfig
 from constructs_lib.blocks.monitoring import MonitoringConfig
 from constructs_lib.blocks.naming import Namer
 from constructs_lib.blocks.network import NetworkConfig
 from constructs_lib.blocks.queue import QueueConfig
+from constructs_lib.blocks.routing import RoutingConfig
 from constructs_lib.blocks.rules import Flag, OneOf, OrNull, Positive, RuleError, Whole
 from constructs_lib.blocks.storage import StorageConfig
 from constructs_lib.blocks.table import TableConfig
@@ -28,7 +30,7 @@ from constructs_lib.settings.config import GROUPS
 
 NAMER = Namer("shop", "qa")
 SOURCE = Path(__file__).resolve().parent.parent / "lambda_src"
-# Each part the region's wiring configures from settings (``into``), and a valid config of it.
+# Each part the stacks' wiring configures from settings (``into``), and a valid config of it.
 PARTS: dict[str, tuple[type, dict[str, Any]]] = {
     "function": (FunctionConfig, {"namer": NAMER, "region": "eu-west-1", "source_dir": SOURCE}),
     "worker": (FunctionConfig, {"namer": NAMER, "region": "eu-west-1", "source_dir": SOURCE}),
@@ -39,6 +41,11 @@ PARTS: dict[str, tuple[type, dict[str, Any]]] = {
         CustomDomainConfig,
         {"namer": NAMER, "region": "eu-west-1", "domain_name": "api.example.com", "hosted_zone_id": "Z123"},
     ),
+    "routing": (
+        RoutingConfig,
+        {"namer": NAMER, "regions": ("eu-west-1",), "domain_name": "api.example.com", "hosted_zone_id": "Z123"},
+    ),
+    "cdn": (CdnConfig, {"namer": NAMER, "domain_name": "api.example.com", "hosted_zone_id": "Z123"}),
     "table": (TableConfig, {"namer": NAMER, "home_region": "eu-west-1"}),
     "queue": (QueueConfig, {"namer": NAMER, "region": "eu-west-1"}),
     "storage": (StorageConfig, {"namer": NAMER, "region": "eu-west-1"}),

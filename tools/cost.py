@@ -63,6 +63,9 @@ USAGE = {
     "aws_vpc_endpoint": "Interface endpoints: $0.01 per GB processed",
     # Listed so that a gradual rollout's cost is said, not guessed: nothing (the alarms are priced above).
     "aws_codedeploy_deployment_group": "CodeDeploy: nothing for deployments to Lambda (`deployment_strategy`)",
+    "aws_cloudfront_distribution": "CloudFront: $0.085 per GB out (North America, Europe) and $0.01 per 10,000 "
+    "HTTPS requests, beyond 1 TB and 10 million requests a month free",
+    "aws_cloudwatch_log_delivery": "CloudFront access logs: $0.50 per GB delivered to CloudWatch Logs",
 }
 
 

@@ -27,9 +27,12 @@ The canary's environment (``run_config.environment_variables``):
   API key, read from the canary's own region at every run (so a rotated key is picked up); empty or
   absent when the API takes no key. The canary's role needs ``secretsmanager:GetSecretValue`` on it
   and ``kms:Decrypt`` on its KMS key through Secrets Manager.
+* ``ORIGIN_SECRET_ID``: behind a CloudFront distribution (``cdn_enabled``), the secret whose value
+  every request carries in ``x-origin-verify``, as the distribution's do: the region's WAF refuses
+  requests without it. Empty or absent otherwise. Read like the key, with the same permissions.
 
-The key is never logged, never put in an error, and never sent over plain HTTP except to a loopback
-address; redirects are not followed, so it is sent to the API's host only.
+The key and the origin value are never logged, never put in an error, and never sent over plain
+HTTP except to a loopback address; redirects are not followed, so they go to the API's host only.
 
 Locally, against ``tools/serve.py``: ``API_BASE_URL=http://127.0.0.1:8000/dev/api
 EXPECTED_REGION=us-east-1 python canary_src/python/api_canary.py``.
@@ -76,9 +79,12 @@ class Settings:
     expected_region: str
     api_key_secret_id: str | None
     checks: tuple[str, ...] = ("health", "region")
+    origin_secret_id: str | None = None
 
 
 CHECKS = ("health", "region")  # every check there is, in the order they run
+ORIGIN_HEADER = "x-origin-verify"
+SECRET_HEADERS = ("x-api-key", ORIGIN_HEADER)  # whose values no log line or error may show
 
 
 # --------------------------------------------------------------------------- the checks (plain code)
@@ -99,12 +105,17 @@ def check(
 
 
 def check_health(
-    base_url: str, fetch: Fetch | None = None, log: Any = None, expected_region: str | None = None
+    base_url: str,
+    fetch: Fetch | None = None,
+    log: Any = None,
+    expected_region: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """``GET <base>/health``, without the key: 200 and ``"status": "healthy"``, and, with
-    ``expected_region``, from that region where the answer names one."""
+    """``GET <base>/health``, without the key (with ``headers``, such as the origin header): 200
+    and ``"status": "healthy"``, and, with ``expected_region``, from that region where the answer
+    names one."""
     url = _join(base_url, "health")
-    body = _get_json(url, {}, None, fetch or http_fetch, log or _fallback_log)
+    body = _get_json(url, _guarded(url, headers), None, fetch or http_fetch, log or _fallback_log)
     if body.get("status") != "healthy":
         raise CheckFailed(f"GET {url} answered 200 but status is {body.get('status')!r}, not 'healthy'")
     region = body.get("region")
@@ -114,11 +125,16 @@ def check_health(
 
 
 def check_region(
-    base_url: str, expected_region: str, api_key: str | None, fetch: Fetch | None = None, log: Any = None
+    base_url: str,
+    expected_region: str,
+    api_key: str | None,
+    fetch: Fetch | None = None,
+    log: Any = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """``GET <base>`` with the key: 200 and ``"region": expected_region``."""
+    """``GET <base>`` with the key (and ``headers``): 200 and ``"region": expected_region``."""
     url = _join(base_url, "")
-    headers = {}
+    headers = _guarded(url, headers)
     if api_key:
         _refuse_clear_text(url)
         headers["x-api-key"] = api_key
@@ -139,12 +155,19 @@ def _join(base_url: str, path: str) -> str:
     return f"{base}/{path}" if path else base
 
 
-def _refuse_clear_text(url: str) -> None:
+def _guarded(url: str, headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Extra headers to send; one that carries a secret goes over HTTPS (or to this machine) only."""
+    if headers and any(name in SECRET_HEADERS for name in headers):
+        _refuse_clear_text(url, what="the origin header")
+    return dict(headers or {})
+
+
+def _refuse_clear_text(url: str, what: str = "the API key") -> None:
     """The key goes over HTTPS, or to this machine (a local server) only."""
     split = urlsplit(url)
     if split.scheme == "https" or _is_loopback(split.hostname or ""):
         return
-    raise CanaryConfigError(f"refusing to send the API key over plain HTTP to {split.hostname}: use https")
+    raise CanaryConfigError(f"refusing to send {what} over plain HTTP to {split.hostname}: use https")
 
 
 def _is_loopback(host: str) -> bool:
@@ -160,7 +183,9 @@ def _get_json(url: str, headers: dict[str, str], secret: str | None, fetch: Fetc
     """One GET: a 200 with a JSON object, or CheckFailed saying what came instead."""
     sent = {"Accept": "application/json", "User-Agent": _user_agent(), **headers}
     status, raw = fetch(url, sent)
-    text = _redact(raw[:MAX_BODY_BYTES].decode("utf-8", "replace"), secret)
+    text = raw[:MAX_BODY_BYTES].decode("utf-8", "replace")
+    for value in (secret, *(headers.get(name) for name in SECRET_HEADERS)):
+        text = _redact(text, value)
     log.info("GET %s -> %s", url, status)
     if status != 200:
         raise CheckFailed(f"GET {url} answered {status}, expected 200: {_why(status, text, secret)}")
@@ -255,7 +280,13 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
     checks = tuple(name.strip() for name in environ.get("CHECKS", ",".join(CHECKS)).split(",") if name.strip())
     if not checks or checks[0] != "health" or not set(checks) <= set(CHECKS) or len(set(checks)) != len(checks):
         raise CanaryConfigError(f"CHECKS {environ.get('CHECKS')!r} must be 'health,region' or 'health'")
-    return Settings(base_url, expected_region, environ.get("API_KEY_SECRET_ID", "").strip() or None, checks)
+    return Settings(
+        base_url,
+        expected_region,
+        environ.get("API_KEY_SECRET_ID", "").strip() or None,
+        checks,
+        environ.get("ORIGIN_SECRET_ID", "").strip() or None,
+    )
 
 
 def secrets_client() -> Any:
@@ -269,16 +300,21 @@ def secrets_client() -> Any:
 
 def read_api_key(secret_id: str | None, client_factory: Callable[[], Any] | None = None) -> str | None:
     """The API key: the secret's ``SecretString``, or None without a secret."""
+    return read_secret(secret_id, "the API key", client_factory)
+
+
+def read_secret(secret_id: str | None, what: str, client_factory: Callable[[], Any] | None = None) -> str | None:
+    """``what``: the secret's ``SecretString``, or None without a secret."""
     if not secret_id:
         return None
     try:
         answer = (client_factory or secrets_client)().get_secret_value(SecretId=secret_id)
     except Exception as exc:  # ClientError, no credentials, no connection: the code, not the value
         code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
-        raise CanaryConfigError(f"cannot read the API key from secret {secret_id!r}: {code}") from None
+        raise CanaryConfigError(f"cannot read {what} from secret {secret_id!r}: {code}") from None
     value = answer.get("SecretString")
     if not isinstance(value, str) or not value.strip():
-        raise CanaryConfigError(f"secret {secret_id!r} has no SecretString to use as the API key")
+        raise CanaryConfigError(f"secret {secret_id!r} has no SecretString to use as {what}")
     return value.strip()
 
 
@@ -318,6 +354,8 @@ async def handler(event: Any = None, context: Any = None) -> str:
             pass
     settings = settings_from(os.environ)
     api_key = read_api_key(settings.api_key_secret_id)
+    origin = read_secret(settings.origin_secret_id, "the origin header's value")
+    headers = {ORIGIN_HEADER: origin} if origin else {}
     log.info(
         "Checking %s (expected region %s), API key %s",
         settings.base_url,
@@ -326,12 +364,12 @@ async def handler(event: Any = None, context: Any = None) -> str:
     )
     # Alone, the health check also makes sure the watched region answered (the region check does otherwise).
     health_region = None if "region" in settings.checks else settings.expected_region
-    await _step(synthetics, "health", lambda: check_health(settings.base_url, None, log, health_region))
+    await _step(synthetics, "health", lambda: check_health(settings.base_url, None, log, health_region, headers))
     if "region" in settings.checks:
         await _step(
             synthetics,
             "region",
-            lambda: check_region(settings.base_url, settings.expected_region, api_key, None, log),
+            lambda: check_region(settings.base_url, settings.expected_region, api_key, None, log, headers),
         )
     message = f"{settings.base_url} is healthy and answered from {settings.expected_region}"
     log.info(message)

@@ -80,7 +80,8 @@ class Canary(Construct):
     with ``watched_region``, that region's ``/health`` only, which must answer from it);
     its artifacts bucket (the project's private, versioned, KMS-encrypted, TLS-only bucket) whose
     objects expire after 30 days; a role that may write there, publish its metrics and logs, and read
-    that secret; and an alarm on its success rate that also fires when it stops reporting."""
+    that secret (and, behind a distribution, ``origin_secret_name``'s, sent in ``x-origin-verify``);
+    and an alarm on its success rate that also fires when it stops reporting."""
 
     def __init__(
         self,
@@ -94,7 +95,10 @@ class Canary(Construct):
         api_url: str,
         api_key_secret_name: str | None,
         topic_arn: str,
+        origin_secret_name: str | None = None,
     ) -> None:
+        """``origin_secret_name``: behind a distribution, the secret whose value every request
+        carries in ``x-origin-verify`` (the region's WAF refuses requests without it)."""
         super().__init__(scope, id_)
         region, name = config.region, config.name
         if config.watched_region is not None and api_key_secret_name is not None:
@@ -109,7 +113,10 @@ class Canary(Construct):
                 namer=config.namer, region=region, component=config.component, current_version_days=ARTIFACT_DAYS
             ),
         )
-        role = self._role(config, provider, account_id, kms_key_arn, bucket.bucket_arn, api_key_secret_name)
+        secrets = [name for name in (api_key_secret_name, origin_secret_name) if name is not None]
+        role = self._role(
+            config, provider, account_id, kms_key_arn, bucket.bucket_arn, secrets, origin_secret_name is not None
+        )
         package = build_package(CANARY_SRC, "canary")
         asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
         environment = {"API_BASE_URL": api_url, "EXPECTED_REGION": config.target_region}
@@ -117,6 +124,8 @@ class Canary(Construct):
             environment["CHECKS"] = "health"
         if api_key_secret_name is not None:
             environment["API_KEY_SECRET_ID"] = api_key_secret_name
+        if origin_secret_name is not None:
+            environment["ORIGIN_SECRET_ID"] = origin_secret_name
         canary = aws.SyntheticsCanary(
             self,
             "canary",
@@ -155,9 +164,10 @@ class Canary(Construct):
         account_id: str,
         kms_key_arn: str,
         bucket_arn: str,
-        api_key_secret_name: str | None,
+        secret_names: list[str],
+        reads_origin: bool,
     ) -> ServiceRole:
-        """Write its artifacts, publish its metrics and logs, read the API key."""
+        """Write its artifacts, publish its metrics and logs, read the API key (and origin value)."""
         region, name = config.region, config.name
         statements = [
             Statement(
@@ -187,12 +197,15 @@ class Canary(Construct):
                 actions=("kms:Decrypt", "kms:GenerateDataKey"),
             ),
         ]
-        if api_key_secret_name is not None:
+        if secret_names:
             statements.append(
                 Statement(
-                    sid="ReadTheApiKey",
+                    # The name it had when the key was its only secret.
+                    sid="ReadItsSecrets" if reads_origin else "ReadTheApiKey",
                     actions=["secretsmanager:GetSecretValue"],
-                    resources=[f"arn:aws:secretsmanager:{region}:{account_id}:secret:{api_key_secret_name}-??????"],
+                    resources=[
+                        f"arn:aws:secretsmanager:{region}:{account_id}:secret:{name}-??????" for name in secret_names
+                    ],
                 )
             )
         return service_role(

@@ -33,6 +33,9 @@ class CustomDomainConfig:
         extra) or 30. Default 30. Changing it replaces the health check. (The health checks are
         ``LatencyRouting``'s, in the stack that routes to the regions; checked here alike.)
 
+    behind_cdn: the region also answers on ``origin.{domain_name}``, the name a CloudFront
+        distribution on ``domain_name`` sends requests to (``cdn_enabled``). Default False.
+
     ``regional_domain_name`` (``{region}.{domain_name}``) is always a valid DNS name, given those limits.
     """
 
@@ -42,6 +45,7 @@ class CustomDomainConfig:
     hosted_zone_id: str
     health_check_failure_threshold: int = 3
     health_check_interval_seconds: int = 30
+    behind_cdn: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.region, str) or not REGION_PATTERN.match(self.region):
@@ -62,6 +66,16 @@ class CustomDomainConfig:
         """The name that reaches ``region``'s API only, by rule (another stack may derive it)."""
         return f"{region}.{domain_name}"
 
+    @property
+    def origin_domain_name(self) -> str | None:
+        """``origin.{domain_name}`` behind a distribution, else ``None``."""
+        return origin_name(self.domain_name) if self.behind_cdn else None
+
+
+def origin_name(domain_name: str) -> str:
+    """The latency-routed name a distribution on ``domain_name`` sends its requests to, by rule."""
+    return f"origin.{domain_name}"
+
 
 def validation_records(
     scope: Construct,
@@ -69,15 +83,20 @@ def validation_records(
     *,
     provider: aws.AwsProvider,
     zone_id: str,
-    skip_name: str | None = None,
+    skip_names: Sequence[str] = (),
 ) -> aws.Route53Record:
     """A certificate's DNS validation records, keyed by domain name (known at plan time, as
-    for_each requires), but ``skip_name``'s (written elsewhere)."""
+    for_each requires), but ``skip_names``' (written elsewhere)."""
     # Over the set itself, as the provider's documentation does: cdktf's from_complex_list wraps it
     # in tolist(), and a list of a new certificate's options is wholly unknown at plan time, so
     # the plan of a first deploy (or of a replacement) fails with "Invalid for_each argument".
     # The domain names are known at plan time; the record values are not, and need not be.
-    others = "" if skip_name is None else f" if dvo.domain_name != {json.dumps(skip_name)}"
+    if not skip_names:
+        others = ""
+    elif len(skip_names) == 1:
+        others = f" if dvo.domain_name != {json.dumps(skip_names[0])}"
+    else:
+        others = f" if !contains({json.dumps(list(skip_names))}, dvo.domain_name)"
     options = TerraformIterator.from_map(
         Token.as_any_map(
             "${{ for dvo in " + certificate.fqn + ".domain_validation_options : dvo.domain_name => dvo" + others + " }}"
@@ -132,14 +151,17 @@ class CustomDomain(Construct):
     given REST API stage; a simple alias A record of the regional name; and the region's target
     record ``{region}.target.{domain_name}``, an alias of the global name's custom domain, created
     once the mapping (and whatever ``serves_after`` names) exists: ``LatencyRouting`` points the
-    global name at it.
+    global name at it. Behind a distribution (``behind_cdn``), a third custom domain answers on
+    ``origin.{domain_name}`` (a third name of the certificate), and the target record is its alias:
+    ``LatencyRouting`` then points the origin name at it.
 
-    ACM's validation record for the domain name is the same for every region's certificate, so
-    exactly one region owns it: the one built with ``owns_shared_validation`` (a single region, or
-    the home region, which is removed last). A region that does not own it writes only its regional
-    name's record (removing a region then never deletes a record another region needs to renew),
-    and waits for the shared one by reference (``shared_validation_fqdn``, in the same stack) or,
-    in a stack of its own, without naming it.
+    ACM's validation record for the domain name (and the origin name) is the same for every
+    region's certificate, so exactly one region owns it: the one built with
+    ``owns_shared_validation`` (a single region, or the home region, which is removed last). A
+    region that does not own it writes only its regional name's record (removing a region then
+    never deletes a record another region needs to renew), and waits for the shared one by
+    reference (``shared_validation_fqdn``, in the same stack; not behind a distribution, where the
+    shared records are two) or, in a stack of its own, without naming it.
     """
 
     def __init__(
@@ -166,6 +188,14 @@ class CustomDomain(Construct):
         self._domain_name = config.domain_name
         self._regional_domain_name = config.regional_domain_name
         self._owns_shared = owns_shared_validation
+        self._alternative_names = [self._regional_domain_name]
+        # The names every region's certificate has, whose validation records are the same in each.
+        self._shared_names = [self._domain_name]
+        if config.origin_domain_name is not None:
+            self._alternative_names.append(config.origin_domain_name)
+            self._shared_names.append(config.origin_domain_name)
+            # Two shared records: the wait names none of them (as in a stack of its own).
+            shared_validation_fqdn = None
         self._certificate(provider, config.hosted_zone_id, shared_validation_fqdn)
         global_target, global_zone, global_mapping = self._domain(
             "", self._domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
@@ -173,6 +203,14 @@ class CustomDomain(Construct):
         regional_target, regional_zone, _ = self._domain(
             "regional-", self._regional_domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
         )
+        origin = config.origin_domain_name
+        if origin is not None:
+            # Behind a distribution, the latency routing sends its requests, named origin.<domain>,
+            # here: the target is the origin's custom domain. The global name's stays, unused, so
+            # that turning the distribution on or off never leaves that name without a domain.
+            global_target, global_zone, global_mapping = self._domain(
+                "origin-", origin, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
+            )
         self._alias_record(
             "regional-record-a",
             provider,
@@ -195,7 +233,7 @@ class CustomDomain(Construct):
     def _certificate(self, provider: aws.AwsProvider, zone_id: str, shared_validation_fqdn: str | None) -> None:
         """The certificate for both names, its validation records and the wait for its issue."""
         certificate = public_certificate(
-            self, provider=provider, domain_name=self._domain_name, alternative_names=[self._regional_domain_name]
+            self, provider=provider, domain_name=self._domain_name, alternative_names=self._alternative_names
         )
         validation_records = self._validation_records(certificate, provider, zone_id)
         own_fqdns = Fn.tolist(TerraformIterator.from_resources(validation_records).pluck_property("fqdn"))
@@ -252,7 +290,7 @@ class CustomDomain(Construct):
             certificate,
             provider=provider,
             zone_id=zone_id,
-            skip_name=None if self._owns_shared else self._domain_name,
+            skip_names=() if self._owns_shared else self._shared_names,
         )
         self._validation_fqdn = (
             Fn.lookup_nested(Token.as_any(records.fqn), [self._domain_name, "fqdn"]) if self._owns_shared else None

@@ -47,6 +47,7 @@ LIMITS: dict[str, int] = {
     "config_recorder": 256,
     "codedeploy_app": 100,
     "codedeploy_group": 100,
+    "log_delivery": 60,
 }
 
 _S3_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

@@ -9,15 +9,16 @@ from typing import Any
 
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformResourceLifecycle
-from .domain import HEALTH_CHECK_PATH, CustomDomainConfig, target_record_name
+from .domain import HEALTH_CHECK_PATH, CustomDomainConfig, origin_name, target_record_name
 from .naming import Namer
 
 
 @dataclass(frozen=True, kw_only=True)
 class RoutingConfig:
     """namer: names the health checks' tags; regions: the regions callers are sent to; domain_name,
-    hosted_zone_id, health_check_failure_threshold, health_check_interval_seconds: as for
-    ``CustomDomainConfig`` (and checked by it)."""
+    hosted_zone_id, health_check_failure_threshold, health_check_interval_seconds, behind_cdn: as
+    for ``CustomDomainConfig`` (and checked by it); behind a distribution the latency records answer
+    ``origin.{domain_name}``."""
 
     namer: Namer
     regions: tuple[str, ...]
@@ -25,6 +26,7 @@ class RoutingConfig:
     hosted_zone_id: str
     health_check_failure_threshold: int = 3
     health_check_interval_seconds: int = 30
+    behind_cdn: bool = False
 
     def __post_init__(self) -> None:
         if not self.regions:
@@ -40,7 +42,14 @@ class RoutingConfig:
             hosted_zone_id=self.hosted_zone_id,
             health_check_failure_threshold=self.health_check_failure_threshold,
             health_check_interval_seconds=self.health_check_interval_seconds,
+            behind_cdn=self.behind_cdn,
         )
+
+    @property
+    def routed_name(self) -> str:
+        """The name the latency records answer: the domain name, or behind a distribution (which
+        answers on the domain name) the origin name it sends its requests to."""
+        return origin_name(self.domain_name) if self.behind_cdn else self.domain_name
 
 
 class LatencyRouting(Construct):
@@ -65,11 +74,13 @@ class LatencyRouting(Construct):
         (their target records)."""
         super().__init__(scope, id_)
         self._domain_name = config.domain_name
+        self._hosted_zone_id = config.hosted_zone_id
         self._health_check_ids: dict[str, str] = {}
+        self._records: list[aws.Route53Record] = []
         for region in config.regions:
             health_check_id = self._health_check(config, provider, region)
             self._health_check_ids[region] = health_check_id
-            self._latency_record(config, provider, region, health_check_id, serves_after)
+            self._records.append(self._latency_record(config, provider, region, health_check_id, serves_after))
 
     def _health_check(self, config: RoutingConfig, provider: aws.AwsProvider, region: str) -> str:
         health_check = aws.Route53HealthCheck(
@@ -100,13 +111,13 @@ class LatencyRouting(Construct):
         region: str,
         health_check_id: str,
         serves_after: Sequence[Any],
-    ) -> None:
-        aws.Route53Record(
+    ) -> aws.Route53Record:
+        return aws.Route53Record(
             self,
             f"latency-record-a-{region}",
             provider=provider,
             zone_id=config.hosted_zone_id,
-            name=config.domain_name,
+            name=config.routed_name,
             type="A",
             set_identifier=region,
             latency_routing_policy=aws.Route53RecordLatencyRoutingPolicy(region=region),
@@ -124,6 +135,19 @@ class LatencyRouting(Construct):
     def health_check_ids(self) -> dict[str, str]:
         """Each region's health check id (a reference), keyed by region."""
         return dict(self._health_check_ids)
+
+    @property
+    def records(self) -> list[aws.Route53Record]:
+        """The latency records, for what must be made after them."""
+        return list(self._records)
+
+    @property
+    def domain_name(self) -> str:
+        return self._domain_name
+
+    @property
+    def hosted_zone_id(self) -> str:
+        return self._hosted_zone_id
 
     @property
     def url(self) -> str:

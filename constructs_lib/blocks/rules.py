@@ -470,6 +470,8 @@ CANARY_RUNTIME = Text(
     r"^syn-python-[a-z]+-[0-9.]+$", "must be a syn-python-* Synthetics runtime", "syn-python-* runtime"
 )
 CANARY_INTERVAL_MINUTES = Whole(1, 60)
+CDN_PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+CDN_PRICE_CLASS = OneOf(CDN_PRICE_CLASSES, "must be one of {values} (CloudFront's price classes)")
 PERCENT = Whole(1, 100)
 NO_TRAFFIC_MINUTES = Whole(1, 1440)
 ALARM_SUBSCRIPTIONS = Subscriptions()

@@ -12,11 +12,17 @@ from ..cdk.core import Construct, TerraformStack
 from .naming import Namer
 
 API_KEY_LENGTH = 40
+ORIGIN_SECRET_LENGTH = 48
 
 
 def api_key_secret_name(namer: Namer) -> str:
     """The secret's name, the same in every region (a replica keeps its primary's name)."""
     return namer.global_name("api-key", kind="secret")
+
+
+def origin_secret_name(namer: Namer) -> str:
+    """The secret of the origin header's value (``cdn_enabled``), the same in every region."""
+    return namer.global_name("origin-verify", kind="secret")
 
 
 def user_pool_parameter_name(namer: Namer) -> str:
@@ -89,14 +95,13 @@ def replicated_secret(
     )
 
 
-class SharedApiKey(Construct):
-    """Creates, in the home region, a Secrets Manager secret holding the API key's value (40
-    characters from Secrets Manager's generator, written once and never kept in Terraform's state
-    or plan: an ephemeral value into a write-only argument) with a replica in every other region,
-    each encrypted with its region's key. Each region's API reads its own
-    region's copy, so one key works wherever a caller is routed and no region reads another at plan
-    time. Rotating: put a new value (``aws secretsmanager put-secret-value``), then apply every
-    regional stack.
+class GeneratedSecret(Construct):
+    """Creates, in the home region, a Secrets Manager secret holding a value from Secrets Manager's
+    generator (``length`` letters and digits, written once and never kept in Terraform's state or
+    plan: an ephemeral value into a write-only argument) with a replica in every other region, each
+    encrypted with its region's key. Each region reads its own region's copy, so no region reads
+    another at plan time. Rotating: put a new value (``aws secretsmanager put-secret-value``), then
+    apply the stacks that read it.
     """
 
     def __init__(
@@ -104,32 +109,29 @@ class SharedApiKey(Construct):
         scope: Construct,
         id_: str,
         *,
-        namer: Namer,
+        name: str,
+        description: str,
+        length: int,
         home_region: str,
         keys: Mapping[str, RegionKey],
     ) -> None:
         super().__init__(scope, id_)
         home = keys[home_region]
-        self._name = api_key_secret_name(namer)
+        self._name = name
         secret = replicated_secret(
-            self,
-            "secret",
-            name=self._name,
-            description="The API key every region's API accepts (x-api-key)",
-            home_region=home_region,
-            keys=keys,
+            self, "secret", name=name, description=description, home_region=home_region, keys=keys
         )
         aws.SecretsmanagerSecretVersion(
             self,
             "value",
             provider=home.provider,
             secret_id=secret.id,
-            secret_string_wo=self._generated_value(home.provider),
+            secret_string_wo=self._generated_value(home.provider, length),
             # Written on create only: a value put by hand (a rotation) is never overwritten.
             secret_string_wo_version=1,
         )
 
-    def _generated_value(self, provider: aws.AwsProvider) -> str:
+    def _generated_value(self, provider: aws.AwsProvider, length: int) -> str:
         """A reference to an ephemeral value from Secrets Manager's generator: Terraform (1.10 or
         later) opens it during plan and apply and stores it nowhere. cdktf 0.21 has no ephemeral
         resource class, so the block is written into the stack's JSON as it is."""
@@ -137,13 +139,12 @@ class SharedApiKey(Construct):
         stack = TerraformStack.of(self)
         # Write-only arguments need Terraform 1.11; an older one would refuse with a less clear error.
         stack.add_override("terraform.required_version", ">= 1.11.0")
-        # API Gateway accepts keys of 20 to 128 characters; letters and digits only, so it is safe
-        # in any header or shell.
+        # Letters and digits only, so the value is safe in any header or shell.
         stack.add_override(
             f"ephemeral.aws_secretsmanager_random_password.{name}",
             {
                 "provider": provider.fqn,
-                "password_length": API_KEY_LENGTH,
+                "password_length": length,
                 "exclude_punctuation": True,
                 "include_space": False,
                 "require_each_included_type": True,
@@ -154,6 +155,43 @@ class SharedApiKey(Construct):
     @property
     def secret_name(self) -> str:
         return self._name
+
+
+class SharedApiKey(GeneratedSecret):
+    """Creates the API key every region's API accepts (``x-api-key``), as a ``GeneratedSecret`` of
+    40 characters (API Gateway accepts keys of 20 to 128)."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, namer: Namer, home_region: str, keys: Mapping[str, RegionKey]
+    ) -> None:
+        super().__init__(
+            scope,
+            id_,
+            name=api_key_secret_name(namer),
+            description="The API key every region's API accepts (x-api-key)",
+            length=API_KEY_LENGTH,
+            home_region=home_region,
+            keys=keys,
+        )
+
+
+class OriginSecret(GeneratedSecret):
+    """Creates the value CloudFront sends every origin request in ``x-origin-verify`` and every
+    region's WAF requires (``cdn_enabled``), as a ``GeneratedSecret`` of 48 characters: requests that
+    call a region directly, without it, are refused."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, namer: Namer, home_region: str, keys: Mapping[str, RegionKey]
+    ) -> None:
+        super().__init__(
+            scope,
+            id_,
+            name=origin_secret_name(namer),
+            description="The header value CloudFront sends the regional APIs (x-origin-verify)",
+            length=ORIGIN_SECRET_LENGTH,
+            home_region=home_region,
+            keys=keys,
+        )
 
 
 def publish_user_pool(

@@ -65,6 +65,16 @@ from cdktf_cdktf_provider_aws.backup_plan import (
 )
 from cdktf_cdktf_provider_aws.backup_selection import BackupSelection
 from cdktf_cdktf_provider_aws.backup_vault import BackupVault
+from cdktf_cdktf_provider_aws.cloudfront_distribution import (
+    CloudfrontDistribution,
+    CloudfrontDistributionDefaultCacheBehavior,
+    CloudfrontDistributionOrigin,
+    CloudfrontDistributionOriginCustomHeader,
+    CloudfrontDistributionOriginCustomOriginConfig,
+    CloudfrontDistributionRestrictions,
+    CloudfrontDistributionRestrictionsGeoRestriction,
+    CloudfrontDistributionViewerCertificate,
+)
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_event_bus import CloudwatchEventBus, CloudwatchEventBusDeadLetterConfig
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
@@ -73,6 +83,12 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTargetDeadLetterConfig,
     CloudwatchEventTargetRetryPolicy,
 )
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery import CloudwatchLogDelivery
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_destination import (
+    CloudwatchLogDeliveryDestination,
+    CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_source import CloudwatchLogDeliverySource
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
     CloudwatchLogMetricFilter,
@@ -108,6 +124,9 @@ from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZonesFilter,
 )
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_cloudfront_cache_policy import DataAwsCloudfrontCachePolicy
+from cdktf_cdktf_provider_aws.data_aws_cloudfront_origin_request_policy import DataAwsCloudfrontOriginRequestPolicy
+from cdktf_cdktf_provider_aws.data_aws_cloudfront_response_headers_policy import DataAwsCloudfrontResponseHeadersPolicy
 from cdktf_cdktf_provider_aws.data_aws_dynamodb_table import DataAwsDynamodbTable
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -225,6 +244,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAclAssociationConfig,
     Wafv2WebAclAssociationConfigRequestBody,
     Wafv2WebAclAssociationConfigRequestBodyApiGateway,
+    Wafv2WebAclAssociationConfigRequestBodyCloudfront,
     Wafv2WebAclCustomResponseBody,
     Wafv2WebAclDefaultAction,
     Wafv2WebAclDefaultActionAllow,
@@ -416,6 +436,22 @@ __all__ = [
     "VpcEndpoint",
     "VpcSecurityGroupEgressRule",
     "VpcSecurityGroupIngressRule",
+    "CloudfrontDistribution",
+    "CloudfrontDistributionDefaultCacheBehavior",
+    "CloudfrontDistributionOrigin",
+    "CloudfrontDistributionOriginCustomHeader",
+    "CloudfrontDistributionOriginCustomOriginConfig",
+    "CloudfrontDistributionRestrictions",
+    "CloudfrontDistributionRestrictionsGeoRestriction",
+    "CloudfrontDistributionViewerCertificate",
+    "CloudwatchLogDelivery",
+    "CloudwatchLogDeliveryDestination",
+    "CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration",
+    "CloudwatchLogDeliverySource",
+    "DataAwsCloudfrontCachePolicy",
+    "DataAwsCloudfrontOriginRequestPolicy",
+    "DataAwsCloudfrontResponseHeadersPolicy",
+    "Wafv2WebAclAssociationConfigRequestBodyCloudfront",
     "Wafv2WebAcl",
     "Wafv2WebAclAssociation",
     "Wafv2WebAclAssociationConfig",

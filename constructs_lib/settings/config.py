@@ -23,6 +23,7 @@ from ..blocks.rules import (
     BACKUP_RETENTION_DAYS,
     CANARY_INTERVAL_MINUTES,
     CANARY_RUNTIME,
+    CDN_PRICE_CLASS,
     DEPLOYMENT_STRATEGY,
     DOMAIN_NAME,
     HOSTED_ZONE_ID,
@@ -574,6 +575,25 @@ class StackConfig:
         into=("domain.hosted_zone_id",),
     )
 
+    cdn_enabled: bool = setting(
+        False,
+        rule=Flag(),
+        doc="A CloudFront distribution answers on `domain_name` (certificate in us-east-1, TLS 1.2+, HTTP/2 "
+        "and 3, a WAF web ACL of its own, access logs) in front of the latency-routed regions under "
+        "`origin.<domain_name>`; the regional WAFs refuse requests that bypass it (a secret origin header) "
+        "but for `/api/health`. Needs `domain_name` and `waf_enabled`.",
+        group=ROUTING,
+        into=("domain.behind_cdn", "routing.behind_cdn"),
+    )
+    cdn_price_class: str = setting(
+        "PriceClass_All",
+        rule=CDN_PRICE_CLASS,
+        doc="The CloudFront edge locations that serve callers (`PriceClass_100`: North America and Europe; "
+        "`PriceClass_200`: and most of Asia; `PriceClass_All`: every one, as near as callers are).",
+        group=ROUTING,
+        into=("cdn.price_class",),
+    )
+
     canary_interval_minutes: int | None = setting(
         rule=OrNull(CANARY_INTERVAL_MINUTES),
         doc="Minutes between runs of a CloudWatch Synthetics canary in every region that calls the region's "
@@ -990,6 +1010,14 @@ class StackConfig:
             )
         if self.hosted_zone_id is not None and self.domain_name is None:
             raise fail("hosted_zone_id", self.hosted_zone_id, "needs domain_name too: the one name callers use")
+        if self.cdn_enabled and self.domain_name is None:
+            raise fail("cdn_enabled", self.cdn_enabled, "needs domain_name: the name the distribution answers on")
+        if self.cdn_enabled and not self.waf_enabled:
+            raise fail(
+                "cdn_enabled",
+                self.cdn_enabled,
+                "needs waf_enabled: the regional WAFs refuse the requests that bypass the distribution",
+            )
 
     # -- derived values ---------------------------------------------------------------------------------
     @property

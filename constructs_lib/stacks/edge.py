@@ -3,8 +3,9 @@ over them."""
 
 from __future__ import annotations
 
-from ..blocks.api import api_name
+from ..blocks.api import Cors, api_name
 from ..blocks.canary import canary_name, watch_canary_name
+from ..blocks.cdn import CdnConfig, Distribution
 from ..blocks.dashboard import Dashboard, DashboardConfig, RegionMetrics
 from ..blocks.function import function_name
 from ..blocks.health_alarms import METRICS_REGION, HealthAlarms, HealthAlarmsConfig
@@ -12,7 +13,9 @@ from ..blocks.kms import EncryptionKey, KeyByAlias, KeyConfig
 from ..blocks.naming import Namer
 from ..blocks.queue import queue_names
 from ..blocks.routing import LatencyRouting, RoutingConfig
+from ..blocks.sign_in import origin_secret_name
 from ..blocks.table import TableConfig
+from ..blocks.waf import CLOUDFRONT_REGION, WafConfig
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformOutput, TerraformStack
 from ..settings import StackConfig
@@ -53,6 +56,8 @@ class EdgeStack(TerraformStack):
             )
             health_check_ids = routing.health_check_ids
             self._health_alarms(config, namer, tags, health_check_ids)
+            if config.cdn_enabled:
+                self._distribution(config, namer, routing)
             TerraformOutput(
                 self, "api_url", value=routing.url, description="The one address: the nearest healthy region answers"
             )
@@ -64,29 +69,32 @@ class EdgeStack(TerraformStack):
             description=f"The CloudWatch dashboard of all regions, in {home}",
         )
 
-    def _health_alarms(
-        self, config: StackConfig, namer: Namer, tags: dict[str, str], health_check_ids: dict[str, str]
-    ) -> None:
-        """Alarms on the health checks, in us-east-1, with a topic encrypted by that region's key
-        (found by its alias when us-east-1 is one of the regions, else a key of its own, whose alias
-        is its own too: us-east-1 added to the regions later would bring the region's key)."""
-        if METRICS_REGION not in self.providers:
-            self.providers[METRICS_REGION] = regional_provider(self, METRICS_REGION, tags)
+    def _us_east_1_key(self, config: StackConfig, namer: Namer) -> str:
+        """us-east-1's key, for what this stack keeps there: found by its alias when us-east-1 is one
+        of the regions, else a key of its own, whose alias is its own too (us-east-1 added to the
+        regions later would bring the region's key)."""
         provider = self.providers[METRICS_REGION]
         scope = Construct(self, METRICS_REGION)
         if METRICS_REGION in config.regions:
-            key_arn = KeyByAlias(scope, "key", namer=namer, region=METRICS_REGION, provider=provider).key_arn
-        else:
-            account_id = aws.DataAwsCallerIdentity(scope, "caller-identity", provider=provider).account_id
-            key_arn = EncryptionKey(
-                scope,
-                "key",
-                provider=provider,
-                account_id=account_id,
-                config=KeyConfig(
-                    namer=namer, region=METRICS_REGION, uses="the health alarms' topic", component="health-key"
-                ),
-            ).key_arn
+            return KeyByAlias(scope, "key", namer=namer, region=METRICS_REGION, provider=provider).key_arn
+        account_id = aws.DataAwsCallerIdentity(scope, "caller-identity", provider=provider).account_id
+        uses = "the health alarms' topic" + (", the distribution's logs" if config.cdn_enabled else "")
+        return EncryptionKey(
+            scope,
+            "key",
+            provider=provider,
+            account_id=account_id,
+            config=KeyConfig(namer=namer, region=METRICS_REGION, uses=uses, component="health-key"),
+        ).key_arn
+
+    def _health_alarms(
+        self, config: StackConfig, namer: Namer, tags: dict[str, str], health_check_ids: dict[str, str]
+    ) -> None:
+        """Alarms on the health checks, in us-east-1, with a topic encrypted by that region's key."""
+        if METRICS_REGION not in self.providers:
+            self.providers[METRICS_REGION] = regional_provider(self, METRICS_REGION, tags)
+        provider = self.providers[METRICS_REGION]
+        self._key_arn = key_arn = self._us_east_1_key(config, namer)
         HealthAlarms(
             self,
             "health-alarms",
@@ -99,6 +107,38 @@ class EdgeStack(TerraformStack):
             provider=provider,
             health_check_ids=health_check_ids,
             kms_key_arn=key_arn,
+        )
+
+    def _distribution(self, config: StackConfig, namer: Namer, routing: LatencyRouting) -> Distribution:
+        """CloudFront on the one name, in front of the routing's origin name, with us-east-1's key
+        (the health alarms' key: they come first) and the origin header's value read in the home
+        region, where the global stack keeps the secret."""
+        origin_secret = aws.DataAwsSecretsmanagerSecretVersion(
+            self, "origin-secret-value", provider=self.providers[config.home], secret_id=origin_secret_name(namer)
+        ).secret_string
+        return Distribution(
+            self,
+            "cdn",
+            provider=self.providers[CLOUDFRONT_REGION],
+            kms_key_arn=self._key_arn,
+            origin_secret=origin_secret,
+            origin_domain_name=routing.records[0].name,
+            # After the latency records: turning the distribution on replaces those of the name,
+            # which Route 53 would not let the distribution's records sit beside.
+            serves_after=routing.records,
+            config=CdnConfig(
+                namer=namer,
+                domain_name=routing.domain_name,
+                hosted_zone_id=routing.hosted_zone_id,
+                **config.settings_for("cdn"),
+            ),
+            waf=WafConfig(
+                namer=namer,
+                region=CLOUDFRONT_REGION,
+                for_cloudfront=True,
+                blocked_response_headers=Cors().response_headers(),
+                **config.settings_for("waf"),
+            ),
         )
 
     @staticmethod

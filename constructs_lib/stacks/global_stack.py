@@ -6,7 +6,7 @@ from ..blocks.app_secrets import AppSecrets
 from ..blocks.backup import BackupConfig, TableBackups
 from ..blocks.kms import EncryptionKey, KeyConfig
 from ..blocks.naming import Namer
-from ..blocks.sign_in import RegionKey, SharedApiKey, publish_user_pool, user_pool_and_client
+from ..blocks.sign_in import OriginSecret, RegionKey, SharedApiKey, publish_user_pool, user_pool_and_client
 from ..blocks.table import GlobalTable, TableConfig
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformOutput, TerraformStack
@@ -22,12 +22,12 @@ class GlobalStack(TerraformStack):
     the regional stack finds by its alias); the global items table in the home region and a replica
     in every other region, each encrypted with its region's key; with ``api_key`` auth, the API
     key's value in a secret replicated to every region; with ``cognito`` auth, the user pool and its
-    client in the home region and the pool's ARN in an SSM parameter of every region. Deployed
-    before the regional stacks,
-    which read what they need of it in their own region only.
+    client in the home region and the pool's ARN in an SSM parameter of every region; with
+    ``cdn_enabled``, the origin header's value in a secret replicated to every region. Deployed
+    before the regional stacks, which read what they need of it in their own region only.
 
     Outputs: ``table_name``; ``api_key_secret_name`` (``api_key`` auth); ``user_pool_id`` and
-    ``user_pool_client_id`` (``cognito`` auth).
+    ``user_pool_client_id`` (``cognito`` auth); ``origin_secret_name`` (``cdn_enabled``).
     """
 
     def __init__(self, scope: Construct, config: StackConfig) -> None:
@@ -54,6 +54,8 @@ class GlobalStack(TerraformStack):
             self._sign_in(config, namer)
         if config.secrets:
             self._app_secrets(config, namer, keys)
+        if config.cdn_enabled:
+            self._origin_secret(config, namer, keys)
         if config.backup_enabled:
             self._backups(config, namer, keys, account_id, table)
 
@@ -94,6 +96,15 @@ class GlobalStack(TerraformStack):
             "api_key_secret_name",
             value=secret.secret_name,
             description="The secret that holds the API key (x-api-key), replicated to every region",
+        )
+
+    def _origin_secret(self, config: StackConfig, namer: Namer, keys: dict[str, RegionKey]) -> None:
+        secret = OriginSecret(self, "origin-secret", namer=namer, home_region=config.home, keys=keys)
+        TerraformOutput(
+            self,
+            "origin_secret_name",
+            value=secret.secret_name,
+            description="The secret that holds the header value CloudFront sends the regions (x-origin-verify)",
         )
 
     def _backups(

@@ -19,7 +19,7 @@ from ..blocks.network import Network, NetworkConfig
 from ..blocks.queue import Queue, QueueConfig
 from ..blocks.rollout import GradualRollout, GradualRolloutConfig, RolloutTarget
 from ..blocks.rules import ALL_AT_ONCE
-from ..blocks.sign_in import api_key_secret_name, user_pool_parameter_name
+from ..blocks.sign_in import api_key_secret_name, origin_secret_name, user_pool_parameter_name
 from ..blocks.storage import Storage, StorageConfig
 from ..blocks.table import TableConfig, TableCopy
 from ..blocks.tracing import Tracing, TracingConfig
@@ -275,6 +275,13 @@ class RegionalDeployment(Construct):
             ),
         )
 
+    def _origin_secret(self) -> str:
+        """The value the distribution sends (``cdn_enabled``), from this region's copy of the global
+        stack's secret."""
+        return aws.DataAwsSecretsmanagerSecretVersion(
+            self, "origin-secret-value", provider=self._provider, secret_id=origin_secret_name(self._namer)
+        ).secret_string
+
     def _waf(self) -> WebApplicationFirewall:
         config = self._config
         return WebApplicationFirewall(
@@ -282,6 +289,7 @@ class RegionalDeployment(Construct):
             "waf",
             provider=self._provider,
             stage_arn=self.api.stage_arn,
+            origin_secret=self._origin_secret() if config.cdn_enabled else None,
             kms_key_arn=self._key_arn,
             config=WafConfig(
                 namer=self._namer,
@@ -316,6 +324,7 @@ class RegionalDeployment(Construct):
             kms_key_arn=self._key_arn,
             api_url=self.api.invoke_url,
             api_key_secret_name=api_key_secret_name(self._namer) if config.api_auth == "api_key" else None,
+            origin_secret_name=origin_secret_name(self._namer) if config.cdn_enabled else None,
             topic_arn=self.monitoring.topic_arn,
             config=CanaryConfig(namer=self._namer, region=self._region, **config.settings_for("canary")),
         )

@@ -74,6 +74,10 @@ READS = {
     },
     "aws_secretsmanager_secret_version": {"secret_string": "stubApiKeyValue0123456789abcdefghijklmn"},
     "aws_ssm_parameter": {"insecure_value": "arn:aws:cognito-idp:{region}:" + ACCOUNT_ID + ":userpool/{region}_stub"},
+    # AWS's managed CloudFront policies, found by name (their ids are AWS's, the same everywhere).
+    "aws_cloudfront_cache_policy": {"id": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"},
+    "aws_cloudfront_origin_request_policy": {"id": "b689b0a8-53d0-40ab-baf2-68738e2966ac"},
+    "aws_cloudfront_response_headers_policy": {"id": "67f7725c-6f97-4210-82d7-5512b31e9d03"},
 }
 
 

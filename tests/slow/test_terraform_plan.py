@@ -61,7 +61,8 @@ def stack_dir(request: pytest.FixtureRequest, which: str) -> Path:
 # target records, latency routing), the global stack, a region that is not the home and the edge;
 # the Cognito variant's global stack (pool, parameters) and a region (authorizer); the
 # IAM-with-domain variant's region and edge (health alarms with a provider, key and topic of their own);
-# the watched variant's region (canary, scaled provisioned concurrency, alarm subscriptions).
+# the watched variant's region (canary, scaled provisioned concurrency, alarm subscriptions); the
+# CloudFront variant's global stack (the origin secret), a region (origin domain, WAF origin rule) and edge.
 @pytest.mark.parametrize(
     "which",
     [
@@ -78,6 +79,9 @@ def stack_dir(request: pytest.FixtureRequest, which: str) -> Path:
         "variant-iam-eu-west-1",
         "variant-iam-edge",
         "variant-watched-eu-west-1",
+        "variant-cdn-global",
+        "variant-cdn-us-west-2",
+        "variant-cdn-edge",
     ],
 )
 def test_the_stack_validates_and_plans(request, tmp_path, terraform_env, which):
