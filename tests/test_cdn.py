@@ -266,6 +266,10 @@ def test_each_canary_sends_the_origin_header_it_may_read(stacks, region):
             {"cdn_enabled": True, "domain_name": DOMAIN, "hosted_zone_id": ZONE, "waf_enabled": False},
             "cdn_enabled: true needs waf_enabled: the regional WAFs refuse the requests that bypass the distribution",
         ),
+        (
+            {"cdn_enabled": True, "domain_name": DOMAIN, "hosted_zone_id": ZONE, "api_auth": "iam"},
+            "cdn_enabled: true cannot front api_auth 'iam': CloudFront sends the origin's Host header",
+        ),
         ({"cdn_price_class": "PriceClass_300"}, 'cdn_price_class: "PriceClass_300" must be one of'),
     ],
 )

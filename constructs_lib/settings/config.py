@@ -581,7 +581,8 @@ class StackConfig:
         doc="A CloudFront distribution answers on `domain_name` (certificate in us-east-1, TLS 1.2+, HTTP/2 "
         "and 3, a WAF web ACL of its own, access logs) in front of the latency-routed regions under "
         "`origin.<domain_name>`; the regional WAFs refuse requests that bypass it (a secret origin header) "
-        "but for `/api/health`. Needs `domain_name` and `waf_enabled`.",
+        "but for `/api/health`. Needs `domain_name` and `waf_enabled`; not with `api_auth` `iam` (CloudFront "
+        "changes the Host header a signature covers).",
         group=ROUTING,
         into=("domain.behind_cdn", "routing.behind_cdn"),
     )
@@ -1012,6 +1013,13 @@ class StackConfig:
             raise fail("hosted_zone_id", self.hosted_zone_id, "needs domain_name too: the one name callers use")
         if self.cdn_enabled and self.domain_name is None:
             raise fail("cdn_enabled", self.cdn_enabled, "needs domain_name: the name the distribution answers on")
+        if self.cdn_enabled and self.api_auth == "iam":
+            raise fail(
+                "cdn_enabled",
+                self.cdn_enabled,
+                "cannot front api_auth 'iam': CloudFront sends the origin's Host header, so a SigV4 signature "
+                "made for domain_name no longer matches (use api_key, cognito or none)",
+            )
         if self.cdn_enabled and not self.waf_enabled:
             raise fail(
                 "cdn_enabled",
