@@ -73,7 +73,7 @@ def test_its_certificate_is_in_us_east_1_and_issued_before_the_distribution_uses
 
 def test_the_origin_is_the_routed_origin_name_over_https_with_the_origin_header(edge, distribution):
     [origin] = distribution["origin"]
-    assert origin["domain_name"].startswith("${aws_route53_record.routing_latency-record-a-")
+    assert origin["domain_name"].startswith("${aws_route53_record.routing_origin-record-a-")
     config = origin["custom_origin_config"]
     assert (config["origin_protocol_policy"], config["origin_ssl_protocols"]) == ("https-only", ["TLSv1.2"])
     [header] = origin["custom_header"]
@@ -130,6 +130,7 @@ def test_access_logs_go_to_an_encrypted_log_group_in_us_east_1(edge, distributio
     assert configuration["destination_resource_arn"] == ref(
         "${aws_cloudwatch_log_group." + _key(edge, group) + "}", "arn"
     )
+    assert destination["output_format"] == "json"
     assert delivery["delivery_source_name"].endswith(".name}")
     assert delivery["delivery_destination_arn"].endswith(".arn}")
     assert {source["provider"], destination["provider"], delivery["provider"]} == {"aws.us-east-1"}
@@ -138,30 +139,49 @@ def test_access_logs_go_to_an_encrypted_log_group_in_us_east_1(edge, distributio
 # --------------------------------------------------------------------------- the names
 
 
-def test_the_domain_points_at_the_distribution_after_the_latency_records(edge, distribution):
-    latency = sorted(k for k, r in edge["resource"]["aws_route53_record"].items() if "set_identifier" in r)
-    for record_type in ("A", "AAAA"):
-        record = resource_at(edge, "aws_route53_record", f"cdn/record-{record_type.lower()}")
-        assert (record["name"], record["type"], record["zone_id"]) == (DOMAIN, record_type, ZONE)
-        assert record["alias"]["name"] == ref(
-            "${aws_cloudfront_distribution." + _key(edge, distribution) + "}", "domain_name"
-        )
+def test_the_domains_latency_records_alias_the_distribution_in_place(edge, distribution, variants):
+    """The same resources as without a distribution (the iam variant's): turning it on or off changes
+    their target in place, so the name answers all along."""
+    alias = ref("${aws_cloudfront_distribution." + _key(edge, distribution) + "}", "domain_name")
+    records = {
+        k: r for k, r in edge["resource"]["aws_route53_record"].items() if r["name"] == DOMAIN and r["type"] == "A"
+    }
+    assert sorted(r["set_identifier"] for r in records.values()) == sorted(REGIONS)
+    for record in records.values():
+        assert record["alias"]["name"] == alias and record["alias"]["evaluate_target_health"] is False
         assert record["alias"]["zone_id"].endswith(".hosted_zone_id}")
-        assert sorted(d.split(".")[1] for d in record["depends_on"]) == latency
+        assert record["health_check_id"].startswith("${aws_route53_health_check.routing_health-check-")
+    without = variants.stacks["variant-iam-edge"]["resource"]["aws_route53_record"]  # eu-west-1 only
+    assert [k for k in without if k.startswith("routing_latency-record-a-")] == [
+        k for k in records if k.startswith("routing_latency-record-a-eu-west-1_")
+    ]
 
 
-def test_the_latency_records_route_the_origin_name_to_each_regions_target(edge):
-    records = [r for r in resources(edge, "aws_route53_record") if "set_identifier" in r]
+def test_ipv6_callers_get_the_distribution_too(edge, distribution):
+    record = resource_at(edge, "aws_route53_record", "cdn/record-aaaa")
+    assert (record["name"], record["type"], record["zone_id"]) == (DOMAIN, "AAAA", ZONE)
+    assert record["alias"]["name"] == ref(
+        "${aws_cloudfront_distribution." + _key(edge, distribution) + "}", "domain_name"
+    )
+
+
+def test_the_origin_name_is_latency_routed_to_each_regions_origin_target(edge, distribution):
+    records = [r for r in resources(edge, "aws_route53_record") if r["name"] == f"origin.{DOMAIN}"]
     assert sorted(r["set_identifier"] for r in records) == sorted(REGIONS)
     for record in records:
         region = record["set_identifier"]
-        assert record["name"] == f"origin.{DOMAIN}"
-        assert record["alias"]["name"] == f"{region}.target.{DOMAIN}"
+        assert record["alias"] == {
+            "name": f"{region}.origin-target.{DOMAIN}",
+            "zone_id": ZONE,
+            "evaluate_target_health": True,
+        }
         assert record["health_check_id"].startswith(f"${{aws_route53_health_check.routing_health-check-{region}_")
+    # The distribution names them by reference: it waits for them.
+    assert distribution["origin"][0]["domain_name"] == "${aws_route53_record." + _key(edge, records[0]) + ".name}"
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_each_region_answers_on_the_origin_name_and_its_target_is_that_domain(stacks, region):
+def test_each_region_answers_on_the_origin_name_under_a_target_of_its_own(stacks, region):
     stack = regional(stacks, region)
     origin = resource_at(stack, "aws_api_gateway_domain_name", f"{region}/domain/origin-domain-name")
     assert origin["domain_name"] == f"origin.{DOMAIN}" and origin["security_policy"] == "TLS_1_2"
@@ -169,10 +189,17 @@ def test_each_region_answers_on_the_origin_name_and_its_target_is_that_domain(st
     assert mapping["domain_name"] == ref("${aws_api_gateway_domain_name." + _key(stack, origin) + "}", "domain_name")
     certificate = resource_at(stack, "aws_acm_certificate", f"{region}/domain/certificate")
     assert certificate["subject_alternative_names"] == [f"{region}.{DOMAIN}", f"origin.{DOMAIN}"]
-    target = resource_at(stack, "aws_route53_record", f"{region}/domain/target-record-a")
-    assert target["name"] == f"{region}.target.{DOMAIN}"
+    target = resource_at(stack, "aws_route53_record", f"{region}/domain/origin-target-record-a")
+    assert target["name"] == f"{region}.origin-target.{DOMAIN}"
     assert target["alias"]["name"] == ref(
         "${aws_api_gateway_domain_name." + _key(stack, origin) + "}", "regional_domain_name"
+    )
+    # The domain name's own target stays the domain name's custom domain: turning CloudFront on in
+    # the regions first changes nothing callers use.
+    domain = resource_at(stack, "aws_api_gateway_domain_name", f"{region}/domain/domain-name")
+    own = resource_at(stack, "aws_route53_record", f"{region}/domain/target-record-a")
+    assert own["alias"]["name"] == ref(
+        "${aws_api_gateway_domain_name." + _key(stack, domain) + "}", "regional_domain_name"
     )
 
 
@@ -219,6 +246,17 @@ def test_each_regional_waf_log_leaves_out_the_origin_header(stacks, region):
     assert ORIGIN_HEADER in [field["single_header"]["name"] for field in logging["redacted_fields"]]
 
 
+def test_not_enforced_the_origin_rule_only_counts():
+    """cdn_origin_enforced false: for turning CloudFront on while callers still reach the regions."""
+    from constructs_lib.blocks.waf import WebApplicationFirewall
+
+    counted = WafConfig(namer=Namer("shop", "qa"), region="eu-west-1", origin_enforced=False)
+    [rule, *_] = WebApplicationFirewall._rules(counted, "value")
+    assert (rule.name, rule.action.count is not None, rule.action.block) == ("only-through-cloudfront", True, None)
+    [rule, *_] = WebApplicationFirewall._rules(WafConfig(namer=Namer("shop", "qa"), region="eu-west-1"), "value")
+    assert (rule.action.block is not None, rule.action.count) == (True, None)
+
+
 def test_without_the_distribution_no_region_requires_the_header(default_synth):
     for stack in default_synth.environment_stacks().values():
         for acl in resources(stack, "aws_wafv2_web_acl"):
@@ -241,6 +279,8 @@ def test_the_origin_value_is_generated_into_a_replicated_secret_never_into_the_j
     generated = stack["ephemeral"]["aws_secretsmanager_random_password"]["origin-secret_generated-value"]
     assert (generated["password_length"], generated["exclude_punctuation"]) == (48, True)
     assert stack["output"]["origin_secret_name"]["value"] == SECRET_NAME
+    # A new value serves as well: turning CloudFront off and on again finds no secret awaiting deletion.
+    assert secret["recovery_window_in_days"] == 0
 
 
 @pytest.mark.parametrize("region", REGIONS)

@@ -330,6 +330,25 @@ def test_the_bootstrap_stack_deploys_only_when_its_plan_has_changes(
         assert (tmp_path / "github_output").read_text() == f"changes={changes}\n"
 
 
+def test_with_a_domain_the_health_check_calls_the_regions_own_name(tmp_path: Path) -> None:
+    """Behind CloudFront, the region's own name is the one way in that needs no CloudFront header."""
+    regions = deploy_jobs()["regions"]
+    script = steps(regions)[step_index(regions, "/health")]["run"]
+    urls = {
+        "regional_api_urls": {"us-west-2": "https://us-west-2.api.example.org/api"},
+        "api_urls": {"us-west-2": "https://abc.execute-api.us-west-2.amazonaws.com/dev/api"},
+    }
+    fakes = {
+        "terraform": "\n".join(f"[ \"$*\" = 'output -json {k}' ] && echo '{json.dumps(v)}'" for k, v in urls.items())
+        + "\nexit 0",
+        "curl": 'echo "$*" >> "$RUNNER_TEMP/calls"\n'
+        'while [ "$1" != --output ]; do shift; done; echo \'{}\' > "$2"; printf 200',
+    }
+    result = run_step(script, tmp_path, fakes, REGION="us-west-2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "calls").read_text().split()[-1] == "https://us-west-2.api.example.org/api/health"
+
+
 def test_each_region_is_verified_healthy_after_its_deploy() -> None:
     regions = deploy_jobs()["regions"]
     deploy, verify = step_index(regions, "cdktf deploy"), step_index(regions, "/health")

@@ -3,9 +3,7 @@ name and sends every request, uncached, to the latency-routed regions under thei
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..cdk import aws
 from ..cdk.core import Construct
@@ -62,7 +60,8 @@ class Distribution(Construct):
     distribution (TLS 1.2 or later, SNI, HTTP/2 and HTTP/3, IPv6, HTTPS only) whose one origin is
     ``origin.{domain_name}`` over HTTPS with the ``x-origin-verify`` header, caching disabled, every
     viewer header but Host forwarded, AWS's security headers added; its access logs delivered to a
-    KMS-encrypted log group; and the domain name's A and AAAA alias records to it.
+    KMS-encrypted log group; and the domain name's AAAA alias record to it (its A records are the
+    routing's: ``alias_target``).
     """
 
     def __init__(
@@ -76,12 +75,11 @@ class Distribution(Construct):
         kms_key_arn: str,
         origin_secret: str,
         origin_domain_name: str,
-        serves_after: Sequence[Any] = (),
     ) -> None:
         """``waf``: of CLOUDFRONT scope (``for_cloudfront``); ``origin_secret``: a reference to the
         value the regional WAFs require; ``origin_domain_name``: a reference to the name of the
         records that route to the regions (``origin.{domain_name}``), so the distribution waits for
-        them; ``serves_after``: what the name's records wait for."""
+        them."""
         super().__init__(scope, id_)
         if not waf.for_cloudfront:
             raise ValueError("waf: a distribution's web ACL must be for_cloudfront")
@@ -91,19 +89,20 @@ class Distribution(Construct):
             config, provider, certificate, acl.web_acl_arn, Origin(origin_domain_name, origin_secret)
         )
         self._access_logs(config, provider, distribution.arn, kms_key_arn)
-        for record_type in ("A", "AAAA"):
-            aws.Route53Record(
-                self,
-                f"record-{record_type.lower()}",
-                provider=provider,
-                zone_id=config.hosted_zone_id,
-                name=config.domain_name,
-                type=record_type,
-                alias=aws.Route53RecordAlias(
-                    name=distribution.domain_name, zone_id=distribution.hosted_zone_id, evaluate_target_health=False
-                ),
-                depends_on=list(serves_after) or None,
-            )
+        # IPv6 callers: the name's A records are the routing's (latency records that alias the
+        # distribution, LatencyRouting.route_to_distribution), its AAAA record is this one.
+        aws.Route53Record(
+            self,
+            "record-aaaa",
+            provider=provider,
+            zone_id=config.hosted_zone_id,
+            name=config.domain_name,
+            type="AAAA",
+            alias=aws.Route53RecordAlias(
+                name=distribution.domain_name, zone_id=distribution.hosted_zone_id, evaluate_target_health=False
+            ),
+        )
+        self._alias_target = (distribution.domain_name, distribution.hosted_zone_id)
         self._distribution_id = distribution.id
         self._domain_name = config.domain_name
 
@@ -168,7 +167,6 @@ class Distribution(Construct):
                 cache_policy_id=policies[CACHE_POLICY],
                 origin_request_policy_id=policies[ORIGIN_REQUEST_POLICY],
                 response_headers_policy_id=policies[RESPONSE_HEADERS_POLICY],
-                compress=True,
             ),
             restrictions=aws.CloudfrontDistributionRestrictions(
                 geo_restriction=aws.CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none")
@@ -209,6 +207,8 @@ class Distribution(Construct):
             "access-log-destination",
             provider=provider,
             name=config.namer.global_name("cdn-access", kind="log_delivery"),
+            # Said, not left to the service: the provider replaces a destination whose format changes.
+            output_format="json",
             delivery_destination_configuration=[
                 aws.CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
                     destination_resource_arn=log_group.arn
@@ -222,6 +222,11 @@ class Distribution(Construct):
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
         )
+
+    @property
+    def alias_target(self) -> tuple[str, str]:
+        """The distribution's domain name and hosted zone id (references), for alias records."""
+        return self._alias_target
 
     @property
     def distribution_id(self) -> str:

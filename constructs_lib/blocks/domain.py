@@ -143,6 +143,12 @@ def target_record_name(region: str, domain_name: str) -> str:
     return f"{region}.target.{domain_name}"
 
 
+def origin_target_record_name(region: str, domain_name: str) -> str:
+    """Behind a distribution, the name the origin name's latency record of ``region`` points at:
+    an alias of the region's custom domain for the origin name."""
+    return f"{region}.origin-target.{domain_name}"
+
+
 class CustomDomain(Construct):
     """Creates, in the provider's region: an ACM certificate (DNS-validated, RSA 2048) for the
     domain name with the regional name ``{region}.{domain_name}`` as a subject alternative name; its
@@ -152,8 +158,8 @@ class CustomDomain(Construct):
     record ``{region}.target.{domain_name}``, an alias of the global name's custom domain, created
     once the mapping (and whatever ``serves_after`` names) exists: ``LatencyRouting`` points the
     global name at it. Behind a distribution (``behind_cdn``), a third custom domain answers on
-    ``origin.{domain_name}`` (a third name of the certificate), and the target record is its alias:
-    ``LatencyRouting`` then points the origin name at it.
+    ``origin.{domain_name}`` (a third name of the certificate), with a target record of its own,
+    ``{region}.origin-target.{domain_name}``: ``LatencyRouting`` points the origin name at it.
 
     ACM's validation record for the domain name (and the origin name) is the same for every
     region's certificate, so exactly one region owns it: the one built with
@@ -203,14 +209,6 @@ class CustomDomain(Construct):
         regional_target, regional_zone, _ = self._domain(
             "regional-", self._regional_domain_name, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
         )
-        origin = config.origin_domain_name
-        if origin is not None:
-            # Behind a distribution, the latency routing sends its requests, named origin.<domain>,
-            # here: the target is the origin's custom domain. The global name's stays, unused, so
-            # that turning the distribution on or off never leaves that name without a domain.
-            global_target, global_zone, global_mapping = self._domain(
-                "origin-", origin, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
-            )
         self._alias_record(
             "regional-record-a",
             provider,
@@ -229,6 +227,23 @@ class CustomDomain(Construct):
             global_zone,
             depends_on=[global_mapping, *serves_after],
         )
+        origin = config.origin_domain_name
+        if origin is not None:
+            # Behind a distribution, which sends its requests to origin.<domain>: a custom domain of
+            # that name, and a target record of its own (the global name's stays as it was, so
+            # turning the distribution on changes nothing callers use until the edge takes over).
+            origin_target, origin_zone, origin_mapping = self._domain(
+                "origin-", origin, provider=provider, rest_api_id=rest_api_id, stage_name=stage_name
+            )
+            self._alias_record(
+                "origin-target-record-a",
+                provider,
+                config.hosted_zone_id,
+                origin_target_record_name(config.region, self._domain_name),
+                origin_target,
+                origin_zone,
+                depends_on=[origin_mapping, *serves_after],
+            )
 
     def _certificate(self, provider: aws.AwsProvider, zone_id: str, shared_validation_fqdn: str | None) -> None:
         """The certificate for both names, its validation records and the wait for its issue."""

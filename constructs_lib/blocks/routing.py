@@ -9,7 +9,13 @@ from typing import Any
 
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformResourceLifecycle
-from .domain import HEALTH_CHECK_PATH, CustomDomainConfig, origin_name, target_record_name
+from .domain import (
+    HEALTH_CHECK_PATH,
+    CustomDomainConfig,
+    origin_name,
+    origin_target_record_name,
+    target_record_name,
+)
 from .naming import Namer
 
 
@@ -17,8 +23,8 @@ from .naming import Namer
 class RoutingConfig:
     """namer: names the health checks' tags; regions: the regions callers are sent to; domain_name,
     hosted_zone_id, health_check_failure_threshold, health_check_interval_seconds, behind_cdn: as
-    for ``CustomDomainConfig`` (and checked by it); behind a distribution the latency records answer
-    ``origin.{domain_name}``."""
+    for ``CustomDomainConfig`` (and checked by it); behind a distribution, ``origin.{domain_name}``
+    is latency-routed too."""
 
     namer: Namer
     regions: tuple[str, ...]
@@ -45,12 +51,6 @@ class RoutingConfig:
             behind_cdn=self.behind_cdn,
         )
 
-    @property
-    def routed_name(self) -> str:
-        """The name the latency records answer: the domain name, or behind a distribution (which
-        answers on the domain name) the origin name it sends its requests to."""
-        return origin_name(self.domain_name) if self.behind_cdn else self.domain_name
-
 
 class LatencyRouting(Construct):
     """Creates, for every region: an HTTPS Route 53 health check of ``/api/health`` on the region's
@@ -59,6 +59,11 @@ class LatencyRouting(Construct):
     53 leaves out of its answers while the health check fails. Route 53 refuses an alias whose
     target does not exist, so a region is routed to only once its own deployment is complete.
     Route 53 is a global service: any region's provider creates these.
+
+    Behind a distribution (``behind_cdn``), the latency records of ``origin.{domain_name}`` route to
+    the regions' origin targets instead, and the domain name's records (the same resources) alias
+    the distribution once ``route_to_distribution`` names it: an in-place change of their target,
+    so the name answers all along when the distribution is turned on or off.
     """
 
     def __init__(
@@ -73,14 +78,37 @@ class LatencyRouting(Construct):
         """``serves_after``: what the records must wait for when the regions are in the same stack
         (their target records)."""
         super().__init__(scope, id_)
-        self._domain_name = config.domain_name
-        self._hosted_zone_id = config.hosted_zone_id
+        self._config, self._provider = config, provider
         self._health_check_ids: dict[str, str] = {}
-        self._records: list[aws.Route53Record] = []
+        self._origin_records: list[aws.Route53Record] = []
         for region in config.regions:
             health_check_id = self._health_check(config, provider, region)
             self._health_check_ids[region] = health_check_id
-            self._records.append(self._latency_record(config, provider, region, health_check_id, serves_after))
+            target = aws.Route53RecordAlias(
+                name=(origin_target_record_name if config.behind_cdn else target_record_name)(
+                    region, config.domain_name
+                ),
+                zone_id=config.hosted_zone_id,
+                evaluate_target_health=True,
+            )
+            if config.behind_cdn:
+                record = self._latency_record(
+                    f"origin-record-a-{region}", origin_name(config.domain_name), region, target, serves_after
+                )
+                self._origin_records.append(record)
+            else:
+                self._latency_record(f"latency-record-a-{region}", config.domain_name, region, target, serves_after)
+
+    def route_to_distribution(self, *, domain_name: str, hosted_zone_id: str) -> None:
+        """Behind a distribution: the domain name's latency records alias it (``domain_name``,
+        ``hosted_zone_id``: references to the distribution's)."""
+        if not self._config.behind_cdn:
+            raise ValueError("route_to_distribution: only behind_cdn routing has a distribution in front")
+        # CloudFront answers wherever a caller is: every region's record names it, and Route 53
+        # takes no target health from a distribution.
+        target = aws.Route53RecordAlias(name=domain_name, zone_id=hosted_zone_id, evaluate_target_health=False)
+        for region in self._config.regions:
+            self._latency_record(f"latency-record-a-{region}", self._config.domain_name, region, target, ())
 
     def _health_check(self, config: RoutingConfig, provider: aws.AwsProvider, region: str) -> str:
         health_check = aws.Route53HealthCheck(
@@ -105,29 +133,20 @@ class LatencyRouting(Construct):
         return health_check.id
 
     def _latency_record(
-        self,
-        config: RoutingConfig,
-        provider: aws.AwsProvider,
-        region: str,
-        health_check_id: str,
-        serves_after: Sequence[Any],
+        self, id_: str, name: str, region: str, alias: aws.Route53RecordAlias, serves_after: Sequence[Any]
     ) -> aws.Route53Record:
+        config = self._config
         return aws.Route53Record(
             self,
-            f"latency-record-a-{region}",
-            provider=provider,
+            id_,
+            provider=self._provider,
             zone_id=config.hosted_zone_id,
-            name=config.routed_name,
+            name=name,
             type="A",
             set_identifier=region,
             latency_routing_policy=aws.Route53RecordLatencyRoutingPolicy(region=region),
-            health_check_id=health_check_id,
-            # An alias of a record in the same zone: the region's target, named by rule.
-            alias=aws.Route53RecordAlias(
-                name=target_record_name(region, config.domain_name),
-                zone_id=config.hosted_zone_id,
-                evaluate_target_health=True,
-            ),
+            health_check_id=self._health_check_ids[region],
+            alias=alias,
             depends_on=list(serves_after) or None,
         )
 
@@ -137,19 +156,19 @@ class LatencyRouting(Construct):
         return dict(self._health_check_ids)
 
     @property
-    def records(self) -> list[aws.Route53Record]:
-        """The latency records, for what must be made after them."""
-        return list(self._records)
+    def origin_records(self) -> list[aws.Route53Record]:
+        """Behind a distribution, the origin name's latency records (its origin names them)."""
+        return list(self._origin_records)
 
     @property
     def domain_name(self) -> str:
-        return self._domain_name
+        return self._config.domain_name
 
     @property
     def hosted_zone_id(self) -> str:
-        return self._hosted_zone_id
+        return self._config.hosted_zone_id
 
     @property
     def url(self) -> str:
         """The ``/api`` resource through the global name (the nearest healthy region)."""
-        return f"https://{self._domain_name}/api"
+        return f"https://{self._config.domain_name}/api"

@@ -75,10 +75,17 @@ class RegionKey:
 
 
 def replicated_secret(
-    scope: Construct, id_: str, *, name: str, description: str, home_region: str, keys: Mapping[str, RegionKey]
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    description: str,
+    home_region: str,
+    keys: Mapping[str, RegionKey],
+    recovery_window_days: int = 30,
 ) -> aws.SecretsmanagerSecret:
     """A secret in the home region with a replica in every other region, each encrypted with its
-    region's key, recoverable for 30 days after a delete."""
+    region's key, recoverable for ``recovery_window_days`` after a delete (0: deleted at once)."""
     return aws.SecretsmanagerSecret(
         scope,
         id_,
@@ -86,7 +93,7 @@ def replicated_secret(
         name=name,
         description=description,
         kms_key_id=keys[home_region].kms_key_arn,
-        recovery_window_in_days=30,
+        recovery_window_in_days=recovery_window_days,
         replica=[
             aws.SecretsmanagerSecretReplica(region=region, kms_key_id=key.kms_key_arn)
             for region, key in sorted(keys.items())
@@ -114,12 +121,19 @@ class GeneratedSecret(Construct):
         length: int,
         home_region: str,
         keys: Mapping[str, RegionKey],
+        recovery_window_days: int = 30,
     ) -> None:
         super().__init__(scope, id_)
         home = keys[home_region]
         self._name = name
         secret = replicated_secret(
-            self, "secret", name=name, description=description, home_region=home_region, keys=keys
+            self,
+            "secret",
+            name=name,
+            description=description,
+            home_region=home_region,
+            keys=keys,
+            recovery_window_days=recovery_window_days,
         )
         aws.SecretsmanagerSecretVersion(
             self,
@@ -191,6 +205,10 @@ class OriginSecret(GeneratedSecret):
             length=ORIGIN_SECRET_LENGTH,
             home_region=home_region,
             keys=keys,
+            # A new value works as well as the old (the stacks that hold it are applied with it):
+            # nothing to recover, and turning cdn_enabled off and on again must not meet a secret
+            # of the same name scheduled for deletion.
+            recovery_window_days=0,
         )
 
 

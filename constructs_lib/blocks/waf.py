@@ -52,7 +52,9 @@ class WafConfig:
     blocked_response_headers: headers on that 413 answer (the CORS headers, so a browser shows
         it). Default: none.
     for_cloudfront: a web ACL of CLOUDFRONT scope (``region`` must be us-east-1) for a distribution,
-        instead of a REGIONAL one for a stage. Default False."""
+        instead of a REGIONAL one for a stage. Default False.
+    origin_enforced: behind a distribution (an ``origin_secret``), block what lacks its header;
+        ``False`` only counts it. Default True."""
 
     namer: Namer
     region: str
@@ -61,6 +63,7 @@ class WafConfig:
     max_request_body_kb: int = 64
     blocked_response_headers: Mapping[str, str] = field(default_factory=dict)
     for_cloudfront: bool = False
+    origin_enforced: bool = True
 
     def __post_init__(self) -> None:
         REQUEST_BODY_LIMIT.check("max_request_body_kb", self.max_request_body_kb)
@@ -117,12 +120,15 @@ def _from_cloudfront(origin_secret: str) -> dict[str, Any]:
     return _exactly({"single_header": {"name": ORIGIN_HEADER}}, origin_secret)
 
 
-def _origin_rule(origin_secret: str, *, priority: int) -> aws.Wafv2WebAclRule:
-    """Blocks (403) what did not come through the distribution, but the health path."""
+def _origin_rule(origin_secret: str, *, priority: int, enforced: bool) -> aws.Wafv2WebAclRule:
+    """Blocks (403) what did not come through the distribution, but the health path; or, not
+    enforced, counts it."""
     return aws.Wafv2WebAclRule(
         name="only-through-cloudfront",
         priority=priority,
-        action=aws.Wafv2WebAclRuleAction(block=aws.Wafv2WebAclRuleActionBlock()),
+        action=aws.Wafv2WebAclRuleAction(block=aws.Wafv2WebAclRuleActionBlock())
+        if enforced
+        else aws.Wafv2WebAclRuleAction(count=aws.Wafv2WebAclRuleActionCount()),
         statement={
             "and_statement": {
                 "statement": [
@@ -212,7 +218,9 @@ class WebApplicationFirewall(Construct):
         managed rule groups, the per-IP rate limit (of direct callers only, with an origin secret:
         behind a distribution every caller's IP is CloudFront's, and its own web ACL limits each
         caller) and the body size limit, in priority order."""
-        rules = [] if origin_secret is None else [_origin_rule(origin_secret, priority=0)]
+        rules = (
+            [] if origin_secret is None else [_origin_rule(origin_secret, priority=0, enforced=config.origin_enforced)]
+        )
         rules += [
             aws.Wafv2WebAclRule(
                 name=group,

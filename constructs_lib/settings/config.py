@@ -586,6 +586,15 @@ class StackConfig:
         group=ROUTING,
         into=("domain.behind_cdn", "routing.behind_cdn"),
     )
+    cdn_origin_enforced: bool = setting(
+        True,
+        rule=Flag(),
+        doc="With `cdn_enabled`: the regional WAFs block (403) requests without the distribution's origin header; "
+        "`false` only counts them (WAF metrics and logs), for turning `cdn_enabled` on in a running environment "
+        "before the edge stack routes the name to the distribution (docs/operations.md).",
+        group=ROUTING,
+        into=("waf.origin_enforced",),
+    )
     cdn_price_class: str = setting(
         "PriceClass_All",
         rule=CDN_PRICE_CLASS,

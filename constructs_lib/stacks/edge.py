@@ -57,7 +57,9 @@ class EdgeStack(TerraformStack):
             health_check_ids = routing.health_check_ids
             self._health_alarms(config, namer, tags, health_check_ids)
             if config.cdn_enabled:
-                self._distribution(config, namer, routing)
+                distribution = self._distribution(config, namer, routing)
+                name, zone = distribution.alias_target
+                routing.route_to_distribution(domain_name=name, hosted_zone_id=zone)
             TerraformOutput(
                 self, "api_url", value=routing.url, description="The one address: the nearest healthy region answers"
             )
@@ -122,10 +124,7 @@ class EdgeStack(TerraformStack):
             provider=self.providers[CLOUDFRONT_REGION],
             kms_key_arn=self._key_arn,
             origin_secret=origin_secret,
-            origin_domain_name=routing.records[0].name,
-            # After the latency records: turning the distribution on replaces those of the name,
-            # which Route 53 would not let the distribution's records sit beside.
-            serves_after=routing.records,
+            origin_domain_name=routing.origin_records[0].name,
             config=CdnConfig(
                 namer=namer,
                 domain_name=routing.domain_name,
