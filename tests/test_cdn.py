@@ -354,3 +354,16 @@ def test_its_web_acl_is_a_fixed_cost_in_us_east_1_and_its_traffic_is_priced_by_u
     assert "WAF web ACL, 6 rules" in edge.detail
     usage = cost.report(variants.outdir).split("Priced by use")[1]
     assert "- CloudFront: $0.085 per GB out" in usage and "- CloudFront access logs: $0.50 per GB" in usage
+
+
+def test_5xx_answers_through_cloudfront_page_on_the_health_alarms_topic(edge, distribution):
+    alarm = resource_at(edge, "aws_cloudwatch_metric_alarm", "cdn/errors-alarm")
+    assert (alarm["alarm_name"], alarm["provider"]) == ("variant-cdn-5xx-us-east-1-cdn", "aws.us-east-1")
+    assert (alarm["namespace"], alarm["metric_name"], alarm["threshold"]) == ("AWS/CloudFront", "5xxErrorRate", 5)
+    assert alarm["dimensions"] == {
+        "DistributionId": ref("${aws_cloudfront_distribution." + _key(edge, distribution) + "}", "id"),
+        "Region": "Global",
+    }
+    topic = one(resources(edge, "aws_sns_topic"))
+    assert alarm["alarm_actions"] == alarm["ok_actions"] == [ref("${aws_sns_topic." + _key(edge, topic) + "}", "arn")]
+    assert "docs/runbooks/cdn-5xx.md" in alarm["alarm_description"]

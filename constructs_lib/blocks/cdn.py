@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..cdk import aws
 from ..cdk.core import Construct
 from .domain import CustomDomainConfig, public_certificate
+from .monitoring import with_runbook
 from .naming import Namer
 from .rules import CDN_PRICE_CLASS, LOG_RETENTION
 from .waf import CLOUDFRONT_REGION, ORIGIN_HEADER, WafConfig, WebApplicationFirewall
@@ -19,6 +20,8 @@ ORIGIN_ID = "regional-apis"
 CACHE_POLICY = "Managed-CachingDisabled"
 ORIGIN_REQUEST_POLICY = "Managed-AllViewerExceptHostHeader"
 RESPONSE_HEADERS_POLICY = "Managed-SecurityHeadersPolicy"
+# The share of 5XX answers (percent, over 5 minutes, twice) that pages someone.
+CDN_5XX_PERCENT = 5
 ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
@@ -103,6 +106,7 @@ class Distribution(Construct):
             ),
         )
         self._alias_target = (distribution.domain_name, distribution.hosted_zone_id)
+        self._distribution_id_value = distribution.id
         self._distribution_id = distribution.id
         self._domain_name = config.domain_name
 
@@ -221,6 +225,34 @@ class Distribution(Construct):
             provider=provider,
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
+        )
+
+    def alarm_on_errors(self, *, provider: aws.AwsProvider, namer: Namer, topic_arn: str) -> None:
+        """An alarm when 5XX answers pass ``CDN_5XX_PERCENT`` of the distribution's requests (its
+        own and the origin's: the path callers take, which no health check or canary takes), in
+        us-east-1, where CloudFront publishes its metrics."""
+        aws.CloudwatchMetricAlarm(
+            self,
+            "errors-alarm",
+            provider=provider,
+            alarm_name=namer.name("cdn-5xx", CLOUDFRONT_REGION, kind="cloudwatch_alarm"),
+            alarm_description=with_runbook(
+                f"Over {CDN_5XX_PERCENT}% of the requests through CloudFront answered 5XX for 10 minutes: callers "
+                "of the one address see errors",
+                "cdn-5xx",
+            ),
+            namespace="AWS/CloudFront",
+            metric_name="5xxErrorRate",
+            dimensions={"DistributionId": self._distribution_id_value, "Region": "Global"},
+            statistic="Average",
+            period=300,
+            evaluation_periods=2,
+            threshold=CDN_5XX_PERCENT,
+            comparison_operator="GreaterThanThreshold",
+            # No requests, no rate: not an error.
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
         )
 
     @property

@@ -94,3 +94,9 @@ class HealthAlarms(Construct):
                 alarm_actions=[topic_arn],
                 ok_actions=[topic_arn],
             )
+        self._topic_arn = topic_arn
+
+    @property
+    def topic_arn(self) -> str:
+        """The topic the alarms notify (for other alarms of the edge in us-east-1)."""
+        return self._topic_arn

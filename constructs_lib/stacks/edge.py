@@ -55,11 +55,14 @@ class EdgeStack(TerraformStack):
                 ),
             )
             health_check_ids = routing.health_check_ids
-            self._health_alarms(config, namer, tags, health_check_ids)
+            health_alarms = self._health_alarms(config, namer, tags, health_check_ids)
             if config.cdn_enabled:
                 distribution = self._distribution(config, namer, routing)
                 name, zone = distribution.alias_target
                 routing.route_to_distribution(domain_name=name, hosted_zone_id=zone)
+                distribution.alarm_on_errors(
+                    provider=self.providers[CLOUDFRONT_REGION], namer=namer, topic_arn=health_alarms.topic_arn
+                )
             TerraformOutput(
                 self, "api_url", value=routing.url, description="The one address: the nearest healthy region answers"
             )
@@ -91,13 +94,13 @@ class EdgeStack(TerraformStack):
 
     def _health_alarms(
         self, config: StackConfig, namer: Namer, tags: dict[str, str], health_check_ids: dict[str, str]
-    ) -> None:
+    ) -> HealthAlarms:
         """Alarms on the health checks, in us-east-1, with a topic encrypted by that region's key."""
         if METRICS_REGION not in self.providers:
             self.providers[METRICS_REGION] = regional_provider(self, METRICS_REGION, tags)
         provider = self.providers[METRICS_REGION]
         self._key_arn = key_arn = self._us_east_1_key(config, namer)
-        HealthAlarms(
+        return HealthAlarms(
             self,
             "health-alarms",
             config=HealthAlarmsConfig(
