@@ -338,10 +338,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def gather(config: StackConfig, args: argparse.Namespace) -> tuple[list[tuple[str, Outputs]], list[str]]:
-    """Each deployed stack's outputs, in deploy order, and the sensitive names an outputs file left out;
-    a stack without outputs is a note on stderr."""
-    stacks = synthesized_stacks(args.outdir, config.stack_names)
+def gather(
+    config: StackConfig, args: argparse.Namespace, names: Sequence[str] | None = None
+) -> tuple[list[tuple[str, Outputs]], list[str]]:
+    """Each deployed stack's outputs (of the stacks ``names``, default all of the environment's), in
+    deploy order, and the sensitive names an outputs file left out; a stack without outputs is a
+    note on stderr."""
+    stacks = synthesized_stacks(args.outdir, config.stack_names if names is None else names)
     withheld: list[str] = []
     if args.outputs_file is not None:
         document = read_outputs_file(args.outputs_file)
