@@ -319,10 +319,8 @@ def one_output(
     return value if isinstance(value, str) else json.dumps(value, indent=2)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="tools/outputs.py", description="An environment's outputs over all of its stacks, as one JSON document."
-    )
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """ENVIRONMENT, and where its outputs come from: ``--outdir``, ``--outputs-file`` (also tools/verify.py's)."""
     parser.add_argument("environment", metavar="ENVIRONMENT", help="an environment of settings.json, e.g. dev")
     parser.add_argument(
         "--outdir",
@@ -333,6 +331,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--outputs-file", type=Path, help="read the file cdktf deploy --outputs-file wrote, not terraform"
     )
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tools/outputs.py", description="An environment's outputs over all of its stacks, as one JSON document."
+    )
+    add_source_arguments(parser)
     parser.add_argument("--show-sensitive", action="store_true", help="print sensitive outputs (the API keys)")
     parser.add_argument("--output", metavar="NAME", help="print only this output's value (a string unquoted)")
     return parser.parse_args(argv)

@@ -601,14 +601,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = _Parser(prog="tools/verify.py", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("environment", metavar="ENVIRONMENT", help="an environment of settings.json, e.g. dev")
-    parser.add_argument(
-        "--outdir",
-        type=Path,
-        default=Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out"),
-        help="the synth that was deployed (default: $CDKTF_OUTDIR or cdktf.out)",
-    )
-    parser.add_argument("--outputs-file", type=Path, help="the file cdktf deploy --outputs-file wrote")
+    outputs.add_source_arguments(parser)
     parser.add_argument("--region", help="verify this region alone (no replication, no one address)")
     waits = Waits()
     for name, default, what in (
