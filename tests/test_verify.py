@@ -181,7 +181,11 @@ def test_an_event_the_worker_refuses_fails_processed_and_ends_in_the_dead_letter
         in rows_of(rows, "processed")["us-west-2"].detail
     )
     assert rows_of(rows, "processed")["us-east-1"].result == "ok"
-    assert rows_of(rows, "dead letters")["us-west-2"].detail.startswith("2 message(s)")  # the put and the delete
+    # The put's event at least (the delete's follows it there, maybe after the check).
+    dead = rows_of(rows, "dead letters")["us-west-2"]
+    assert dead.result == "FAIL" and re.fullmatch(
+        rf"[12] message\(s\) in {dead_letters}: see \S+dlq-messages.md", dead.detail
+    )
 
 
 def test_an_item_that_does_not_replicate_fails_and_is_deleted_all_the_same(local: Local, outputs_file: Path) -> None:
@@ -301,3 +305,44 @@ def test_a_key_never_shows_in_a_target_or_a_region() -> None:
     region = verify.Region("us-east-1", "https://x/api", None, None, "/aws/lambda/w", api_key="secret-key")
     target = verify.Target("dev", "cognito", (region,), token="secret-token")
     assert "secret" not in repr(target)
+
+
+def _address_only(answers_from: str, domain: str = "api.example.com") -> list[verify.Row]:
+    """The one address's checks alone (a target with no region output), against a fake API."""
+
+    def http(request: verify.Request) -> verify.Answer:
+        if request.url == f"https://{domain}/api/health":
+            return verify.Answer(200, {"status": "healthy", "table": "reachable"}, "")
+        assert request.url == f"https://{domain}/api" and request.region is None
+        return verify.Answer(200, {"region": answers_from, "environment": "dev"}, "")
+
+    regions = tuple(verify.Region(r, None, None, None, "") for r in CONFIG.regions)
+    target = verify.Target("dev", "none", regions, f"https://{domain}/api", domain=domain)
+    rows = verify.verify(target, verify.Waits(health=0), http=http, clients=lambda *_: None, out=io.StringIO())
+    return [row for row in rows if row.where == domain]
+
+
+def test_the_one_address_must_answer_from_one_of_the_regions() -> None:
+    assert [(r.check, r.result, r.detail) for r in _address_only("us-west-2")] == [
+        ("health", "ok", "200 healthy (table reachable)"),
+        ("region", "ok", "GET /api answered from us-west-2"),
+    ]
+    [_, region] = _address_only("eu-west-9")
+    assert (region.result, region.detail) == ("FAIL", "GET /api answered from 'eu-west-9', not us-east-1 or us-west-2")
+
+
+def test_a_domain_without_its_api_url_output_is_a_skip_said_so() -> None:
+    target = verify.Target("dev", "none", (), domain="api.example.com")
+    rows = verify.verify(
+        target, verify.Waits(), http=lambda r: verify.Answer(None, None, ""), clients=print, out=io.StringIO()
+    )
+    assert rows == [
+        verify.Row(
+            "api.example.com",
+            "health",
+            "skip",
+            0.0,
+            "no api_url output: the edge stack is not deployed, or not in the outputs",
+        )
+    ]
+    assert verify.verdict(rows, "dev", 1.0) == "verify dev: passed: 0 checks ok, 1 skipped, in 1.0 s"

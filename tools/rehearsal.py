@@ -596,7 +596,11 @@ class Rehearsal:
                 name=body["function_name"],
                 handler=body["handler"],
                 environment={
-                    **{k: v for k, v in ((k, resolver.resolve_or_none(v)) for k, v in variables.items()) if v},
+                    **{
+                        k: v
+                        for k, v in ((k, resolver.resolve_or_none(v)) for k, v in variables.items())
+                        if v is not None
+                    },
                     **self.aws.environ,
                     "AWS_REGION": region,
                     "AWS_DEFAULT_REGION": region,
@@ -670,6 +674,7 @@ class Rehearsal:
         fault: str | None,
     ) -> None:
         """The region's local API: ``tools/serve.py`` serves ``handler.handler``, the stage's name."""
+        # ``functions`` holds each function under its ARN and its alias's: one of them serves the API.
         [function] = {id(f): f for f in functions.values() if f.handler == "handler.handler"}.values()
         [(stage_address, stage)] = resources(stack, "aws_api_gateway_stage").items()
         environment = dict(function.environment)

@@ -97,7 +97,9 @@ class LocalApis:
         self.processes.append(process)
         lines: queue.Queue[str | None] = queue.Queue()
         recent: deque[str] = deque(maxlen=20)
-        threading.Thread(target=self._drain, args=(process, api.region, lines, recent), daemon=True).start()
+        started = threading.Event()
+        drain = threading.Thread(target=self._drain, args=(process, api.region, lines, recent, started), daemon=True)
+        drain.start()
         deadline = time.monotonic() + START_SECONDS
         while True:
             try:
@@ -109,16 +111,25 @@ class LocalApis:
                 raise RehearsalError(f"{api.region}'s local API exited ({process.wait()}); it said: {said}")
             found = re.search(r" on (http://\S+)/api$", line)
             if found:
+                started.set()
                 return found.group(1)
 
     def _drain(
-        self, process: subprocess.Popen[str], region: str, lines: queue.Queue[str | None], recent: deque[str]
+        self,
+        process: subprocess.Popen[str],
+        region: str,
+        lines: queue.Queue[str | None],
+        recent: deque[str],
+        started: threading.Event,
     ) -> None:
+        """Read what the API prints until it exits: handed over until it has started, then kept
+        (the last lines) or, with --verbose, shown."""
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip("\n")
             recent.append(line)
-            lines.put(line)
+            if not started.is_set():
+                lines.put(line)
             if self._verbose:
                 print(f"[api {region}] {line}", file=sys.stderr, flush=True)
         lines.put(None)
@@ -239,7 +250,10 @@ class Run:
         if self.aws is not None:
             self.aws.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
-        self.say("stopped everything it started; nothing left on disk")
+        if self.workdir.exists():
+            self.say(f"stopped everything it started, but could not remove {self.workdir}")
+        else:
+            self.say("stopped everything it started; nothing left on disk")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
