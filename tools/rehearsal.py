@@ -251,7 +251,7 @@ class PipeRunner:
     def apply(self, records: Sequence[dict[str, Any]]) -> None:
         for pipe in self._pipes:
             for record in records:
-                if any(pattern.matches_event(record) for pattern in self._filters[pipe.name]):
+                if any(pattern.matches_event(record) for pattern in self._filters[pipe.name]):  # type: ignore[arg-type]
                     self._put(pipe, record)
 
     def _put(self, pipe: Pipe, record: dict[str, Any]) -> None:

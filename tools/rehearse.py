@@ -58,8 +58,8 @@ START_SECONDS = 30  # for a local API to say where it listens
 # The AWS settings of the user's shell stay out of every child: the rehearsal talks to moto only.
 _AWS_VARIABLES = re.compile(r"^AWS_|^IAC_API_KEY$|^IAC_ID_TOKEN$")
 # verify's waits: generous for this machine, short enough that a fault fails within seconds.
-VERIFY_WAITS = ("--request-timeout", "5", "--health-wait", "10", "--replication-wait", "10")
-VERIFY_WAITS += ("--processing-wait", "20", "--poll-interval", "0.2")
+VERIFY_WAITS = ["--request-timeout", "5", "--health-wait", "10", "--replication-wait", "10"]
+VERIFY_WAITS += ["--processing-wait", "20", "--poll-interval", "0.2"]
 
 
 class Stopped(Exception):
@@ -229,7 +229,7 @@ class Run:
         argv += ["--outdir", str(self.workdir / "synth"), "--outputs-file", str(outputs_file), *VERIFY_WAITS]
         self.say(f"make verify ENV={self.config.environment}, against it (tools/verify.py)")
         assert self.aws is not None
-        self.verify = subprocess.Popen(argv, env=child_environment(self.aws), stdin=subprocess.DEVNULL)
+        self.verify = subprocess.Popen(argv, env=child_environment(self.aws), stdin=subprocess.DEVNULL, text=True)
         return self.verify.wait()
 
     def close(self, interrupted: bool) -> None:

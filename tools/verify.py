@@ -215,7 +215,7 @@ def describe(answer: Answer) -> str:
     if answer.status is None:
         return answer.reason
     body = answer.body if isinstance(answer.body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    error = body["error"] if isinstance(body.get("error"), dict) else {}
     said = body.get("reason") or error.get("message") or body.get("message") or answer.reason
     return f"{answer.status}" + (f" {str(said)[:100]}" if said else "")
 
