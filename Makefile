@@ -44,7 +44,7 @@ export TF_CLI_CONFIG_FILE := /dev/null
 endif
 endif
 
-.PHONY: help install synth check test test-slow snapshot-update docs lint security diff serve serve-local outputs preflight cost bench pr clean
+.PHONY: help install synth check test test-slow snapshot-update docs lint security diff serve serve-local outputs verify rehearse preflight cost bench pr clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -121,6 +121,17 @@ outputs: $(VENV)/.installed  ## ENV's outputs over its stacks as one JSON (OUTPU
 	@test -n "$(OUTPUTS_ENV)" || { echo "error: name the environment: make outputs ENV=dev" >&2; exit 2; }
 	@$(PY) tools/outputs.py "$(OUTPUTS_ENV)" $(if $(OUTPUTS_FILE),--outputs-file "$(OUTPUTS_FILE)") \
 		$(if $(OUTPUT),--output "$(OUTPUT)") $(if $(SHOW_SENSITIVE),--show-sensitive)
+
+# After a deploy (tools/verify.py): exit 0 when every check passed, else make's 2 (the tool's own
+# codes: 1 a check failed, 2 unusable input). REGION, like ENV, from the command line only.
+VERIFY_REGION = $(if $(filter command line,$(origin REGION)),$(REGION),)
+verify: $(VENV)/.installed  ## After a deploy: ENV's regions answer, replicate and process events (REGION=, OUTPUTS_FILE=)
+	@test -n "$(OUTPUTS_ENV)" || { echo "error: name the environment: make verify ENV=dev" >&2; exit 2; }
+	@$(PY) tools/verify.py "$(OUTPUTS_ENV)" $(if $(OUTPUTS_FILE),--outputs-file "$(OUTPUTS_FILE)") \
+		$(if $(VERIFY_REGION),--region "$(VERIFY_REGION)")
+
+rehearse: $(VENV)/.installed  ## make verify against ENV rehearsed on this machine (moto, local APIs, the worker; FAULT=)
+	@$(PY) tools/rehearse.py $(if $(OUTPUTS_ENV),"$(OUTPUTS_ENV)") $(if $(FAULT),--fault "$(FAULT)")
 
 preflight: $(VENV)/.installed  ## Before a first deploy: Terraform, the registry, credentials, the bootstrap, quotas, the zone (changes nothing)
 	@$(PY) tools/preflight.py

@@ -458,5 +458,18 @@ def test_cli_with_local_aws_serves_items_and_a_health_that_reads_the_table() -> 
             process.communicate(timeout=TIMEOUT)
 
 
+def test_the_api_key_can_come_from_an_environment_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--api-key-env``: the key stays out of the process list (``make rehearse`` passes it so)."""
+    monkeypatch.setenv("LOCAL_API_KEY", "k-123")
+    assert serve._arguments(["--api-key-env", "LOCAL_API_KEY"]).api_key == "k-123"
+    monkeypatch.delenv("LOCAL_API_KEY")
+    with pytest.raises(SystemExit) as stopped:
+        serve._arguments(["--api-key-env", "LOCAL_API_KEY"])
+    assert stopped.value.code == 2
+    assert "--api-key-env: the environment variable LOCAL_API_KEY is not set" in capsys.readouterr().err
+
+
 def test_nothing_wrote_bytecode_into_lambda_src(api: Running) -> None:
     assert not list(LAMBDA_DIR.rglob("__pycache__")) and not list(LAMBDA_DIR.rglob("*.pyc"))

@@ -175,12 +175,13 @@ def test_the_suite_runs_on_both_engines_with_tflint_and_terraform() -> None:
 # -- deploy.yml and deploy-environment.yml: environments one after another, each in waves --------------
 
 WAVES = ("bootstrap", "global", "regions", "edge")
-# The region each wave's job runs in: the regional stacks' own, the home region for the others.
+# The region each job that reaches AWS runs in: the regional stacks' own, the home region for the others.
 WAVE_REGIONS = {
     "bootstrap": "${{ fromJSON(needs.prepare.outputs.bootstrap).region }}",
     "global": "${{ fromJSON(needs.prepare.outputs.global).region }}",
     "regions": "${{ matrix.region }}",
     "edge": "${{ fromJSON(needs.prepare.outputs.edge).region }}",
+    "verify": "${{ fromJSON(needs.prepare.outputs.edge).region }}",
 }
 
 
@@ -199,14 +200,15 @@ def test_deploy_goes_environment_after_environment_with_prod_last() -> None:
         assert jobs[name]["permissions"] == {"contents": "read", "id-token": "write"}
 
 
-def test_an_environment_deploys_in_waves_bootstrap_global_regions_edge() -> None:
+def test_an_environment_deploys_in_waves_bootstrap_global_regions_edge_then_verifies() -> None:
     jobs = deploy_jobs()
-    assert list(jobs) == ["prepare", *WAVES]
+    assert list(jobs) == ["prepare", *WAVES, "verify"]
     assert needs(jobs["prepare"]) == []
     assert needs(jobs["bootstrap"]) == ["prepare"]
     assert needs(jobs["global"]) == ["prepare", "bootstrap"]
     assert needs(jobs["regions"]) == ["prepare", "global"]
     assert needs(jobs["edge"]) == ["prepare", "regions"]
+    assert needs(jobs["verify"]) == ["prepare", "edge"]
 
 
 def test_the_regions_deploy_one_at_a_time_and_stop_at_the_first_failure() -> None:
@@ -270,9 +272,9 @@ SLOWEST = [
 ]
 
 
-def test_after_each_regions_apply_the_functions_roll_out_with_fresh_credentials_before_the_health_check() -> None:
+def test_after_each_regions_apply_the_functions_roll_out_with_fresh_credentials_before_the_verification() -> None:
     regions = deploy_jobs()["regions"]
-    deploy, verify = step_index(regions, "cdktf deploy"), step_index(regions, "/health")
+    deploy, verify = step_index(regions, "cdktf deploy"), step_index(regions, "make verify")
     roll = step_index(regions, "tools/rollout.py")
     assert deploy < roll < verify
     assert steps(regions)[roll]["run"] == 'python tools/rollout.py "$STACK"'  # the job's stack, from the synth
@@ -297,7 +299,7 @@ def test_remote_state_is_checked_before_any_deploy() -> None:
     [upload] = [i for i, s in enumerate(steps(prepare)) if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert check < upload  # the waves get the synth only once it passed
     assert not any("cdktf deploy" in s.get("run", "") for s in steps(prepare))
-    assert all("prepare" in needs(jobs[name]) for name in WAVES)
+    assert all("prepare" in needs(jobs[name]) for name in (*WAVES, "verify"))
     assert {k: v for k, v in prepare["outputs"].items() if k != "configured"} == {
         wave: f"${{{{ steps.waves.outputs.{wave} }}}}" for wave in WAVES
     }
@@ -309,7 +311,7 @@ def test_an_environment_the_app_does_not_configure_skips_every_wave() -> None:
     assert jobs["prepare"]["outputs"]["configured"] == "${{ steps.waves.outputs.configured }}"
     assert jobs["bootstrap"]["if"] == "needs.prepare.outputs.configured == 'true'"
     # The later waves need the one before: a skipped bootstrap skips them all.
-    assert all("if" not in jobs[name] for name in ("global", "regions", "edge"))
+    assert all("if" not in jobs[name] for name in ("global", "regions", "edge", "verify"))
 
 
 @pytest.mark.parametrize("status, changes", [(0, "false"), (2, "true"), (1, None)])
@@ -330,53 +332,60 @@ def test_the_bootstrap_stack_deploys_only_when_its_plan_has_changes(
         assert (tmp_path / "github_output").read_text() == f"changes={changes}\n"
 
 
-def test_with_a_domain_the_health_check_calls_the_regions_own_name(tmp_path: Path) -> None:
-    """Behind CloudFront, the region's own name is the one way in that needs no CloudFront header."""
+def test_each_region_passes_make_verify_for_itself_before_the_next_deploys(tmp_path: Path) -> None:
     regions = deploy_jobs()["regions"]
-    script = steps(regions)[step_index(regions, "/health")]["run"]
-    urls = {
-        "regional_api_urls": {"us-west-2": "https://us-west-2.api.example.org/api"},
-        "api_urls": {"us-west-2": "https://abc.execute-api.us-west-2.amazonaws.com/dev/api"},
-    }
-    fakes = {
-        "terraform": "\n".join(f"[ \"$*\" = 'output -json {k}' ] && echo '{json.dumps(v)}'" for k, v in urls.items())
-        + "\nexit 0",
-        "curl": 'echo "$*" >> "$RUNNER_TEMP/calls"\n'
-        'while [ "$1" != --output ]; do shift; done; echo \'{}\' > "$2"; printf 200',
-    }
-    result = run_step(script, tmp_path, fakes, REGION="us-west-2")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "calls").read_text().split()[-1] == "https://us-west-2.api.example.org/api/health"
-
-
-def test_each_region_is_verified_healthy_after_its_deploy() -> None:
-    regions = deploy_jobs()["regions"]
-    deploy, verify = step_index(regions, "cdktf deploy"), step_index(regions, "/health")
+    deploy, verify = step_index(regions, "cdktf deploy"), step_index(regions, "make verify")
     assert deploy < verify == len(steps(regions)) - 1
-    assert steps(regions)[verify]["working-directory"] == "cdktf.out/stacks/${{ matrix.stack }}"
-    assert "`make verify` replaces this step once it exists" in (WORKFLOWS / "deploy-environment.yml").read_text()
+    step = steps(regions)[verify]
+    assert step["env"] == {"ENVIRONMENT": "${{ inputs.environment }}"}
+    assert regions["env"]["REGION"] == "${{ matrix.region }}"
+    [python] = [i for i, s in enumerate(steps(regions)) if s.get("uses", "").startswith("actions/setup-python@")]
+    assert python < verify
+    make = 'echo "$*" >> "$RUNNER_TEMP/calls"'
+    result = run_step(step["run"], tmp_path, {"make": make}, ENVIRONMENT="dev", REGION="us-west-2")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "calls").read_text() == "verify ENV=dev REGION=us-west-2\n"
 
 
-@pytest.mark.parametrize("answer, healthy", [("200", True), ("503", False), ("000", False)])
-def test_the_health_check_wants_200_with_json_within_a_few_tries(tmp_path: Path, answer: str, healthy: bool) -> None:
-    regions = deploy_jobs()["regions"]
-    script = steps(regions)[step_index(regions, "/health")]["run"]
-    urls = json.dumps({"us-west-2": "https://abc.execute-api.us-west-2.amazonaws.com/dev/api"})
-    fakes = {
-        "terraform": f"[ \"$*\" = 'output -json api_urls' ] && echo '{urls}'",
-        # Writes the body to --output's file and the status (--write-out), as curl does.
-        "curl": f'echo "$*" >> "$RUNNER_TEMP/calls"\n'
-        f'while [ "$1" != --output ]; do shift; done; echo \'{{"status": "ok"}}\' > "$2"; printf {answer}',
-        "sleep": ":",
+@pytest.mark.parametrize("status", [1, 2])
+def test_a_failed_verify_fails_its_job(tmp_path: Path, status: int) -> None:
+    """make verify's failure (1: a check failed, 2: unusable input; make itself says 2) fails the step,
+    so the region's job, and with it every wave and environment after it."""
+    for job in (deploy_jobs()["regions"], deploy_jobs()["verify"]):
+        script = steps(job)[step_index(job, "make verify")]["run"]
+        result = run_step(script, tmp_path, {"make": f"exit {status}"}, ENVIRONMENT="dev", REGION="us-west-2")
+        assert result.returncode == status
+
+
+def test_the_environment_is_verified_whole_once_the_edge_is_deployed(tmp_path: Path) -> None:
+    job = deploy_jobs()["verify"]
+    init, verify = step_index(job, "terraform -chdir="), step_index(job, "make verify")
+    [tools] = [s for s in steps(job) if s.get("uses") == "./.github/actions/deploy-tools"]
+    assert tools["with"]["artifact"] == "cdktf-out-${{ inputs.environment }}"  # the synth that was deployed
+    assert init < verify == len(steps(job)) - 1
+    assert steps(job)[init]["env"] == {
+        "REGIONS": "${{ needs.prepare.outputs.regions }}",
+        "EDGE_STACK": "${{ fromJSON(needs.prepare.outputs.edge).stack }}",
     }
-    result = run_step(script, tmp_path, fakes, REGION="us-west-2")
-    calls = (tmp_path / "calls").read_text().splitlines()
-    assert all(call.endswith("https://abc.execute-api.us-west-2.amazonaws.com/dev/api/health") for call in calls)
-    if healthy:
-        assert (result.returncode, len(calls)) == (0, 1), result.stdout + result.stderr
-    else:
-        assert (result.returncode, len(calls)) == (1, 6)
-        assert "::error::us-west-2 is not healthy" in result.stdout
+    regions = json.dumps([{"stack": "app-dev-us-east-1", "region": "us-east-1"}, {"stack": "app-dev-eu-west-1"}])
+    fakes = {"terraform": 'echo "$*" >> "$RUNNER_TEMP/calls"', "make": 'echo "make $*" >> "$RUNNER_TEMP/calls"'}
+    script = steps(job)[init]["run"] + "\n" + steps(job)[verify]["run"]
+    result = run_step(script, tmp_path, fakes, REGIONS=regions, EDGE_STACK="app-dev-edge", ENVIRONMENT="dev")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "calls").read_text().splitlines() == [
+        *(
+            f"-chdir=cdktf.out/stacks/{stack} init -input=false -no-color"
+            for stack in ("app-dev-us-east-1", "app-dev-eu-west-1", "app-dev-edge")
+        ),
+        "make verify ENV=dev",
+    ]
+
+
+def test_a_failed_environment_stops_the_ones_after_it() -> None:
+    """An environment's run fails when any of its jobs fails, verify included; the next one needs it."""
+    jobs = workflow("deploy.yml")["jobs"]
+    assert (needs(jobs["staging"]), needs(jobs["prod"])) == (["dev"], ["staging"])
+    assert all("if" not in jobs[name] for name in ("staging", "prod"))  # never run after a failure
 
 
 # -- teardown.yml ------------------------------------------------------------------------------------

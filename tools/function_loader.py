@@ -18,18 +18,26 @@ done, their names no longer resolve to ``lambda_src/``.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda_src"
 HANDLER_FILE = LAMBDA_DIR / "handler.py"
 WORKER_FILE = LAMBDA_DIR / "worker.py"
 
 _LOCK = threading.Lock()  # a load swaps process-wide state (sys.path, sys.modules) for its duration
+# In Lambda each function has a process of its own; here the functions served or triggered locally
+# (tools/serve.py, tools/rehearsal.py) share one. A function reads its settings from os.environ,
+# which is process-wide, so invocations are serialized, each with its own variables set.
+_INVOKE_LOCK = threading.Lock()
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,3 +95,19 @@ def _module_names(source_dir: Path) -> frozenset[str]:
 def _take(names: frozenset[str]) -> dict[str, ModuleType]:
     """Remove and return the entries of ``sys.modules`` for these names and their submodules."""
     return {key: sys.modules.pop(key) for key in list(sys.modules) if key.partition(".")[0] in names}
+
+
+def call_with_environment(environ: Mapping[str, str], call: Callable[[], T]) -> T:
+    """``call()`` with ``environ`` set in ``os.environ``, alone (no other invocation of this process
+    runs meanwhile), then the variables as they were; exceptions propagate."""
+    with _INVOKE_LOCK:
+        saved = {name: os.environ.get(name) for name in environ}
+        os.environ.update(environ)
+        try:
+            return call()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

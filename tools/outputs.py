@@ -319,10 +319,8 @@ def one_output(
     return value if isinstance(value, str) else json.dumps(value, indent=2)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="tools/outputs.py", description="An environment's outputs over all of its stacks, as one JSON document."
-    )
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """ENVIRONMENT, and where its outputs come from: ``--outdir``, ``--outputs-file`` (also tools/verify.py's)."""
     parser.add_argument("environment", metavar="ENVIRONMENT", help="an environment of settings.json, e.g. dev")
     parser.add_argument(
         "--outdir",
@@ -333,15 +331,25 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--outputs-file", type=Path, help="read the file cdktf deploy --outputs-file wrote, not terraform"
     )
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tools/outputs.py", description="An environment's outputs over all of its stacks, as one JSON document."
+    )
+    add_source_arguments(parser)
     parser.add_argument("--show-sensitive", action="store_true", help="print sensitive outputs (the API keys)")
     parser.add_argument("--output", metavar="NAME", help="print only this output's value (a string unquoted)")
     return parser.parse_args(argv)
 
 
-def gather(config: StackConfig, args: argparse.Namespace) -> tuple[list[tuple[str, Outputs]], list[str]]:
-    """Each deployed stack's outputs, in deploy order, and the sensitive names an outputs file left out;
-    a stack without outputs is a note on stderr."""
-    stacks = synthesized_stacks(args.outdir, config.stack_names)
+def gather(
+    config: StackConfig, args: argparse.Namespace, names: Sequence[str] | None = None
+) -> tuple[list[tuple[str, Outputs]], list[str]]:
+    """Each deployed stack's outputs (of the stacks ``names``, default all of the environment's), in
+    deploy order, and the sensitive names an outputs file left out; a stack without outputs is a
+    note on stderr."""
+    stacks = synthesized_stacks(args.outdir, config.stack_names if names is None else names)
     withheld: list[str] = []
     if args.outputs_file is not None:
         document = read_outputs_file(args.outputs_file)

@@ -3,7 +3,7 @@
 No Docker, no AWS, standard library only::
 
     python tools/serve.py [--host 127.0.0.1] [--port 8000] [--stage dev] [--region us-east-1]
-                          [--project iac-aws-nova] [--api-key KEY]
+                          [--project iac-aws-nova] [--api-key KEY | --api-key-env VARIABLE]
 
 Each HTTP request becomes an API Gateway REST API Lambda-proxy event (payload format 1.0) for the
 resources the stack creates (``/api``, ``/api/{proxy+}``, ``/api/health``, method ANY), and the
@@ -41,7 +41,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 import traceback
 import uuid
@@ -56,7 +55,7 @@ if str(ROOT) not in sys.path:  # run as a script: `python tools/serve.py`
     sys.path.insert(0, str(ROOT))
 
 from constructs_lib.blocks.naming import Namer  # noqa: E402  (plain Python: no CDK is loaded)
-from tools.function_loader import HANDLER_FILE, load_handler_module  # noqa: E402
+from tools.function_loader import HANDLER_FILE, call_with_environment, load_handler_module  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -441,25 +440,15 @@ class LocalApiServer(ThreadingHTTPServer):
             pass
 
 
-# The handler reads its configuration from os.environ, which is process-wide: invocations are
-# serialized and run with this server's variables set (one warm Lambda instance, in effect).
-_INVOKE_LOCK = threading.Lock()
-
-
 def invoke(server: LocalApiServer, event: dict[str, Any]) -> Any:
-    """Call the handler with the server's environment and a fresh context; exceptions propagate."""
-    with _INVOKE_LOCK:
+    """Call the handler with the server's environment and a fresh context (serialized with every
+    other local invocation of this process: one warm Lambda instance, in effect); exceptions propagate."""
+
+    def call() -> Any:
         context = LambdaContext(server.function_name, server.region)  # its clock starts now
-        saved = {name: os.environ.get(name) for name in server.environ}
-        os.environ.update(server.environ)
-        try:
-            return server.handler(event, context)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        return server.handler(event, context)
+
+    return call_with_environment(server.environ, call)
 
 
 class _BodyError(Exception):
@@ -701,7 +690,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--project", default=DEFAULT_PROJECT, help="PROJECT_NAME for the function (default %(default)s)"
     )
-    parser.add_argument("--api-key", default=None, help="require this x-api-key on all but GET /api/health")
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument("--api-key", default=None, help="require this x-api-key on all but GET /api/health")
+    keys.add_argument(
+        "--api-key-env",
+        metavar="VARIABLE",
+        help="the same, with the key read from this environment variable (kept out of the process list)",
+    )
     parser.add_argument(
         "--local-aws",
         action="store_true",
@@ -712,6 +707,10 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--port: {args.port} is not a port number")
     if not args.stage or "/" in args.stage:
         parser.error(f"--stage: {args.stage!r} is not a stage name")
+    if args.api_key_env is not None:
+        args.api_key = os.environ.get(args.api_key_env) or None
+        if args.api_key is None:
+            parser.error(f"--api-key-env: the environment variable {args.api_key_env} is not set")
     return args
 
 

@@ -97,3 +97,9 @@ class Namer:
         return _shorten(
             f"{self.project}-{component}-{region}-{self.environment}".lower(), LIMITS["s3_bucket"] - suffix_length - 1
         )
+
+
+def origin_secret_name(namer: Namer) -> str:
+    """The secret of the value CloudFront sends the regions in ``x-origin-verify`` (``cdn_enabled``),
+    the same in every region (tools that load no CDK read it too)."""
+    return namer.global_name("origin-verify", kind="secret")

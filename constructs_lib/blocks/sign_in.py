@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..cdk import aws
 from ..cdk.core import Construct, TerraformStack
-from .naming import Namer
+from .naming import Namer, origin_secret_name
 
 API_KEY_LENGTH = 40
 ORIGIN_SECRET_LENGTH = 48
@@ -18,11 +18,6 @@ ORIGIN_SECRET_LENGTH = 48
 def api_key_secret_name(namer: Namer) -> str:
     """The secret's name, the same in every region (a replica keeps its primary's name)."""
     return namer.global_name("api-key", kind="secret")
-
-
-def origin_secret_name(namer: Namer) -> str:
-    """The secret of the origin header's value (``cdn_enabled``), the same in every region."""
-    return namer.global_name("origin-verify", kind="secret")
 
 
 def user_pool_parameter_name(namer: Namer) -> str:

@@ -10,10 +10,9 @@ from ..blocks.dashboard import Dashboard, DashboardConfig, RegionMetrics
 from ..blocks.function import function_name
 from ..blocks.health_alarms import METRICS_REGION, HealthAlarms, HealthAlarmsConfig
 from ..blocks.kms import EncryptionKey, KeyByAlias, KeyConfig
-from ..blocks.naming import Namer
+from ..blocks.naming import Namer, origin_secret_name
 from ..blocks.queue import queue_names
 from ..blocks.routing import LatencyRouting, RoutingConfig
-from ..blocks.sign_in import origin_secret_name
 from ..blocks.table import TableConfig
 from ..blocks.waf import CLOUDFRONT_REGION, WafConfig
 from ..cdk import aws

@@ -14,12 +14,12 @@ from ..blocks.events import EventBus, EventBusConfig
 from ..blocks.function import Function, FunctionConfig, QueueTrigger
 from ..blocks.kms import KeyByAlias
 from ..blocks.monitoring import AsyncWatch, Monitoring, MonitoringConfig, Watched
-from ..blocks.naming import Namer
+from ..blocks.naming import Namer, origin_secret_name
 from ..blocks.network import Network, NetworkConfig
 from ..blocks.queue import Queue, QueueConfig
 from ..blocks.rollout import GradualRollout, GradualRolloutConfig, RolloutTarget
 from ..blocks.rules import ALL_AT_ONCE
-from ..blocks.sign_in import api_key_secret_name, origin_secret_name, user_pool_parameter_name
+from ..blocks.sign_in import api_key_secret_name, user_pool_parameter_name
 from ..blocks.storage import Storage, StorageConfig
 from ..blocks.table import TableConfig, TableCopy
 from ..blocks.tracing import Tracing, TracingConfig
