@@ -258,10 +258,11 @@ def test_the_wave_timeouts_leave_room_for_certificates_and_replicas() -> None:
     # the slowest gradual rollout shifts for 100 minutes after the region's apply.
     assert {name: jobs[name]["timeout-minutes"] for name in ("global", "regions", "edge")} == {
         "global": 180,
-        "regions": 240,
+        "regions": 270,
         "edge": 60,
     }
-    assert jobs["regions"]["timeout-minutes"] >= 120 + rollout.timeout_minutes(SLOWEST, None)
+    # The apply, the slowest rollout, then make install and make verify.
+    assert jobs["regions"]["timeout-minutes"] >= 120 + rollout.timeout_minutes(SLOWEST, None) + 20
 
 
 # The slowest rollout tools/rollout.py waits for.
@@ -287,6 +288,15 @@ def test_after_each_regions_apply_the_functions_roll_out_with_fresh_credentials_
     fresh = between[1]["with"]
     assert fresh["aws-region"] == "${{ matrix.region }}"
     assert fresh["role-duration-seconds"] >= 60 * rollout.timeout_minutes(SLOWEST, None)
+
+
+def test_make_verify_in_each_region_runs_on_credentials_of_its_own() -> None:
+    regions = deploy_jobs()["regions"]
+    verify = step_index(regions, "make verify")
+    # The rollout's session may have run out after the slowest strategy: a fresh one right before.
+    before = steps(regions)[verify - 1]
+    assert before.get("uses", "").split("@")[0] == "aws-actions/configure-aws-credentials"
+    assert before["with"]["aws-region"] == "${{ matrix.region }}"
 
 
 def test_remote_state_is_checked_before_any_deploy() -> None:
