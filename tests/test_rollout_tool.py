@@ -65,7 +65,7 @@ class FakeAws:
     """AWS as the tool sees it: each alias serves ``serving[function]``; each deployment answers the
     statuses in ``statuses`` one poll after another (the last one from then on)."""
 
-    def __init__(self, serving: dict[str, str], statuses: list[dict[str, Any]]) -> None:
+    def __init__(self, serving: dict[str, str], statuses: list[Any]) -> None:
         self.serving, self.statuses = serving, statuses
         self.calls: list[tuple[str, ...]] = []
         self._polls: dict[str, int] = {}
@@ -79,7 +79,10 @@ class FakeAws:
             return {"deploymentId": f"d-{group.split('-')[1].upper()}"}
         if args[:2] == ("deploy", "get-deployment"):
             index = self._polls[args[3]] = self._polls.get(args[3], -1) + 1
-            return {"deploymentInfo": self.statuses[min(index, len(self.statuses) - 1)]}
+            status = self.statuses[min(index, len(self.statuses) - 1)]
+            if isinstance(status, Exception):
+                raise status
+            return {"deploymentInfo": status}
         raise AssertionError(f"unexpected call {args}")
 
     def created(self) -> list[dict[str, Any]]:
@@ -197,6 +200,27 @@ def test_the_wait_polls_until_the_strategys_shift_and_a_margin_are_over():
         {"d-FN": function}, aws, lines.append, timeout_seconds=60, poll_seconds=15, clock=lambda: now[0], sleep=sleep
     )
     assert (code, sleeps, len(aws.calls)) == (1, [15, 15, 15, 15], 5)
+
+
+THROTTLED = rollout.ToolError("aws deploy get-deployment failed in eu-west-1 (exit 254): Rate exceeded")
+
+
+def test_failed_looks_at_a_deployment_are_said_and_tolerated_up_to_five_in_a_row(tmp_path, monkeypatch, capsys):
+    statuses = [THROTTLED] * 2 + [{"status": "InProgress"}] + [THROTTLED] * 5 + [SUCCEEDED]
+    aws = FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, statuses)
+    assert run(tmp_path, monkeypatch, aws) == 0
+    out = capsys.readouterr().out
+    assert out.count("deployment d-FN: aws deploy get-deployment failed in eu-west-1 (exit 254): Rate exceeded") == 7
+    assert out.endswith("eu-west-1: shop-fn-eu-west-1-dev: live serves version 4\n")
+
+
+def test_six_failed_looks_in_a_row_give_up_with_one_error_line(tmp_path, monkeypatch, capsys):
+    aws = FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, [THROTTLED] * 6 + [SUCCEEDED])
+    assert run(tmp_path, monkeypatch, aws) == 2
+    assert capsys.readouterr().err == (
+        "error: aws deploy get-deployment failed in eu-west-1 (exit 254): Rate exceeded "
+        "(6 looks at deployment d-FN in a row failed)\n"
+    )
 
 
 def test_a_stack_without_a_gradual_strategy_has_nothing_to_roll_out(tmp_path, monkeypatch, capsys):

@@ -10,8 +10,9 @@ directory (``TERRAFORM`` names the binary) and, for each function, the version i
 from ``aws lambda get-alias``: when that is the version Terraform published last, nothing to do;
 else a CodeDeploy deployment in the function's group whose AppSpec shifts the alias from that
 version to the new one (``aws deploy create-deployment``, the AppSpec inline). Then it waits for
-every deployment it started (``aws deploy get-deployment`` every ``--poll-seconds``), at most the
-strategy's shift time plus 20 minutes (``--timeout-minutes`` overrides). ``AWS`` names the aws CLI
+every deployment it started (``aws deploy get-deployment`` every ``--poll-seconds``; up to 5 failed
+looks in a row at one are said and tolerated), at most the strategy's shift time plus 20 minutes
+(``--timeout-minutes`` overrides). ``AWS`` names the aws CLI
 (default ``aws``); each call names the function's region.
 
 Exit 0 when every deployment succeeded (or none was needed); 1 when one failed or was stopped
@@ -50,6 +51,7 @@ OUTPUT = "rollouts"
 MARGIN_MINUTES = 20  # beyond the shift: CodeDeploy's start, provisioned concurrency, the last alarm poll
 AWS_TIMEOUT_SECONDS = 120
 DONE = {"Succeeded", "Failed", "Stopped"}
+FAILED_POLLS = 5  # tolerated in a row per deployment while waiting; the next one gives up (exit 2)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,25 @@ def _outcome(info: Mapping[str, Any]) -> str:
     return "; ".join(p for p in parts if p) or "no reason given"
 
 
+def _poll(
+    deployment_id: str, rollout: Rollout, aws: Aws, say: Callable[[str], None], misses: dict[str, int]
+) -> Mapping[str, Any]:
+    """The deployment's ``deploymentInfo``; ``{}`` (not over) when the look failed, said, up to
+    ``FAILED_POLLS`` times in a row (a blip, throttling, an expiring session): the deployment goes on."""
+    try:
+        info = aws(rollout.region, "deploy", "get-deployment", "--deployment-id", deployment_id)
+    except ToolError as error:
+        misses[deployment_id] = misses.get(deployment_id, 0) + 1
+        if misses[deployment_id] > FAILED_POLLS:
+            raise ToolError(
+                f"{error} ({FAILED_POLLS + 1} looks at deployment {deployment_id} in a row failed)"
+            ) from None
+        say(f"{rollout.region}: {rollout.function_name}: deployment {deployment_id}: {error}: trying again")
+        return {}
+    misses.pop(deployment_id, None)
+    return info.get("deploymentInfo", {})
+
+
 def wait(
     started: Mapping[str, Rollout],
     aws: Aws,
@@ -215,11 +236,10 @@ def wait(
 ) -> int:
     """Poll each deployment until it ends; 0 when all succeeded, 1 otherwise."""
     deadline, failed, pending = clock() + timeout_seconds, 0, dict(started)
+    misses: dict[str, int] = {}
     while pending:
         for deployment_id, rollout in list(pending.items()):
-            info = aws(rollout.region, "deploy", "get-deployment", "--deployment-id", deployment_id).get(
-                "deploymentInfo", {}
-            )
+            info = _poll(deployment_id, rollout, aws, say, misses)
             status = info.get("status")
             if status not in DONE:
                 continue
