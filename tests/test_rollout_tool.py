@@ -65,8 +65,8 @@ class FakeAws:
     """AWS as the tool sees it: each alias serves ``serving[function]``; each deployment answers the
     statuses in ``statuses`` one poll after another (the last one from then on)."""
 
-    def __init__(self, serving: dict[str, str], statuses: list[Any]) -> None:
-        self.serving, self.statuses = serving, statuses
+    def __init__(self, serving: dict[str, str], statuses: list[Any], running: dict[str, str] | None = None) -> None:
+        self.serving, self.statuses, self.running = serving, statuses, running or {}
         self.calls: list[tuple[str, ...]] = []
         self._polls: dict[str, int] = {}
 
@@ -74,6 +74,10 @@ class FakeAws:
         self.calls.append((region, *args))
         if args[:2] == ("lambda", "get-alias"):
             return {"Name": args[5], "FunctionVersion": self.serving[args[3]]}
+        if args[:2] == ("deploy", "list-deployments"):
+            assert args[6:] == ("--include-only-statuses", "Created", "Queued", "InProgress", "Ready")
+            running = self.running.pop(args[5], None)  # the deployment of the group found running, once
+            return {"deployments": [running] if running else []}
         if args[:2] == ("deploy", "create-deployment"):
             group = json.loads(args[3])["deploymentGroupName"]
             return {"deploymentId": f"d-{group.split('-')[1].upper()}"}
@@ -141,8 +145,11 @@ def test_a_function_behind_gets_a_deployment_of_its_group_with_the_appspec_inlin
             }
         ],
     }
-    # Each alias read, one deployment (the worker's alias already serves its newest), polled to its end.
+    # Nothing running in the groups; each alias read, one deployment (the worker's alias already
+    # serves its newest), polled to its end.
     assert [call[1:3] for call in aws.calls] == [
+        ("deploy", "list-deployments"),
+        ("deploy", "list-deployments"),
         ("lambda", "get-alias"),
         ("deploy", "create-deployment"),
         ("lambda", "get-alias"),
@@ -162,7 +169,7 @@ def test_aliases_at_their_newest_versions_start_nothing(tmp_path, monkeypatch):
     """The first deploy: Terraform created each alias at the version it published."""
     aws = FakeAws({"shop-fn-eu-west-1-dev": "4", "shop-worker-eu-west-1-dev": "2"}, [SUCCEEDED])
     assert run(tmp_path, monkeypatch, aws) == 0
-    assert [call[1:3] for call in aws.calls] == [("lambda", "get-alias")] * 2
+    assert [call[1:3] for call in aws.calls] == [("deploy", "list-deployments")] * 2 + [("lambda", "get-alias")] * 2
 
 
 def test_a_deployment_stopped_by_an_alarm_and_rolled_back_fails_the_job(tmp_path, monkeypatch, capsys):
@@ -200,6 +207,29 @@ def test_the_wait_polls_until_the_strategys_shift_and_a_margin_are_over():
         {"d-FN": function}, aws, lines.append, timeout_seconds=60, poll_seconds=15, clock=lambda: now[0], sleep=sleep
     )
     assert (code, sleeps, len(aws.calls)) == (1, [15, 15, 15, 15], 5)
+
+
+def test_a_deployment_already_running_in_a_group_is_waited_for_then_the_alias_read_again(tmp_path, monkeypatch, capsys):
+    """A re-run after a timeout: CodeDeploy would refuse a second deployment in the group."""
+    aws = FakeAws(
+        {"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"},
+        [{"status": "InProgress"}, SUCCEEDED],
+        running={"shop-fn-live-eu-west-1-dev": "d-EARLIER"},
+    )
+
+    def moved(region: str, *args: str) -> Any:
+        if args[:2] == ("deploy", "get-deployment") and args[3] == "d-EARLIER":
+            aws.serving["shop-fn-eu-west-1-dev"] = "4"  # it shifted the alias to the newest version
+        return aws(region, *args)
+
+    assert run(tmp_path, monkeypatch, moved) == 0
+    assert aws.created() == []
+    assert capsys.readouterr().out.splitlines() == [
+        "eu-west-1: shop-fn-eu-west-1-dev: deployment d-EARLIER already runs: waiting for it",
+        "eu-west-1: shop-fn-eu-west-1-dev: deployment d-EARLIER succeeded",
+        "eu-west-1: shop-fn-eu-west-1-dev: live serves version 4, the newest: nothing to roll out",
+        "eu-west-1: shop-worker-eu-west-1-dev: live serves version 2, the newest: nothing to roll out",
+    ]
 
 
 THROTTLED = rollout.ToolError("aws deploy get-deployment failed in eu-west-1 (exit 254): Rate exceeded")

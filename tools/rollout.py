@@ -9,7 +9,9 @@ moved its aliases. Otherwise the output's value comes from ``terraform output -j
 directory (``TERRAFORM`` names the binary) and, for each function, the version its alias serves
 from ``aws lambda get-alias``: when that is the version Terraform published last, nothing to do;
 else a CodeDeploy deployment in the function's group whose AppSpec shifts the alias from that
-version to the new one (``aws deploy create-deployment``, the AppSpec inline). Then it waits for
+version to the new one (``aws deploy create-deployment``, the AppSpec inline). A deployment
+already running in a group (``aws deploy list-deployments``: an earlier run timed out) is waited for
+first, and the alias read again after it. Then it waits for
 every deployment it started (``aws deploy get-deployment`` every ``--poll-seconds``; up to 5 failed
 looks in a row at one are said and tolerated), at most the strategy's shift time plus 20 minutes
 (``--timeout-minutes`` overrides). ``AWS`` names the aws CLI
@@ -29,7 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,6 +53,7 @@ OUTPUT = "rollouts"
 MARGIN_MINUTES = 20  # beyond the shift: CodeDeploy's start, provisioned concurrency, the last alarm poll
 AWS_TIMEOUT_SECONDS = 120
 DONE = {"Succeeded", "Failed", "Stopped"}
+ACTIVE = ("Created", "Queued", "InProgress", "Ready")  # list-deployments' statuses of a running one
 FAILED_POLLS = 5  # tolerated in a row per deployment while waiting; the next one gives up (exit 2)
 
 
@@ -175,6 +178,29 @@ def serving(rollout: Rollout, aws: Aws) -> str:
     return _text(alias.get("FunctionVersion"), what, "is the alias there?")
 
 
+def active(rollouts: Sequence[Rollout], aws: Aws, say: Callable[[str], None]) -> dict[str, Rollout]:
+    """The deployments already running in the functions' groups (an earlier run that timed out, one
+    started by hand), by id: CodeDeploy refuses a second one in a group until they end."""
+    running = {}
+    for rollout in rollouts:
+        answer = aws(
+            rollout.region,
+            "deploy",
+            "list-deployments",
+            "--application-name",
+            rollout.application,
+            "--deployment-group-name",
+            rollout.deployment_group,
+            "--include-only-statuses",
+            *ACTIVE,
+        )
+        for deployment_id in answer.get("deployments") or []:
+            what = "aws deploy list-deployments: a deployment id"
+            running[_text(deployment_id, what, "retry")] = replace(rollout, version="")  # its own target
+            say(f"{rollout.region}: {rollout.function_name}: deployment {deployment_id} already runs: waiting for it")
+    return running
+
+
 def start(rollouts: Sequence[Rollout], aws: Aws, say: Callable[[str], None]) -> dict[str, Rollout]:
     """A deployment for each function whose alias serves another version than the newest: by id."""
     started = {}
@@ -244,7 +270,9 @@ def wait(
             if status not in DONE:
                 continue
             del pending[deployment_id]
-            if status == "Succeeded":
+            if status == "Succeeded" and not rollout.version:
+                say(f"{rollout.region}: {rollout.function_name}: deployment {deployment_id} succeeded")
+            elif status == "Succeeded":
                 say(f"{rollout.region}: {rollout.function_name}: {rollout.alias} serves version {rollout.version}")
             else:
                 failed += 1
@@ -294,9 +322,18 @@ def main(argv: Sequence[str] = (), *, aws: Aws | None = None) -> int:
             return 0
         rollouts = rollouts_of(stack, terraform_outputs(stack, terraform_binary()))
         aws = aws or aws_cli(os.environ.get("AWS") or "aws")
-        started = start(rollouts, aws, say)
-        minutes = timeout_minutes(rollouts, args.timeout_minutes)
-        return wait(started, aws, say, timeout_seconds=minutes * 60, poll_seconds=args.poll_seconds)
+        deadline = time.monotonic() + timeout_minutes(rollouts, args.timeout_minutes) * 60
+        for phase in (active, start):  # what already runs, then what the aliases still lack
+            code = wait(
+                phase(rollouts, aws, say),
+                aws,
+                say,
+                timeout_seconds=max(0.0, deadline - time.monotonic()),
+                poll_seconds=args.poll_seconds,
+            )
+            if code:
+                return code
+        return 0
     except ToolError as error:
         say(f"error: {error}")
         return 2
