@@ -67,6 +67,8 @@ class FakeAws:
 
     def __init__(self, serving: dict[str, str], statuses: list[Any], running: dict[str, str] | None = None) -> None:
         self.serving, self.statuses, self.running = serving, statuses, running or {}
+        self.last: dict[str, str] = {}  # a group's last attempted deployment, by group
+        self.history: dict[str, dict[str, Any]] = {}  # deployments that ended before, by id
         self.calls: list[tuple[str, ...]] = []
         self._polls: dict[str, int] = {}
 
@@ -75,12 +77,17 @@ class FakeAws:
         if args[:2] == ("lambda", "get-alias"):
             return {"Name": args[5], "FunctionVersion": self.serving[args[3]]}
         if args[:2] == ("deploy", "list-deployments"):
-            assert args[6:] == ("--include-only-statuses", "Created", "Queued", "InProgress", "Ready")
+            assert args[6:] == ("--include-only-statuses", "Created", "Queued", "InProgress", "Baking", "Ready")
             running = self.running.pop(args[5], None)  # the deployment of the group found running, once
             return {"deployments": [running] if running else []}
         if args[:2] == ("deploy", "create-deployment"):
             group = json.loads(args[3])["deploymentGroupName"]
             return {"deploymentId": f"d-{group.split('-')[1].upper()}"}
+        if args[:2] == ("deploy", "get-deployment-group"):
+            last = self.last.get(args[5])
+            return {"deploymentGroupInfo": {"lastAttemptedDeployment": {"deploymentId": last}} if last else {}}
+        if args[:2] == ("deploy", "get-deployment") and args[3] in self.history:
+            return {"deploymentInfo": self.history[args[3]]}
         if args[:2] == ("deploy", "get-deployment"):
             index = self._polls[args[3]] = self._polls.get(args[3], -1) + 1
             status = self.statuses[min(index, len(self.statuses) - 1)]
@@ -145,22 +152,23 @@ def test_a_function_behind_gets_a_deployment_of_its_group_with_the_appspec_inlin
             }
         ],
     }
-    # Nothing running in the groups; each alias read, one deployment (the worker's alias already
-    # serves its newest), polled to its end.
+    # Nothing running in the groups; each alias read, the group's history (no deployment yet), one
+    # deployment (the worker's alias already serves its newest), polled to its end.
     assert [call[1:3] for call in aws.calls] == [
         ("deploy", "list-deployments"),
         ("deploy", "list-deployments"),
         ("lambda", "get-alias"),
-        ("deploy", "create-deployment"),
         ("lambda", "get-alias"),
+        ("deploy", "get-deployment-group"),
+        ("deploy", "create-deployment"),
         ("deploy", "get-deployment"),
         ("deploy", "get-deployment"),
     ]
     assert {call[0] for call in aws.calls} == {REGION}
     assert capsys.readouterr().out.splitlines() == [
+        "eu-west-1: shop-worker-eu-west-1-dev: live serves version 2, the newest: nothing to roll out",
         "eu-west-1: shop-fn-eu-west-1-dev: live from version 3 to 4, CodeDeployDefault.LambdaCanary10Percent5Minutes "
         "(deployment d-FN)",
-        "eu-west-1: shop-worker-eu-west-1-dev: live serves version 2, the newest: nothing to roll out",
         "eu-west-1: shop-fn-eu-west-1-dev: live serves version 4",
     ]
 
@@ -230,6 +238,50 @@ def test_a_deployment_already_running_in_a_group_is_waited_for_then_the_alias_re
         "eu-west-1: shop-fn-eu-west-1-dev: live serves version 4, the newest: nothing to roll out",
         "eu-west-1: shop-worker-eu-west-1-dev: live serves version 2, the newest: nothing to roll out",
     ]
+
+
+def rolled_back_before(aws: FakeAws, version: str, *, code: str = "ALARM_ACTIVE") -> FakeAws:
+    """The fn group's last attempt: CodeDeploy's rollback of d-BAD, which shifted ``version``."""
+    content = {"Resources": [{"f": {"Properties": {"TargetVersion": version}}}]}
+    aws.last["shop-fn-live-eu-west-1-dev"] = "d-UNDO"
+    aws.history["d-UNDO"] = {"status": "Succeeded", "rollbackInfo": {"rollbackTriggeringDeploymentId": "d-BAD"}}
+    aws.history["d-BAD"] = {
+        **ROLLED_BACK,
+        "errorInformation": {"code": code},
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(content)}},
+    }
+    return aws
+
+
+def test_a_version_rolled_back_before_is_not_sent_out_again(tmp_path, monkeypatch, capsys):
+    aws = rolled_back_before(
+        FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "1"}, [SUCCEEDED]), "4"
+    )
+    assert run(tmp_path, monkeypatch, aws) == 1
+    assert aws.created() == []  # nor the worker's: the region's functions go together
+    assert capsys.readouterr().err == (
+        "error: eu-west-1: version 4 of shop-fn-eu-west-1-dev was rolled back in d-BAD: "
+        "publish a fix (or pass --retry-rolled-back)\n"
+    )
+
+
+def test_a_rolled_back_version_goes_out_again_when_asked_to(tmp_path, monkeypatch):
+    aws = rolled_back_before(
+        FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, [SUCCEEDED]), "4"
+    )
+    assert run(tmp_path, monkeypatch, aws, "--retry-rolled-back") == 0
+    assert [r["deploymentGroupName"] for r in aws.created()] == ["shop-fn-live-eu-west-1-dev"]
+
+
+@pytest.mark.parametrize(
+    ("version", "code"), [("3", "ALARM_ACTIVE"), ("4", "MANUAL_STOP")], ids=["another-version", "stopped-by-hand"]
+)
+def test_a_rollback_of_another_version_or_a_stop_by_hand_does_not_hold_the_new_one(
+    tmp_path, monkeypatch, version, code
+):
+    aws = FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, [SUCCEEDED])
+    assert run(tmp_path, monkeypatch, rolled_back_before(aws, version, code=code)) == 0
+    assert len(aws.created()) == 1
 
 
 THROTTLED = rollout.ToolError("aws deploy get-deployment failed in eu-west-1 (exit 254): Rate exceeded")

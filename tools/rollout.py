@@ -11,15 +11,19 @@ from ``aws lambda get-alias``: when that is the version Terraform published last
 else a CodeDeploy deployment in the function's group whose AppSpec shifts the alias from that
 version to the new one (``aws deploy create-deployment``, the AppSpec inline). A deployment
 already running in a group (``aws deploy list-deployments``: an earlier run timed out) is waited for
-first, and the alias read again after it. Then it waits for
+first, and the alias read again after it. A version whose deployment failed or an alarm stopped
+last time in its group (``aws deploy get-deployment-group``: the last attempted one, or the one its
+rollback undid) is not sent out again: exit 1 until a new version is published, unless
+``--retry-rolled-back``. Then it waits for
 every deployment it started (``aws deploy get-deployment`` every ``--poll-seconds``; up to 5 failed
 looks in a row at one are said and tolerated), at most the strategy's shift time plus 20 minutes
 (``--timeout-minutes`` overrides). ``AWS`` names the aws CLI
 (default ``aws``); each call names the function's region.
 
 Exit 0 when every deployment succeeded (or none was needed); 1 when one failed or was stopped
-(CodeDeploy rolled the alias back: an alarm fired, or a step failed) or still runs at the timeout
-(it goes on in CodeDeploy); 2 with one ``error:`` line for unusable input or a failed AWS call.
+(CodeDeploy rolled the alias back: an alarm fired, or a step failed), still runs at the timeout
+(it goes on in CodeDeploy) or its version was rolled back before; 2 with one ``error:`` line for
+unusable input or a failed AWS call.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ OUTPUT = "rollouts"
 MARGIN_MINUTES = 20  # beyond the shift: CodeDeploy's start, provisioned concurrency, the last alarm poll
 AWS_TIMEOUT_SECONDS = 120
 DONE = {"Succeeded", "Failed", "Stopped"}
-ACTIVE = ("Created", "Queued", "InProgress", "Ready")  # list-deployments' statuses of a running one
+ACTIVE = ("Created", "Queued", "InProgress", "Baking", "Ready")  # list-deployments' statuses of a running one
 FAILED_POLLS = 5  # tolerated in a row per deployment while waiting; the next one gives up (exit 2)
 
 
@@ -100,6 +104,10 @@ def deployment_input(rollout: Rollout, current: str) -> dict[str, Any]:
         "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(rollout, current)}},
         "description": f"{rollout.function_name}: {rollout.alias} from version {current} to {rollout.version}",
     }
+
+
+class RolledBack(Exception):
+    """The version to deploy is the one CodeDeploy rolled back last time (exit 1)."""
 
 
 class Aws(Protocol):
@@ -201,21 +209,81 @@ def active(rollouts: Sequence[Rollout], aws: Aws, say: Callable[[str], None]) ->
     return running
 
 
-def start(rollouts: Sequence[Rollout], aws: Aws, say: Callable[[str], None]) -> dict[str, Rollout]:
-    """A deployment for each function whose alias serves another version than the newest: by id."""
-    started = {}
+def _deployment(rollout: Rollout, deployment_id: str, aws: Aws) -> Mapping[str, Any]:
+    """``aws deploy get-deployment``'s ``deploymentInfo``."""
+    answer = aws(rollout.region, "deploy", "get-deployment", "--deployment-id", deployment_id)
+    return answer.get("deploymentInfo") or {}
+
+
+def target_version(info: Mapping[str, Any]) -> str | None:
+    """The TargetVersion of a deployment's AppSpec (as this tool writes it), else None."""
+    content = ((info.get("revision") or {}).get("appSpecContent") or {}).get("content")
+    if not isinstance(content, str):
+        return None
+    try:
+        [resource] = json.loads(content)["Resources"]
+        [body] = resource.values()
+        version = body["Properties"]["TargetVersion"]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+    return str(version)
+
+
+def rolled_back(rollout: Rollout, aws: Aws) -> str | None:
+    """The group's newest deployment when it failed, or an alarm stopped it, on the way to the version
+    to deploy (through the rollback CodeDeploy made of it, when that came last), else None. One
+    stopped by hand (or by this tool, for another function's failure) is no verdict on the version."""
+    group = aws(
+        rollout.region,
+        "deploy",
+        "get-deployment-group",
+        "--application-name",
+        rollout.application,
+        "--deployment-group-name",
+        rollout.deployment_group,
+    ).get("deploymentGroupInfo", {})
+    newest = (group.get("lastAttemptedDeployment") or {}).get("deploymentId")
+    if not newest:
+        return None
+    info = _deployment(rollout, newest, aws)
+    triggering = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+    if triggering:
+        newest, info = triggering, _deployment(rollout, triggering, aws)
+    code = (info.get("errorInformation") or {}).get("code")
+    failed = info.get("status") == "Failed" or (info.get("status") == "Stopped" and code == "ALARM_ACTIVE")
+    return newest if failed and target_version(info) == rollout.version else None
+
+
+def start(
+    rollouts: Sequence[Rollout], aws: Aws, say: Callable[[str], None], *, retry_rolled_back: bool = False
+) -> dict[str, Rollout]:
+    """A deployment for each function whose alias serves another version than the newest: by id.
+    None at all when one of those versions was rolled back before (``RolledBack``)."""
+    behind = []
     for rollout in rollouts:
-        where = f"{rollout.region}: {rollout.function_name}"
         current = serving(rollout, aws)
         if current == rollout.version:
-            say(f"{where}: {rollout.alias} serves version {current}, the newest: nothing to roll out")
-            continue
+            say(
+                f"{rollout.region}: {rollout.function_name}: {rollout.alias} serves version {current}, the newest: "
+                "nothing to roll out"
+            )
+        else:
+            behind.append((rollout, current))
+    for rollout, _ in [] if retry_rolled_back else behind:
+        refused = rolled_back(rollout, aws)
+        if refused:
+            raise RolledBack(
+                f"{rollout.region}: version {rollout.version} of {rollout.function_name} was rolled back in "
+                f"{refused}: publish a fix (or pass --retry-rolled-back)"
+            )
+    started = {}
+    for rollout, current in behind:
         request = json.dumps(deployment_input(rollout, current))
         answer = aws(rollout.region, "deploy", "create-deployment", "--cli-input-json", request)
         deployment_id = _text(answer.get("deploymentId"), "aws deploy create-deployment: deploymentId", "retry")
         say(
-            f"{where}: {rollout.alias} from version {current} to {rollout.version}, "
-            f"{rollout.deployment_config} (deployment {deployment_id})"
+            f"{rollout.region}: {rollout.function_name}: {rollout.alias} from version {current} to "
+            f"{rollout.version}, {rollout.deployment_config} (deployment {deployment_id})"
         )
         started[deployment_id] = rollout
     return started
@@ -305,6 +373,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--outdir", type=Path, default=Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out"))
     parser.add_argument("--poll-seconds", type=float, default=15.0, help="between two looks at a deployment")
     parser.add_argument("--timeout-minutes", type=float, help="default: the shift's minutes plus 20")
+    parser.add_argument(
+        "--retry-rolled-back",
+        action="store_true",
+        help="roll a version out again although CodeDeploy rolled it back last time",
+    )
     return parser.parse_args(argv)
 
 
@@ -323,9 +396,11 @@ def main(argv: Sequence[str] = (), *, aws: Aws | None = None) -> int:
         rollouts = rollouts_of(stack, terraform_outputs(stack, terraform_binary()))
         aws = aws or aws_cli(os.environ.get("AWS") or "aws")
         deadline = time.monotonic() + timeout_minutes(rollouts, args.timeout_minutes) * 60
-        for phase in (active, start):  # what already runs, then what the aliases still lack
+        phases: list[Callable[..., dict[str, Rollout]]] = [active, start]
+        for phase in phases:  # what already runs, then what the aliases still lack
+            options = {"retry_rolled_back": args.retry_rolled_back} if phase is start else {}
             code = wait(
-                phase(rollouts, aws, say),
+                phase(rollouts, aws, say, **options),
                 aws,
                 say,
                 timeout_seconds=max(0.0, deadline - time.monotonic()),
@@ -334,6 +409,9 @@ def main(argv: Sequence[str] = (), *, aws: Aws | None = None) -> int:
             if code:
                 return code
         return 0
+    except RolledBack as error:
+        say(f"error: {error}")
+        return 1
     except ToolError as error:
         say(f"error: {error}")
         return 2
