@@ -68,6 +68,7 @@ class FakeAws:
     def __init__(self, serving: dict[str, str], statuses: list[Any], running: dict[str, str] | None = None) -> None:
         self.serving, self.statuses, self.running = serving, statuses, running or {}
         self.last: dict[str, str] = {}  # a group's last attempted deployment, by group
+        self.rollback: dict[str, Any] = SUCCEEDED  # how each rollback deployment ends
         self.history: dict[str, dict[str, Any]] = {}  # deployments that ended before, by id
         self.calls: list[tuple[str, ...]] = []
         self._polls: dict[str, int] = {}
@@ -86,8 +87,17 @@ class FakeAws:
         if args[:2] == ("deploy", "get-deployment-group"):
             last = self.last.get(args[5])
             return {"deploymentGroupInfo": {"lastAttemptedDeployment": {"deploymentId": last}} if last else {}}
+        if args[:2] == ("deploy", "stop-deployment"):
+            self.history[args[3]] = {
+                "status": "Stopped",
+                "errorInformation": {"code": "MANUAL_STOP", "message": "Deployment stopped by user"},
+                "rollbackInfo": {"rollbackDeploymentId": f"{args[3]}-UNDO"},
+            }
+            return {"status": "Pending"}
         if args[:2] == ("deploy", "get-deployment") and args[3] in self.history:
             return {"deploymentInfo": self.history[args[3]]}
+        if args[:2] == ("deploy", "get-deployment") and args[3].endswith(("-UNDO", "-ROLLBACK")):
+            return {"deploymentInfo": self.rollback}
         if args[:2] == ("deploy", "get-deployment"):
             index = self._polls[args[3]] = self._polls.get(args[3], -1) + 1
             status = self.statuses[min(index, len(self.statuses) - 1)]
@@ -180,16 +190,39 @@ def test_aliases_at_their_newest_versions_start_nothing(tmp_path, monkeypatch):
     assert [call[1:3] for call in aws.calls] == [("deploy", "list-deployments")] * 2 + [("lambda", "get-alias")] * 2
 
 
-def test_a_deployment_stopped_by_an_alarm_and_rolled_back_fails_the_job(tmp_path, monkeypatch, capsys):
+def test_a_deployment_stopped_by_an_alarm_stops_the_others_and_fails_the_job(tmp_path, monkeypatch, capsys):
     aws = FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "1"}, [ROLLED_BACK])
+    aws.history["d-WORKER"] = {"status": "InProgress"}  # the worker's shift goes on when the API's stops
     assert run(tmp_path, monkeypatch, aws) == 1
     assert len(aws.created()) == 2
-    errors = capsys.readouterr().err.splitlines()
-    assert errors == [
-        f"error: eu-west-1: {name}: deployment {deployment} Stopped: One or more alarms have been activated: "
-        "shop-fn-errors; rolled back: Rolled back by d-ROLLBACK"
-        for name, deployment in (("shop-fn-eu-west-1-dev", "d-FN"), ("shop-worker-eu-west-1-dev", "d-WORKER"))
+    assert [c[1:] for c in aws.calls if c[2] == "stop-deployment"] == [
+        ("deploy", "stop-deployment", "--deployment-id", "d-WORKER", "--auto-rollback-enabled")
     ]
+    out, errors = capsys.readouterr()
+    assert errors.splitlines() == [
+        "error: eu-west-1: shop-fn-eu-west-1-dev: deployment d-FN Stopped: One or more alarms have been activated: "
+        "shop-fn-errors; rolled back: Rolled back by d-ROLLBACK",
+        "error: eu-west-1: shop-worker-eu-west-1-dev: deployment d-WORKER Stopped: Deployment stopped by user; "
+        "rolled back: d-WORKER-UNDO",
+    ]
+    assert out.splitlines()[2:] == [
+        "eu-west-1: shop-worker-eu-west-1-dev: deployment d-WORKER stopped, its alias rolled back, since d-FN failed",
+        "eu-west-1: shop-fn-eu-west-1-dev: rollback d-ROLLBACK of deployment d-FN succeeded: live is back",
+        "eu-west-1: shop-worker-eu-west-1-dev: rollback d-WORKER-UNDO of deployment d-WORKER succeeded: live is back",
+    ]
+
+
+def test_a_rollback_that_fails_is_said_apart(tmp_path, monkeypatch, capsys):
+    aws = FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, [ROLLED_BACK])
+    aws.rollback = {
+        "status": "Failed",
+        "errorInformation": {"code": "INTERNAL_ERROR", "message": "Alias update failed"},
+    }
+    assert run(tmp_path, monkeypatch, aws) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: eu-west-1: shop-fn-eu-west-1-dev: ROLLBACK FAILED: d-ROLLBACK (of deployment d-FN) Failed: "
+        "Alias update failed: live may still send traffic to the new version (aws lambda get-alias)"
+    )
 
 
 def test_a_deployment_still_running_at_the_timeout_fails_the_job(tmp_path, monkeypatch, capsys):

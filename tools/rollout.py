@@ -17,8 +17,10 @@ rollback undid) is not sent out again: exit 1 until a new version is published, 
 ``--retry-rolled-back``. Then it waits for
 every deployment it started (``aws deploy get-deployment`` every ``--poll-seconds``; up to 5 failed
 looks in a row at one are said and tolerated), at most the strategy's shift time plus 20 minutes
-(``--timeout-minutes`` overrides). ``AWS`` names the aws CLI
-(default ``aws``); each call names the function's region.
+(``--timeout-minutes`` overrides). The first that fails or is stopped stops the others with their
+automatic rollback (``aws deploy stop-deployment --auto-rollback-enabled``); every rollback
+CodeDeploy starts is waited for, and one that does not succeed is said apart (``ROLLBACK FAILED``).
+``AWS`` names the aws CLI (default ``aws``); each call names the function's region.
 
 Exit 0 when every deployment succeeded (or none was needed); 1 when one failed or was stopped
 (CodeDeploy rolled the alias back: an alarm fired, or a step failed), still runs at the timeout
@@ -318,6 +320,42 @@ def _poll(
     return info.get("deploymentInfo", {})
 
 
+def stop_others(pending: Mapping[str, Rollout], cause: str, aws: Aws, say: Callable[[str], None]) -> None:
+    """Stop the region's other deployments, rolling their aliases back: the region's functions go
+    together (a new API with the old worker, or the other way round, is no state to leave)."""
+    for deployment_id, rollout in pending.items():
+        where = f"{rollout.region}: {rollout.function_name}"
+        try:
+            aws(
+                rollout.region, "deploy", "stop-deployment", "--deployment-id", deployment_id, "--auto-rollback-enabled"
+            )
+        except ToolError as error:  # it may have ended meanwhile: the wait reads how
+            say(f"{where}: deployment {deployment_id} not stopped: {error}")
+            continue
+        say(f"{where}: deployment {deployment_id} stopped, its alias rolled back, since {cause} failed")
+
+
+def _ended(
+    deployment_id: str, rollout: Rollout, info: Mapping[str, Any], undoes: str | None, say: Callable[[str], None]
+) -> bool:
+    """Say how a deployment ended; True when it succeeded."""
+    where, status = f"{rollout.region}: {rollout.function_name}", info.get("status")
+    if undoes and status == "Succeeded":
+        say(f"{where}: rollback {deployment_id} of deployment {undoes} succeeded: {rollout.alias} is back")
+    elif undoes:
+        say(
+            f"error: {where}: ROLLBACK FAILED: {deployment_id} (of deployment {undoes}) {status}: {_outcome(info)}: "
+            f"{rollout.alias} may still send traffic to the new version (aws lambda get-alias)"
+        )
+    elif status == "Succeeded" and not rollout.version:
+        say(f"{where}: deployment {deployment_id} succeeded")
+    elif status == "Succeeded":
+        say(f"{where}: {rollout.alias} serves version {rollout.version}")
+    else:
+        say(f"error: {where}: deployment {deployment_id} {status}: {_outcome(info)}")
+    return status == "Succeeded"
+
+
 def wait(
     started: Mapping[str, Rollout],
     aws: Aws,
@@ -328,24 +366,25 @@ def wait(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Poll each deployment until it ends; 0 when all succeeded, 1 otherwise."""
+    """Poll each deployment until it ends; 0 when all succeeded, 1 otherwise. The first that fails
+    stops the others (``stop_others``); each rollback CodeDeploy starts is waited for too."""
     deadline, failed, pending = clock() + timeout_seconds, 0, dict(started)
     misses: dict[str, int] = {}
+    undoes: dict[str, str] = {}  # rollback deployment -> the deployment it undoes
     while pending:
         for deployment_id, rollout in list(pending.items()):
             info = _poll(deployment_id, rollout, aws, say, misses)
-            status = info.get("status")
-            if status not in DONE:
+            if info.get("status") not in DONE:
                 continue
             del pending[deployment_id]
-            if status == "Succeeded" and not rollout.version:
-                say(f"{rollout.region}: {rollout.function_name}: deployment {deployment_id} succeeded")
-            elif status == "Succeeded":
-                say(f"{rollout.region}: {rollout.function_name}: {rollout.alias} serves version {rollout.version}")
-            else:
-                failed += 1
-                where = f"{rollout.region}: {rollout.function_name}"
-                say(f"error: {where}: deployment {deployment_id} {status}: {_outcome(info)}")
+            if _ended(deployment_id, rollout, info, undoes.get(deployment_id), say):
+                continue
+            rollback = (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
+            if isinstance(rollback, str) and rollback and deployment_id not in undoes:
+                pending[rollback], undoes[rollback] = rollout, deployment_id
+            if not failed:
+                stop_others({d: r for d, r in pending.items() if d not in undoes}, deployment_id, aws, say)
+            failed += 1
         if pending and clock() >= deadline:
             for deployment_id, rollout in pending.items():
                 say(
