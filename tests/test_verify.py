@@ -265,7 +265,7 @@ def test_the_key_from_the_environment_wins_and_a_wrong_one_fails_every_region(
     code, rows, printed = run(local, outputs_file)
     assert code == 1
     assert {row.detail for row in rows_of(rows, "region").values()} == {
-        "GET /api answered 403 Forbidden (the credentials were refused)"
+        "GET /api answered 403 Forbidden (the credentials were refused) (still, after 3 s)"
     }
     assert "not-the-key" not in printed
 
@@ -286,6 +286,62 @@ def test_the_probes_wait_together_and_a_late_one_fails_with_its_last_reason() ->
     assert results["a"][0].ok is False  # a wait of 0: one try each
     results = verify.wait_all({"a": soon}, 5.0, 0.01, sleep=lambda s: None)
     assert results["a"][0] == verify.Outcome(True, True, "done") and tries["a"] == 3
+
+
+def _scripted(*answers: verify.Answer) -> tuple[verify.Verification, list[verify.Request]]:
+    """A verification of one region whose API gives ``answers`` one after the other (the last from
+    then on), and the requests it was sent."""
+    sent: list[verify.Request] = []
+
+    def http(request: verify.Request) -> verify.Answer:
+        sent.append(request)
+        return answers[min(len(sent), len(answers)) - 1]
+
+    region = verify.Region("eu-west-1", "https://x/api", None, None, "/aws/lambda/w")
+    target = verify.Target("dev", "api_key", (region,))
+    waits = verify.Waits(health=5, poll=0)
+    return verify.Verification(target, waits, http, lambda *_: None, io.StringIO()), sent
+
+
+IDENTITY = verify.Answer(200, {"region": "eu-west-1", "environment": "dev"}, "")
+
+
+def test_the_first_authenticated_get_is_retried_while_a_new_deployment_settles() -> None:
+    verification, sent = _scripted(
+        verify.Answer(None, None, "no answer within 10 s"),  # a cold start
+        verify.Answer(403, {"message": "Forbidden"}, ""),  # the key or the WAF still propagating
+        verify.Answer(429, {"message": "Too Many Requests"}, ""),
+        verify.Answer(503, {"message": "Service Unavailable"}, ""),
+        IDENTITY,
+    )
+    [region] = verification.target.regions
+    assert verification.identity([region]) == [region]
+    assert len(sent) == 5
+    assert verification.report.rows[0].detail == "GET /api answered from eu-west-1"
+
+
+def test_an_answer_that_will_not_change_fails_the_identity_at_once() -> None:
+    verification, sent = _scripted(verify.Answer(401, {"message": "Unauthorized"}, ""), IDENTITY)
+    assert verification.identity(verification.target.regions) == []
+    assert len(sent) == 1
+    assert verification.report.rows[0].detail == "GET /api answered 401 Unauthorized (the credentials were refused)"
+
+
+def test_a_put_without_an_answer_is_sent_once_more_with_the_same_id() -> None:
+    verification, sent = _scripted(
+        verify.Answer(None, None, "no answer within 10 s"), verify.Answer(200, {"version": 2}, "")
+    )
+    attempted: list[verify.Item] = []
+    [item] = verification.write(verification.target.regions, attempted)
+    assert [r.method for r in sent] == ["PUT", "PUT"] and sent[0] == sent[1]
+    assert (item.id, item.version) == (attempted[0].id, 2)  # the first one wrote it: the second replaced it
+    assert verification.report.rows[0].detail == f"PUT /api/items/{item.id}: 200, version 2 (second try)"
+
+
+def test_a_put_refused_is_not_sent_again() -> None:
+    verification, sent = _scripted(verify.Answer(400, {"message": "bad"}, ""), verify.Answer(201, {"version": 1}, ""))
+    assert verification.write(verification.target.regions, []) == []
+    assert len(sent) == 1
 
 
 def test_iam_auth_signs_each_request_for_its_region_and_skips_the_one_address() -> None:

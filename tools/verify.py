@@ -12,8 +12,10 @@ one alone, as the deploy workflow does right after the region's deploy) is check
   health        ``GET <api_urls>/health`` answers 200 ``"status": "healthy"`` (it reads the region's
                 table copy), retried for up to --health-wait: a new deployment takes a moment
   region        an authenticated ``GET <api_urls>`` answers 200 with ``"region"`` (the function's
-                ``REGION``) the region it was sent to, and ``"environment"`` this one
-  write         ``PUT <api_urls>/items/<a new id>``: one item per region, 201
+                ``REGION``) the region it was sent to, and ``"environment"`` this one; retried
+                within --health-wait on no answer, 403 (a key or the WAF still propagating), 429, 5xx
+  write         ``PUT <api_urls>/items/<a new id>``: one item per region, 201 (sent once more, same
+                id, on no answer or 5xx; then 200 too: the first one wrote it)
   replication   every other region's API reads each item, with the version and ``updated_region`` its
                 writer gave it, within --replication-wait
   processed     the writer region's worker logged ``"item changed"`` for the item (its ``ItemPut`` went
@@ -221,6 +223,12 @@ def _sigv4(request: Request, credentials: Callable[[], Any] | None) -> dict[str,
     return {name: str(value) for name, value in signed.headers.items()}
 
 
+def passing(answer: Answer) -> bool:
+    """An answer a new deployment can give for a while: none (a cold start past the timeout), 403 (a
+    key, its usage plan or the WAF still propagating), 429 (throttled) or 5xx."""
+    return answer.status is None or answer.status in (403, 429) or answer.status >= 500
+
+
 def describe(answer: Answer) -> str:
     """An answer in a few words for the table: its status and what the body says."""
     if answer.status is None:
@@ -370,17 +378,23 @@ class Verification:
         return probe
 
     def identity(self, healthy: Sequence[Region]) -> list[Region]:
+        """Each healthy region's authenticated GET /api, retried within --health-wait while the
+        answer may still change (``passing``): the regions wait together."""
+        probes = {r.name: self._identity_probe(str(r.api_url), r.name, (r.name,)) for r in healthy}
+        results = wait_all(probes, self.waits.health, self.waits.poll)
         answering = []
         for region in self.target.regions:
-            if region not in healthy:
+            if region.name not in results:
                 self.report.add(region.name, "region", None, 0.0, "not checked: the region is not healthy")
                 continue
-            started = time.monotonic()
-            outcome = self._identity(str(region.api_url), region.name, (region.name,))
-            self.report.add(region.name, "region", outcome.ok, time.monotonic() - started, outcome.detail)
+            outcome, seconds = results[region.name]
+            self.report.add(region.name, "region", outcome.ok, seconds, outcome.detail)
             if outcome.ok:
                 answering.append(region)
         return answering
+
+    def _identity_probe(self, api_url: str, region: str | None, expected: Sequence[str]) -> Callable[[], Outcome]:
+        return lambda: self._identity(api_url, region, expected)
 
     def _identity(self, api_url: str, region: str | None, expected: Sequence[str]) -> Outcome:
         try:
@@ -390,7 +404,8 @@ class Verification:
         body = answer.body if isinstance(answer.body, dict) else {}
         if answer.status != 200:
             refused = " (the credentials were refused)" if answer.status in (401, 403) else ""
-            return final(False, f"GET /api answered {describe(answer)}{refused}")
+            detail = f"GET /api answered {describe(answer)}{refused}"
+            return not_yet(detail) if passing(answer) else final(False, detail)
         said, environment = body.get("region"), body.get("environment")
         if environment != self.target.environment:
             return final(False, f"GET /api answered for environment {environment!r}, not {self.target.environment}")
@@ -403,9 +418,9 @@ class Verification:
         results = wait_all({"health": self._health_probe(url, None)}, self.waits.health, self.waits.poll)
         outcome, seconds = results["health"]
         self.report.add(self.host, "health", outcome.ok, seconds, outcome.detail)
-        started = time.monotonic()
-        identity = self._identity(url, None, [r.name for r in self.target.regions])
-        self.report.add(self.host, "region", identity.ok, time.monotonic() - started, identity.detail)
+        probe = self._identity_probe(url, None, [r.name for r in self.target.regions])
+        identity, seconds = wait_all({"region": probe}, self.waits.health, self.waits.poll)["region"]
+        self.report.add(self.host, "region", identity.ok, seconds, identity.detail)
 
     def write(self, answering: Sequence[Region], attempted: list[Item]) -> list[Item]:
         """One new item per region, through its API; ``attempted`` gets each before its PUT is sent."""
@@ -416,10 +431,15 @@ class Verification:
             attempted.append(item)
             body = json.dumps({"data": {"written_by": "tools/verify.py", "region": region.name}}).encode()
             started = time.monotonic()
-            answer = self.http(Request("PUT", f"{region.api_url}/items/{item.id}", region.name, body))
+            request = Request("PUT", f"{region.api_url}/items/{item.id}", region.name, body)
+            answer, again = self.http(request), False
+            if answer.status is None or answer.status >= 500:  # once more, the same id: a PUT is idempotent
+                answer, again = self.http(request), True
             version = answer.body.get("version") if isinstance(answer.body, dict) else None
-            ok = answer.status == 201 and type(version) is int
-            detail = f"PUT /api/items/{item.id}: " + (f"201, version {version}" if ok else describe(answer))
+            # 200 on the second try: the first one wrote it, its answer was lost.
+            ok = (answer.status == 201 or (again and answer.status == 200)) and type(version) is int
+            said = f"{answer.status}, version {version}" if ok else describe(answer)
+            detail = f"PUT /api/items/{item.id}: {said}" + (" (second try)" if again else "")
             self.report.add(region.name, "write", ok, time.monotonic() - started, detail)
             if ok:
                 items.append(Item(item.id, region, int(str(version)), item.written_ms))
