@@ -24,7 +24,8 @@ one alone, as the deploy workflow does right after the region's deploy) is check
                 --replication-wait; done whatever failed before, Ctrl-C included
   work queue    the region's work queue drains (nothing waiting, in flight or delayed), within
                 --processing-wait
-  dead letters  the region's dead-letter queue holds nothing
+  dead letters  the region's dead-letter queue holds no more messages than at the start (those
+                already there, say from the incident this deploy fixes, are the detail's)
 
 With a domain (the ``api_url`` output), and without ``--region``: ``health`` and ``region`` through
 the one address too, which must answer from one of the environment's regions.
@@ -339,8 +340,12 @@ class Verification:
         self.target, self.waits, self.http, self.clients = target, waits, http, clients
         self.host = (urlsplit(target.address).hostname if target.address else None) or target.domain or ""
         self.report = Report([r.name for r in target.regions] + [self.host], out)
+        self.dead_letters_at_start: dict[str, int | None] = {}  # by region: what run() found first
 
     def run(self) -> None:
+        # Messages already dead-lettered (an incident this deploy may fix) are not this run's: only
+        # more than these fail it.
+        self.dead_letters_at_start = {r.name: self._dead_letter_count(r) for r in self.target.regions}
         healthy = self.health()
         answering = self.identity(healthy)
         if self.target.address:
@@ -558,6 +563,16 @@ class Verification:
 
         return probe
 
+    def _dead_letter_count(self, region: Region) -> int | None:
+        """The messages in the region's dead-letter queue (waiting or in flight); None: unreadable."""
+        if not region.dead_letter_queue_url:
+            return None
+        try:
+            waiting, in_flight, _ = queue_counts(self.clients("sqs", region.name), region.dead_letter_queue_url)
+        except Exception:
+            return None
+        return waiting + in_flight
+
     def _dead_letters(self, region: Region) -> Outcome:
         if not region.dead_letter_queue_url:
             return final(False, "no dead_letter_queue_urls output for it")
@@ -565,9 +580,15 @@ class Verification:
             waiting, in_flight, _ = queue_counts(self.clients("sqs", region.name), region.dead_letter_queue_url)
         except Exception as error:
             return final(False, f"cannot read the dead-letter queue ({aws_code(error)})")
-        count = waiting + in_flight
+        count, before = waiting + in_flight, self.dead_letters_at_start.get(region.name)
+        at_start = f"{before} at the start" if before is not None else "unread at the start"
+        if count > (before or 0):
+            return final(
+                False,
+                f"{count} message(s) in {region.dead_letter_queue_url} ({at_start}): see {DEAD_LETTER_RUNBOOK}",
+            )
         if count:
-            return final(False, f"{count} message(s) in {region.dead_letter_queue_url}: see {DEAD_LETTER_RUNBOOK}")
+            return final(True, f"{count} message(s), {at_start}: none new (the old ones: {DEAD_LETTER_RUNBOOK})")
         return final(True, "empty")
 
 
