@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -358,6 +360,31 @@ def test_a_put_refused_is_not_sent_again() -> None:
     verification, sent = _scripted(verify.Answer(400, {"message": "bad"}, ""), verify.Answer(201, {"version": 1}, ""))
     assert verification.write(verification.target.regions, []) == []
     assert len(sent) == 1
+
+
+def test_sigterm_ends_the_run_as_ctrl_c_does_its_items_deleted_first() -> None:
+    sent: list[str] = []
+
+    def http(request: verify.Request) -> verify.Answer:
+        sent.append(request.method)
+        if request.method == "PUT":
+            os.kill(os.getpid(), signal.SIGTERM)  # while the write waits for its answer
+        if request.method == "DELETE":
+            return verify.Answer(204, None, "")
+        if "/items/" in request.url:
+            return verify.Answer(404, {"message": "not found"}, "")  # gone
+        return verify.Answer(200, {"status": "healthy", "region": "eu-west-1", "environment": "dev"}, "")
+
+    region = verify.Region("eu-west-1", "https://x/api", None, None, "/aws/lambda/w")
+    target = verify.Target("dev", "none", (region,))
+    previous = signal.signal(signal.SIGTERM, verify._terminate)  # as ``python tools/verify.py`` does
+    try:
+        with pytest.raises(verify.Terminated):
+            verify.verify(target, verify.Waits(health=1, poll=0), http=http, clients=lambda *_: None, out=io.StringIO())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert sent == ["GET", "GET", "PUT", "DELETE", "GET"]  # health, region, the write cut short, the cleanup
+    assert issubclass(verify.Terminated, KeyboardInterrupt)
 
 
 def test_iam_auth_signs_each_request_for_its_region_and_skips_the_one_address() -> None:

@@ -91,8 +91,16 @@ class LocalApis:
         if api.api_key is not None:
             argv += ["--api-key-env", KEY_VARIABLE]
             env[KEY_VARIABLE] = api.api_key
+        # A session of its own: a terminal's Ctrl-C reaches this process and verify (which then deletes
+        # its items through these APIs), not the APIs; stop() ends them after verify.
         process = subprocess.Popen(
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         self.processes.append(process)
         lines: queue.Queue[str | None] = queue.Queue()
@@ -285,9 +293,12 @@ def main(argv: Sequence[str]) -> int:
         print(f"rehearse: interrupted ({signal.Signals(signum).name})", file=sys.stderr, flush=True)
         return 128 + int(signum)
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        # A second Ctrl-C or SIGTERM must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         run.close(interrupted)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 if __name__ == "__main__":

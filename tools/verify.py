@@ -47,7 +47,7 @@ group) use the AWS SDK's credential chain. No key, token or credential is ever p
 One table on stdout, a row per check as it completes (region, check, result, time, detail), then a
 verdict. Exit code 0 when every check passed, 1 when one failed (the table says why), 2 with one
 ``error:`` line on stderr for unusable input (no synth, a missing outputs file, an unknown environment,
-no API key).
+no API key); 130 on Ctrl-C and 143 on SIGTERM, each after the cleanup deleted the items written.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ import http.client
 import json
 import os
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -813,8 +814,19 @@ def main(argv: Sequence[str] = (), *, clients: Clients = boto3_clients, out: Tex
     return 1 if any(row.result == "FAIL" for row in rows) else 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: ends the run as Ctrl-C does (its items deleted first), exit code 143."""
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise Terminated(signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         sys.exit(main(sys.argv[1:]))
+    except Terminated:
+        sys.exit(128 + signal.SIGTERM)
     except KeyboardInterrupt:
         sys.exit(130)
