@@ -149,15 +149,20 @@ def test_a_gradual_rollout_alone(stack):
     assert cdk.Testing.to_have_resource_with_properties(
         synthesized, "aws_codedeploy_app", {"name": "shop-rollout-eu-west-1-qa", "compute_platform": "Lambda"}
     )
-    assert cdk.Testing.to_have_resource_with_properties(
-        synthesized,
-        "aws_codedeploy_deployment_group",
-        {
-            "deployment_group_name": "shop-thumbs-live-eu-west-1-qa",
-            "deployment_config_name": "CodeDeployDefault.LambdaCanary10Percent10Minutes",
-            "alarm_configuration": {"alarms": ["thumbs-errors"], "enabled": True, "ignore_poll_alarm_failure": False},
-        },
+    resources = json.loads(synthesized)["resource"]
+    [(key, alarm)] = resources["aws_cloudwatch_metric_alarm"].items()
+    assert alarm["alarm_name"] == "shop-rollback-errors-thumbs-eu-west-1-qa"  # its own, a minute at a time
+    assert alarm["dimensions"] == {"FunctionName": "thumbs", "Resource": "thumbs:live"}
+    [group] = resources["aws_codedeploy_deployment_group"].values()
+    assert (group["deployment_group_name"], group["deployment_config_name"]) == (
+        "shop-thumbs-live-eu-west-1-qa",
+        "CodeDeployDefault.LambdaCanary10Percent10Minutes",
     )
+    assert group["alarm_configuration"] == {
+        "alarms": ["thumbs-errors", f"${{aws_cloudwatch_metric_alarm.{key}.alarm_name}}"],
+        "enabled": True,
+        "ignore_poll_alarm_failure": False,
+    }
     [group] = rollout.groups
     assert (group.function_name, group.alias_name, group.version) == ("thumbs", "live", "7")
 

@@ -32,6 +32,7 @@ PREDEFINED = {
 # The alarms each function's deployments roll back on, by the function's construct id.
 ROLLBACK_ALARMS = {"function": ("fn-errors", "api-5xx"), "worker": ("worker-errors", "worker-failures")}
 GROUP_OF = {"function": "fn-group", "worker": "worker-group"}
+ROLLBACK_OF = {"function": "fn-rollback-alarm", "worker": "worker-rollback-alarm"}
 
 
 def gradual_regions(variants) -> list[tuple[str, str, dict[str, Any]]]:
@@ -109,6 +110,8 @@ def test_each_group_rolls_back_on_its_functions_alarms_of_its_region(rolled):
                 "${" + address_at(stack, "aws_cloudwatch_metric_alarm", f"{region}/monitoring/{what}") + ".alarm_name}"
                 for what in whats
             ]
+            own = address_at(stack, "aws_cloudwatch_metric_alarm", f"{region}/rollout/{ROLLBACK_OF[function]}")
+            alarms.append("${" + own + ".alarm_name}")
             assert group["alarm_configuration"] == {
                 "alarms": alarms,
                 "enabled": True,
@@ -148,8 +151,37 @@ def test_each_groups_role_may_move_only_its_functions_alias_and_read_only_its_al
                 "resources": [
                     "${" + address_at(stack, "aws_cloudwatch_metric_alarm", f"{region}/monitoring/{w}") + ".arn}"
                     for w in whats
+                ]
+                + [
+                    "${"
+                    + address_at(stack, "aws_cloudwatch_metric_alarm", f"{region}/rollout/{ROLLBACK_OF[function]}")
+                    + ".arn}"
                 ],
             }
+
+
+def test_each_function_has_a_rollback_alarm_on_its_alias_errors_a_minute_at_a_time(rolled):
+    """The region's errors alarms look at 5 or 10 minutes: a 1-minute step would end before them."""
+    for _, region, stack in rolled:
+        for function, component in (("function", "fn"), ("worker", "worker")):
+            alarm = resource_at(stack, "aws_cloudwatch_metric_alarm", f"{region}/rollout/{ROLLBACK_OF[function]}")
+            name = "${" + address_at(stack, "aws_lambda_function", f"{region}/{function}/function") + ".function_name}"
+            alias = "${" + address_at(stack, "aws_lambda_alias", f"{region}/{function}/alias") + ".name}"
+            assert alarm["alarm_name"].startswith(f"variant-rollback-errors-{component}-{region}-")
+            assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+            assert alarm["dimensions"] == {"FunctionName": name, "Resource": f"{name}:{alias}"}
+            assert (alarm["period"], alarm["evaluation_periods"], alarm["threshold"]) == (60, 2, 1)
+            assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
+            assert "alarm_actions" not in alarm and "ok_actions" not in alarm  # it stops deployments, pages no one
+            assert alarm["provider"] == f"aws.{region}"
+
+
+def test_all_at_once_makes_no_rollback_alarm(variants):
+    for config in configs_from_context(VARIANTS):
+        if config.deployment_strategy == "all_at_once":
+            for region in config.regions:
+                alarms = variants.stacks[config.regional_stack_name(region)]["resource"]["aws_cloudwatch_metric_alarm"]
+                assert not [a for a in alarms.values() if "-rollback-errors-" in a["alarm_name"]]
 
 
 def test_under_a_gradual_strategy_terraform_creates_the_alias_then_leaves_it_to_codedeploy(rolled):
@@ -193,7 +225,7 @@ def test_the_blocks_refuse_all_at_once_and_more_alarms_than_codedeploy_watches()
     with pytest.raises(ValueError, match="needs no CodeDeploy"):
         GradualRolloutConfig(namer=Namer("shop", "qa"), region="eu-west-1", deployment_strategy="all_at_once")
     alarm = AlarmRef(name="a", arn="arn:aws:cloudwatch:eu-west-1:1:alarm:a")
-    with pytest.raises(ValueError, match="1 to 10"):
+    with pytest.raises(ValueError, match="1 to 9 besides its rollback alarm"):
         RolloutTarget(
-            component="fn", function_name="f", function_arn="a", alias_name="live", version="1", alarms=(alarm,) * 11
+            component="fn", function_name="f", function_arn="a", alias_name="live", version="1", alarms=(alarm,) * 10
         )

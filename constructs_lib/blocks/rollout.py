@@ -9,12 +9,17 @@ from dataclasses import dataclass
 from ..cdk import aws
 from ..cdk.core import Construct
 from .iam import Statement, service_role
-from .monitoring import AlarmRef
+from .monitoring import AlarmRef, with_runbook
 from .naming import Namer
 from .rules import ALL_AT_ONCE, DEPLOYMENT_STRATEGIES, DEPLOYMENT_STRATEGY
 
-# CodeDeploy watches at most this many alarms per deployment group.
+# CodeDeploy watches at most this many alarms per deployment group (one is the rollback alarm).
 MAX_ALARMS = 10
+# The rollback alarm's runbook page (docs/runbooks/), and what it watches: the function's errors
+# through its alias, a minute at a time, so that even a 1-minute canary step can be stopped.
+ROLLBACK_RUNBOOK = "rollback-errors"
+ROLLBACK_PERIOD_SECONDS = 60
+ROLLBACK_PERIODS = 2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,8 +37,11 @@ class RolloutTarget:
     alarms: tuple[AlarmRef, ...]
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.alarms) <= MAX_ALARMS:
-            raise ValueError(f"alarms: {len(self.alarms)} given; a deployment group watches 1 to {MAX_ALARMS}")
+        if not 1 <= len(self.alarms) <= MAX_ALARMS - 1:
+            raise ValueError(
+                f"alarms: {len(self.alarms)} given; a deployment group watches 1 to {MAX_ALARMS - 1} "
+                "besides its rollback alarm"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,13 +82,13 @@ class DeploymentGroupRef:
 class GradualRollout(Construct):
     """Creates, in one region through its provider, a CodeDeploy application for Lambda and, per
     target function, a deployment group: blue/green with traffic control, the strategy's predefined
-    deployment configuration, its alarms (a deployment stops when one is in ALARM, and polls that
-    fail stop it too), and automatic rollback of a failed or alarm-stopped deployment. Each group
-    has a service role of its own that CodeDeploy assumes for this account only, allowed to read and
-    move that function's aliases (and read their provisioned concurrency, which CodeDeploy waits
-    for) and to read those alarms: the actions of AWS's ``AWSCodeDeployRoleForLambdaLimited``,
-    narrowed to the one function and its alarms; no S3 (the workflow sends the AppSpec inline), no
-    hook functions, no SNS (no triggers).
+    deployment configuration, its alarms and a rollback alarm of its own (``_rollback_alarm``; a
+    deployment stops when one is in ALARM, and polls that fail stop it too), and automatic rollback
+    of a failed or alarm-stopped deployment. Each group has a service role of its own that
+    CodeDeploy assumes for this account only, allowed to read and move that function's aliases (and
+    read their provisioned concurrency, which CodeDeploy waits for) and to read those alarms: the
+    actions of AWS's ``AWSCodeDeployRoleForLambdaLimited``, narrowed to the one function and its
+    alarms; no S3 (the workflow sends the AppSpec inline), no hook functions, no SNS (no triggers).
 
     Terraform creates no deployment: the deploy workflow starts one per function after each apply
     (``tools/rollout.py``), with the version Terraform published (``Function.version``)."""
@@ -107,8 +115,39 @@ class GradualRollout(Construct):
         self._application_name = application.name
         self._groups = [self._group(target) for target in targets]
 
+    def _rollback_alarm(self, target: RolloutTarget) -> AlarmRef:
+        """The function's errors through its alias, a minute at a time: the region's own errors
+        alarms look at 5 or 10 minutes, longer than a short strategy's steps. No actions: it only
+        stops the group's deployment (the region's alarms page people)."""
+        config, component = self._config, target.component
+        alarm = aws.CloudwatchMetricAlarm(
+            self,
+            f"{component}-rollback-alarm",
+            provider=self._provider,
+            alarm_name=config.namer.name(f"{ROLLBACK_RUNBOOK}-{component}", config.region, kind="cloudwatch_alarm"),
+            alarm_description=with_runbook(
+                f"Errors of {component} through its {target.alias_name} alias in {ROLLBACK_PERIODS} minutes "
+                "in a row: stops a gradual deployment, which rolls back",
+                ROLLBACK_RUNBOOK,
+            ),
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={
+                "FunctionName": target.function_name,
+                "Resource": f"{target.function_name}:{target.alias_name}",
+            },
+            statistic="Sum",
+            period=ROLLBACK_PERIOD_SECONDS,
+            evaluation_periods=ROLLBACK_PERIODS,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+        )
+        return AlarmRef(name=alarm.alarm_name, arn=alarm.arn)
+
     def _group(self, target: RolloutTarget) -> DeploymentGroupRef:
         config, component = self._config, target.component
+        alarms = (*target.alarms, self._rollback_alarm(target))
         role = service_role(
             self,
             f"{component}-role",
@@ -127,7 +166,7 @@ class GradualRollout(Construct):
                 Statement(
                     sid="ReadTheRollbackAlarms",
                     actions=["cloudwatch:DescribeAlarms"],
-                    resources=[alarm.arn for alarm in target.alarms],
+                    resources=[alarm.arn for alarm in alarms],
                 ),
             ],
         )
@@ -143,7 +182,7 @@ class GradualRollout(Construct):
                 deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
             ),
             alarm_configuration=aws.CodedeployDeploymentGroupAlarmConfiguration(
-                alarms=[alarm.name for alarm in target.alarms], enabled=True, ignore_poll_alarm_failure=False
+                alarms=[alarm.name for alarm in alarms], enabled=True, ignore_poll_alarm_failure=False
             ),
             auto_rollback_configuration=aws.CodedeployDeploymentGroupAutoRollbackConfiguration(
                 enabled=True, events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
