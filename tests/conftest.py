@@ -7,6 +7,8 @@ writing a stack is cheap. So tests share synthesized output instead of each synt
 from __future__ import annotations
 
 import atexit
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -254,16 +256,81 @@ def synth_app(configs: list[StackConfig], outdir: Path, **kwargs: Any) -> Synth:
     return Synth(outdir)
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synth]:
-    """``synth(StackConfig(...), ...)``: the synthesized app of these configurations, cached."""
-    cache: dict[str, Synth] = {}
+def synth_parts(configs: list[StackConfig], outdir: Path, only: tuple[str, ...]) -> Synth:
+    """An app of some of the stacks only: of each environment its ``"global"`` or ``"edge"`` stack,
+    or the stack of a region it names, and the ``"bootstrap"`` stack. No stack references another
+    (tests/test_stack_isolation.py), so each is the same JSON as in the whole app (checked there),
+    for the price of that stack alone: most of a synth is its regional stacks."""
+    from constructs_lib.app import LAMBDA_SRC, TARGET_VERSIONS
+    from constructs_lib.cdk.core import App
+    from constructs_lib.stacks.bootstrap import BootstrapConfig, BootstrapStack
+    from constructs_lib.stacks.edge import EdgeStack
+    from constructs_lib.stacks.global_stack import GlobalStack
+    from constructs_lib.stacks.regional_stack import RegionalStack
 
-    def _synth(*configs: StackConfig) -> Synth:
-        key = repr(configs)
-        if key not in cache:
-            cache[key] = synth_app(list(configs), tmp_path_factory.mktemp("synth"))
-        return cache[key]
+    app = App(outdir=str(outdir), context={"targetVersions": dict(TARGET_VERSIONS)})
+    for config in configs:
+        if "global" in only:
+            GlobalStack(app, config)
+        for region in (r for r in config.regions if r in only):
+            RegionalStack(app, config, region, source_dir=LAMBDA_SRC)
+        if "edge" in only:
+            EdgeStack(app, config)
+    if "bootstrap" in only:
+        BootstrapStack(app, BootstrapConfig.from_stacks(configs))
+    app.synth()
+    return Synth(outdir)
+
+
+class SynthCache:
+    """Each distinct app synthesized once per run, in a directory of the run's that every process of
+    it shares: under pytest-xdist the first worker to ask for an app synthesizes it (holding the
+    app's lock) while another that asks for it meanwhile waits, then reads the same files. A synth
+    is deterministic (the same bytes in any process: tests/test_main.py, tests/test_snapshot.py),
+    so which process made it does not matter; a worker that dies mid-synth releases the lock and
+    the next one starts afresh."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._here: dict[str, Synth] = {}
+
+    def get(self, key: str, make: Callable[[Path], Synth]) -> Synth:
+        if key not in self._here:
+            entry = self.root / hashlib.sha256(key.encode()).hexdigest()[:24]
+            entry.mkdir(parents=True, exist_ok=True)
+            with open(entry / "lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not (entry / "done").exists():
+                    shutil.rmtree(entry / "out", ignore_errors=True)
+                    make(entry / "out")
+                    (entry / "done").write_text(key)
+            self._here[key] = Synth(entry / "out")
+        return self._here[key]
+
+
+# The run's shared synths: in the directory of the process that started the run (pytest-xdist's
+# controller hands it to its workers).
+SYNTHS = Path(SESSION_TMP) / "synths"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput["iac_synths"] = str(SYNTHS)
+
+
+@pytest.fixture(scope="session")
+def synth(pytestconfig: pytest.Config) -> Callable[..., Synth]:
+    """``synth(StackConfig(...), ...)``: the synthesized app of these configurations, made once per
+    run (``SynthCache``). ``only=("global",)`` and the like: only those stacks (``synth_parts``),
+    where a test reads nothing else."""
+    workerinput = getattr(pytestconfig, "workerinput", {})
+    cache = SynthCache(Path(workerinput.get("iac_synths", SYNTHS)))
+
+    def _synth(*configs: StackConfig, only: tuple[str, ...] = ()) -> Synth:
+        key = repr((engine_name(), configs, only))
+        if only:
+            return cache.get(key, lambda outdir: synth_parts(list(configs), outdir, only))
+        return cache.get(key, lambda outdir: synth_app(list(configs), outdir))
 
     return _synth
 
@@ -318,6 +385,12 @@ CUSTOM = StackConfig(
     lambda_timeout_seconds=10,
     lambda_reserved_concurrency=20,
     lambda_provisioned_concurrency=2,
+    lambda_provisioned_concurrency_max=20,
+    lambda_provisioned_concurrency_target_utilization=0.6,
+    lambda_provisioned_concurrency_schedules=[
+        {"name": "weekday-mornings", "cron": "0 7 ? * MON-FRI *", "min": 10, "max": 20},
+        {"name": "weekday-evenings", "cron": "0 19 ? * MON-FRI *", "min": 2, "max": 20},
+    ],
     api_auth="iam",
     api_throttle_rate_per_second=7.5,
     api_throttle_burst_requests=15,
@@ -328,6 +401,7 @@ CUSTOM = StackConfig(
     domain_name="api.example.org",
     hosted_zone_id="Z0123456789ABCDEFGHIJ",
     table_deletion_protection=False,
+    backup_retention_days=7,
     queue_max_receive_count=3,
     worker_memory_mb=256,
     worker_timeout_seconds=60,
@@ -335,7 +409,25 @@ CUSTOM = StackConfig(
     alarm_queue_age_threshold_seconds=300,
     alarm_email="ops@example.org",
 )
-OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False)
+OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False, backup_enabled=False)
+# Three regions, the first the home region: a region added to the default app.
+THREE_REGIONS = StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"), home_region="us-east-1")
+# The default app with more memory for its function: a change of one argument.
+MORE_MEMORY = StackConfig(lambda_memory_mb=256)
+# The default app again, from settings that spell out a default (the home region's network): an
+# equal app, synthesized a second time.
+AGAIN = StackConfig(vpc_cidrs={"us-east-1": StackConfig().vpc_cidr("us-east-1")})
+# One region whose alarms are heard by e-mail and two more subscriptions (one for ALARM only), with
+# the alarm on no traffic.
+ALARMED = StackConfig(
+    regions=("eu-west-1",),
+    alarm_email="ops@example.com",
+    alarm_subscriptions=[
+        {"protocol": "https", "endpoint": "https://pager.example.com/hook", "only_alarm": True},
+        {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:123456789012:alarms"},
+    ],
+    alarm_no_traffic_minutes=15,
+)
 # Global routing over two regions, one of them us-east-1, with the home region listed second;
 # also alarm e-mail and pinned zones over more than one region.
 GLOBAL = StackConfig(
@@ -398,6 +490,24 @@ def variants(synth: Callable[..., Synth]) -> Synth:
     from constructs_lib.settings import configs_from_context
 
     return synth(*configs_from_context(VARIANTS))
+
+
+# Two environments of one app, the second with settings of its own (tests/test_stack.py,
+# tests/test_tracing.py).
+TWO_ENVIRONMENTS = {
+    "environments": {
+        "dev": {},
+        "prod": {"lambda_memory_mb": 512, "xray_sampling_rate": 0.5, "xray_sampling_reservoir_per_second": 10},
+    }
+}
+
+
+@pytest.fixture(scope="session")
+def two_environments(synth: Callable[..., Synth]) -> Synth:
+    """The TWO_ENVIRONMENTS app (stacks ``iac-aws-nova-dev-...`` and ``iac-aws-nova-prod-...``)."""
+    from constructs_lib.settings import configs_from_context
+
+    return synth(*configs_from_context(TWO_ENVIRONMENTS))
 
 
 @pytest.fixture(scope="session")

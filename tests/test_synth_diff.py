@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Synth
+from conftest import AGAIN, MORE_MEMORY, THREE_REGIONS, Synth
 
 from constructs_lib.settings import StackConfig
 from tools import synth_diff
-
-THREE_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 
 
 def report(base: Path, head: Path) -> tuple[list[synth_diff.StackDiff], str]:
@@ -47,7 +45,7 @@ def default(synth: Any) -> Synth:
 
 @pytest.fixture(scope="module")
 def three_regions(synth: Any) -> Synth:
-    return synth(StackConfig(regions=THREE_REGIONS, home_region="us-east-1"))
+    return synth(THREE_REGIONS)
 
 
 # ---- real synths ---------------------------------------------------------------------------------
@@ -57,7 +55,7 @@ def test_same_app_synthesized_twice_is_no_change(
     synth: Any, default: Synth, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The default CIDR spelled out: an equal app, synthesized again into its own directory.
-    again = synth(StackConfig(vpc_cidrs={"us-east-1": StackConfig().vpc_cidr("us-east-1")}))
+    again = synth(AGAIN)
     assert again.outdir != default.outdir
     assert synth_diff.main([str(default.outdir), str(again.outdir)]) == 0
     assert capsys.readouterr().out == "## Infrastructure change (cdktf synth diff)\n\n**No infrastructure change.**\n"
@@ -79,7 +77,7 @@ def test_new_region_adds_resources_only_in_that_region(default: Synth, three_reg
 
 
 def test_memory_change_updates_only_the_functions_memory(default: Synth, synth: Any) -> None:
-    stacks, markdown = report(default.outdir, synth(StackConfig(lambda_memory_mb=256)).outdir)
+    stacks, markdown = report(default.outdir, synth(MORE_MEMORY).outdir)
     changed = [(item.address.split(".")[0], item.region, item.action, item.lines) for item in resources(stacks)]
     assert changed == [
         ("aws_lambda_function", region, "update", ["`memory_size`: `128` → `256`"])
