@@ -38,6 +38,31 @@ os.environ["TMPDIR"] = tempfile.tempdir = SESSION_TMP
 
 from constructs_lib.settings import StackConfig
 
+
+def _memoize_jsii_type_hints() -> None:
+    """The bindings check the arguments of every call with typeguard (the suite keeps the checks on:
+    a synth runs without them, under ``python -O``), and each check first evaluates the type hints
+    of the call's stub, a function of string annotations, with ``typing.get_type_hints``: a quarter
+    of the Python side of a synth, for the same answer every time. Here each stub's hints are
+    evaluated once; every check still runs, against the same hints."""
+    import typing
+
+    evaluate = typing.get_type_hints
+    known: dict[Any, dict[str, Any]] = {}
+
+    def get_type_hints(obj: Any, globalns: Any = None, localns: Any = None, include_extras: bool = False) -> Any:
+        if globalns is None and localns is None and not include_extras:
+            if getattr(obj, "__name__", "").startswith("_typecheckingstub__"):
+                if obj not in known:
+                    known[obj] = evaluate(obj)
+                return dict(known[obj])
+        return evaluate(obj, globalns, localns, include_extras)
+
+    typing.get_type_hints = get_type_hints
+
+
+_memoize_jsii_type_hints()
+
 # Set by a make that runs the suite (`make test`): a make the tests start would act as a sub-make.
 _MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
 
