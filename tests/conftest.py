@@ -540,11 +540,11 @@ def variants(synth: Callable[..., Synth]) -> Synth:
     return synth(*configs_from_context(VARIANTS))
 
 
-# Two environments of one app, the second with settings of its own (tests/test_stack.py,
-# tests/test_tracing.py).
+# Two environments of one app: dev in one region, prod in the default two with settings of its own
+# (tests/test_stack.py, tests/test_tracing.py).
 TWO_ENVIRONMENTS = {
     "environments": {
-        "dev": {},
+        "dev": {"regions": ["us-east-1"]},
         "prod": {"lambda_memory_mb": 512, "xray_sampling_rate": 0.5, "xray_sampling_reservoir_per_second": 10},
     }
 }

@@ -872,7 +872,7 @@ def test_the_items_client_fits_the_budget(store: Store, monkeypatch: pytest.Monk
     assert clients_module.max_attempts() == 1
 
 
-@pytest.mark.parametrize(("budget_seconds", "attempts"), [(1.0, 1), (2.3, 2)])
+@pytest.mark.parametrize(("budget_seconds", "attempts"), [(1.25, 1), (2.3, 2)])
 def test_a_table_that_never_answers_is_503_within_the_budget(
     store: Store, silent: Silent, monkeypatch: pytest.MonkeyPatch, budget_seconds: float, attempts: int
 ) -> None:

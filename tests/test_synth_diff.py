@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AGAIN, MORE_MEMORY, THREE_REGIONS, Synth
+from conftest import AGAIN, CUSTOM, MORE_MEMORY, THREE_REGIONS, Synth
 
 from constructs_lib.settings import StackConfig
 from tools import synth_diff
@@ -86,20 +87,22 @@ def test_memory_change_updates_only_the_functions_memory(default: Synth, synth: 
     assert "0 to add, 2 to change, 0 to replace, 0 to destroy" in top(markdown)
 
 
-def test_vpc_cidr_change_is_flagged_at_the_top_as_a_replacement(default: Synth, synth: Any) -> None:
-    stacks, markdown = report(default.outdir, synth(StackConfig(vpc_cidrs={"us-east-1": "10.99.0.0/16"})).outdir)
+def test_vpc_cidr_change_is_flagged_at_the_top_as_a_replacement(synth: Any) -> None:
+    """CUSTOM (one region, eu-west-1) with its network moved."""
+    moved = dataclasses.replace(CUSTOM, vpc_cidrs={"eu-west-1": "172.16.12.0/22"})
+    stacks, markdown = report(synth(CUSTOM).outdir, synth(moved).outdir)
     flagged = [line for line in top(markdown).splitlines() if line.startswith("- **replace** ")]
     assert any(
         line.startswith("- **replace** `aws_vpc.") and line.endswith("`cidr_block` forces replacement")
         for line in flagged
     )
     assert len([line for line in flagged if line.startswith("- **replace** `aws_subnet.")]) == 2
-    # What hangs on the VPC's id goes with it; everything stays in us-east-1.
+    # What hangs on the VPC's id goes with it; everything stays in the region.
     assert any(
         line.startswith("- **replace** `aws_security_group.") and "`vpc_id` refers to `aws_vpc." in line
         for line in flagged
     )
-    assert {item.region for item in resources(stacks) if item.action != "update"} == {"us-east-1"}
+    assert {item.region for item in resources(stacks) if item.action != "update"} == {"eu-west-1"}
     assert f"{len(flagged)} to replace, 0 to destroy" in top(markdown)
 
 
