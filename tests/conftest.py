@@ -7,9 +7,11 @@ writing a stack is cheap. So tests share synthesized output instead of each synt
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import gc
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -367,20 +370,81 @@ def pytest_configure_node(node: Any) -> None:
 
 
 @pytest.fixture(scope="session")
-def synth(pytestconfig: pytest.Config) -> Callable[..., Synth]:
+def synth_cache(pytestconfig: pytest.Config) -> SynthCache:
+    workerinput = getattr(pytestconfig, "workerinput", {})
+    return SynthCache(Path(workerinput.get("iac_synths", SYNTHS)))
+
+
+@pytest.fixture(scope="session")
+def synth(synth_cache: SynthCache) -> Callable[..., Synth]:
     """``synth(StackConfig(...), ...)``: the synthesized app of these configurations, made once per
     run (``SynthCache``). ``only=("global",)`` and the like: only those stacks (``synth_parts``),
     where a test reads nothing else."""
-    workerinput = getattr(pytestconfig, "workerinput", {})
-    cache = SynthCache(Path(workerinput.get("iac_synths", SYNTHS)))
 
     def _synth(*configs: StackConfig, only: tuple[str, ...] = ()) -> Synth:
         key = repr((engine_name(), configs, only))
         if only:
-            return cache.get(key, lambda outdir: synth_parts(list(configs), outdir, only))
-        return cache.get(key, lambda outdir: synth_app(list(configs), outdir))
+            return synth_cache.get(key, lambda outdir: synth_parts(list(configs), outdir, only))
+        return synth_cache.get(key, lambda outdir: synth_app(list(configs), outdir))
 
     return _synth
+
+
+@dataclass(frozen=True)
+class MainRun:
+    """What ``main()`` returned, printed and wrote."""
+
+    code: int
+    stdout: str
+    stderr: str
+    synth: Synth
+
+
+def stale_stack(outdir: Path) -> None:
+    """A stack an earlier synth left in ``outdir`` that is no longer configured."""
+    (outdir / "stacks" / "iac-aws-nova-prod").mkdir(parents=True)
+    (outdir / "stacks" / "iac-aws-nova-prod" / "cdk.tf.json").write_text("{}")
+
+
+def main_into(outdir: Path) -> Synth:
+    """``python main.py``'s ``main()`` in this process, with the repository's settings, into
+    ``outdir`` over a stack no longer configured; what it returned and printed goes beside it."""
+    from constructs_lib import app
+
+    stale_stack(outdir)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for name in ("CDKTF_CONTEXT_JSON", "SYNTH_HCL_OUTPUT"):
+            patch.delenv(name, raising=False)
+        patch.setenv("CDKTF_OUTDIR", str(outdir))
+        code = app.main([])
+    printed = {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+    (outdir.parent / "main.json").write_text(json.dumps(printed))
+    return Synth(outdir)
+
+
+@pytest.fixture(scope="session")
+def main_run(synth_cache: SynthCache) -> MainRun:
+    """``main()`` with the repository's settings (the default app), once per run (as typed, in a
+    process of its own: tests/slow/test_main_as_typed.py)."""
+    made = synth_cache.get(repr((engine_name(), "main()")), main_into)
+    printed = json.loads((made.outdir.parent / "main.json").read_text())
+    return MainRun(printed["code"], printed["stdout"], printed["stderr"], made)
+
+
+def main_summary_problems(stdout: str) -> list[str]:
+    """What is wrong with main()'s summary of the default app: it names where the settings came
+    from, and each stack in the order they deploy (the environment's global stack, its regions,
+    home first, its edge; then the bootstrap stack)."""
+    stacks = [line.split(":")[0].strip() for line in stdout.splitlines()[1:]]
+    expected = ["iac-aws-nova-dev-global", "iac-aws-nova-dev-us-east-1", "iac-aws-nova-dev-us-west-2"]
+    expected += ["iac-aws-nova-dev-edge", "iac-aws-nova-bootstrap"]
+    problems = [] if stacks == expected else [f"stacks {stacks}, not {expected}"]
+    origin = f"(settings: settings.json; engine {engine_name()}):"
+    for wanted in ("iac-aws-nova-dev-global:", "(regions us-east-1, us-west-2)", origin):
+        if wanted not in stdout:
+            problems.append(f"no {wanted!r}")
+    return problems
 
 
 _after_default_synth: dict[str, list[Callable[[Synth, Callable[..., Synth]], None]]] = {}
@@ -462,9 +526,6 @@ OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False, b
 THREE_REGIONS = StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"), home_region="us-east-1")
 # The default app with more memory for its function: a change of one argument.
 MORE_MEMORY = StackConfig(lambda_memory_mb=256)
-# The default app again, from settings that spell out a default (the home region's network): an
-# equal app, synthesized a second time.
-AGAIN = StackConfig(vpc_cidrs={"us-east-1": StackConfig().vpc_cidr("us-east-1")})
 # One region whose alarms are heard by e-mail and two more subscriptions (one for ALARM only), with
 # the alarm on no traffic.
 ALARMED = StackConfig(

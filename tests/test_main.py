@@ -1,4 +1,6 @@
-"""The app run as a user runs it: `python main.py`, settings from cdktf.json and CDKTF_CONTEXT_JSON."""
+"""The app as a user runs it, `python main.py`, with settings from settings.json and
+CDKTF_CONTEXT_JSON: its ``main()`` in this process, and a few refusals as typed (a whole synth as
+typed: tests/slow/test_main_as_typed.py)."""
 
 import json
 import subprocess
@@ -6,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BackgroundRun, engine_name, files, subprocess_env
+from conftest import files, main_summary_problems, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,34 +107,16 @@ def test_bad_input_as_typed_exits_2_with_one_line_and_writes_nothing(tmp_path, c
     refused(result.returncode, result.stdout, result.stderr, message, earlier)
 
 
-# Started at collection, so the child's start-up overlaps the rest of the suite.
-def stale_stack(workdir: Path) -> None:
-    """A stack an earlier synth left in cdktf.out that is no longer configured."""
-    (workdir / "cdktf.out" / "stacks" / "iac-aws-nova-prod").mkdir(parents=True)
-    (workdir / "cdktf.out" / "stacks" / "iac-aws-nova-prod" / "cdk.tf.json").write_text("{}")
-
-
-DEFAULT_RUN = BackgroundRun([sys.executable, str(ROOT / "main.py")], env=subprocess_env(), seed=stale_stack)
-
-
-def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
-    result = DEFAULT_RUN.result()
-    assert result.returncode == 0, result.stderr
-    assert "iac-aws-nova-dev-global:" in result.stdout and "(regions us-east-1, us-west-2)" in result.stdout
-    assert "Traceback" not in result.stderr
+def test_main_synthesizes_the_same_bytes_as_the_tests(main_run, default_synth):
+    """main() over a cdktf.out an earlier synth left (as typed, in a process of its own:
+    tests/slow/test_main_as_typed.py)."""
+    assert main_run.code == 0, main_run.stderr
+    assert "Traceback" not in main_run.stderr
     # Byte for byte what the tests synthesize, and nothing else: the stale stack is gone.
-    assert files(DEFAULT_RUN.workdir / "cdktf.out") == files(default_synth.outdir)
-    # The summary lists what was synthesized, and where the settings came from.
-    assert f"(settings: settings.json; engine {engine_name()}):" in result.stdout
-    # In the order they deploy: the environment's global stack, its regions (home first), its
-    # edge; then the bootstrap stack.
-    assert [line.split(":")[0].strip() for line in result.stdout.splitlines()[1:]] == [
-        "iac-aws-nova-dev-global",
-        "iac-aws-nova-dev-us-east-1",
-        "iac-aws-nova-dev-us-west-2",
-        "iac-aws-nova-dev-edge",
-        "iac-aws-nova-bootstrap",
-    ]
+    assert files(main_run.synth.outdir) == files(default_synth.outdir)
+    # The summary lists what was synthesized, in the order they deploy, and where the settings
+    # came from.
+    assert main_summary_problems(main_run.stdout) == []
 
 
 def test_insecure_opt_outs_are_warned_about():

@@ -7,7 +7,7 @@ AWS provider it pins (``as_cdktf``).
 """
 
 import pytest
-from conftest import AGAIN, GLOBAL, as_cdktf, files
+from conftest import GLOBAL, as_cdktf, files
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib.settings import StackConfig
@@ -30,9 +30,9 @@ def test_global_routing_stack_matches_snapshot(synth, json_snapshot, stack):
     assert as_cdktf(synth(GLOBAL).stacks[stack]) == json_snapshot(name=f"global-routing-{part}")
 
 
-def test_synthesizing_twice_gives_identical_bytes(default_synth, synth):
-    """AGAIN is the default app, synthesized a second time (from settings that spell out a default)."""
-    again = synth(AGAIN)
+def test_synthesizing_twice_gives_identical_bytes(default_synth, main_run):
+    """main() synthesizes the default app a second time (from the repository's settings)."""
+    again = main_run.synth
     assert again.outdir != default_synth.outdir
     first, second = files(default_synth.outdir), files(again.outdir)
     assert sorted(first) == sorted(second)

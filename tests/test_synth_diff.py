@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AGAIN, CUSTOM, MORE_MEMORY, THREE_REGIONS, Synth
+from conftest import CUSTOM, MORE_MEMORY, THREE_REGIONS, Synth
 
 from constructs_lib.settings import StackConfig
 from tools import synth_diff
@@ -53,10 +53,10 @@ def three_regions(synth: Any) -> Synth:
 
 
 def test_same_app_synthesized_twice_is_no_change(
-    synth: Any, default: Synth, capsys: pytest.CaptureFixture[str]
+    main_run: Any, default: Synth, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The default CIDR spelled out: an equal app, synthesized again into its own directory.
-    again = synth(AGAIN)
+    # main() with the repository's settings: an equal app, synthesized again into its own directory.
+    again = main_run.synth
     assert again.outdir != default.outdir
     assert synth_diff.main([str(default.outdir), str(again.outdir)]) == 0
     assert capsys.readouterr().out == "## Infrastructure change (cdktf synth diff)\n\n**No infrastructure change.**\n"
