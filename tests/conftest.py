@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import fcntl
 import gc
 import hashlib
@@ -520,23 +521,18 @@ CUSTOM = StackConfig(
     worker_max_concurrency=7,
     alarm_queue_age_threshold_seconds=300,
     alarm_email="ops@example.org",
-)
-OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False, backup_enabled=False)
-# Three regions, the first the home region: a region added to the default app.
-THREE_REGIONS = StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"), home_region="us-east-1")
-# The default app with more memory for its function: a change of one argument.
-MORE_MEMORY = StackConfig(lambda_memory_mb=256)
-# One region whose alarms are heard by e-mail and two more subscriptions (one for ALARM only), with
-# the alarm on no traffic.
-ALARMED = StackConfig(
-    regions=("eu-west-1",),
-    alarm_email="ops@example.com",
+    # Two more subscriptions (one for ALARM only), and the alarm on no traffic.
     alarm_subscriptions=[
         {"protocol": "https", "endpoint": "https://pager.example.com/hook", "only_alarm": True},
         {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:123456789012:alarms"},
     ],
     alarm_no_traffic_minutes=15,
 )
+OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False, backup_enabled=False)
+# Three regions, the first the home region: a region added to the default app.
+THREE_REGIONS = StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"), home_region="us-east-1")
+# CUSTOM with its network moved: a change that replaces resources and costs nothing.
+CUSTOM_MOVED = dataclasses.replace(CUSTOM, vpc_cidrs={"eu-west-1": "172.16.12.0/22"})
 # Global routing over two regions, one of them us-east-1, with the home region listed second;
 # also alarm e-mail and pinned zones over more than one region.
 GLOBAL = StackConfig(

@@ -4,7 +4,7 @@ second region, the selection, the role, the alarms and the settings."""
 from __future__ import annotations
 
 import pytest
-from conftest import ALARMED, CUSTOM, OPEN, address_at, one, policy_statements, resource_at, resources
+from conftest import CUSTOM, OPEN, address_at, one, policy_statements, resource_at, resources
 
 from constructs_lib.settings import ConfigError, StackConfig
 
@@ -156,7 +156,7 @@ def test_bad_backup_settings_are_refused(settings, message):
 
 
 def test_the_failed_jobs_topic_hears_what_every_alarm_topic_hears(synth):
-    stack = synth(ALARMED).stacks["iac-aws-nova-dev-global"]
+    stack = synth(CUSTOM).stacks["iac-aws-nova-prod-global"]
     topic = address_at(stack, "aws_sns_topic", "backups/alarm-topic")
     subscriptions = {s["protocol"]: s for s in resources(stack, "aws_sns_topic_subscription")}
     assert set(subscriptions) == {"email", "https", "sqs"}

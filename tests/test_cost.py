@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import MORE_MEMORY, ROOT, THREE_REGIONS, subprocess_env
+from conftest import CUSTOM, CUSTOM_MOVED, ROOT, THREE_REGIONS, subprocess_env
 
 from tools import cost
 
@@ -79,9 +79,8 @@ def test_compared_with_a_base_it_shows_before_after_and_the_change(default_synth
     # Each region had an alarm on replication to each other one: one more now.
     assert "| iac-aws-nova-dev-us-west-2 | us-west-2 | 13.30 | 13.40 | +0.10 |" in out
     assert re.search(r"\| \*\*total\*\* \| \| \*\*\d+\.\d\d\*\* \| \*\*\d+\.\d\d\*\* \| \*\*\+\d+\.\d\d\*\* \|", out)
-    same_shape = synth(MORE_MEMORY)
-    assert cost.main([str(same_shape.outdir), "--base", str(default_synth.outdir)]) == 0
-    assert "**+0.00**" in capsys.readouterr().out  # memory is priced by use: nothing fixed changes
+    assert cost.main([str(synth(CUSTOM_MOVED).outdir), "--base", str(synth(CUSTOM).outdir)]) == 0
+    assert "**+0.00**" in capsys.readouterr().out  # a network's range changes nothing fixed
 
 
 def test_usage_priced_items_are_listed_per_unit(default_synth):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CUSTOM, MORE_MEMORY, THREE_REGIONS, Synth
+from conftest import CUSTOM, CUSTOM_MOVED, THREE_REGIONS, Synth
 
 from constructs_lib.settings import StackConfig
 from tools import synth_diff
@@ -77,20 +77,18 @@ def test_new_region_adds_resources_only_in_that_region(default: Synth, three_reg
     assert "- added provider `aws.eu-west-1` (region `eu-west-1`)" in markdown
 
 
-def test_memory_change_updates_only_the_functions_memory(default: Synth, synth: Any) -> None:
-    stacks, markdown = report(default.outdir, synth(MORE_MEMORY).outdir)
+def test_memory_change_updates_only_the_functions_memory(synth: Any) -> None:
+    """CUSTOM (one region, eu-west-1; 512 MB) with less memory for its function."""
+    smaller = dataclasses.replace(CUSTOM, lambda_memory_mb=256)
+    stacks, markdown = report(synth(CUSTOM).outdir, synth(smaller).outdir)
     changed = [(item.address.split(".")[0], item.region, item.action, item.lines) for item in resources(stacks)]
-    assert changed == [
-        ("aws_lambda_function", region, "update", ["`memory_size`: `128` → `256`"])
-        for region in ("us-east-1", "us-west-2")
-    ]
-    assert "0 to add, 2 to change, 0 to replace, 0 to destroy" in top(markdown)
+    assert changed == [("aws_lambda_function", "eu-west-1", "update", ["`memory_size`: `512` → `256`"])]
+    assert "0 to add, 1 to change, 0 to replace, 0 to destroy" in top(markdown)
 
 
 def test_vpc_cidr_change_is_flagged_at_the_top_as_a_replacement(synth: Any) -> None:
     """CUSTOM (one region, eu-west-1) with its network moved."""
-    moved = dataclasses.replace(CUSTOM, vpc_cidrs={"eu-west-1": "172.16.12.0/22"})
-    stacks, markdown = report(synth(CUSTOM).outdir, synth(moved).outdir)
+    stacks, markdown = report(synth(CUSTOM).outdir, synth(CUSTOM_MOVED).outdir)
     flagged = [line for line in top(markdown).splitlines() if line.startswith("- **replace** ")]
     assert any(
         line.startswith("- **replace** `aws_vpc.") and line.endswith("`cidr_block` forces replacement")
