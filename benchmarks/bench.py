@@ -2,8 +2,9 @@
 
 Prints one table: the default synth with the lazy provider loader and without it
 (IAC_LAZY_PROVIDER=0), each over several runs (min, median, max wall time, peak memory of the
-whole process tree: Python plus the Node process jsii starts); synth time for 2, 4, 8 and 16
-regions; the jsii kernel alone on the 2- and 16-region synths (their recorded requests replayed
+whole process tree: Python plus the Node process jsii starts, and its median CPU time, user and
+system, which a busy shared machine inflates less than the wall time); synth time for 2, 4, 8 and
+16 regions; the jsii kernel alone on the 2- and 16-region synths (their recorded requests replayed
 into a fresh kernel, `kernel_floor.py`: the floor for anything done on the Python side); and the
 test suite's time. Then checks the targets of issue 4. Each run is a fresh process, as a user's
 `cdktf synth` is.
@@ -16,6 +17,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,8 +80,15 @@ def _tree_rss_kib(root: int) -> int:
     return sum(_rss_kib(pid) for pid in _descendants(root))
 
 
-def measure(argv: list[str], env: dict[str, str], cwd: Path, *, every: float = 0.05) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of the process tree, sampled every ``every`` s."""
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def measure(argv: list[str], env: dict[str, str], cwd: Path, *, every: float = 0.05) -> tuple[float, float, float]:
+    """Wall seconds, peak resident memory (MB) of the process tree, sampled every ``every`` s, and
+    CPU seconds (user and system) of the process and of the descendants it waited for."""
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -99,7 +108,7 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path, *, every: float = 0
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{stderr.decode()[-2000:]}")
-    return seconds, peak / 1024
+    return seconds, peak / 1024, _children_cpu() - cpu_before
 
 
 def synth_env(lazy: bool, regions: tuple[str, ...] | None = None, engine: str = "cdktf") -> dict[str, str]:
@@ -115,6 +124,9 @@ def synth_env(lazy: bool, regions: tuple[str, ...] | None = None, engine: str = 
     return env
 
 
+Samples = list[tuple[float, float | None, float | None]]  # wall s, peak MB, CPU s
+
+
 @dataclass(frozen=True)
 class Row:
     case: str
@@ -123,15 +135,25 @@ class Row:
     median: float
     max: float
     peak_mb: float | None  # None: not measured
+    cpu: float | None  # median CPU seconds; None: not measured
 
 
-def row(label: str, samples: Sequence[tuple[float, float | None]]) -> Row:
-    times = [s for s, _ in samples]
-    peaks = [m for _, m in samples if m is not None]
-    return Row(label, len(samples), min(times), statistics.median(times), max(times), max(peaks) if peaks else None)
+def row(label: str, samples: Sequence[tuple[float, float | None, float | None]]) -> Row:
+    times = [s for s, _, _ in samples]
+    peaks = [m for _, m, _ in samples if m is not None]
+    cpus = [c for _, _, c in samples if c is not None]
+    return Row(
+        label,
+        len(samples),
+        min(times),
+        statistics.median(times),
+        max(times),
+        max(peaks) if peaks else None,
+        statistics.median(cpus) if cpus else None,
+    )
 
 
-def kernel_alone(work: Path, python: str, runs: int) -> dict[int, list[tuple[float, float | None]]]:
+def kernel_alone(work: Path, python: str, runs: int) -> dict[int, Samples]:
     """The 2- and 16-region synths' requests, recorded once each and replayed ``runs`` times
     round-robin: the kernel's build and synth time with no Python work and no waiting."""
     recordings = {}
@@ -142,10 +164,10 @@ def kernel_alone(work: Path, python: str, runs: int) -> dict[int, list[tuple[flo
         measure(argv, synth_env(True, REGIONS_16[:count]), work)
         recordings[count] = recording
     entry = kernel_floor.runtime(work)
-    samples: dict[int, list[tuple[float, float | None]]] = {count: [] for count in recordings}
+    samples: dict[int, Samples] = {count: [] for count in recordings}
     for _ in range(runs):
         for count, recording in recordings.items():
-            samples[count].append((sum(kernel_floor.replay(recording, entry)), None))
+            samples[count].append((sum(kernel_floor.replay(recording, entry)), None, None))
     return samples
 
 
@@ -177,7 +199,6 @@ def kernel_case(count: int) -> str:
 
 # (label, interpreter, engine, lazy loader, regions)
 Case = tuple[str, str, str, bool, tuple[str, ...] | None]
-Samples = list[tuple[float, float | None]]
 
 
 def main() -> int:
@@ -251,11 +272,12 @@ def print_table(rows: dict[str, Row]) -> None:
         f"\nMachine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
         f"{_memory_gib():.0f} GiB; {time.strftime('%Y-%m-%d')}\n"
     )
-    print("| case | runs | min s | median s | max s | peak MB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| case | runs | min s | median s | max s | peak MB | median CPU s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows.values():
         peak = "-" if r.peak_mb is None else f"{r.peak_mb:.0f}"
-        print(f"| {r.case} | {r.runs} | {r.min:.2f} | {r.median:.2f} | {r.max:.2f} | {peak} |")
+        cpu = "-" if r.cpu is None else f"{r.cpu:.2f}"
+        print(f"| {r.case} | {r.runs} | {r.min:.2f} | {r.median:.2f} | {r.max:.2f} | {peak} | {cpu} |")
 
 
 def check_targets(rows: dict[str, Row]) -> list[tuple[str, bool, str]]:

@@ -7,6 +7,12 @@ writing a stack is cheap. So tests share synthesized output instead of each synt
 from __future__ import annotations
 
 import atexit
+import contextlib
+import dataclasses
+import fcntl
+import gc
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -14,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,31 @@ SESSION_TMP = tempfile.mkdtemp(prefix="iac-suite-")
 os.environ["TMPDIR"] = tempfile.tempdir = SESSION_TMP
 
 from constructs_lib.settings import StackConfig
+
+
+def _memoize_jsii_type_hints() -> None:
+    """The bindings check the arguments of every call with typeguard (the suite keeps the checks on:
+    a synth runs without them, under ``python -O``), and each check first evaluates the type hints
+    of the call's stub, a function of string annotations, with ``typing.get_type_hints``: a quarter
+    of the Python side of a synth, for the same answer every time. Here each stub's hints are
+    evaluated once; every check still runs, against the same hints."""
+    import typing
+
+    evaluate = typing.get_type_hints
+    known: dict[Any, dict[str, Any]] = {}
+
+    def get_type_hints(obj: Any, globalns: Any = None, localns: Any = None, include_extras: bool = False) -> Any:
+        if globalns is None and localns is None and not include_extras:
+            if getattr(obj, "__name__", "").startswith("_typecheckingstub__"):
+                if obj not in known:
+                    known[obj] = evaluate(obj)
+                return dict(known[obj])
+        return evaluate(obj, globalns, localns, include_extras)
+
+    typing.get_type_hints = get_type_hints
+
+
+_memoize_jsii_type_hints()
 
 # Set by a make that runs the suite (`make test`): a make the tests start would act as a sub-make.
 _MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
@@ -129,16 +161,38 @@ def pytest_configure(config: pytest.Config) -> None:
     workers = getattr(config.option, "numprocesses", None)
     if workers and getattr(config.option, "dist", "no") not in ("loadscope", "loadfile"):
         raise pytest.UsageError("with -n, use --dist loadscope (as make test does) or --dist loadfile")
+    if not workers or hasattr(config, "workerinput"):  # a process that collects (not pytest-xdist's controller)
+        gc.disable()  # while collection imports the CDK and its bindings: nothing there is garbage
     config.addinivalue_line(
         "markers", "after_background: waits for a BackgroundRun; runs at the end of the session, so the wait overlaps"
     )
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The cyclic garbage collector, tuned for a test run: what collection loaded (the CDK and its
+    bindings, moto, boto3: millions of objects) stays for the whole run, so it is frozen out of the
+    collector's way (``gc.freeze``), as is what each module leaves (session fixtures, modules loaded
+    on first use: ``pytest_runtest_setup``); and young objects are collected after 10,000
+    allocations, not 700. (During collection the collector is off: ``pytest_configure``.) Without
+    this, full collections went through all of it again and again: about a tenth of the suite's
+    time. Garbage in a cycle that outlives its module stays until the process ends."""
+    gc.set_threshold(10_000, 10, 10)
+    gc.freeze()
+    gc.enable()
+
+
+_module_running: list[str] = []
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Under pytest-xdist: a module's background runs start with its first test in this worker."""
+    """Under pytest-xdist: a module's background runs start with its first test in this worker. As
+    each module starts, what the one before left is frozen (``pytest_collection_finish``)."""
     module = getattr(item, "module", None)
     if module is not None:
         BackgroundRun.start_for(module.__name__)
+        if _module_running[-1:] != [module.__name__]:
+            _module_running[:] = [module.__name__]
+            gc.freeze()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -254,18 +308,144 @@ def synth_app(configs: list[StackConfig], outdir: Path, **kwargs: Any) -> Synth:
     return Synth(outdir)
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synth]:
-    """``synth(StackConfig(...), ...)``: the synthesized app of these configurations, cached."""
-    cache: dict[str, Synth] = {}
+def synth_parts(configs: list[StackConfig], outdir: Path, only: tuple[str, ...]) -> Synth:
+    """An app of some of the stacks only: of each environment its ``"global"`` or ``"edge"`` stack,
+    or the stack of a region it names, and the ``"bootstrap"`` stack. No stack references another
+    (tests/test_stack_isolation.py), so each is the same JSON as in the whole app (checked there),
+    for the price of that stack alone: most of a synth is its regional stacks."""
+    from constructs_lib.app import LAMBDA_SRC, TARGET_VERSIONS
+    from constructs_lib.cdk.core import App
+    from constructs_lib.stacks.bootstrap import BootstrapConfig, BootstrapStack
+    from constructs_lib.stacks.edge import EdgeStack
+    from constructs_lib.stacks.global_stack import GlobalStack
+    from constructs_lib.stacks.regional_stack import RegionalStack
 
-    def _synth(*configs: StackConfig) -> Synth:
-        key = repr(configs)
-        if key not in cache:
-            cache[key] = synth_app(list(configs), tmp_path_factory.mktemp("synth"))
-        return cache[key]
+    app = App(outdir=str(outdir), context={"targetVersions": dict(TARGET_VERSIONS)})
+    for config in configs:
+        if "global" in only:
+            GlobalStack(app, config)
+        for region in (r for r in config.regions if r in only):
+            RegionalStack(app, config, region, source_dir=LAMBDA_SRC)
+        if "edge" in only:
+            EdgeStack(app, config)
+    if "bootstrap" in only:
+        BootstrapStack(app, BootstrapConfig.from_stacks(configs))
+    app.synth()
+    return Synth(outdir)
+
+
+class SynthCache:
+    """Each distinct app synthesized once per run, in a directory of the run's that every process of
+    it shares: under pytest-xdist the first worker to ask for an app synthesizes it (holding the
+    app's lock) while another that asks for it meanwhile waits, then reads the same files. A synth
+    is deterministic (the same bytes in any process: tests/test_main.py, tests/test_snapshot.py),
+    so which process made it does not matter; a worker that dies mid-synth releases the lock and
+    the next one starts afresh."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._here: dict[str, Synth] = {}
+
+    def get(self, key: str, make: Callable[[Path], Synth]) -> Synth:
+        if key not in self._here:
+            entry = self.root / hashlib.sha256(key.encode()).hexdigest()[:24]
+            entry.mkdir(parents=True, exist_ok=True)
+            with open(entry / "lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not (entry / "done").exists():
+                    shutil.rmtree(entry / "out", ignore_errors=True)
+                    make(entry / "out")
+                    (entry / "done").write_text(key)
+            self._here[key] = Synth(entry / "out")
+        return self._here[key]
+
+
+# The run's shared synths: in the directory of the process that started the run (pytest-xdist's
+# controller hands it to its workers).
+SYNTHS = Path(SESSION_TMP) / "synths"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput["iac_synths"] = str(SYNTHS)
+
+
+@pytest.fixture(scope="session")
+def synth_cache(pytestconfig: pytest.Config) -> SynthCache:
+    workerinput = getattr(pytestconfig, "workerinput", {})
+    return SynthCache(Path(workerinput.get("iac_synths", SYNTHS)))
+
+
+@pytest.fixture(scope="session")
+def synth(synth_cache: SynthCache) -> Callable[..., Synth]:
+    """``synth(StackConfig(...), ...)``: the synthesized app of these configurations, made once per
+    run (``SynthCache``). ``only=("global",)`` and the like: only those stacks (``synth_parts``),
+    where a test reads nothing else."""
+
+    def _synth(*configs: StackConfig, only: tuple[str, ...] = ()) -> Synth:
+        key = repr((engine_name(), configs, only))
+        if only:
+            return synth_cache.get(key, lambda outdir: synth_parts(list(configs), outdir, only))
+        return synth_cache.get(key, lambda outdir: synth_app(list(configs), outdir))
 
     return _synth
+
+
+@dataclass(frozen=True)
+class MainRun:
+    """What ``main()`` returned, printed and wrote."""
+
+    code: int
+    stdout: str
+    stderr: str
+    synth: Synth
+
+
+def stale_stack(outdir: Path) -> None:
+    """A stack an earlier synth left in ``outdir`` that is no longer configured."""
+    (outdir / "stacks" / "iac-aws-nova-prod").mkdir(parents=True)
+    (outdir / "stacks" / "iac-aws-nova-prod" / "cdk.tf.json").write_text("{}")
+
+
+def main_into(outdir: Path) -> Synth:
+    """``python main.py``'s ``main()`` in this process, with the repository's settings, into
+    ``outdir`` over a stack no longer configured; what it returned and printed goes beside it."""
+    from constructs_lib import app
+
+    stale_stack(outdir)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for name in ("CDKTF_CONTEXT_JSON", "SYNTH_HCL_OUTPUT"):
+            patch.delenv(name, raising=False)
+        patch.setenv("CDKTF_OUTDIR", str(outdir))
+        code = app.main([])
+    printed = {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+    (outdir.parent / "main.json").write_text(json.dumps(printed))
+    return Synth(outdir)
+
+
+@pytest.fixture(scope="session")
+def main_run(synth_cache: SynthCache) -> MainRun:
+    """``main()`` with the repository's settings (the default app), once per run (as typed, in a
+    process of its own: tests/slow/test_main_as_typed.py)."""
+    made = synth_cache.get(repr((engine_name(), "main()")), main_into)
+    printed = json.loads((made.outdir.parent / "main.json").read_text())
+    return MainRun(printed["code"], printed["stdout"], printed["stderr"], made)
+
+
+def main_summary_problems(stdout: str) -> list[str]:
+    """What is wrong with main()'s summary of the default app: it names where the settings came
+    from, and each stack in the order they deploy (the environment's global stack, its regions,
+    home first, its edge; then the bootstrap stack)."""
+    stacks = [line.split(":")[0].strip() for line in stdout.splitlines()[1:]]
+    expected = ["iac-aws-nova-dev-global", "iac-aws-nova-dev-us-east-1", "iac-aws-nova-dev-us-west-2"]
+    expected += ["iac-aws-nova-dev-edge", "iac-aws-nova-bootstrap"]
+    problems = [] if stacks == expected else [f"stacks {stacks}, not {expected}"]
+    origin = f"(settings: settings.json; engine {engine_name()}):"
+    for wanted in ("iac-aws-nova-dev-global:", "(regions us-east-1, us-west-2)", origin):
+        if wanted not in stdout:
+            problems.append(f"no {wanted!r}")
+    return problems
 
 
 _after_default_synth: dict[str, list[Callable[[Synth, Callable[..., Synth]], None]]] = {}
@@ -318,6 +498,12 @@ CUSTOM = StackConfig(
     lambda_timeout_seconds=10,
     lambda_reserved_concurrency=20,
     lambda_provisioned_concurrency=2,
+    lambda_provisioned_concurrency_max=20,
+    lambda_provisioned_concurrency_target_utilization=0.6,
+    lambda_provisioned_concurrency_schedules=[
+        {"name": "weekday-mornings", "cron": "0 7 ? * MON-FRI *", "min": 10, "max": 20},
+        {"name": "weekday-evenings", "cron": "0 19 ? * MON-FRI *", "min": 2, "max": 20},
+    ],
     api_auth="iam",
     api_throttle_rate_per_second=7.5,
     api_throttle_burst_requests=15,
@@ -328,14 +514,25 @@ CUSTOM = StackConfig(
     domain_name="api.example.org",
     hosted_zone_id="Z0123456789ABCDEFGHIJ",
     table_deletion_protection=False,
+    backup_retention_days=7,
     queue_max_receive_count=3,
     worker_memory_mb=256,
     worker_timeout_seconds=60,
     worker_max_concurrency=7,
     alarm_queue_age_threshold_seconds=300,
     alarm_email="ops@example.org",
+    # Two more subscriptions (one for ALARM only), and the alarm on no traffic.
+    alarm_subscriptions=[
+        {"protocol": "https", "endpoint": "https://pager.example.com/hook", "only_alarm": True},
+        {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:123456789012:alarms"},
+    ],
+    alarm_no_traffic_minutes=15,
 )
-OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False)
+OPEN = StackConfig(regions=("eu-west-1",), api_auth="none", waf_enabled=False, backup_enabled=False)
+# Three regions, the first the home region: a region added to the default app.
+THREE_REGIONS = StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"), home_region="us-east-1")
+# CUSTOM with its network moved: a change that replaces resources and costs nothing.
+CUSTOM_MOVED = dataclasses.replace(CUSTOM, vpc_cidrs={"eu-west-1": "172.16.12.0/22"})
 # Global routing over two regions, one of them us-east-1, with the home region listed second;
 # also alarm e-mail and pinned zones over more than one region.
 GLOBAL = StackConfig(
@@ -413,6 +610,24 @@ def variants(synth: Callable[..., Synth]) -> Synth:
     from constructs_lib.settings import configs_from_context
 
     return synth(*configs_from_context(VARIANTS))
+
+
+# Two environments of one app: dev in one region, prod in the default two with settings of its own
+# (tests/test_stack.py, tests/test_tracing.py).
+TWO_ENVIRONMENTS = {
+    "environments": {
+        "dev": {"regions": ["us-east-1"]},
+        "prod": {"lambda_memory_mb": 512, "xray_sampling_rate": 0.5, "xray_sampling_reservoir_per_second": 10},
+    }
+}
+
+
+@pytest.fixture(scope="session")
+def two_environments(synth: Callable[..., Synth]) -> Synth:
+    """The TWO_ENVIRONMENTS app (stacks ``iac-aws-nova-dev-...`` and ``iac-aws-nova-prod-...``)."""
+    from constructs_lib.settings import configs_from_context
+
+    return synth(*configs_from_context(TWO_ENVIRONMENTS))
 
 
 @pytest.fixture(scope="session")

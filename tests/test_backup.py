@@ -4,11 +4,9 @@ second region, the selection, the role, the alarms and the settings."""
 from __future__ import annotations
 
 import pytest
-from conftest import address_at, one, policy_statements, resource_at, resources
+from conftest import CUSTOM, OPEN, address_at, one, policy_statements, resource_at, resources
 
 from constructs_lib.settings import ConfigError, StackConfig
-
-SINGLE = StackConfig(regions=("eu-west-1",), backup_retention_days=7)
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +16,8 @@ def global_stack(default_synth):
 
 @pytest.fixture(scope="module")
 def single(synth):
-    return synth(SINGLE).stacks["iac-aws-nova-dev-global"]
+    """CUSTOM's: one region, backups kept 7 days."""
+    return synth(CUSTOM).stacks["iac-aws-nova-prod-global"]
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
@@ -105,7 +104,7 @@ def test_one_region_has_no_copy_and_no_copy_alarm(single):
     [rule] = resource_at(single, "aws_backup_plan", "backups/plan")["rule"]
     assert "copy_action" not in rule and rule["lifecycle"] == {"delete_after": 7}
     assert [a["alarm_name"] for a in resources(single, "aws_cloudwatch_metric_alarm")] == [
-        "iac-aws-nova-backup-failed-eu-west-1-dev"
+        "iac-aws-nova-backup-failed-eu-west-1-prod"
     ]
     one(resources(single, "aws_backup_vault"))
 
@@ -120,7 +119,8 @@ def test_the_copy_region_can_be_chosen():
 
 
 def test_turned_off_there_is_nothing_of_it(synth):
-    stack = synth(StackConfig(regions=("eu-west-1",), backup_enabled=False)).stacks["iac-aws-nova-dev-global"]
+    stack = synth(OPEN).stacks["iac-aws-nova-dev-global"]
+    assert OPEN.backup_enabled is False
     assert not [kind for kind in stack["resource"] if kind.startswith("aws_backup_")]
     assert not resources(stack, "aws_sns_topic")
 
@@ -156,15 +156,10 @@ def test_bad_backup_settings_are_refused(settings, message):
 
 
 def test_the_failed_jobs_topic_hears_what_every_alarm_topic_hears(synth):
-    config = StackConfig(
-        regions=("eu-west-1",),
-        alarm_email="ops@example.com",
-        alarm_subscriptions=[{"protocol": "https", "endpoint": "https://pager.example.com/hook", "only_alarm": True}],
-    )
-    stack = synth(config).stacks["iac-aws-nova-dev-global"]
+    stack = synth(CUSTOM).stacks["iac-aws-nova-prod-global"]
     topic = address_at(stack, "aws_sns_topic", "backups/alarm-topic")
     subscriptions = {s["protocol"]: s for s in resources(stack, "aws_sns_topic_subscription")}
-    assert set(subscriptions) == {"email", "https"}
+    assert set(subscriptions) == {"email", "https", "sqs"}
     assert all(s["topic_arn"] == f"${{{topic}.arn}}" for s in subscriptions.values())
 
 
@@ -172,8 +167,8 @@ def test_the_vaults_give_up_their_backups_only_when_the_table_may_go(global_stac
     """The teardown lifts the table's protection; the recovery points are encrypted with the keys
     it schedules for deletion."""
     assert all("force_destroy" not in v for v in resources(global_stack, "aws_backup_vault"))
-    unprotected = synth(StackConfig(regions=("eu-west-1",), table_deletion_protection=False))
-    vault = one(resources(unprotected.stacks["iac-aws-nova-dev-global"], "aws_backup_vault"))
+    assert CUSTOM.table_deletion_protection is False
+    vault = one(resources(synth(CUSTOM).stacks["iac-aws-nova-prod-global"], "aws_backup_vault"))
     assert vault["force_destroy"] is True
 
 
@@ -182,7 +177,7 @@ def test_a_region_being_removed_lets_its_vault_go_and_copies_go_elsewhere(synth)
         regions=("eu-west-1", "eu-central-1", "eu-north-1"), home_region="eu-west-1", removing_regions=("eu-central-1",)
     )
     assert config.backup_copy == "eu-north-1"
-    stack = synth(config).stacks["iac-aws-nova-dev-global"]
+    stack = synth(config, only=("global",)).stacks["iac-aws-nova-dev-global"]
     vaults = {v["provider"]: v for v in resources(stack, "aws_backup_vault")}
     assert vaults["aws.eu-central-1"]["force_destroy"] is True
     assert "force_destroy" not in vaults["aws.eu-west-1"] and "force_destroy" not in vaults["aws.eu-north-1"]

@@ -9,17 +9,16 @@ from conftest import GLOBAL, address_at, one, policy_statements, region_key_arn,
 
 from constructs_lib.settings import ConfigError, StackConfig
 
-WATCHED = StackConfig(regions=("eu-west-1",), canary_interval_minutes=5)
-
 
 @pytest.fixture(scope="module")
-def app(synth):
-    return synth(WATCHED)
+def app(variants):
+    """The VARIANTS app: its environment ``watched`` (eu-west-1) has a canary every 5 minutes."""
+    return variants
 
 
 @pytest.fixture(scope="module")
 def watched(app):
-    return app.stack()
+    return app.stack("variant-watched")
 
 
 def test_no_canary_unless_asked(dev):
@@ -34,7 +33,7 @@ def test_the_canary_calls_the_regions_api_every_interval(watched):
     assert canary["run_config"]["environment_variables"] == {
         "API_BASE_URL": f"${{{stage}.invoke_url}}/api",
         "EXPECTED_REGION": "eu-west-1",
-        "API_KEY_SECRET_ID": "iac-aws-nova-api-key-dev",
+        "API_KEY_SECRET_ID": "variant-api-key-watched",
     }
     # No active tracing: Synthetics traces Node.js canaries only.
     assert canary["start_canary"] is True and "active_tracing" not in canary["run_config"]
@@ -54,7 +53,7 @@ def test_its_artifacts_are_encrypted_and_expire(watched):
 
 def test_the_package_is_the_script_where_the_python_runtime_looks(app, watched):
     canary = one(resources(watched, "aws_synthetics_canary"))
-    package = app.outdir / "stacks" / "iac-aws-nova-dev-eu-west-1" / canary["zip_file"]
+    package = app.outdir / "stacks" / "variant-watched-eu-west-1" / canary["zip_file"]
     assert zipfile.ZipFile(package).namelist() == ["python/api_canary.py"]
 
 
@@ -64,7 +63,7 @@ def test_the_canarys_role_reads_only_the_regions_api_key_and_writes_its_artifact
     statements = {s["sid"]: s for s in policy_statements(watched, policy["policy"])}
     [secret] = statements["ReadTheApiKey"]["resources"]
     assert secret.startswith("arn:aws:secretsmanager:eu-west-1:${data.aws_caller_identity.")
-    assert secret.endswith(".account_id}:secret:iac-aws-nova-api-key-dev-??????")  # the region's copy
+    assert secret.endswith(".account_id}:secret:variant-api-key-watched-??????")  # the region's copy
     assert statements["PublishCanaryMetrics"]["condition"][0]["values"] == ["CloudWatchSynthetics"]
     assert statements["WriteItsLogs"]["resources"][0].endswith(f":log-group:/aws/lambda/cwsyn-{canary['name']}-*")
     assert statements["UseTheKeyThroughS3AndSecrets"]["condition"][0]["values"] == [

@@ -19,7 +19,7 @@ def bootstrap(default_synth):
 
 @pytest.fixture(scope="module")
 def recorded(synth):
-    return synth(StackConfig(config_recorder=True)).stacks["iac-aws-nova-bootstrap"]
+    return synth(StackConfig(config_recorder=True), only=("bootstrap",)).stacks["iac-aws-nova-bootstrap"]
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -58,7 +58,8 @@ def test_no_recorder_unless_asked(bootstrap):
 
 
 def test_turned_off_there_are_no_rules(synth):
-    stack = synth(StackConfig(config_rules=False, regions=("eu-west-1",))).stacks["iac-aws-nova-bootstrap"]
+    app = synth(StackConfig(config_rules=False, regions=("eu-west-1",)), only=("bootstrap",))
+    stack = app.stacks["iac-aws-nova-bootstrap"]
     assert not [kind for kind in stack["resource"] if kind.startswith("aws_config_")]
 
 
@@ -99,7 +100,7 @@ def test_a_state_region_outside_the_regions_keeps_the_bucket_there_and_global_ty
     config = StackConfig(
         regions=("eu-west-1",), state_bucket="acme-tfstate", state_region="us-east-1", config_recorder=True
     )
-    stack = synth(config).stacks["iac-aws-nova-bootstrap"]
+    stack = synth(config, only=("bootstrap",)).stacks["iac-aws-nova-bootstrap"]
     bucket = resource_at(stack, "aws_s3_bucket", "compliance/bucket/bucket")
     recorder = resource_at(stack, "aws_config_configuration_recorder", "compliance/recorder-eu-west-1")
     assert bucket["provider"] == "aws.us-east-1"

@@ -8,9 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, subprocess_env
+from conftest import CUSTOM, CUSTOM_MOVED, ROOT, THREE_REGIONS, subprocess_env
 
-from constructs_lib.settings import StackConfig
 from tools import cost
 
 COST = ROOT / "tools" / "cost.py"
@@ -54,22 +53,16 @@ def test_the_readme_cost_table_is_what_the_tool_prices(default_synth):
     assert per_region == pytest.approx(fixed + idle_queue)
 
 
-def test_interface_endpoints_canaries_health_checks_and_provisioned_concurrency_are_priced(synth):
-    app = synth(
-        StackConfig(
-            regions=("eu-west-1",),
-            secrets=("db-password",),
-            canary_interval_minutes=5,
-            lambda_provisioned_concurrency=2,
-        )
-    )
-    found = {item.what: item.monthly for item in cost.items(app.stacks) if item.stack.endswith("eu-west-1")}
+def test_interface_endpoints_canaries_health_checks_and_provisioned_concurrency_are_priced(variants):
+    """The watched variant: a secret (its endpoint), a canary every 5 minutes, provisioned concurrency 1."""
+    stack = "variant-watched-eu-west-1"
+    found = {item.what: item.monthly for item in cost.items(variants.stacks) if item.stack == stack}
     assert found["interface endpoint in 2 zones"] == pytest.approx(2 * 730 * 0.01)
     assert found["canary runs"] == pytest.approx(730 * 60 / 5 * 0.0012)
-    function = app.stacks["iac-aws-nova-dev-eu-west-1"]["resource"]["aws_lambda_function"]
-    [api] = [f for f in function.values() if f["function_name"] == "iac-aws-nova-fn-eu-west-1-dev"]
+    function = variants.stacks[stack]["resource"]["aws_lambda_function"]
+    [api] = [f for f in function.values() if f["function_name"] == "variant-fn-eu-west-1-watched"]
     price = cost.PRICES[f"provisioned_gb_second_{api['architectures'][0]}"]
-    assert found["provisioned concurrency"] == pytest.approx(2 * api["memory_size"] / 1024 * 730 * 3600 * price)
+    assert found["provisioned concurrency"] == pytest.approx(1 * api["memory_size"] / 1024 * 730 * 3600 * price)
 
 
 def test_a_health_check_pays_for_https_and_latency(synth):
@@ -80,16 +73,14 @@ def test_a_health_check_pays_for_https_and_latency(synth):
 
 
 def test_compared_with_a_base_it_shows_before_after_and_the_change(default_synth, synth, capsys):
-    same_shape = synth(
-        StackConfig(regions=("us-east-1", "us-west-2"), home_region="us-east-1", waf_rate_limit_per_5_minutes=500)
-    )
-    smaller = synth(StackConfig(regions=("us-east-1",)))
-    assert cost.main([str(default_synth.outdir), "--base", str(smaller.outdir)]) == 0
+    assert cost.main([str(synth(THREE_REGIONS).outdir), "--base", str(default_synth.outdir)]) == 0
     out = capsys.readouterr().out
-    assert "| iac-aws-nova-dev-us-west-2 | us-west-2 | 0.00 | 13.30 | +13.30 |" in out
+    assert "| iac-aws-nova-dev-eu-west-1 | eu-west-1 | 0.00 | 13.40 | +13.40 |" in out
+    # Each region had an alarm on replication to each other one: one more now.
+    assert "| iac-aws-nova-dev-us-west-2 | us-west-2 | 13.30 | 13.40 | +0.10 |" in out
     assert re.search(r"\| \*\*total\*\* \| \| \*\*\d+\.\d\d\*\* \| \*\*\d+\.\d\d\*\* \| \*\*\+\d+\.\d\d\*\* \|", out)
-    assert cost.main([str(same_shape.outdir), "--base", str(default_synth.outdir)]) == 0
-    assert "**+0.00**" in capsys.readouterr().out  # a limit changes nothing fixed
+    assert cost.main([str(synth(CUSTOM_MOVED).outdir), "--base", str(synth(CUSTOM).outdir)]) == 0
+    assert "**+0.00**" in capsys.readouterr().out  # a network's range changes nothing fixed
 
 
 def test_usage_priced_items_are_listed_per_unit(default_synth):

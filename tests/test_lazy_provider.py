@@ -202,9 +202,11 @@ def test_switch_already_imported_and_idempotence() -> None:
 @cdktf_only
 def test_bindings_without_the_expected_files_fall_back_with_a_warning(tmp_path: Path) -> None:
     """A package that has an __init__.py but no _jsii/__init__.py: plain import, one warning line."""
-    real = Path(
-        ok(run_python(f"import importlib.util; print(importlib.util.find_spec({PACKAGE!r}).origin)")).stdout.strip()
-    )
+    import importlib.util
+
+    spec = importlib.util.find_spec(PACKAGE)
+    assert spec is not None and spec.origin is not None
+    real = Path(spec.origin)
     fake = tmp_path / PACKAGE
     fake.mkdir()
     (fake / "__init__.py").write_bytes(real.read_bytes())

@@ -1,4 +1,6 @@
-"""The app run as a user runs it: `python main.py`, settings from cdktf.json and CDKTF_CONTEXT_JSON."""
+"""The app as a user runs it, `python main.py`, with settings from settings.json and
+CDKTF_CONTEXT_JSON: its ``main()`` in this process, and a few refusals as typed (a whole synth as
+typed: tests/slow/test_main_as_typed.py)."""
 
 import json
 import subprocess
@@ -6,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BackgroundRun, engine_name, files, subprocess_env
+from conftest import files, main_summary_problems, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,95 +21,102 @@ def run_main(tmp_path, context):
 
 
 FROM = "(from CDKTF_CONTEXT_JSON)"
+# Settings refused, each with (part of) its one line.
+BAD_INPUT = [
+    ({"regions": []}, f"regions {FROM}: [] must name at least one region"),
+    ({"regions": "us-east-1"}, f'regions {FROM}: "us-east-1" must be a list of region names, not a single string'),
+    (
+        {"regions": ["us-east-1", "us-east-1"]},
+        f'regions {FROM}: ["us-east-1", "us-east-1"] lists us-east-1 more than once',
+    ),
+    ({"regions": ["eu-north-9"]}, f'regions {FROM}: "eu-north-9" is not a known AWS commercial region'),
+    ({"regions": ["mars-north-1"]}, f'regions {FROM}: "mars-north-1" is not a region name'),
+    ({"project_name": "My_Project"}, f'project_name {FROM}: "My_Project" must be 2 to 24 lowercase letters'),
+    ({"environment": ""}, f'environment {FROM}: "" must be 1 to 12 lowercase letters'),
+    ({"home_region": "eu-west-1"}, f'home_region {FROM}: "eu-west-1" must be one of the configured regions'),
+    ({"lambda_memory_mb": -1}, f"lambda_memory_mb {FROM}: -1 must be at least 128"),
+    (
+        {"lambda_timeout_seconds": "30"},
+        f'lambda_timeout_seconds {FROM}: "30" must be a whole number (got a string)',
+    ),
+    ({"regoins": ["us-east-1"]}, f'regoins {FROM}: is not a known setting; did you mean "regions"?'),
+    ({"Regions": ["us-east-1"]}, f'Regions {FROM}: is not a known setting; did you mean "regions"?'),
+    ({"lambdaMemoryMb": 256}, f'lambdaMemoryMb {FROM}: is not a known setting; did you mean "lambda_memory_mb"?'),
+    ({"regions": {"us-east-1": True}}, f'regions {FROM}: {{"us-east-1": true}} must be a list of region names'),
+    ({"project_name": ["shop"]}, f'project_name {FROM}: ["shop"] must be a string (got a list)'),
+    ({"project_name": "x" * 30}, f'project_name {FROM}: "{"x" * 30}" must be 2 to 24 lowercase letters'),
+    ({"lambda_timeout_seconds": 0}, f"lambda_timeout_seconds {FROM}: 0 must be at least 8"),
+    ({"alarm_errors_threshold": 2.5}, f"alarm_errors_threshold {FROM}: 2.5 must be a whole number (got a number)"),
+    ({"api_auth": "password"}, f'api_auth {FROM}: "password" must be one of api_key, iam, cognito, none'),
+    ({"cdktfRelativeModules": [], "regions": []}, f"regions {FROM}: [] must name at least one region"),
+    ({"domain_name": "api.example.com"}, f'domain_name {FROM}: "api.example.com" needs hosted_zone_id too'),
+    ({"queue_max_receive_count": 0}, f"queue_max_receive_count {FROM}: 0 must be positive"),
+    (
+        {"vpc_cidrs": {"us-east-1": "10.60.1.0/16"}},
+        f'vpc_cidrs.us-east-1 {FROM}: "10.60.1.0/16" has host bits set; did you mean "10.60.0.0/16"?',
+    ),
+    (
+        {"api_max_request_body_kb": 100},
+        f"api_max_request_body_kb {FROM}: 100 must be one of 16, 32, 48, 64 (the body sizes WAF can inspect)",
+    ),
+    (
+        {"environments": {"prod": {"memory_mb": 512}}},
+        f"environments.prod.memory_mb {FROM}: is not a known setting; "
+        'did you mean "lambda_memory_mb" or "worker_memory_mb"?',
+    ),
+]
 
 
-@pytest.mark.parametrize(
-    ("context", "message"),
-    [
-        ({"regions": []}, f"regions {FROM}: [] must name at least one region"),
-        ({"regions": "us-east-1"}, f'regions {FROM}: "us-east-1" must be a list of region names, not a single string'),
-        (
-            {"regions": ["us-east-1", "us-east-1"]},
-            f'regions {FROM}: ["us-east-1", "us-east-1"] lists us-east-1 more than once',
-        ),
-        ({"regions": ["eu-north-9"]}, f'regions {FROM}: "eu-north-9" is not a known AWS commercial region'),
-        ({"regions": ["mars-north-1"]}, f'regions {FROM}: "mars-north-1" is not a region name'),
-        ({"project_name": "My_Project"}, f'project_name {FROM}: "My_Project" must be 2 to 24 lowercase letters'),
-        ({"environment": ""}, f'environment {FROM}: "" must be 1 to 12 lowercase letters'),
-        ({"home_region": "eu-west-1"}, f'home_region {FROM}: "eu-west-1" must be one of the configured regions'),
-        ({"lambda_memory_mb": -1}, f"lambda_memory_mb {FROM}: -1 must be at least 128"),
-        (
-            {"lambda_timeout_seconds": "30"},
-            f'lambda_timeout_seconds {FROM}: "30" must be a whole number (got a string)',
-        ),
-        ({"regoins": ["us-east-1"]}, f'regoins {FROM}: is not a known setting; did you mean "regions"?'),
-        ({"Regions": ["us-east-1"]}, f'Regions {FROM}: is not a known setting; did you mean "regions"?'),
-        ({"lambdaMemoryMb": 256}, f'lambdaMemoryMb {FROM}: is not a known setting; did you mean "lambda_memory_mb"?'),
-        ({"regions": {"us-east-1": True}}, f'regions {FROM}: {{"us-east-1": true}} must be a list of region names'),
-        ({"project_name": ["shop"]}, f'project_name {FROM}: ["shop"] must be a string (got a list)'),
-        ({"project_name": "x" * 30}, f'project_name {FROM}: "{"x" * 30}" must be 2 to 24 lowercase letters'),
-        ({"lambda_timeout_seconds": 0}, f"lambda_timeout_seconds {FROM}: 0 must be at least 8"),
-        ({"alarm_errors_threshold": 2.5}, f"alarm_errors_threshold {FROM}: 2.5 must be a whole number (got a number)"),
-        ({"api_auth": "password"}, f'api_auth {FROM}: "password" must be one of api_key, iam, cognito, none'),
-        ({"cdktfRelativeModules": [], "regions": []}, f"regions {FROM}: [] must name at least one region"),
-        ({"domain_name": "api.example.com"}, f'domain_name {FROM}: "api.example.com" needs hosted_zone_id too'),
-        ({"queue_max_receive_count": 0}, f"queue_max_receive_count {FROM}: 0 must be positive"),
-        (
-            {"vpc_cidrs": {"us-east-1": "10.60.1.0/16"}},
-            f'vpc_cidrs.us-east-1 {FROM}: "10.60.1.0/16" has host bits set; did you mean "10.60.0.0/16"?',
-        ),
-        (
-            {"api_max_request_body_kb": 100},
-            f"api_max_request_body_kb {FROM}: 100 must be one of 16, 32, 48, 64 (the body sizes WAF can inspect)",
-        ),
-        (
-            {"environments": {"prod": {"memory_mb": 512}}},
-            f"environments.prod.memory_mb {FROM}: is not a known setting; "
-            'did you mean "lambda_memory_mb" or "worker_memory_mb"?',
-        ),
-    ],
-)
-def test_bad_input_exits_with_one_line_and_writes_nothing(tmp_path, context, message):
-    earlier = tmp_path / "cdktf.out"
-    earlier.mkdir()
-    (earlier / "manifest.json").write_text('{"earlier": true}')
-    result = run_main(tmp_path, context)
-    assert result.returncode == 2
-    [line] = result.stderr.strip().splitlines()
+def refused(code: int, stdout: str, stderr: str, message: str, earlier: Path) -> None:
+    """Exit code 2, one line naming the setting, the value and the rule; nothing else said or written."""
+    assert code == 2
+    [line] = stderr.strip().splitlines()
     assert line.startswith("error: invalid configuration: ")
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    assert message in stderr
+    assert "Traceback" not in stderr + stdout
     assert files(earlier) == {"manifest.json": b'{"earlier": true}'}
 
 
-# Started at collection, so the child's start-up overlaps the rest of the suite.
-def stale_stack(workdir: Path) -> None:
-    """A stack an earlier synth left in cdktf.out that is no longer configured."""
-    (workdir / "cdktf.out" / "stacks" / "iac-aws-nova-prod").mkdir(parents=True)
-    (workdir / "cdktf.out" / "stacks" / "iac-aws-nova-prod" / "cdk.tf.json").write_text("{}")
+def earlier_output(tmp_path: Path) -> Path:
+    """What an earlier synth left in cdktf.out: a refused run must leave it as it is."""
+    earlier = tmp_path / "cdktf.out"
+    earlier.mkdir()
+    (earlier / "manifest.json").write_text('{"earlier": true}')
+    return earlier
 
 
-DEFAULT_RUN = BackgroundRun([sys.executable, str(ROOT / "main.py")], env=subprocess_env(), seed=stale_stack)
+@pytest.mark.parametrize(("context", "message"), BAD_INPUT)
+def test_bad_input_exits_with_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys, context, message):
+    """What ``python main.py`` runs, from the settings to the exit code, in this process (the
+    process itself: below)."""
+    from constructs_lib import app
+
+    earlier = earlier_output(tmp_path)
+    monkeypatch.setenv("CDKTF_CONTEXT_JSON", json.dumps(context))
+    monkeypatch.delenv("CDKTF_OUTDIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code = app.main([])
+    out, err = capsys.readouterr()
+    refused(code, out, err, message, earlier)
 
 
-def test_main_synthesizes_the_same_bytes_as_the_tests(default_synth):
-    result = DEFAULT_RUN.result()
-    assert result.returncode == 0, result.stderr
-    assert "iac-aws-nova-dev-global:" in result.stdout and "(regions us-east-1, us-west-2)" in result.stdout
-    assert "Traceback" not in result.stderr
+@pytest.mark.parametrize(("context", "message"), [BAD_INPUT[1], BAD_INPUT[-1]])
+def test_bad_input_as_typed_exits_2_with_one_line_and_writes_nothing(tmp_path, context, message):
+    earlier = earlier_output(tmp_path)
+    result = run_main(tmp_path, context)
+    refused(result.returncode, result.stdout, result.stderr, message, earlier)
+
+
+def test_main_synthesizes_the_same_bytes_as_the_tests(main_run, default_synth):
+    """main() over a cdktf.out an earlier synth left (as typed, in a process of its own:
+    tests/slow/test_main_as_typed.py)."""
+    assert main_run.code == 0, main_run.stderr
+    assert "Traceback" not in main_run.stderr
     # Byte for byte what the tests synthesize, and nothing else: the stale stack is gone.
-    assert files(DEFAULT_RUN.workdir / "cdktf.out") == files(default_synth.outdir)
-    # The summary lists what was synthesized, and where the settings came from.
-    assert f"(settings: settings.json; engine {engine_name()}):" in result.stdout
-    # In the order they deploy: the environment's global stack, its regions (home first), its
-    # edge; then the bootstrap stack.
-    assert [line.split(":")[0].strip() for line in result.stdout.splitlines()[1:]] == [
-        "iac-aws-nova-dev-global",
-        "iac-aws-nova-dev-us-east-1",
-        "iac-aws-nova-dev-us-west-2",
-        "iac-aws-nova-dev-edge",
-        "iac-aws-nova-bootstrap",
-    ]
+    assert files(main_run.synth.outdir) == files(default_synth.outdir)
+    # The summary lists what was synthesized, in the order they deploy, and where the settings
+    # came from.
+    assert main_summary_problems(main_run.stdout) == []
 
 
 def test_insecure_opt_outs_are_warned_about():

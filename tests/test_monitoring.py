@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import address_at, one, region_key_arn, resources, table_copy
+from conftest import CUSTOM, address_at, one, region_key_arn, resources, table_copy
 
 from constructs_lib.settings import ConfigError, StackConfig
 
@@ -172,8 +172,9 @@ def test_the_waf_blocks_and_the_certificates_expiry_are_watched(synth):
 
 def test_no_traffic_is_an_alarm_only_when_asked_and_then_absence_breaches(dev, synth):
     assert "iac-aws-nova-no-traffic-us-east-1-dev" not in alarms(dev, "us-east-1")
-    stack = synth(StackConfig(regions=("eu-west-1",), alarm_no_traffic_minutes=15)).stack()
-    alarm = alarms(stack, "eu-west-1")["iac-aws-nova-no-traffic-eu-west-1-dev"]
+    assert CUSTOM.alarm_no_traffic_minutes == 15
+    stack = synth(CUSTOM).stack()
+    alarm = alarms(stack, "eu-west-1")["iac-aws-nova-no-traffic-eu-west-1-prod"]
     assert (alarm["metric_name"], alarm["comparison_operator"], alarm["threshold"]) == ("Count", "LessThanThreshold", 1)
     assert (alarm["evaluation_periods"], alarm["period"], alarm["treat_missing_data"]) == (15, 60, "breaching")
 
@@ -304,14 +305,7 @@ def test_dashboard_shows_the_functions_business_metrics_by_region(dev):
 
 
 def test_more_subscriptions_hear_the_alarms_some_only_alarm_transitions(synth):
-    config = StackConfig(
-        regions=("eu-west-1",),
-        alarm_subscriptions=[
-            {"protocol": "https", "endpoint": "https://pager.example.com/hook", "only_alarm": True},
-            {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:123456789012:alarms"},
-        ],
-    )
-    regional = synth(config).stacks["iac-aws-nova-dev-eu-west-1"]
+    regional = synth(CUSTOM).stacks["iac-aws-nova-prod-eu-west-1"]
     found = {s["protocol"]: s for s in resources(regional, "aws_sns_topic_subscription")}
     assert found["https"]["endpoint"] == "https://pager.example.com/hook"
     assert json.loads(found["https"]["filter_policy"]) == {"NewStateValue": ["ALARM"]}

@@ -1,10 +1,14 @@
-"""tools/outputs.py: an environment's outputs over its global, regional and edge stacks, run as a
-user types it, on a hand-written synth (no CDK, no synth) and a stand-in ``terraform`` on PATH that
-prints canned ``terraform output -json`` per ``-chdir`` directory and logs each call."""
+"""tools/outputs.py: an environment's outputs over its global, regional and edge stacks, on a
+hand-written synth (no CDK, no synth) and a stand-in ``terraform`` on PATH that prints canned
+``terraform output -json`` per ``-chdir`` directory and logs each call. Its ``main`` runs in this
+process; twice, the script runs as a user types it."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,6 +17,8 @@ from typing import Any
 
 import pytest
 from conftest import subprocess_env
+
+from tools import outputs as outputs_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN = "(sensitive: --show-sensitive prints it)"
@@ -105,9 +111,13 @@ def outdir(tmp_path: Path) -> Path:
     return deployed_synth(tmp_path)
 
 
-def start(base: Path, *args: str, settings: dict[str, Any] = SETTINGS, log: str = "calls") -> subprocess.Popen[str]:
-    """``python tools/outputs.py ARGS`` from the repository, the stand-in terraform first on PATH and
-    logging its calls to ``base/<log>.log``."""
+def start(
+    base: Path, *args: str, settings: dict[str, Any] = SETTINGS, log: str = "calls", as_typed: bool = False
+) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
+    """tools/outputs.py with these arguments, the stand-in terraform first on PATH and logging its
+    calls to ``base/<log>.log``: its ``main`` in this process (what the script runs, from the
+    arguments to the exit code), done when this returns; ``as_typed``: ``python tools/outputs.py
+    ARGS`` from the repository, started."""
     bin_dir = base / "bin"
     bin_dir.mkdir(exist_ok=True)
     fake = bin_dir / "terraform"
@@ -121,10 +131,22 @@ def start(base: Path, *args: str, settings: dict[str, Any] = SETTINGS, log: str 
     env = {k: v for k, v in env.items() if k not in ("TERRAFORM", "TERRAFORM_BINARY_NAME", "TF_WORKSPACE")}
     env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
     command = [sys.executable, "tools/outputs.py", *args]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if as_typed:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for name in set(os.environ) - set(env):
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.chdir(ROOT)
+        code = outputs_tool.main(args)
+    return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())
 
 
-def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+def finish(process: subprocess.Popen[str] | subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    if isinstance(process, subprocess.CompletedProcess):
+        return process
     stdout, stderr = process.communicate(timeout=30)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
@@ -177,15 +199,15 @@ class Runs:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    """The runs that change nothing, started together: each is mostly Python starting up."""
+    """The runs that change nothing; the two as typed started first, to run meanwhile."""
     base = tmp_path_factory.mktemp("deployed")
     out = str(deployed_synth(base))
     west_first = {**SETTINGS, "regions": ["us-west-2", "us-east-1"]}
-    processes = {
-        "all": start(base, "dev", "--outdir", out, log="all"),
+    processes = {  # two of them as typed, in processes of their own
+        "all": start(base, "dev", "--outdir", out, log="all", as_typed=True),
+        "unknown-environment": start(base, "qa", "--outdir", out, log="unknown-environment", as_typed=True),
         "west-first": start(base, "dev", "--outdir", out, settings=west_first, log="west-first"),
         "show-sensitive": start(base, "dev", "--outdir", out, "--show-sensitive", log="show-sensitive"),
-        "unknown-environment": start(base, "qa", "--outdir", out, log="unknown-environment"),
         "no-synth": start(base, "dev", "--outdir", str(base / "nothing"), log="no-synth"),
     }
     for name, (args, *_) in OUTPUT_CASES.items():

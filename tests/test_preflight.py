@@ -101,9 +101,16 @@ LOCAL = {"terraform": lambda argv: json.dumps({"terraform_version": "1.11.4"}), 
 
 @pytest.fixture(scope="module")
 def aws() -> Any:
-    """moto, started once for the module (starting it costs most of a second); reset per test."""
+    """moto, started once for the module (starting it costs most of a second); reset per test.
+    Without the thousands of AMIs moto's EC2 otherwise loads into each region it is asked about:
+    the checks read VPCs, never images."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        settings = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+        }
+        for name, value in settings.items():
             patch.setenv(name, value)
         with mock_aws() as mocked:
             yield mocked

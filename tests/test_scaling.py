@@ -7,21 +7,11 @@ from conftest import address_at, one, resource_at, resources
 from constructs_lib.blocks.scaling import ScalingConfig
 from constructs_lib.settings import ConfigError, StackConfig
 
-SCALED = StackConfig(
-    regions=("eu-west-1",),
-    lambda_provisioned_concurrency=2,
-    lambda_provisioned_concurrency_max=20,
-    lambda_provisioned_concurrency_target_utilization=0.6,
-    lambda_provisioned_concurrency_schedules=[
-        {"name": "weekday-mornings", "cron": "0 7 ? * MON-FRI *", "min": 10, "max": 20},
-        {"name": "weekday-evenings", "cron": "0 19 ? * MON-FRI *", "min": 2, "max": 20},
-    ],
-)
-
 
 @pytest.fixture(scope="module")
-def scaled(synth):
-    return synth(SCALED).stack()
+def scaled(custom):
+    """CUSTOM scales its provisioned concurrency from 2 to 20 by utilization, and on two schedules."""
+    return custom
 
 
 def test_without_a_maximum_there_is_no_scaling(dev):
@@ -65,7 +55,7 @@ def test_a_schedule_becomes_a_scheduled_action_in_utc(scaled):
     )
     assert (action["schedule"], action["timezone"]) == ("cron(0 7 ? * MON-FRI *)", "UTC")
     assert action["scalable_target_action"] == {"min_capacity": "10", "max_capacity": "20"}
-    assert action["name"] == "iac-aws-nova-fn-eu-west-1-dev-weekday-mornings"
+    assert action["name"] == "iac-aws-nova-fn-eu-west-1-prod-weekday-mornings"
 
 
 def test_the_worker_is_not_scaled(scaled):

@@ -13,10 +13,6 @@ import io
 import json
 import os
 import re
-import selectors
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -26,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_cli import start_cli, stop_cli
 
 from tools import serve
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVE_PY = ROOT / "tools" / "serve.py"
 LAMBDA_DIR = ROOT / "lambda_src"
 API_KEY = "local-test-key"
 TIMEOUT = 5
@@ -372,41 +368,8 @@ def test_response_from_result_merges_headers_and_decodes_base64() -> None:
 # --------------------------------------------------------------------------- as a user runs it
 
 
-def _cli(*args: str, timeout: float = TIMEOUT) -> tuple[subprocess.Popen[bytes], list[str]]:
-    """``tools/serve.py`` as a user starts it (no table of this shell's: TABLE_NAME and
-    AWS_ENDPOINT_URL dropped), and its start-up lines: "Serving ..." to the "Health: ..." line."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TABLE_NAME", "AWS_ENDPOINT_URL")}
-    process = subprocess.Popen(
-        [sys.executable, str(SERVE_PY), "--host", "127.0.0.1", "--port", "0", *args],
-        cwd=ROOT,
-        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        bufsize=0,  # unbuffered: readline() takes one line off the pipe, so select() sees the next
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while not lines or not lines[-1].startswith("Health: "):
-            assert selector.select(timeout), f"no start-up line within the timeout after {lines}"
-            line = process.stdout.readline().decode()
-            assert line, f"the server stopped after {lines}"
-            lines.append(line.rstrip("\n"))
-    return process, lines
-
-
-def _stop(process: subprocess.Popen[bytes]) -> bytes:
-    """Ctrl-C, as a user stops it: a clean exit, its stderr."""
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 0, stderr
-    assert b"Traceback" not in stderr
-    return stderr
-
-
 def test_cli_serves_on_a_free_port_and_stops_on_ctrl_c() -> None:
-    process, lines = _cli("--stage", "qa", "--region", "us-west-2")
+    process, lines = start_cli("--stage", "qa", "--region", "us-west-2")
     try:
         match = re.fullmatch(r"Serving iac-aws-nova \(stage qa\) on (http://127\.0\.0\.1:(\d+)/qa/api)", lines[0])
         assert match, lines
@@ -424,7 +387,7 @@ def test_cli_serves_on_a_free_port_and_stops_on_ctrl_c() -> None:
             "qa",
             "us-west-2",
         )
-        stderr = _stop(process)
+        stderr = stop_cli(process)
         assert re.search(rb"^GET /qa/api/health 200 \d+\.\d+ms$", stderr, re.MULTILINE), stderr
     finally:
         if process.poll() is None:
@@ -432,18 +395,22 @@ def test_cli_serves_on_a_free_port_and_stops_on_ctrl_c() -> None:
             process.communicate(timeout=TIMEOUT)
 
 
-def test_cli_with_local_aws_serves_items_and_a_health_that_reads_the_table() -> None:
-    """``make serve-local``: a local table (moto, in-process) for the items and health routes."""
-    process, lines = _cli("--local-aws", "--region", "eu-west-1", timeout=30)
+def test_local_aws_serves_items_and_a_health_that_reads_the_table() -> None:
+    """``make serve-local``: a local table (moto, in-process) for the items and health routes, as
+    main() wires it to the server (as typed: tests/slow/test_serve_local.py)."""
+    moto, local = serve.local_aws("iac-aws-nova", "dev", "eu-west-1")
+    server = serve.make_server("127.0.0.1", 0, stage="dev", region="eu-west-1", log=io.StringIO())
+    server.environ.update(local)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
     try:
-        url = lines[0].rsplit(" on ", 1)[1]
         table = "iac-aws-nova-items-dev"
-        assert re.fullmatch(
-            rf"Items routes: on, table {table} at http://127\.0\.0\.1:\d+; no events "
-            r"\(deployed, the table's stream sends them\)",
-            lines[2],
-        ), lines
-        assert lines[3] == f"Health: reads table {table} (503 when it cannot)"
+        assert serve.routes_banner({}, local)[1:] == [
+            f"Items routes: on, table {table} at {local['AWS_ENDPOINT_URL']}; no events "
+            "(deployed, the table's stream sends them)",
+            f"Health: reads table {table} (503 when it cannot)",
+        ]
+        url = server.url
         with urllib.request.urlopen(url + "/health", timeout=TIMEOUT) as response:
             health = json.loads(response.read())
         assert (response.status, health["status"], health["table"]) == (200, "healthy", "reachable")
@@ -451,11 +418,12 @@ def test_cli_with_local_aws_serves_items_and_a_health_that_reads_the_table() -> 
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             item = json.loads(response.read())
         assert (response.status, item["data"], item["updated_region"]) == (201, {"k": 1}, "eu-west-1")
-        _stop(process)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate(timeout=TIMEOUT)
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
+        # stop() waits for the server loop's 0.5 s poll: in the background (the thread is a daemon).
+        threading.Thread(target=moto.stop, daemon=True).start()
 
 
 def test_the_api_key_can_come_from_an_environment_variable(

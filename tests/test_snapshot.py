@@ -7,7 +7,7 @@ AWS provider it pins (``as_cdktf``).
 """
 
 import pytest
-from conftest import GLOBAL, as_cdktf, files, synth_app
+from conftest import GLOBAL, as_cdktf, files
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib.settings import StackConfig
@@ -30,8 +30,10 @@ def test_global_routing_stack_matches_snapshot(synth, json_snapshot, stack):
     assert as_cdktf(synth(GLOBAL).stacks[stack]) == json_snapshot(name=f"global-routing-{part}")
 
 
-def test_synthesizing_twice_gives_identical_bytes(default_synth, tmp_path):
-    again = synth_app([StackConfig()], tmp_path)
+def test_synthesizing_twice_gives_identical_bytes(default_synth, main_run):
+    """main() synthesizes the default app a second time (from the repository's settings)."""
+    again = main_run.synth
+    assert again.outdir != default_synth.outdir
     first, second = files(default_synth.outdir), files(again.outdir)
     assert sorted(first) == sorted(second)
     for name in first:

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import one, resources
+from conftest import THREE_REGIONS, one, resources
 
 from constructs_lib.settings import StackConfig
 
@@ -122,32 +122,26 @@ def test_dashboard_name_output(dev):
 
 
 def test_region_count_scales_the_regional_resources(synth):
-    three = synth(StackConfig(regions=("us-east-1", "us-west-2", "eu-west-1"), home_region="us-east-1")).stack()
+    three = synth(THREE_REGIONS).stack()
     # Each region: the API function and the worker.
     assert len(resources(three, "aws_lambda_function")) == 6
     assert len(three["provider"]["aws"]) == 3
     assert len(resources(three, "aws_cloudwatch_dashboard")) == 1
 
 
-def two_environments(synth):
-    from constructs_lib.settings import configs_from_context
-
-    return synth(*configs_from_context({"environments": {"dev": {}, "prod": {"lambda_memory_mb": 512}}}))
-
-
-def test_environments_are_separate_stacks(synth):
-    app = two_environments(synth)
-    parts = ("edge", "global", "us-east-1", "us-west-2")
+def test_environments_are_separate_stacks(two_environments):
+    app = two_environments
+    parts = {"dev": ("edge", "global", "us-east-1"), "prod": ("edge", "global", "us-east-1", "us-west-2")}
     assert sorted(app.stacks) == ["iac-aws-nova-bootstrap"] + [
-        f"iac-aws-nova-{environment}-{part}" for environment in ("dev", "prod") for part in parts
+        f"iac-aws-nova-{environment}-{part}" for environment in ("dev", "prod") for part in parts[environment]
     ]
     prod = app.stack("iac-aws-nova-prod")
     api_functions = [f for f in resources(prod, "aws_lambda_function") if "-fn-" in f["function_name"]]
     assert {f["memory_size"] for f in api_functions} == {512}
 
 
-def test_environments_never_share_a_name_or_a_state_file(synth):
-    app = two_environments(synth)
+def test_environments_never_share_a_name_or_a_state_file(two_environments):
+    app = two_environments
     dev, prod = app.stack("iac-aws-nova-dev"), app.stack("iac-aws-nova-prod")
     name_keys = ("name", "function_name", "alarm_name", "dashboard_name", "bucket")
 

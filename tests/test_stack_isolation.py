@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import CUSTOM, GLOBAL, OPEN
+from conftest import CUSTOM, GLOBAL, OPEN, files
 
 from constructs_lib.settings import StackConfig
 
@@ -117,3 +117,12 @@ def test_the_reference_rule_finds_a_reference_to_another_stack():
     assert references(block) - {where} == {"aws_kms_key.elsewhere"}
     data = {"x": "${data.aws_dynamodb_table.copy.stream_arn}", "y": "${element(aws_vpc.v.*.id, 0)}"}
     assert references(data) == {"data.aws_dynamodb_table.copy", "aws_vpc.v"}
+
+
+def test_a_stack_synthesized_alone_is_byte_for_byte_the_one_of_the_whole_app(default_synth, synth):
+    """What lets a test synthesize only the stacks it reads (``synth(..., only=...)``)."""
+    alone = synth(StackConfig(), only=("global", "edge", "bootstrap"))
+    names = ["iac-aws-nova-bootstrap", "iac-aws-nova-dev-edge", "iac-aws-nova-dev-global"]
+    assert sorted(alone.stacks) == names
+    for name in names:
+        assert files(alone.outdir / "stacks" / name) == files(default_synth.outdir / "stacks" / name), name

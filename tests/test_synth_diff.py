@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Synth
+from conftest import CUSTOM, CUSTOM_MOVED, THREE_REGIONS, Synth
 
 from constructs_lib.settings import StackConfig
 from tools import synth_diff
-
-THREE_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 
 
 def report(base: Path, head: Path) -> tuple[list[synth_diff.StackDiff], str]:
@@ -47,17 +46,17 @@ def default(synth: Any) -> Synth:
 
 @pytest.fixture(scope="module")
 def three_regions(synth: Any) -> Synth:
-    return synth(StackConfig(regions=THREE_REGIONS, home_region="us-east-1"))
+    return synth(THREE_REGIONS)
 
 
 # ---- real synths ---------------------------------------------------------------------------------
 
 
 def test_same_app_synthesized_twice_is_no_change(
-    synth: Any, default: Synth, capsys: pytest.CaptureFixture[str]
+    main_run: Any, default: Synth, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The default CIDR spelled out: an equal app, synthesized again into its own directory.
-    again = synth(StackConfig(vpc_cidrs={"us-east-1": StackConfig().vpc_cidr("us-east-1")}))
+    # main() with the repository's settings: an equal app, synthesized again into its own directory.
+    again = main_run.synth
     assert again.outdir != default.outdir
     assert synth_diff.main([str(default.outdir), str(again.outdir)]) == 0
     assert capsys.readouterr().out == "## Infrastructure change (cdktf synth diff)\n\n**No infrastructure change.**\n"
@@ -78,30 +77,30 @@ def test_new_region_adds_resources_only_in_that_region(default: Synth, three_reg
     assert "- added provider `aws.eu-west-1` (region `eu-west-1`)" in markdown
 
 
-def test_memory_change_updates_only_the_functions_memory(default: Synth, synth: Any) -> None:
-    stacks, markdown = report(default.outdir, synth(StackConfig(lambda_memory_mb=256)).outdir)
+def test_memory_change_updates_only_the_functions_memory(synth: Any) -> None:
+    """CUSTOM (one region, eu-west-1; 512 MB) with less memory for its function."""
+    smaller = dataclasses.replace(CUSTOM, lambda_memory_mb=256)
+    stacks, markdown = report(synth(CUSTOM).outdir, synth(smaller).outdir)
     changed = [(item.address.split(".")[0], item.region, item.action, item.lines) for item in resources(stacks)]
-    assert changed == [
-        ("aws_lambda_function", region, "update", ["`memory_size`: `128` → `256`"])
-        for region in ("us-east-1", "us-west-2")
-    ]
-    assert "0 to add, 2 to change, 0 to replace, 0 to destroy" in top(markdown)
+    assert changed == [("aws_lambda_function", "eu-west-1", "update", ["`memory_size`: `512` → `256`"])]
+    assert "0 to add, 1 to change, 0 to replace, 0 to destroy" in top(markdown)
 
 
-def test_vpc_cidr_change_is_flagged_at_the_top_as_a_replacement(default: Synth, synth: Any) -> None:
-    stacks, markdown = report(default.outdir, synth(StackConfig(vpc_cidrs={"us-east-1": "10.99.0.0/16"})).outdir)
+def test_vpc_cidr_change_is_flagged_at_the_top_as_a_replacement(synth: Any) -> None:
+    """CUSTOM (one region, eu-west-1) with its network moved."""
+    stacks, markdown = report(synth(CUSTOM).outdir, synth(CUSTOM_MOVED).outdir)
     flagged = [line for line in top(markdown).splitlines() if line.startswith("- **replace** ")]
     assert any(
         line.startswith("- **replace** `aws_vpc.") and line.endswith("`cidr_block` forces replacement")
         for line in flagged
     )
     assert len([line for line in flagged if line.startswith("- **replace** `aws_subnet.")]) == 2
-    # What hangs on the VPC's id goes with it; everything stays in us-east-1.
+    # What hangs on the VPC's id goes with it; everything stays in the region.
     assert any(
         line.startswith("- **replace** `aws_security_group.") and "`vpc_id` refers to `aws_vpc." in line
         for line in flagged
     )
-    assert {item.region for item in resources(stacks) if item.action != "update"} == {"us-east-1"}
+    assert {item.region for item in resources(stacks) if item.action != "update"} == {"eu-west-1"}
     assert f"{len(flagged)} to replace, 0 to destroy" in top(markdown)
 
 

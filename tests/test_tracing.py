@@ -32,9 +32,12 @@ def test_the_errors_group_holds_the_regions_api_and_functions(dev, region):
     assert group["group_name"] == f"iac-aws-nova-errs-{region}-dev"
 
 
-def test_the_sampling_settings_reach_every_region(synth):
-    stack = synth(StackConfig(xray_sampling_rate=0.5, xray_sampling_reservoir_per_second=10)).stack()
-    assert {(r["fixed_rate"], r["reservoir_size"]) for r in resources(stack, "aws_xray_sampling_rule")} == {(0.5, 10)}
+def test_the_sampling_settings_reach_every_region(two_environments):
+    """The prod environment of TWO_ENVIRONMENTS samples at 0.5 with a reservoir of 10."""
+    stack = two_environments.stack("iac-aws-nova-prod")
+    rules = resources(stack, "aws_xray_sampling_rule")
+    assert sorted(r["provider"] for r in rules) == [f"aws.{region}" for region in REGIONS]
+    assert {(r["fixed_rate"], r["reservoir_size"]) for r in rules} == {(0.5, 10)}
 
 
 @pytest.mark.parametrize(

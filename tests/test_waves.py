@@ -1,8 +1,11 @@
 """tools/waves.py, run as the workflows run it: the waves of an environment from the settings, checked
-against a synth's output (fake ones here: a manifest and each stack's backend, no synth)."""
+against a synth's output (fake ones here: a manifest and each stack's backend, no synth). Its
+``main`` runs in this process; twice, the script runs as typed."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -11,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tools import waves
 
 ROOT = Path(__file__).resolve().parent.parent
 WAVES = ROOT / "tools" / "waves.py"
@@ -54,15 +59,26 @@ def outdir(tmp_path: Path) -> Path:
 
 
 def run(
-    *args: str | Path, context: dict[str, Any] | None = None, github_output: Path | None = None
+    *args: str | Path, context: dict[str, Any] | None = None, github_output: Path | None = None, as_typed: bool = False
 ) -> subprocess.CompletedProcess[str]:
+    """tools/waves.py's ``main`` with these arguments and settings, in this process (what the script
+    runs, from the arguments to the exit code); ``as_typed``: the script in a process of its own."""
     env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_CONTEXT_JSON", "GITHUB_OUTPUT")}
     if context is not None:
         env["CDKTF_CONTEXT_JSON"] = json.dumps(context)
     if github_output is not None:
         env["GITHUB_OUTPUT"] = str(github_output)
     command = [sys.executable, str(WAVES), *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    if as_typed:
+        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for name in ("CDKTF_CONTEXT_JSON", "GITHUB_OUTPUT"):
+            patch.delenv(name, raising=False)
+            if name in env:
+                patch.setenv(name, env[name])
+        code = waves.main([str(arg) for arg in args])
+    return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())
 
 
 def refused(result: subprocess.CompletedProcess[str]) -> str:
@@ -72,8 +88,9 @@ def refused(result: subprocess.CompletedProcess[str]) -> str:
     return result.stderr.rstrip("\n")
 
 
-def test_the_waves_of_an_environment_home_region_first(outdir: Path) -> None:
-    result = run("dev", "--outdir", outdir)
+@pytest.mark.parametrize("as_typed", [False, True], ids=["main", "as typed"])
+def test_the_waves_of_an_environment_home_region_first(outdir: Path, as_typed: bool) -> None:
+    result = run("dev", "--outdir", outdir, as_typed=as_typed)
     assert (result.returncode, result.stderr) == (0, "")
     assert json.loads(result.stdout) == DEV_WAVES
 
@@ -231,3 +248,8 @@ def test_bad_input_is_one_error_line(
     outdir: Path, args: tuple[str, ...], context: dict[str, Any] | None, line: str
 ) -> None:
     assert refused(run(*args, "--outdir", outdir, context=context)).startswith(line)
+
+
+def test_as_typed_bad_input_is_one_error_line_and_exit_2(outdir: Path) -> None:
+    result = run("dev", "--outdir", outdir, context={"regions": 3}, as_typed=True)
+    assert refused(result).startswith("error: invalid configuration: regions (from CDKTF_CONTEXT_JSON): ")
