@@ -26,6 +26,9 @@ from typing import Any
 
 import pytest
 
+# Helpers that assert, shared by test modules: their failures explained as a test's are.
+pytest.register_assert_rewrite("serve_cli")
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
