@@ -1,7 +1,9 @@
-"""Shared fixtures: each distinct configuration is synthesized once per test session.
+"""Shared fixtures: each distinct app is synthesized once per run, shared by pytest-xdist's workers.
 
-Loading the CDK and the provider bindings is the expensive part of every synth; building and
-writing a stack is cheap. So tests share synthesized output instead of each synthesizing its own.
+Loading the CDK and the provider bindings is paid once per process; after that, most of a synth is
+its regional stacks. So tests share synthesized output instead of each synthesizing its own, add
+the settings they need to a shared app (CUSTOM, OPEN, VARIANTS, ...), and synthesize only the stack
+they read where that is all they read (docs/performance.md, The test suite).
 """
 
 from __future__ import annotations
