@@ -1,7 +1,9 @@
-"""Shared fixtures: each distinct configuration is synthesized once per test session.
+"""Shared fixtures: each distinct app is synthesized once per run, shared by pytest-xdist's workers.
 
-Loading the CDK and the provider bindings is the expensive part of every synth; building and
-writing a stack is cheap. So tests share synthesized output instead of each synthesizing its own.
+Loading the CDK and the provider bindings is paid once per process; after that, most of a synth is
+its regional stacks. So tests share synthesized output instead of each synthesizing its own, add
+the settings they need to a shared app (CUSTOM, OPEN, VARIANTS, ...), and synthesize only the stack
+they read where that is all they read (docs/performance.md, The test suite).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Helpers that assert, shared by test modules: their failures explained as a test's are.
+pytest.register_assert_rewrite("serve_cli")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -1,13 +1,16 @@
 """tools/serve.py started as a user starts it, for tests/test_serve.py and
-tests/slow/test_serve_local.py: its start-up lines, and Ctrl-C."""
+tests/slow/test_serve_local.py: its start-up lines, Ctrl-C, and the requests to a server with the
+local table."""
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +49,15 @@ def stop_cli(process: subprocess.Popen[bytes]) -> bytes:
     assert process.returncode == 0, stderr
     assert b"Traceback" not in stderr
     return stderr
+
+
+def serves_items_and_a_health_that_reads_the_table(url: str) -> None:
+    """``url`` (the API's, ``.../dev/api``) serves a health that reads the local table, and the
+    items routes against it (in eu-west-1)."""
+    with urllib.request.urlopen(url + "/health", timeout=TIMEOUT) as response:
+        health = json.loads(response.read())
+    assert (response.status, health["status"], health["table"]) == (200, "healthy", "reachable")
+    request = urllib.request.Request(url + "/items/a", data=b'{"data": {"k": 1}}', method="PUT")
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        item = json.loads(response.read())
+    assert (response.status, item["data"], item["updated_region"]) == (201, {"k": 1}, "eu-west-1")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_cli import start_cli, stop_cli
+from serve_cli import serves_items_and_a_health_that_reads_the_table, start_cli, stop_cli
 
 from tools import serve
 
@@ -410,14 +410,7 @@ def test_local_aws_serves_items_and_a_health_that_reads_the_table() -> None:
             "(deployed, the table's stream sends them)",
             f"Health: reads table {table} (503 when it cannot)",
         ]
-        url = server.url
-        with urllib.request.urlopen(url + "/health", timeout=TIMEOUT) as response:
-            health = json.loads(response.read())
-        assert (response.status, health["status"], health["table"]) == (200, "healthy", "reachable")
-        request = urllib.request.Request(url + "/items/a", data=b'{"data": {"k": 1}}', method="PUT")
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            item = json.loads(response.read())
-        assert (response.status, item["data"], item["updated_region"]) == (201, {"k": 1}, "eu-west-1")
+        serves_items_and_a_health_that_reads_the_table(server.url)
     finally:
         server.shutdown()
         server.server_close()

@@ -1,15 +1,13 @@
 """`make serve-local` as a user types it (tools/serve.py --local-aws): a process that starts moto
 and the stack's table, then serves the items and health routes against it. Slow tier: moto's
-start-up in a fresh process; the fast tier serves the same local table in its own process
+start-up in a fresh process; the fast tier serves the same local table from the test process
 (tests/test_serve.py)."""
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 
-from serve_cli import TIMEOUT, start_cli, stop_cli
+from serve_cli import TIMEOUT, serves_items_and_a_health_that_reads_the_table, start_cli, stop_cli
 
 
 def test_cli_with_local_aws_serves_items_and_a_health_that_reads_the_table() -> None:
@@ -24,13 +22,7 @@ def test_cli_with_local_aws_serves_items_and_a_health_that_reads_the_table() -> 
             lines[2],
         ), lines
         assert lines[3] == f"Health: reads table {table} (503 when it cannot)"
-        with urllib.request.urlopen(url + "/health", timeout=TIMEOUT) as response:
-            health = json.loads(response.read())
-        assert (response.status, health["status"], health["table"]) == (200, "healthy", "reachable")
-        request = urllib.request.Request(url + "/items/a", data=b'{"data": {"k": 1}}', method="PUT")
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            item = json.loads(response.read())
-        assert (response.status, item["data"], item["updated_region"]) == (201, {"k": 1}, "eu-west-1")
+        serves_items_and_a_health_that_reads_the_table(url)
         stop_cli(process)
     finally:
         if process.poll() is None:
