@@ -106,9 +106,7 @@ class Distribution(Construct):
             ),
         )
         self._alias_target = (distribution.domain_name, distribution.hosted_zone_id)
-        self._distribution_id_value = distribution.id
         self._distribution_id = distribution.id
-        self._domain_name = config.domain_name
 
     def _certificate(self, config: CdnConfig, provider: aws.AwsProvider) -> tuple[str, str]:
         """The certificate's name and, once issued, ARN (references, so the distribution waits)."""
@@ -189,6 +187,7 @@ class Distribution(Construct):
         no bucket with ACLs, as the legacy logging would need. CloudWatch Logs gives the group the
         resource policy the delivery needs when the delivery is created."""
         name = config.namer.global_name("cdn-access", kind="log_group")
+        delivery_name = config.namer.global_name("cdn-access", kind="log_delivery")
         log_group = aws.CloudwatchLogGroup(
             self,
             "access-log-group",
@@ -202,7 +201,7 @@ class Distribution(Construct):
             self,
             "access-log-source",
             provider=provider,
-            name=config.namer.global_name("cdn-access", kind="log_delivery"),
+            name=delivery_name,
             log_type="ACCESS_LOGS",
             resource_arn=distribution_arn,
         )
@@ -210,7 +209,7 @@ class Distribution(Construct):
             self,
             "access-log-destination",
             provider=provider,
-            name=config.namer.global_name("cdn-access", kind="log_delivery"),
+            name=delivery_name,
             # Said, not left to the service: the provider replaces a destination whose format changes.
             output_format="json",
             delivery_destination_configuration=[
@@ -243,7 +242,7 @@ class Distribution(Construct):
             ),
             namespace="AWS/CloudFront",
             metric_name="5xxErrorRate",
-            dimensions={"DistributionId": self._distribution_id_value, "Region": "Global"},
+            dimensions={"DistributionId": self._distribution_id, "Region": "Global"},
             statistic="Average",
             period=300,
             evaluation_periods=2,
@@ -263,8 +262,3 @@ class Distribution(Construct):
     @property
     def distribution_id(self) -> str:
         return self._distribution_id
-
-    @property
-    def url(self) -> str:
-        """The ``/api`` resource through the distribution."""
-        return f"https://{self._domain_name}/api"
