@@ -78,9 +78,18 @@ def test_a_recorder_records_and_delivers_in_every_region_before_the_rules(record
     assert channel["s3_kms_key_arn"].startswith("${aws_kms_key.state-key_")
     assert status["is_enabled"] is True
     status_address = address_at(recorded, "aws_config_configuration_recorder_status", f"compliance/recording-{region}")
-    assert status["depends_on"] == [address_at(recorded, "aws_config_delivery_channel", f"compliance/channel-{region}")]
+    assert status["depends_on"][0] == address_at(recorded, "aws_config_delivery_channel", f"compliance/channel-{region}")
     for rule in resources(recorded, "aws_config_config_rule", region):
         assert rule["depends_on"] == [status_address]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_recording_starts_once_the_role_may_read_the_configuration(recorded, region):
+    """The managed policy that lets AWS Config describe resources is attached before a recorder
+    starts: nothing else orders the attachment before it, and early evaluations would fail."""
+    status = resource_at(recorded, "aws_config_configuration_recorder_status", f"compliance/recording-{region}")
+    reads = address_at(recorded, "aws_iam_role_policy_attachment", "compliance/role-reads-configuration")
+    assert reads in status["depends_on"]
 
 
 def test_the_recorders_role_is_config_of_this_account_and_writes_only_its_prefix(recorded):

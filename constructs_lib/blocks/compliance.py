@@ -116,9 +116,9 @@ class ComplianceRules(Construct):
 
     def _delivery(
         self, config: ComplianceConfig, home_provider: aws.AwsProvider, account_id: str, kms_key_arn: str
-    ) -> tuple[Storage, ServiceRole]:
-        """The recorders' bucket in the recorder region, and their role: read the configuration,
-        deliver to that bucket, encrypt with its key."""
+    ) -> tuple[Storage, ServiceRole, aws.IamRolePolicyAttachment]:
+        """The recorders' bucket in the recorder region, and their role: read the configuration
+        (AWS's managed policy, attached: the third value), deliver to that bucket, encrypt with its key."""
         home = config.recorder_region
         bucket = Storage(
             self,
@@ -147,14 +147,14 @@ class ComplianceRules(Construct):
                 ),
             ],
         )
-        aws.IamRolePolicyAttachment(
+        reads = aws.IamRolePolicyAttachment(
             self,
             "role-reads-configuration",
             provider=home_provider,
             role=role.role.id,
             policy_arn=RECORDER_ROLE_POLICY,
         )
-        return bucket, role
+        return bucket, role, reads
 
     def _recorders(
         self,
@@ -169,7 +169,7 @@ class ComplianceRules(Construct):
         region, or the first region where no recorder runs there."""
         home = config.recorder_region
         global_types = home if home in providers else sorted(providers)[0]
-        bucket, role = self._delivery(config, home_provider, account_id, kms_key_arn)
+        bucket, role, reads = self._delivery(config, home_provider, account_id, kms_key_arn)
         # Read once: every attribute read is a round trip to the jsii runtime.
         name, role_arn, bucket_name = (
             config.namer.global_name("config", kind="config_recorder"),
@@ -203,7 +203,8 @@ class ComplianceRules(Construct):
                 provider=provider,
                 name=recorder.name,
                 is_enabled=True,
-                depends_on=[channel],
+                # Started before the role may describe resources, the first evaluations fail (AccessDenied).
+                depends_on=[channel, reads],
             )
             waits[region] = [status]
         return waits
