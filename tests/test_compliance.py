@@ -78,7 +78,8 @@ def test_a_recorder_records_and_delivers_in_every_region_before_the_rules(record
     assert channel["s3_kms_key_arn"].startswith("${aws_kms_key.state-key_")
     assert status["is_enabled"] is True
     status_address = address_at(recorded, "aws_config_configuration_recorder_status", f"compliance/recording-{region}")
-    assert status["depends_on"][0] == address_at(recorded, "aws_config_delivery_channel", f"compliance/channel-{region}")
+    channel_address = address_at(recorded, "aws_config_delivery_channel", f"compliance/channel-{region}")
+    assert status["depends_on"][0] == channel_address
     for rule in resources(recorded, "aws_config_config_rule", region):
         assert rule["depends_on"] == [status_address]
 

@@ -8,6 +8,7 @@ import functools
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -236,8 +237,13 @@ def test_no_credentials_stops_before_any_aws_check(monkeypatch):
         return Refusing()
 
     checks = preflight.run([_config()], refuse, **LOCAL)
-    assert [c.name for c in checks] == ["terraform", "provider registry", "credentials"]
-    assert checks[-1].line() == "FAIL  credentials: none usable (NoCredentialsError): aws sts get-caller-identity"
+    assert [c.name for c in checks] == ["terraform", "provider registry", "credentials", "account"]
+    assert checks[2].line() == "FAIL  credentials: none usable (NoCredentialsError): aws sts get-caller-identity"
+    # What was not looked at is said, not left out.
+    assert checks[3].line() == (
+        "skip  account: not checked without credentials: bootstrap, state bucket, lambda concurrency, VPCs, "
+        "hosted zone, AWS Config, AWS Backup"
+    )
 
 
 @pytest.mark.parametrize(("version", "status"), [("1.11.4", "ok"), ("1.10.5", "FAIL"), ("1.12.0-alpha20250101", "ok")])
@@ -247,14 +253,67 @@ def test_terraform_must_be_1_11_or_later(monkeypatch, version, status):
     assert check.status == status
 
 
-def test_an_unreachable_registry_is_fine_with_a_mirror(monkeypatch, tmp_path):
-    def unreachable(url: str) -> int:
-        raise OSError("no route")
+def _unreachable(url: str) -> int:
+    raise OSError("no route")
 
+
+def _mirror(root: Path, *entries: str) -> Path:
+    """A filesystem mirror holding ``entries`` under registry.terraform.io/hashicorp/aws/."""
+    provider = root / "mirror" / "registry.terraform.io" / "hashicorp" / "aws"
+    provider.mkdir(parents=True)
+    for entry in entries:
+        if entry.endswith(".zip"):
+            (provider / entry).write_bytes(b"PK")
+        else:
+            (provider / entry / "linux_amd64").mkdir(parents=True)
+            (provider / entry / "linux_amd64" / f"terraform-provider-aws_v{entry}_x5").write_bytes(b"")
+    return root / "mirror"
+
+
+def _synth_requiring(root: Path, version: str) -> Path:
+    stack = root / "cdktf.out" / "stacks" / "iac-aws-nova-dev-global"
+    stack.mkdir(parents=True)
+    document = {"terraform": {"required_providers": {"aws": {"source": "aws", "version": version}}}}
+    (stack / "cdk.tf.json").write_text(json.dumps(document))
+    return root / "cdktf.out"
+
+
+def test_an_unreachable_registry_fails_without_a_mirror(monkeypatch, tmp_path):
     monkeypatch.delenv("IAC_TF_PROVIDER_MIRROR", raising=False)
-    assert preflight.registry_check(unreachable).status == "FAIL"
+    check = preflight.registry_check(_unreachable, tmp_path / "cdktf.out")
+    assert check.line() == (
+        "FAIL  provider registry: registry.terraform.io unreachable (no route); set IAC_TF_PROVIDER_MIRROR to a mirror"
+    )
+
+
+def test_a_mirror_with_the_required_provider_version_passes(monkeypatch, tmp_path):
+    monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(_mirror(tmp_path, "6.25.0")))
+    check = preflight.registry_check(_unreachable, _synth_requiring(tmp_path, "6.25.0"))
+    assert check.status == "ok" and check.detail.endswith("holds hashicorp/aws 6.25.0")
+
+
+def test_a_packed_mirror_counts_too(monkeypatch, tmp_path):
+    packed = _mirror(tmp_path, "terraform-provider-aws_6.25.0_linux_amd64.zip")
+    monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(packed))
+    assert preflight.registry_check(_unreachable, _synth_requiring(tmp_path, "6.25.0")).status == "ok"
+
+
+def test_a_mirror_without_the_required_version_fails_naming_both(monkeypatch, tmp_path):
+    monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(_mirror(tmp_path, "5.100.0")))
+    check = preflight.registry_check(_unreachable, _synth_requiring(tmp_path, "6.25.0"))
+    assert check.status == "FAIL" and check.detail.endswith("holds hashicorp/aws 5.100.0, not 6.25.0 (cdktf.out)")
+
+
+def test_any_directory_is_not_a_mirror(monkeypatch, tmp_path):
     monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(tmp_path))
-    assert preflight.registry_check(unreachable).status == "ok"
+    check = preflight.registry_check(_unreachable, tmp_path / "cdktf.out")
+    assert check.status == "FAIL" and check.detail.endswith("holds no registry.terraform.io/hashicorp/aws")
+
+
+def test_without_a_synth_any_version_in_the_mirror_passes(monkeypatch, tmp_path):
+    monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(_mirror(tmp_path, "6.25.0", "6.69.1")))
+    check = preflight.registry_check(_unreachable, tmp_path / "cdktf.out")
+    assert check.status == "ok" and check.detail.endswith("holds hashicorp/aws 6.25.0, 6.69.1")
 
 
 def test_as_typed_bad_settings_are_one_line_and_exit_2(tmp_path):

@@ -2,11 +2,14 @@
 
     python tools/preflight.py [--project-dir .]
 
-One line per check, ``ok``, ``warn`` or ``FAIL``, then a verdict; exit 0 when nothing failed, 1
-otherwise, 2 for settings that do not load. It changes nothing: every AWS call reads.
+One line per check, ``ok``, ``warn``, ``FAIL`` or ``skip`` (the account's checks, without usable
+credentials), then a verdict; exit 0 when nothing failed, 1 otherwise, 2 for settings that do not
+load. It changes nothing: every AWS call reads.
 
 * Terraform on the PATH (``TERRAFORM`` names another binary), 1.11 or later (write-only secret values).
-* The provider registry reachable over HTTPS, or a filesystem mirror (``IAC_TF_PROVIDER_MIRROR``).
+* The provider registry reachable over HTTPS, or a filesystem mirror (``IAC_TF_PROVIDER_MIRROR``)
+  that holds hashicorp/aws, at the version the synth in ``cdktf.out`` requires where there is one
+  (Terraform itself reads the mirror through a ``provider_installation`` block in its CLI config).
 * Credentials in the usual places (the AWS SDK chain) and the account they belong to.
 * The bootstrap stack applied: API Gateway's CloudWatch role set in every region; the state buckets
   there, where ``state_bucket`` is set.
@@ -51,7 +54,7 @@ Clients = Callable[[str, str], Any]  # (service, region) -> boto3 client
 
 @dataclass(frozen=True)
 class Check:
-    status: str  # "ok", "warn" or "FAIL"
+    status: str  # "ok", "warn", "FAIL" or "skip"
     name: str
     detail: str
 
@@ -93,7 +96,7 @@ def _run(argv: list[str]) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30).stdout
 
 
-def registry_check(fetch: Callable[[str], int] | None = None) -> Check:
+def registry_check(fetch: Callable[[str], int] | None = None, outdir: Path = ROOT / "cdktf.out") -> Check:
     mirror = os.environ.get("IAC_TF_PROVIDER_MIRROR")
     try:
         status = (fetch or _fetch)(REGISTRY)
@@ -102,10 +105,46 @@ def registry_check(fetch: Callable[[str], int] | None = None) -> Check:
         reason = str(getattr(error, "reason", error))
     if status == 200:
         return Check("ok", "provider registry", "registry.terraform.io answers")
-    if mirror and Path(mirror).is_dir():
-        return Check("ok", "provider registry", f"unreachable, but the mirror {mirror} is there")
     why = f"answered {status}" if status is not None else f"unreachable ({reason})"
+    if mirror:
+        return mirror_check(Path(mirror), why, required_aws_version(outdir))
     return Check("FAIL", "provider registry", f"registry.terraform.io {why}; set IAC_TF_PROVIDER_MIRROR to a mirror")
+
+
+def mirror_check(mirror: Path, why: str, required: str | None) -> Check:
+    """A filesystem mirror (Terraform's layout: registry.terraform.io/hashicorp/aws/<version>/<os_arch>/,
+    or packed terraform-provider-aws_<version>_<os>_<arch>.zip files beside them) that holds the
+    AWS provider, at ``required`` where it is known."""
+    held = mirror_aws_versions(mirror)
+    name = f"registry.terraform.io {why}; the mirror {mirror}"
+    if not held:
+        return Check("FAIL", "provider registry", f"{name} holds no registry.terraform.io/hashicorp/aws")
+    listed = ", ".join(sorted(held))
+    if required is not None and required not in held:
+        return Check("FAIL", "provider registry", f"{name} holds hashicorp/aws {listed}, not {required} (cdktf.out)")
+    return Check("ok", "provider registry", f"{name} holds hashicorp/aws {listed}")
+
+
+def mirror_aws_versions(mirror: Path) -> set[str]:
+    provider = mirror / "registry.terraform.io" / "hashicorp" / "aws"
+    if not provider.is_dir():
+        return set()
+    packed = re.compile(r"^terraform-provider-aws_([0-9][^_]*)_[a-z0-9]+_[a-z0-9]+\.zip$")
+    versions = {entry.name for entry in provider.iterdir() if entry.is_dir() and any(entry.iterdir())}
+    return versions | {m[1] for entry in provider.iterdir() if (m := packed.match(entry.name))}
+
+
+def required_aws_version(outdir: Path) -> str | None:
+    """The AWS provider version the synthesized stacks require (any stack: they are one app), or None."""
+    for stack in sorted((outdir / "stacks").glob("*/cdk.tf.json")):
+        try:
+            document = json.loads(stack.read_text())
+            version = document["terraform"]["required_providers"]["aws"]["version"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(version, str) and re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version):
+            return version
+    return None
 
 
 def _fetch(url: str) -> int:
@@ -255,14 +294,20 @@ def backup_checks(clients: Clients, configs: Sequence[StackConfig]) -> Iterator[
             yield Check("ok", "AWS Backup", f"{config.home}: backups can be copied to {config.backup_copy}")
 
 
+# What the account's checks look at (each where the settings ask for it), named when they cannot run.
+ACCOUNT_CHECKS = "bootstrap, state bucket, lambda concurrency, VPCs, hosted zone, AWS Config, AWS Backup"
+
+
 def run(configs: Sequence[StackConfig], clients: Clients = boto3_clients, **local: Any) -> list[Check]:
-    """Every check, in order; AWS ones only with credentials."""
-    checks = [terraform_check(local.get("terraform")), registry_check(local.get("fetch"))]
+    """Every check, in order; the account's only with credentials (one line says they were skipped)."""
+    outdir = local.get("outdir", ROOT / "cdktf.out")
+    checks = [terraform_check(local.get("terraform")), registry_check(local.get("fetch"), outdir)]
     identity, account = identity_check(clients, configs[0].home)
     checks.append(identity)
-    if account is not None:
-        for group in (bootstrap_checks, capacity_checks, domain_checks, recorder_checks, backup_checks):
-            checks += list(group(clients, configs))
+    if account is None:
+        return [*checks, Check("skip", "account", f"not checked without credentials: {ACCOUNT_CHECKS}")]
+    for group in (bootstrap_checks, capacity_checks, domain_checks, recorder_checks, backup_checks):
+        checks += list(group(clients, configs))
     return checks
 
 
@@ -275,7 +320,7 @@ def main(argv: Sequence[str] | None = None, clients: Clients = boto3_clients, **
     except ConfigError as error:
         print(f"error: invalid configuration: {error}", file=sys.stderr)
         return 2
-    checks = run(configs, clients, **local)
+    checks = run(configs, clients, **{"outdir": args.project_dir / "cdktf.out", **local})
     for check in checks:
         print(check.line())
     failed = [c for c in checks if c.status == "FAIL"]
