@@ -409,3 +409,41 @@ def test_as_typed_it_loads_no_cdk_and_says_what_it_did(tmp_path):
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert "Terraform moved the aliases" in result.stdout
+
+
+def test_before_an_apply_a_deployment_the_deployed_groups_still_run_is_waited_for(tmp_path, monkeypatch, capsys):
+    """Whatever the new synth's strategy: switching to all_at_once must not delete a group, nor an
+    apply move the alias, while CodeDeploy shifts it."""
+    aws = FakeAws({}, [{"status": "InProgress"}, SUCCEEDED], running={"shop-worker-live-eu-west-1-dev": "d-RUNNING"})
+    assert run(tmp_path, monkeypatch, aws, "--before-apply", gradual=False) == 0
+    assert [call[1:3] for call in aws.calls] == [
+        ("deploy", "list-deployments"),
+        ("deploy", "list-deployments"),
+        ("deploy", "get-deployment"),
+        ("deploy", "get-deployment"),
+    ]
+    assert capsys.readouterr().out.splitlines() == [
+        "eu-west-1: shop-worker-eu-west-1-dev: deployment d-RUNNING already runs: waiting for it",
+        "eu-west-1: shop-worker-eu-west-1-dev: deployment d-RUNNING succeeded",
+        f"{STACK}: no CodeDeploy deployment runs: the apply may go on",
+    ]
+
+
+def test_before_an_apply_a_deployment_still_running_at_the_timeout_holds_the_apply(tmp_path, monkeypatch, capsys):
+    aws = FakeAws({}, [{"status": "InProgress"}], running={"shop-fn-live-eu-west-1-dev": "d-RUNNING"})
+    assert run(tmp_path, monkeypatch, aws, "--before-apply", "--timeout-minutes", "0") == 1
+    assert aws.created() == []
+    assert "deployment d-RUNNING still runs after 0 minutes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("deployed", [True, False], ids=["never-gradual", "not-deployed"])
+def test_before_an_apply_a_stack_without_groups_in_its_state_waits_for_nothing(tmp_path, monkeypatch, capsys, deployed):
+    aws = FakeAws({}, [])
+    out = synth(tmp_path, outputs={"api_urls": {REGION: "https://example"}})
+    if not deployed:
+        (out / "stacks" / STACK / "terraform.tfstate").unlink()
+    monkeypatch.setenv("TERRAFORM", str(tmp_path / "terraform"))
+    assert rollout.main([STACK, "--outdir", str(out), "--before-apply"], aws=aws) == 0
+    assert aws.calls == []
+    said = capsys.readouterr().out
+    assert said == f"{STACK}: no CodeDeploy group in its state: nothing to wait for before the apply\n"

@@ -258,11 +258,12 @@ def test_the_wave_timeouts_leave_room_for_certificates_and_replicas() -> None:
     # the slowest gradual rollout shifts for 100 minutes after the region's apply.
     assert {name: jobs[name]["timeout-minutes"] for name in ("global", "regions", "edge")} == {
         "global": 180,
-        "regions": 270,
+        "regions": 300,
         "edge": 60,
     }
-    # The apply, the slowest rollout, then make install and make verify.
-    assert jobs["regions"]["timeout-minutes"] >= 120 + rollout.timeout_minutes(SLOWEST, None) + 20
+    # The wait before the apply, the apply, the slowest rollout, then make install and make verify.
+    before = BEFORE_APPLY_MINUTES
+    assert jobs["regions"]["timeout-minutes"] >= before + 120 + rollout.timeout_minutes(SLOWEST, None) + 20
 
 
 # The slowest rollout tools/rollout.py waits for.
@@ -276,18 +277,34 @@ SLOWEST = [
 def test_after_each_regions_apply_the_functions_roll_out_with_fresh_credentials_before_the_verification() -> None:
     regions = deploy_jobs()["regions"]
     deploy, verify = step_index(regions, "cdktf deploy"), step_index(regions, "make verify")
-    roll = step_index(regions, "tools/rollout.py")
+    [roll] = [i for i, step in enumerate(steps(regions)) if step.get("run") == 'python tools/rollout.py "$STACK"']
     assert deploy < roll < verify
     assert steps(regions)[roll]["run"] == 'python tools/rollout.py "$STACK"'  # the job's stack, from the synth
     between = steps(regions)[deploy + 1 : roll]
-    assert [s["uses"].split("@")[0] for s in between] == [
-        "actions/setup-python",
-        "aws-actions/configure-aws-credentials",
-    ]
+    assert [s["uses"].split("@")[0] for s in between] == ["aws-actions/configure-aws-credentials"]
     # A session of its own, as long as tools/rollout.py may wait for the slowest strategy.
-    fresh = between[1]["with"]
+    fresh = between[0]["with"]
     assert fresh["aws-region"] == "${{ matrix.region }}"
     assert fresh["role-duration-seconds"] >= 60 * rollout.timeout_minutes(SLOWEST, None)
+
+
+BEFORE_APPLY_MINUTES = 30
+
+
+def test_before_each_regions_apply_a_deployment_still_running_is_waited_for_on_credentials_of_its_own() -> None:
+    regions = deploy_jobs()["regions"]
+    wait, deploy = step_index(regions, "--before-apply"), step_index(regions, "cdktf deploy")
+    assert wait < deploy
+    assert steps(regions)[wait]["run"].splitlines() == [
+        'terraform -chdir="cdktf.out/stacks/$STACK" init -input=false -no-color > /dev/null',  # the state it reads
+        f'python tools/rollout.py "$STACK" --before-apply --timeout-minutes {BEFORE_APPLY_MINUTES}',
+    ]
+    [python] = [i for i, step in enumerate(steps(regions)) if step.get("uses", "").startswith("actions/setup-python@")]
+    assert python < wait
+    # The apply gets a fresh two-hour session: the wait may have used the first.
+    fresh = steps(regions)[deploy - 1]
+    assert fresh["uses"].split("@")[0] == "aws-actions/configure-aws-credentials"
+    assert fresh["with"]["aws-region"] == "${{ matrix.region }}" and fresh["with"]["role-duration-seconds"] == 7200
 
 
 def test_make_verify_in_each_region_runs_on_credentials_of_its_own() -> None:

@@ -2,6 +2,7 @@
 what the deploy workflow runs after each region's apply under a gradual ``deployment_strategy``.
 
     python tools/rollout.py STACK [--outdir cdktf.out] [--poll-seconds 15] [--timeout-minutes N]
+    python tools/rollout.py STACK --before-apply [...]
 
 Reads the stack in the synth that was deployed (``<outdir>/manifest.json``). A stack without a
 ``rollouts`` output (``deployment_strategy`` ``all_at_once``) has nothing to roll out: Terraform
@@ -21,6 +22,13 @@ looks in a row at one are said and tolerated), at most the strategy's shift time
 automatic rollback (``aws deploy stop-deployment --auto-rollback-enabled``); every rollback
 CodeDeploy starts is waited for, and one that does not succeed is said apart (``ROLLBACK FAILED``).
 ``AWS`` names the aws CLI (default ``aws``); each call names the function's region.
+
+``--before-apply`` (the deploy workflow runs it before each region's apply, whatever the strategy):
+only waits for the deployments still running in the groups the *deployed* stack's ``rollouts``
+output names (its state, read before the apply changes it). An apply in the middle of a deployment
+would fight CodeDeploy for the alias, and switching to ``all_at_once`` would delete the group under
+it. Nothing to wait for without that output (never gradual, or not deployed yet); exit 1 when one
+still runs at the timeout, so that the apply waits for the next run.
 
 Exit 0 when every deployment succeeded (or none was needed); 1 when one failed or was stopped
 (CodeDeploy rolled the alias back: an alarm fired, or a step failed), still runs at the timeout
@@ -404,6 +412,25 @@ def timeout_minutes(rollouts: Sequence[Rollout], given: float | None) -> float:
     return max((SHIFT_MINUTES[r.deployment_config] for r in rollouts), default=0) + MARGIN_MINUTES
 
 
+def before_apply(stack: Stack, args: argparse.Namespace, aws: Aws, say: Callable[[str], None]) -> int:
+    """Wait for what the deployed stack's groups still run (read from its state, not the synth)."""
+    outputs = terraform_outputs(stack, terraform_binary())
+    if outputs is None or OUTPUT not in outputs:
+        say(f"{stack.name}: no CodeDeploy group in its state: nothing to wait for before the apply")
+        return 0
+    rollouts = rollouts_of(stack, outputs)
+    code = wait(
+        active(rollouts, aws, say),
+        aws,
+        say,
+        timeout_seconds=timeout_minutes(rollouts, args.timeout_minutes) * 60,
+        poll_seconds=args.poll_seconds,
+    )
+    if code == 0:
+        say(f"{stack.name}: no CodeDeploy deployment runs: the apply may go on")
+    return code
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="tools/rollout.py", description="Roll a regional stack's functions out through CodeDeploy."
@@ -412,6 +439,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--outdir", type=Path, default=Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out"))
     parser.add_argument("--poll-seconds", type=float, default=15.0, help="between two looks at a deployment")
     parser.add_argument("--timeout-minutes", type=float, help="default: the shift's minutes plus 20")
+    parser.add_argument(
+        "--before-apply",
+        action="store_true",
+        help="only wait for the deployments the deployed stack's groups still run (before an apply)",
+    )
     parser.add_argument(
         "--retry-rolled-back",
         action="store_true",
@@ -429,6 +461,8 @@ def main(argv: Sequence[str] = (), *, aws: Aws | None = None) -> int:
 
     try:
         [stack] = synthesized_stacks(args.outdir, [args.stack])
+        if args.before_apply:
+            return before_apply(stack, args, aws or aws_cli(os.environ.get("AWS") or "aws"), say)
         if OUTPUT not in stack.document.get("output", {}):
             say(f"{stack.name}: no gradual deployment_strategy (all_at_once): Terraform moved the aliases")
             return 0
