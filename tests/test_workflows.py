@@ -393,19 +393,30 @@ def test_the_environment_is_verified_whole_once_the_edge_is_deployed(tmp_path: P
     assert steps(job)[init]["env"] == {
         "REGIONS": "${{ needs.prepare.outputs.regions }}",
         "EDGE_STACK": "${{ fromJSON(needs.prepare.outputs.edge).stack }}",
+        "TF_PLUGIN_CACHE_DIR": "${{ runner.temp }}/terraform-plugins",
     }
     regions = json.dumps([{"stack": "app-dev-us-east-1", "region": "us-east-1"}, {"stack": "app-dev-eu-west-1"}])
-    fakes = {"terraform": 'echo "$*" >> "$RUNNER_TEMP/calls"', "make": 'echo "make $*" >> "$RUNNER_TEMP/calls"'}
+    stacks = ("app-dev-us-east-1", "app-dev-eu-west-1", "app-dev-edge")
+    for stack in stacks:
+        (tmp_path / "cdktf.out" / "stacks" / stack).mkdir(parents=True)
+    # terraform init writes a lock file where there is none, and keeps the one it finds.
+    init_fake = 'lock="${1#-chdir=}/.terraform.lock.hcl"\n'
+    init_fake += 'echo "$* (lock: $(cat "$lock" 2> /dev/null || echo none))" >> "$RUNNER_TEMP/calls"\n'
+    init_fake += '[ -f "$lock" ] || echo "${1#-chdir=}" > "$lock"'
+    fakes = {"terraform": init_fake, "make": 'echo "make $*" >> "$RUNNER_TEMP/calls"'}
     script = steps(job)[init]["run"] + "\n" + steps(job)[verify]["run"]
-    result = run_step(script, tmp_path, fakes, REGIONS=regions, EDGE_STACK="app-dev-edge", ENVIRONMENT="dev")
+    cache = str(tmp_path / "plugins")
+    env = {"REGIONS": regions, "EDGE_STACK": "app-dev-edge", "ENVIRONMENT": "dev", "TF_PLUGIN_CACHE_DIR": cache}
+    result = run_step(script, tmp_path, fakes, **env)
     assert result.returncode == 0, result.stderr
+    first = "cdktf.out/stacks/app-dev-us-east-1"
+    # The provider downloaded once: each later init finds the first one's lock file (the cache's key).
     assert (tmp_path / "calls").read_text().splitlines() == [
-        *(
-            f"-chdir=cdktf.out/stacks/{stack} init -input=false -no-color"
-            for stack in ("app-dev-us-east-1", "app-dev-eu-west-1", "app-dev-edge")
-        ),
+        f"-chdir={first} init -input=false -no-color (lock: none)",
+        *(f"-chdir=cdktf.out/stacks/{stack} init -input=false -no-color (lock: {first})" for stack in stacks[1:]),
         "make verify ENV=dev",
     ]
+    assert (tmp_path / "plugins").is_dir()
 
 
 def test_a_failed_environment_stops_the_ones_after_it() -> None:
