@@ -119,6 +119,20 @@ def warnings(configs: Sequence[StackConfig]) -> list[str]:
     return found
 
 
+def hcl_refusal() -> str | None:
+    """Why this run must not synthesize, when ``cdktf synth --hcl`` started it: the CLI sets
+    SYNTH_HCL_OUTPUT for its app (``false`` without the flag) and the CDK then writes cdk.tf instead
+    of cdk.tf.json, which the summary, the tools and the security gate read (and an earlier synth's
+    cdk.tf.json would stay beside it: Terraform would load both). ``1`` is HCL to the stacks too."""
+    value = os.environ.get("SYNTH_HCL_OUTPUT")
+    if value not in ("true", "1"):
+        return None
+    return (
+        f"SYNTH_HCL_OUTPUT={value} (cdktf synth --hcl): this project writes JSON only (its tools and security "
+        "gate read cdk.tf.json); run cdktf synth without --hcl"
+    )
+
+
 def main(argv: Sequence[str] = ()) -> int:
     """Synthesize every configured stack; with ``--check``, only validate the settings (and
     cdktf.json) and say so, before anything slow or anything written."""
@@ -136,6 +150,10 @@ def main(argv: Sequence[str] = ()) -> int:
         engine = current_engine()
     except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    refusal = hcl_refusal()
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
         return 2
     for warning in warnings(configs):
         print(warning, file=sys.stderr)

@@ -107,6 +107,43 @@ def test_bad_input_as_typed_exits_2_with_one_line_and_writes_nothing(tmp_path, c
     refused(result.returncode, result.stdout, result.stderr, message, earlier)
 
 
+def no_cdk(configs, **_):
+    raise AssertionError("the CDK loaded: the run should have been refused before it")
+
+
+@pytest.mark.parametrize("argv", [[], ["--check"]])
+@pytest.mark.parametrize("value", ["true", "1"])
+def test_cdktf_synth_hcl_is_refused_in_one_line_before_anything_is_written(tmp_path, monkeypatch, capsys, argv, value):
+    """`cdktf synth --hcl` sets SYNTH_HCL_OUTPUT=true for the app: the CDK would write cdk.tf, which
+    nothing here reads, beside any earlier cdk.tf.json (Terraform would load both)."""
+    from constructs_lib import app
+
+    earlier = earlier_output(tmp_path)
+    monkeypatch.setenv("SYNTH_HCL_OUTPUT", value)
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("CDKTF_OUTDIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(app, "build_app", no_cdk)
+    assert app.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"error: SYNTH_HCL_OUTPUT={value} (cdktf synth --hcl): this project writes JSON only (its tools and "
+        "security gate read cdk.tf.json); run cdktf synth without --hcl\n"
+    )
+    assert files(earlier) == {"manifest.json": b'{"earlier": true}'}
+
+
+def test_cdktf_synth_without_hcl_is_not_refused(monkeypatch, capsys):
+    """The CLI sets SYNTH_HCL_OUTPUT=false for a plain `cdktf synth`."""
+    from constructs_lib import app
+
+    monkeypatch.setenv("SYNTH_HCL_OUTPUT", "false")
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    assert app.main(["--check"]) == 0
+    assert capsys.readouterr().out.startswith("Settings are valid (settings.json)")
+
+
 def test_main_synthesizes_the_same_bytes_as_the_tests(main_run, default_synth):
     """main() over a cdktf.out an earlier synth left (as typed, in a process of its own:
     tests/slow/test_main_as_typed.py)."""
