@@ -133,6 +133,17 @@ def hcl_refusal() -> str | None:
     )
 
 
+def outdir_refusal(outdir: Path) -> str | None:
+    """Make ``outdir``/stacks, where the CDK writes, before it loads: a path that cannot be a
+    directory (a file on the way, /proc) is one line here, where the CDK's mkdir is a jsii stack trace."""
+    try:
+        (outdir / "stacks").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        named = "CDKTF_OUTDIR: " if os.environ.get("CDKTF_OUTDIR") else "output directory "
+        return f"{named}{outdir} cannot be created ({error.strerror or error})"
+    return None
+
+
 def main(argv: Sequence[str] = ()) -> int:
     """Synthesize every configured stack; with ``--check``, only validate the settings (and
     cdktf.json) and say so, before anything slow or anything written."""
@@ -151,7 +162,8 @@ def main(argv: Sequence[str] = ()) -> int:
     except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    refusal = hcl_refusal()
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    refusal = hcl_refusal() or (None if "--check" in argv else outdir_refusal(outdir))
     if refusal is not None:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
@@ -161,7 +173,6 @@ def main(argv: Sequence[str] = ()) -> int:
         names = ", ".join(c.stack_name for c in configs)
         print(f"Settings are valid ({settings.origin()}): {names} (engine {engine.name})")
         return 0
-    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
     build_app(configs, outdir=str(outdir), cdktf_flags=settings.cdktf_flags).synth()
     # The cdktf CLI (which sets SYNTH_HCL_OUTPUT for its app) removes them itself, from a list it
     # made before the app ran: removing them here too would make it fail.

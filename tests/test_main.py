@@ -144,6 +144,36 @@ def test_cdktf_synth_without_hcl_is_not_refused(monkeypatch, capsys):
     assert capsys.readouterr().out.startswith("Settings are valid (settings.json)")
 
 
+@pytest.mark.parametrize(
+    ("outdir", "line"),
+    [
+        ("afile", "error: CDKTF_OUTDIR: {tmp}/afile cannot be created (Not a directory)"),
+        ("afile/out", "error: CDKTF_OUTDIR: {tmp}/afile/out cannot be created (Not a directory)"),
+        ("/proc/nope", "error: CDKTF_OUTDIR: /proc/nope cannot be created (No such file or directory)"),
+        (None, "error: output directory cdktf.out cannot be created (Not a directory)"),
+    ],
+    ids=["a file", "under a file", "/proc", "the default"],
+)
+def test_an_output_directory_that_cannot_be_created_is_one_line(tmp_path, monkeypatch, capsys, outdir, line):
+    """Before the CDK loads (its own mkdir fails with a jsii stack trace); nothing written. Unset,
+    CDKTF_OUTDIR is cdktf.out, here a file."""
+    from constructs_lib import app
+
+    (tmp_path / "afile").write_text("a file")
+    (tmp_path / "cdktf.out").write_text("a file")
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("SYNTH_HCL_OUTPUT", raising=False)
+    if outdir is None:
+        monkeypatch.delenv("CDKTF_OUTDIR", raising=False)
+    else:
+        monkeypatch.setenv("CDKTF_OUTDIR", outdir if outdir.startswith("/") else str(tmp_path / outdir))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(app, "build_app", no_cdk)
+    assert app.main([]) == 2
+    assert capsys.readouterr() == ("", line.format(tmp=tmp_path) + "\n")
+    assert files(tmp_path) == {"afile": b"a file", "cdktf.out": b"a file"}
+
+
 def test_main_synthesizes_the_same_bytes_as_the_tests(main_run, default_synth):
     """main() over a cdktf.out an earlier synth left (as typed, in a process of its own:
     tests/slow/test_main_as_typed.py)."""
