@@ -144,12 +144,24 @@ def outdir_refusal(outdir: Path) -> str | None:
     return None
 
 
+def say(text: str) -> None:
+    """Print ``text`` to stdout, which a reader may have closed (`main.py | head -1`): then the rest
+    of the output goes to /dev/null, quietly (Python's docs, "Note on SIGPIPE"). Only what main()
+    prints last goes through here, so nothing else is lost."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] = ()) -> int:
     """Synthesize every configured stack; with ``--check``, only validate the settings (and
     cdktf.json) and say so, before anything slow or anything written."""
     started = time.perf_counter()
     if "--version" in argv:
-        print(f"iac-aws-nova {__version__}")
+        say(f"iac-aws-nova {__version__}")
         return 0
     try:
         settings = load_settings(PROJECT_DIR)
@@ -171,12 +183,12 @@ def main(argv: Sequence[str] = ()) -> int:
         print(warning, file=sys.stderr)
     if "--check" in argv:
         names = ", ".join(c.stack_name for c in configs)
-        print(f"Settings are valid ({settings.origin()}): {names} (engine {engine.name})")
+        say(f"Settings are valid ({settings.origin()}): {names} (engine {engine.name})")
         return 0
     build_app(configs, outdir=str(outdir), cdktf_flags=settings.cdktf_flags).synth()
     # The cdktf CLI (which sets SYNTH_HCL_OUTPUT for its app) removes them itself, from a list it
     # made before the app ran: removing them here too would make it fail.
     if "SYNTH_HCL_OUTPUT" not in os.environ:
         remove_stale_stacks(outdir)
-    print(_summary(outdir, configs, settings, engine.name, time.perf_counter() - started))
+    say(_summary(outdir, configs, settings, engine.name, time.perf_counter() - started))
     return 0

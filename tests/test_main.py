@@ -2,7 +2,9 @@
 CDKTF_CONTEXT_JSON: its ``main()`` in this process, and a few refusals as typed (a whole synth as
 typed: tests/slow/test_main_as_typed.py)."""
 
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -172,6 +174,65 @@ def test_an_output_directory_that_cannot_be_created_is_one_line(tmp_path, monkey
     assert app.main([]) == 2
     assert capsys.readouterr() == ("", line.format(tmp=tmp_path) + "\n")
     assert files(tmp_path) == {"afile": b"a file", "cdktf.out": b"a file"}
+
+
+class OneStackApp:
+    """Stands in for the CDK's app in main(): writes what its summary reads, one stack (the
+    environment's edge) with ``resources`` resources."""
+
+    def __init__(self, outdir: str, resources: int) -> None:
+        self.outdir, self.resources = Path(outdir), resources
+
+    def synth(self) -> None:
+        (self.outdir / "manifest.json").write_text(json.dumps({"stacks": {"iac-aws-nova-dev-edge": {}}}))
+        stack = self.outdir / "stacks" / "iac-aws-nova-dev-edge"
+        stack.mkdir(parents=True)
+        document = {"resource": {"aws_route53_record": {f"r{n}": {} for n in range(self.resources)}}}
+        (stack / "cdk.tf.json").write_text(json.dumps(document))
+
+
+def closed_pipe(monkeypatch) -> io.TextIOWrapper:
+    """sys.stdout as `| head -1` leaves it: a pipe whose reader has gone (line-buffered, so each
+    print writes at once, as under PYTHONUNBUFFERED)."""
+    read, write = os.pipe()
+    os.close(read)
+    stream = os.fdopen(write, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", stream)
+    return stream
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--check"], []], ids=["version", "check", "synth"])
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path, monkeypatch, argv):
+    """`main.py | head -1`: no BrokenPipeError out of main(), the exit code it would have had."""
+    from constructs_lib import app
+
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("SYNTH_HCL_OUTPUT", raising=False)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
+    monkeypatch.setattr(app, "build_app", lambda configs, outdir, **_: OneStackApp(outdir, 2))
+    stream = closed_pipe(monkeypatch)
+    try:
+        assert app.main(argv) == 0
+        stream.flush()  # stdout is /dev/null now: what is left goes nowhere, without an error
+    finally:
+        stream.close()
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly_as_typed():
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "--check"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=subprocess_env(PYTHONUNBUFFERED="1"),
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_main_synthesizes_the_same_bytes_as_the_tests(main_run, default_synth):
