@@ -93,7 +93,8 @@ def _summary(outdir: Path, configs: Sequence[StackConfig], settings: Settings, e
     for name in in_order + [n for n in synthesized if n not in in_order]:
         document = json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text())
         resources = sum(len(v) for v in document.get("resource", {}).values())
-        lines.append(f"  {name}: {resources} resources{_what(name, configs)}")
+        noun = "resource" if resources == 1 else "resources"
+        lines.append(f"  {name}: {resources} {noun}{_what(name, configs)}")
     return "\n".join(lines)
 
 

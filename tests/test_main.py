@@ -235,6 +235,20 @@ def test_a_reader_that_goes_away_ends_the_output_quietly_as_typed():
     assert (result.returncode, result.stderr) == (0, "")
 
 
+@pytest.mark.parametrize(("resources", "said"), [(1, "1 resource"), (2, "2 resources"), (0, "0 resources")])
+def test_the_summary_counts_one_resource_in_the_singular(tmp_path, monkeypatch, capsys, resources, said):
+    from constructs_lib import app
+
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("SYNTH_HCL_OUTPUT", raising=False)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
+    monkeypatch.setattr(app, "build_app", lambda configs, outdir, **_: OneStackApp(outdir, resources))
+    assert app.main([]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"  iac-aws-nova-dev-edge: {said} (regions us-east-1, us-west-2)"
+    ]
+
+
 def test_main_synthesizes_the_same_bytes_as_the_tests(main_run, default_synth):
     """main() over a cdktf.out an earlier synth left (as typed, in a process of its own:
     tests/slow/test_main_as_typed.py)."""
