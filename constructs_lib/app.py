@@ -93,7 +93,8 @@ def _summary(outdir: Path, configs: Sequence[StackConfig], settings: Settings, e
     for name in in_order + [n for n in synthesized if n not in in_order]:
         document = json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text())
         resources = sum(len(v) for v in document.get("resource", {}).values())
-        lines.append(f"  {name}: {resources} resources{_what(name, configs)}")
+        noun = "resource" if resources == 1 else "resources"
+        lines.append(f"  {name}: {resources} {noun}{_what(name, configs)}")
     return "\n".join(lines)
 
 
@@ -119,12 +120,49 @@ def warnings(configs: Sequence[StackConfig]) -> list[str]:
     return found
 
 
+def hcl_refusal() -> str | None:
+    """Why this run must not synthesize, when ``cdktf synth --hcl`` started it: the CLI sets
+    SYNTH_HCL_OUTPUT for its app (``false`` without the flag) and the CDK then writes cdk.tf instead
+    of cdk.tf.json, which the summary, the tools and the security gate read (and an earlier synth's
+    cdk.tf.json would stay beside it: Terraform would load both). ``1`` is HCL to the stacks too."""
+    value = os.environ.get("SYNTH_HCL_OUTPUT")
+    if value not in ("true", "1"):
+        return None
+    return (
+        f"SYNTH_HCL_OUTPUT={value} (cdktf synth --hcl): this project writes JSON only (its tools and security "
+        "gate read cdk.tf.json); run cdktf synth without --hcl"
+    )
+
+
+def outdir_refusal(outdir: Path) -> str | None:
+    """Make ``outdir``/stacks, where the CDK writes, before it loads: a path that cannot be a
+    directory (a file on the way, /proc) is one line here, where the CDK's mkdir is a jsii stack trace."""
+    try:
+        (outdir / "stacks").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        named = "CDKTF_OUTDIR: " if os.environ.get("CDKTF_OUTDIR") else "output directory "
+        return f"{named}{outdir} cannot be created ({error.strerror or error})"
+    return None
+
+
+def say(text: str) -> None:
+    """Print ``text`` to stdout, which a reader may have closed (`main.py | head -1`): then the rest
+    of the output goes to /dev/null, quietly (Python's docs, "Note on SIGPIPE"). Only what main()
+    prints last goes through here, so nothing else is lost."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] = ()) -> int:
     """Synthesize every configured stack; with ``--check``, only validate the settings (and
     cdktf.json) and say so, before anything slow or anything written."""
     started = time.perf_counter()
     if "--version" in argv:
-        print(f"iac-aws-nova {__version__}")
+        say(f"iac-aws-nova {__version__}")
         return 0
     try:
         settings = load_settings(PROJECT_DIR)
@@ -137,17 +175,21 @@ def main(argv: Sequence[str] = ()) -> int:
     except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    refusal = hcl_refusal() or (None if "--check" in argv else outdir_refusal(outdir))
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     for warning in warnings(configs):
         print(warning, file=sys.stderr)
     if "--check" in argv:
         names = ", ".join(c.stack_name for c in configs)
-        print(f"Settings are valid ({settings.origin()}): {names} (engine {engine.name})")
+        say(f"Settings are valid ({settings.origin()}): {names} (engine {engine.name})")
         return 0
-    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
     build_app(configs, outdir=str(outdir), cdktf_flags=settings.cdktf_flags).synth()
     # The cdktf CLI (which sets SYNTH_HCL_OUTPUT for its app) removes them itself, from a list it
     # made before the app ran: removing them here too would make it fail.
     if "SYNTH_HCL_OUTPUT" not in os.environ:
         remove_stale_stacks(outdir)
-    print(_summary(outdir, configs, settings, engine.name, time.perf_counter() - started))
+    say(_summary(outdir, configs, settings, engine.name, time.perf_counter() - started))
     return 0

@@ -2,7 +2,9 @@
 CDKTF_CONTEXT_JSON: its ``main()`` in this process, and a few refusals as typed (a whole synth as
 typed: tests/slow/test_main_as_typed.py)."""
 
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,6 +107,146 @@ def test_bad_input_as_typed_exits_2_with_one_line_and_writes_nothing(tmp_path, c
     earlier = earlier_output(tmp_path)
     result = run_main(tmp_path, context)
     refused(result.returncode, result.stdout, result.stderr, message, earlier)
+
+
+def no_cdk(configs, **_):
+    raise AssertionError("the CDK loaded: the run should have been refused before it")
+
+
+@pytest.mark.parametrize("argv", [[], ["--check"]])
+@pytest.mark.parametrize("value", ["true", "1"])
+def test_cdktf_synth_hcl_is_refused_in_one_line_before_anything_is_written(tmp_path, monkeypatch, capsys, argv, value):
+    """`cdktf synth --hcl` sets SYNTH_HCL_OUTPUT=true for the app: the CDK would write cdk.tf, which
+    nothing here reads, beside any earlier cdk.tf.json (Terraform would load both)."""
+    from constructs_lib import app
+
+    earlier = earlier_output(tmp_path)
+    monkeypatch.setenv("SYNTH_HCL_OUTPUT", value)
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("CDKTF_OUTDIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(app, "build_app", no_cdk)
+    assert app.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"error: SYNTH_HCL_OUTPUT={value} (cdktf synth --hcl): this project writes JSON only (its tools and "
+        "security gate read cdk.tf.json); run cdktf synth without --hcl\n"
+    )
+    assert files(earlier) == {"manifest.json": b'{"earlier": true}'}
+
+
+def test_cdktf_synth_without_hcl_is_not_refused(monkeypatch, capsys):
+    """The CLI sets SYNTH_HCL_OUTPUT=false for a plain `cdktf synth`."""
+    from constructs_lib import app
+
+    monkeypatch.setenv("SYNTH_HCL_OUTPUT", "false")
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    assert app.main(["--check"]) == 0
+    assert capsys.readouterr().out.startswith("Settings are valid (settings.json)")
+
+
+@pytest.mark.parametrize(
+    ("outdir", "line"),
+    [
+        ("afile", "error: CDKTF_OUTDIR: {tmp}/afile cannot be created (Not a directory)"),
+        ("afile/out", "error: CDKTF_OUTDIR: {tmp}/afile/out cannot be created (Not a directory)"),
+        ("/proc/nope", "error: CDKTF_OUTDIR: /proc/nope cannot be created (No such file or directory)"),
+        (None, "error: output directory cdktf.out cannot be created (Not a directory)"),
+    ],
+    ids=["a file", "under a file", "/proc", "the default"],
+)
+def test_an_output_directory_that_cannot_be_created_is_one_line(tmp_path, monkeypatch, capsys, outdir, line):
+    """Before the CDK loads (its own mkdir fails with a jsii stack trace); nothing written. Unset,
+    CDKTF_OUTDIR is cdktf.out, here a file."""
+    from constructs_lib import app
+
+    (tmp_path / "afile").write_text("a file")
+    (tmp_path / "cdktf.out").write_text("a file")
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("SYNTH_HCL_OUTPUT", raising=False)
+    if outdir is None:
+        monkeypatch.delenv("CDKTF_OUTDIR", raising=False)
+    else:
+        monkeypatch.setenv("CDKTF_OUTDIR", outdir if outdir.startswith("/") else str(tmp_path / outdir))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(app, "build_app", no_cdk)
+    assert app.main([]) == 2
+    assert capsys.readouterr() == ("", line.format(tmp=tmp_path) + "\n")
+    assert files(tmp_path) == {"afile": b"a file", "cdktf.out": b"a file"}
+
+
+class OneStackApp:
+    """Stands in for the CDK's app in main(): writes what its summary reads, one stack (the
+    environment's edge) with ``resources`` resources."""
+
+    def __init__(self, outdir: str, resources: int) -> None:
+        self.outdir, self.resources = Path(outdir), resources
+
+    def synth(self) -> None:
+        (self.outdir / "manifest.json").write_text(json.dumps({"stacks": {"iac-aws-nova-dev-edge": {}}}))
+        stack = self.outdir / "stacks" / "iac-aws-nova-dev-edge"
+        stack.mkdir(parents=True)
+        document = {"resource": {"aws_route53_record": {f"r{n}": {} for n in range(self.resources)}}}
+        (stack / "cdk.tf.json").write_text(json.dumps(document))
+
+
+def closed_pipe(monkeypatch) -> io.TextIOWrapper:
+    """sys.stdout as `| head -1` leaves it: a pipe whose reader has gone (line-buffered, so each
+    print writes at once, as under PYTHONUNBUFFERED)."""
+    read, write = os.pipe()
+    os.close(read)
+    stream = os.fdopen(write, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", stream)
+    return stream
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--check"], []], ids=["version", "check", "synth"])
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path, monkeypatch, argv):
+    """`main.py | head -1`: no BrokenPipeError out of main(), the exit code it would have had."""
+    from constructs_lib import app
+
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("SYNTH_HCL_OUTPUT", raising=False)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
+    monkeypatch.setattr(app, "build_app", lambda configs, outdir, **_: OneStackApp(outdir, 2))
+    stream = closed_pipe(monkeypatch)
+    try:
+        assert app.main(argv) == 0
+        stream.flush()  # stdout is /dev/null now: what is left goes nowhere, without an error
+    finally:
+        stream.close()
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly_as_typed():
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "--check"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=subprocess_env(PYTHONUNBUFFERED="1"),
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(("resources", "said"), [(1, "1 resource"), (2, "2 resources"), (0, "0 resources")])
+def test_the_summary_counts_one_resource_in_the_singular(tmp_path, monkeypatch, capsys, resources, said):
+    from constructs_lib import app
+
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("SYNTH_HCL_OUTPUT", raising=False)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
+    monkeypatch.setattr(app, "build_app", lambda configs, outdir, **_: OneStackApp(outdir, resources))
+    assert app.main([]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"  iac-aws-nova-dev-edge: {said} (regions us-east-1, us-west-2)"
+    ]
 
 
 def test_main_synthesizes_the_same_bytes_as_the_tests(main_run, default_synth):
