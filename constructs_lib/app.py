@@ -175,7 +175,7 @@ def main(argv: Sequence[str] = ()) -> int:
     except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out")  # empty: unset, as tools/outputs.py reads it
     refusal = hcl_refusal() or (None if "--check" in argv else outdir_refusal(outdir))
     if refusal is not None:
         print(f"error: {refusal}", file=sys.stderr)

@@ -330,3 +330,18 @@ def test_main_reports_its_version():
     from constructs_lib import __version__
 
     assert (result.returncode, result.stdout) == (0, f"iac-aws-nova {__version__}\n")
+
+
+def test_an_empty_output_directory_setting_means_the_default(tmp_path, monkeypatch, capsys):
+    """CDKTF_OUTDIR="" (an export with nothing after it) is cdktf.out, as the tools read it, not the
+    current directory."""
+    from constructs_lib import app
+
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    monkeypatch.delenv("SYNTH_HCL_OUTPUT", raising=False)
+    monkeypatch.setenv("CDKTF_OUTDIR", "")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(app, "build_app", lambda configs, outdir, **_: OneStackApp(outdir, 1))
+    assert app.main([]) == 0
+    assert (tmp_path / "cdktf.out" / "stacks" / "iac-aws-nova-dev-edge" / "cdk.tf.json").is_file()
+    assert " into cdktf.out " in capsys.readouterr().out.splitlines()[0]
