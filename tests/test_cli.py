@@ -142,6 +142,35 @@ def test_npx_cdktf_says_a_broken_cdktf_json_in_one_line_before_the_cli_starts(tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.json"]  # nothing written
 
 
+def test_every_npm_script_that_runs_cdktf_goes_through_the_checking_wrapper():
+    """`npm run synth` ran the bare CLI (its cdktf.json error is a Node stack trace), not tools/cdktf.js."""
+    scripts = json.loads((ROOT / "package.json").read_text())["scripts"]
+    cdktf = {name: command for name, command in scripts.items() if "cdktf" in command}
+    assert set(cdktf) >= {"synth", "diff", "deploy"}
+    assert {name: command.split()[:2] for name, command in cdktf.items()} == {
+        name: ["node", "tools/cdktf.js"] for name in cdktf
+    }
+
+
+def test_npm_run_synth_says_a_broken_cdktf_json_in_one_line(tmp_path):
+    import shutil
+    import subprocess
+
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is not installed: the project needs Node 20 (README)")
+    shutil.copy2(ROOT / "package.json", tmp_path / "package.json")
+    (tmp_path / "tools").mkdir()
+    shutil.copy2(ROOT / "tools" / "cdktf.js", tmp_path / "tools" / "cdktf.js")
+    (tmp_path / "cdktf.json").write_text('{\n  "language": "python",\n}\n')
+    result = subprocess.run([npm, "run", "--silent", "synth"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: invalid configuration: cdktf.json: line 3, column 1: Expected double-quoted property name; "
+        "remove the trailing comma (not valid JSON)\n"
+    )
+
+
 def test_npx_cdktf_resolves_to_the_checking_wrapper():
     """npm runs a project's own bin for `npx <name>` in it (npm 7 and later)."""
     package = json.loads((ROOT / "package.json").read_text())
