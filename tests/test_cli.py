@@ -142,6 +142,77 @@ def test_npx_cdktf_says_a_broken_cdktf_json_in_one_line_before_the_cli_starts(tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.json"]  # nothing written
 
 
+def environment_given_to_the_cli(tmp_path: Path, **variables: str) -> dict[str, str]:
+    """CHECKPOINT_DISABLE and TF_CLI_CONFIG_FILE as tools/cdktf.js passes them to the CLI, given
+    ``variables`` (neither set unless named): run from a copy whose cdktf-cli prints them."""
+    import shutil
+    import subprocess
+
+    (tmp_path / "tools").mkdir(parents=True)
+    shutil.copy2(ROOT / "tools" / "cdktf.js", tmp_path / "tools" / "cdktf.js")
+    fake = tmp_path / "node_modules" / "cdktf-cli" / "bundle" / "bin" / "cdktf.js"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(
+        "const names = ['CHECKPOINT_DISABLE', 'TF_CLI_CONFIG_FILE'];\n"
+        "console.log(JSON.stringify(Object.fromEntries(names.filter((n) => n in process.env)"
+        ".map((n) => [n, process.env[n]]))));\n"
+    )
+    env = {k: v for k, v in subprocess_env().items() if k not in ("CHECKPOINT_DISABLE", "TF_CLI_CONFIG_FILE")}
+    result = subprocess.run(
+        ["node", str(tmp_path / "tools" / "cdktf.js"), "synth"],
+        cwd=tmp_path,
+        env={**env, **variables},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    return json.loads(result.stdout)
+
+
+def test_npx_cdktf_turns_off_the_update_check_unless_the_user_set_it(tmp_path):
+    """Offline, the check printed `[ERROR] getaddrinfo ENOTFOUND checkpoint-api.hashicorp.com` on every run."""
+    assert environment_given_to_the_cli(tmp_path / "unset") == {"CHECKPOINT_DISABLE": "1"}
+    assert environment_given_to_the_cli(tmp_path / "set", CHECKPOINT_DISABLE="") == {"CHECKPOINT_DISABLE": ""}
+
+
+def test_npx_cdktf_replaces_a_missing_terraform_cli_configuration_as_make_does(tmp_path):
+    (tmp_path / "terraformrc").write_text("")
+    given = environment_given_to_the_cli(tmp_path / "missing", TF_CLI_CONFIG_FILE=str(tmp_path / "nothing"))
+    assert given["TF_CLI_CONFIG_FILE"] == "/dev/null"
+    given = environment_given_to_the_cli(tmp_path / "there", TF_CLI_CONFIG_FILE=str(tmp_path / "terraformrc"))
+    assert given["TF_CLI_CONFIG_FILE"] == str(tmp_path / "terraformrc")
+
+
+def test_every_npm_script_that_runs_cdktf_goes_through_the_checking_wrapper():
+    """`npm run synth` ran the bare CLI (its cdktf.json error is a Node stack trace), not tools/cdktf.js."""
+    scripts = json.loads((ROOT / "package.json").read_text())["scripts"]
+    cdktf = {name: command for name, command in scripts.items() if "cdktf" in command}
+    assert set(cdktf) >= {"synth", "diff", "deploy"}
+    assert {name: command.split()[:2] for name, command in cdktf.items()} == {
+        name: ["node", "tools/cdktf.js"] for name in cdktf
+    }
+
+
+def test_npm_run_synth_says_a_broken_cdktf_json_in_one_line(tmp_path):
+    import shutil
+    import subprocess
+
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is not installed: the project needs Node 20 (README)")
+    shutil.copy2(ROOT / "package.json", tmp_path / "package.json")
+    (tmp_path / "tools").mkdir()
+    shutil.copy2(ROOT / "tools" / "cdktf.js", tmp_path / "tools" / "cdktf.js")
+    (tmp_path / "cdktf.json").write_text('{\n  "language": "python",\n}\n')
+    result = subprocess.run([npm, "run", "--silent", "synth"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: invalid configuration: cdktf.json: line 3, column 1: Expected double-quoted property name; "
+        "remove the trailing comma (not valid JSON)\n"
+    )
+
+
 def test_npx_cdktf_resolves_to_the_checking_wrapper():
     """npm runs a project's own bin for `npx <name>` in it (npm 7 and later)."""
     package = json.loads((ROOT / "package.json").read_text())

@@ -12,7 +12,7 @@ from conftest import ROOT, engine_name, subprocess_env
 from constructs_lib.cdk import engine
 
 
-def test_the_engine_is_chosen_by_iac_engine_or_by_what_is_installed(monkeypatch):
+def test_the_engine_is_chosen_by_iac_engine_or_by_what_is_installed(monkeypatch, tmp_path):
     monkeypatch.setattr(engine, "_chosen", None)
     monkeypatch.setenv("IAC_ENGINE", "terraform-cdk")
     with pytest.raises(engine.EngineError, match=r"^IAC_ENGINE: 'terraform-cdk' is not an engine \(cdktf, cdktn\)$"):
@@ -24,10 +24,35 @@ def test_the_engine_is_chosen_by_iac_engine_or_by_what_is_installed(monkeypatch)
     monkeypatch.setattr(engine, "_chosen", None)
     monkeypatch.setattr(engine, "_installed", lambda e: e.name == mine)
     monkeypatch.setenv("IAC_ENGINE", other)
+    monkeypatch.setattr(engine, "PROJECT_DIR", tmp_path)  # no environment of either engine there
     with pytest.raises(
         engine.EngineError, match=rf"^IAC_ENGINE: {other} is not installed in .* \(make install ENGINE={other}"
     ):
         engine.current()
+
+
+@pytest.mark.parametrize(
+    ("asked", "environment", "title"),
+    [("cdktn", ".venv-cdktn", "CDK Terrain"), ("cdktf", ".venv", "CDK for Terraform")],
+)
+def test_an_engine_whose_environment_exists_says_to_run_that_environment(
+    monkeypatch, tmp_path, asked, environment, title
+):
+    """`export IAC_ENGINE=cdktn` then `npx cdktf synth` said to run make install ENGINE=cdktn, which
+    had nothing to do: the message names the environment that has the engine, and how to run it."""
+    (tmp_path / environment / "bin").mkdir(parents=True)
+    (tmp_path / environment / "bin" / "python").touch()
+    monkeypatch.setattr(engine, "PROJECT_DIR", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine, "_chosen", None)
+    monkeypatch.setattr(engine, "_installed", lambda e: e.name != asked)
+    monkeypatch.setenv("IAC_ENGINE", asked)
+    with pytest.raises(engine.EngineError) as raised:
+        engine.current()
+    assert str(raised.value) == (
+        f"IAC_ENGINE: {asked} is not installed in {sys.prefix}; {title}'s environment is {environment}: "
+        f"run make synth ENGINE={asked}, or {environment}/bin/python main.py, or unset IAC_ENGINE"
+    )
 
 
 def test_a_wrong_engine_is_one_line_before_anything_is_written(tmp_path):
@@ -43,11 +68,17 @@ def test_a_wrong_engine_is_one_line_before_anything_is_written(tmp_path):
         text=True,
         timeout=120,
     )
+    environment = ROOT / {"cdktf": ".venv", "cdktn": ".venv-cdktn"}[other]
+    if (environment / "bin" / "python").exists():  # run from elsewhere: the path in full
+        title = {"cdktf": "CDK for Terraform", "cdktn": "CDK Terrain"}[other]
+        advice = (
+            f"; {title}'s environment is {environment}: run make synth ENGINE={other}, or "
+            f"{environment}/bin/python main.py, or unset IAC_ENGINE"
+        )
+    else:
+        advice = f" (make install ENGINE={other} creates its environment)"
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        f"error: IAC_ENGINE: {other} is not installed in {sys.prefix} (make install ENGINE={other} creates its "
-        "environment)"
-    ]
+    assert result.stderr.splitlines() == [f"error: IAC_ENGINE: {other} is not installed in {sys.prefix}{advice}"]
     assert not (tmp_path / "cdktf.out").exists()
 
 

@@ -175,10 +175,19 @@ OUTPUT_CASES = {
         "error: output api_keys is sensitive: add --show-sensitive (make outputs ... SHOW_SENSITIVE=1)\n",
     ),
     "unknown": (
+        ["--output", "api_ulrs"],
+        2,
+        "",
+        "error: no output 'api_ulrs'; the environment's outputs: api_key_secret_name, api_keys, api_urls, "
+        "dashboard_name, lambda_arns, table_name\n",
+    ),
+    # The one address exists only with a custom domain: the docs' example asked for it on the default.
+    "api_url without a domain": (
         ["--output", "api_url"],
         2,
         "",
-        "error: no output 'api_url'; the environment's outputs: api_key_secret_name, api_keys, api_urls, "
+        "error: no output 'api_url' (only with a custom domain, domain_name, which dev has not; each region's "
+        "address is in api_urls); the environment's outputs: api_key_secret_name, api_keys, api_urls, "
         "dashboard_name, lambda_arns, table_name\n",
     ),
 }

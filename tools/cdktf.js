@@ -62,13 +62,27 @@ function problem(file) {
   }
 }
 
+/** The CLI's environment: as make sets it (Makefile). No update check against HashiCorp unless the
+ * user set CHECKPOINT_DISABLE (offline, every run printed getaddrinfo ENOTFOUND
+ * checkpoint-api.hashicorp.com, even on success); a TF_CLI_CONFIG_FILE naming a missing file (every
+ * terraform command warns about it) is replaced by an empty configuration. */
+function cliEnvironment(env) {
+  const result = { ...env };
+  if (result.CHECKPOINT_DISABLE === undefined) result.CHECKPOINT_DISABLE = "1";
+  if (result.TF_CLI_CONFIG_FILE && !fs.existsSync(result.TF_CLI_CONFIG_FILE)) result.TF_CLI_CONFIG_FILE = "/dev/null";
+  return result;
+}
+
 const found = problem(path.join(process.cwd(), "cdktf.json"));
 if (found) {
   process.stderr.write(found + "\n");
   process.exit(2);
 }
 const cli = require.resolve("cdktf-cli/bundle/bin/cdktf.js", { paths: [path.join(__dirname, "..")] });
-const child = spawn(process.execPath, [...process.execArgv, cli, ...process.argv.slice(2)], { stdio: "inherit" });
+const child = spawn(process.execPath, [...process.execArgv, cli, ...process.argv.slice(2)], {
+  stdio: "inherit",
+  env: cliEnvironment(process.env),
+});
 // Ctrl-C reaches the CLI from the terminal (one process group): wait for it to finish cleanly. A
 // signal sent to this process alone is passed on.
 process.on("SIGINT", () => {});

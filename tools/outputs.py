@@ -302,20 +302,32 @@ def render(merged: Outputs, regions: Sequence[str], *, show_sensitive: bool) -> 
     }
 
 
+def _missing_hint(name: str, config: StackConfig, withheld: Sequence[str]) -> str:
+    """Why an asked output may be missing: withheld from an outputs file, or (``api_url``, the one
+    address) an environment without a custom domain."""
+    if name in withheld:
+        return " (cdktf deploy writes it only with --outputs-file-include-sensitive-outputs)"
+    if name == "api_url" and config.domain_name is None:
+        return (
+            f" (only with a custom domain, domain_name, which {config.environment} has not; "
+            "each region's address is in api_urls)"
+        )
+    return ""
+
+
 def one_output(
-    merged: Outputs, name: str, regions: Sequence[str], *, show_sensitive: bool, withheld: Sequence[str]
+    merged: Outputs, name: str, config: StackConfig, *, show_sensitive: bool, withheld: Sequence[str]
 ) -> str:
     """``--output NAME``: a string as it is (for ``$(...)``), anything else as JSON."""
     if name not in merged:
         known = ", ".join(sorted(merged)) or "none (nothing is deployed)"
-        hint = (
-            " (cdktf deploy writes it only with --outputs-file-include-sensitive-outputs)" if name in withheld else ""
+        raise ToolError(
+            f"no output {name!r}{_missing_hint(name, config, withheld)}; the environment's outputs: {known}"
         )
-        raise ToolError(f"no output {name!r}{hint}; the environment's outputs: {known}")
     if merged[name].sensitive and not show_sensitive:
         # A script would take the placeholder for the value: refuse instead.
         raise ToolError(f"output {name} is sensitive: add --show-sensitive (make outputs ... SHOW_SENSITIVE=1)")
-    value = _ordered(merged[name].value, regions)
+    value = _ordered(merged[name].value, config.regions)
     return value if isinstance(value, str) else json.dumps(value, indent=2)
 
 
@@ -386,9 +398,7 @@ def main(argv: Sequence[str] = ()) -> int:
         found, withheld = gather(config, args)
         merged = merge(found)
         if args.output is not None:
-            text = one_output(
-                merged, args.output, config.regions, show_sensitive=args.show_sensitive, withheld=withheld
-            )
+            text = one_output(merged, args.output, config, show_sensitive=args.show_sensitive, withheld=withheld)
         else:
             text = json.dumps(render(merged, config.regions, show_sensitive=args.show_sensitive), indent=2)
     except ToolError as error:

@@ -21,6 +21,7 @@ import importlib.machinery
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -30,16 +31,21 @@ SWITCH = "IAC_ENGINE"
 @dataclass(frozen=True)
 class Engine:
     """name: what IAC_ENGINE and ``make ENGINE=`` say; core and bindings: its Python packages;
-    lazy_bindings: its Python bindings import their submodules on first use already."""
+    lazy_bindings: its Python bindings import their submodules on first use already; title: its
+    name in prose; environment: its virtual environment in the project (the Makefile's VENV)."""
 
     name: str
     core: str
     bindings: str
     lazy_bindings: bool
+    title: str
+    environment: str
 
 
-CDKTF = Engine("cdktf", "cdktf", "cdktf_cdktf_provider_aws", False)
-CDKTN = Engine("cdktn", "cdktn", "cdktn_provider_aws", True)
+CDKTF = Engine("cdktf", "cdktf", "cdktf_cdktf_provider_aws", False, "CDK for Terraform", ".venv")
+CDKTN = Engine("cdktn", "cdktn", "cdktn_provider_aws", True, "CDK Terrain", ".venv-cdktn")
+# The project's directory, where make creates each engine's environment.
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENGINES = {engine.name: engine for engine in (CDKTF, CDKTN)}
 
 
@@ -73,15 +79,26 @@ def _choose() -> Engine:
             raise EngineError(f"{SWITCH}: {asked!r} is not an engine ({', '.join(ENGINES)})")
         engine = ENGINES[asked]
         if not _installed(engine):
-            raise EngineError(
-                f"{SWITCH}: {asked} is not installed in {sys.prefix} (make install ENGINE={asked} "
-                f"creates its environment)"
-            )
+            raise EngineError(_not_installed(engine))
         return engine
     for engine in ENGINES.values():
         if _installed(engine):
             return engine
     raise EngineError(f"neither cdktf nor cdktn is installed in {sys.prefix}: run make install")
+
+
+def _not_installed(engine: Engine) -> str:
+    """Why the engine IAC_ENGINE names cannot run here, and what to run instead: its environment's
+    Python when make has created it already (``make install`` would have nothing to do)."""
+    problem = f"{SWITCH}: {engine.name} is not installed in {sys.prefix}"
+    environment = PROJECT_DIR / engine.environment
+    if not (environment / "bin" / "python").exists():
+        return f"{problem} (make install ENGINE={engine.name} creates its environment)"
+    shown = os.path.relpath(environment) if environment.is_relative_to(Path.cwd()) else str(environment)
+    return (
+        f"{problem}; {engine.title}'s environment is {shown}: run make synth ENGINE={engine.name}, "
+        f"or {shown}/bin/python main.py, or unset {SWITCH}"
+    )
 
 
 def activate() -> Engine:
