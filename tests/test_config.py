@@ -465,6 +465,44 @@ def test_a_broken_override_is_one_line_with_line_and_column(tmp_path):
         load_settings(project(tmp_path, None), environ={"CDKTF_CONTEXT_JSON": "{regions:"})
 
 
+def test_a_key_set_twice_in_settings_json_is_refused_with_both_places(tmp_path):
+    """json.loads keeps the last silently: the first value would look set and count for nothing."""
+    project(tmp_path, '{\n  "regions": ["us-east-1"],\n  "regions": ["eu-west-1"]\n}')
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path, environ={})
+    assert str(info.value) == (
+        'settings.json: line 3, column 3: "regions" is set a second time in the same object '
+        "(first at line 2, column 3); only the last would count: remove one"
+    )
+
+
+def test_a_key_set_twice_in_a_nested_object_is_refused(tmp_path):
+    project(tmp_path, '{"environments": {"prod": {"lambda_memory_mb": 256, "lambda_memory_mb": 512}}}')
+    with pytest.raises(ConfigError, match=r'^settings.json: line 1, column 53: "lambda_memory_mb" is set a second'):
+        load_settings(tmp_path, environ={})
+
+
+def test_a_key_set_twice_in_the_override_is_refused(tmp_path):
+    override = '{"regions": ["us-east-1"], "regions": ["eu-west-1"]}'
+    with pytest.raises(ConfigError) as info:
+        load_settings(project(tmp_path, None), environ={"CDKTF_CONTEXT_JSON": override})
+    assert str(info.value) == (
+        'CDKTF_CONTEXT_JSON: line 1, column 28: "regions" is set a second time in the same object '
+        "(first at line 1, column 2); only the last would count: remove one"
+    )
+
+
+def test_the_same_key_in_different_objects_is_no_duplicate(tmp_path):
+    text = '{"regions": ["eu-west-1"], "environments": {"dev": {"regions": ["eu-west-1"]}, "prod": {}}}'
+    assert load_settings(project(tmp_path, text), environ={}).context == json.loads(text)
+
+
+def test_an_environment_listed_twice_is_refused_like_a_region_listed_twice():
+    with pytest.raises(ConfigError) as info:
+        configs_from_context({"environments": ["dev", "prod", "dev"]})
+    assert str(info.value) == 'environments: ["dev", "prod", "dev"] lists dev more than once'
+
+
 def test_a_broken_cdktf_json_is_one_line_with_line_and_column(tmp_path):
     with pytest.raises(ConfigError, match=r"^cdktf.json: line 1, column 8: Expecting ':' delimiter"):
         load_settings(project(tmp_path, None, cdktf='{"app" "python main.py"}'), environ={})

@@ -15,6 +15,10 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+# The pure Python JSON parser's parts (not in typeshed): a parse_object of our own needs them.
+from json.decoder import JSONObject, scanstring  # type: ignore[attr-defined]
+from json.scanner import py_make_scanner  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +130,9 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
         except ConfigError as error:
             raise located(error, "", {}) from None
     if isinstance(environments, list) and environments and all(isinstance(e, str) for e in environments):
+        duplicates = sorted({e for e in environments if environments.count(e) > 1})
+        if duplicates:
+            raise located(_fail("environments", environments, f"lists {', '.join(duplicates)} more than once"), "", {})
         environments = {name: {} for name in environments}
     if not isinstance(environments, Mapping) or not environments:
         raise located(
@@ -195,9 +202,68 @@ def _json_file(path: Path) -> Any:
     return _json_text(text, path.name)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, first: int, second: int) -> None:
+        super().__init__(key)
+        self.key, self.first, self.second = key, first, second
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\n\r":
+        pos += 1
+    return pos
+
+
+def _members(text: str, start: int, scan_once: Any) -> list[tuple[str, int]]:
+    """Each key of the (valid) JSON object at ``text[start]``, with where it starts."""
+    members = []
+    pos = _skip_space(text, start + 1)
+    while text[pos] == '"':
+        key, end = scanstring(text, pos + 1)
+        members.append((key, pos))
+        _, end = scan_once(text, _skip_space(text, _skip_space(text, end) + 1))  # past the colon
+        after = _skip_space(text, end)
+        if text[after] != ",":
+            break
+        pos = _skip_space(text, after + 1)
+    return members
+
+
+class _StrictDecoder(json.JSONDecoder):
+    """Python's JSON parsing, but a key set twice in one object is an error (json.loads keeps the
+    last silently). Pure Python scanner: the C one takes no parse_object; settings files are small."""
+
+    def __init__(self) -> None:
+        super().__init__(object_pairs_hook=list)
+        self.parse_object = self._object
+        self.scan_once = py_make_scanner(self)
+
+    def _object(self, s_and_end: tuple[str, int], *args: Any) -> tuple[dict[str, Any], int]:
+        pairs, end = JSONObject(s_and_end, *args)
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            text, start = s_and_end
+            seen: dict[str, int] = {}
+            for key, position in _members(text, start - 1, self.scan_once):
+                if key in seen:
+                    raise _DuplicateKey(key, seen[key], position)
+                seen[key] = position
+        return dict(pairs), end
+
+
+def _line_column(text: str, pos: int) -> str:
+    return f"line {text.count(chr(10), 0, pos) + 1}, column {pos - text.rfind(chr(10), 0, pos)}"
+
+
 def _json_text(text: str, name: str) -> Any:
     try:
-        return json.loads(text)
+        return _StrictDecoder().decode(text)
+    except _DuplicateKey as error:
+        raise ConfigError(
+            name,
+            f"{_line_column(text, error.second)}: {as_json(error.key)} is set a second time in the same object "
+            f"(first at {_line_column(text, error.first)}); only the last would count: remove one",
+        ) from None
     except json.JSONDecodeError as error:
         before = text[: error.pos].rstrip()
         hint = "; remove the trailing comma" if before.endswith(",") and error.msg.startswith("Expecting") else ""
