@@ -439,6 +439,13 @@ def test_cdktf_context_json_overrides_key_by_key_and_says_which(tmp_path):
     assert settings.origin() == "settings.json, with CDKTF_CONTEXT_JSON setting regions"
 
 
+def test_without_settings_json_the_origin_says_built_in_defaults(tmp_path):
+    project(tmp_path, None)
+    assert load_settings(tmp_path, environ={}).origin() == "built-in defaults, no settings.json"
+    overridden = load_settings(tmp_path, environ={"CDKTF_CONTEXT_JSON": '{"regions": ["eu-west-1"]}'})
+    assert overridden.origin() == "built-in defaults, no settings.json, with CDKTF_CONTEXT_JSON setting regions"
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

@@ -177,20 +177,23 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
 @dataclass(frozen=True)
 class Settings:
     """What the app is configured with: ``context`` (settings.json, overridden key by key by
-    CDKTF_CONTEXT_JSON), cdktf's own flags for the CDK, and the keys the override changed."""
+    CDKTF_CONTEXT_JSON), cdktf's own flags for the CDK, the keys the override changed, and whether
+    there was a settings.json (without it, the settings are the built-in defaults)."""
 
     context: dict[str, Any]
     cdktf_flags: dict[str, Any]
     overridden: tuple[str, ...] = ()
+    from_file: bool = True
 
     def configs(self) -> list[StackConfig]:
         return _configs(self.context, overridden=self.overridden)
 
     def origin(self) -> str:
-        """Where the settings came from, for the synth summary."""
+        """Where the settings came from, for the synth summary and ``--check``."""
+        base = SETTINGS_FILE if self.from_file else f"built-in defaults, no {SETTINGS_FILE}"
         if not self.overridden:
-            return SETTINGS_FILE
-        return f"{SETTINGS_FILE}, with {OVERRIDE_VARIABLE} setting {', '.join(self.overridden)}"
+            return base
+        return f"{base}, with {OVERRIDE_VARIABLE} setting {', '.join(self.overridden)}"
 
 
 def _json_file(path: Path) -> Any:
@@ -305,4 +308,4 @@ def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None) -
             if context.get(key) != value:
                 overridden.append(key)
             context[key] = value
-    return Settings(context=context, cdktf_flags=flags, overridden=tuple(overridden))
+    return Settings(context=context, cdktf_flags=flags, overridden=tuple(overridden), from_file=settings_json.exists())
