@@ -467,6 +467,12 @@ def test_a_broken_settings_file_is_one_line_with_line_and_column(tmp_path, setti
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
+def test_a_settings_file_that_starts_with_a_byte_order_mark_is_read(tmp_path):
+    """Some Windows editors write one; json.loads refuses it ("Unexpected UTF-8 BOM")."""
+    (tmp_path / "settings.json").write_bytes(b"\xef\xbb\xbf" + b'{"regions": ["eu-west-1"]}')
+    assert load_settings(tmp_path, environ={}).context == {"regions": ["eu-west-1"]}
+
+
 def test_a_broken_override_is_one_line_with_line_and_column(tmp_path):
     with pytest.raises(ConfigError, match=r"^CDKTF_CONTEXT_JSON: line 1, column 2: Expecting property name"):
         load_settings(project(tmp_path, None), environ={"CDKTF_CONTEXT_JSON": "{regions:"})

@@ -196,10 +196,10 @@ class Settings:
         return f"{base}, with {OVERRIDE_VARIABLE} setting {', '.join(self.overridden)}"
 
 
-def _json_file(path: Path) -> Any:
+def _json_file(path: Path, encoding: str = "utf-8") -> Any:
     """A JSON file's content; a syntax error is one line with the file, line and column."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding=encoding)
     except OSError as error:
         raise ConfigError(path.name, f"cannot be read ({error.strerror or error})") from None
     return _json_text(text, path.name)
@@ -295,7 +295,8 @@ def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None) -
                 f"would be ignored; move the settings to {SETTINGS_FILE}",
             )
     settings_json = project_dir / SETTINGS_FILE
-    context = _object(_json_file(settings_json), SETTINGS_FILE) if settings_json.exists() else {}
+    # utf-8-sig: editors on Windows may start the file with a byte-order mark, which says nothing wrong.
+    context = _object(_json_file(settings_json, "utf-8-sig"), SETTINGS_FILE) if settings_json.exists() else {}
     flags = {k: context.pop(k) for k in list(context) if k in CDKTF_FLAGS}
     overridden: list[str] = []
     raw = environ.get(OVERRIDE_VARIABLE)
