@@ -171,8 +171,24 @@ def test_bad_environment_names_are_refused(name):
     assert "environment" in refused("environment", environment=name)
 
 
-def test_reserved_environment_name_is_refused():
-    assert "is reserved" in refused("environment", environment="bootstrap")
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        (
+            "bootstrap",
+            "the account's bootstrap stack is named <project_name>-bootstrap, which would be this "
+            "environment's stack name",
+        ),
+        (
+            "shared",
+            'the account\'s bootstrap stack names its resources as environment "shared", so this '
+            "environment's resources would have the same names",
+        ),
+    ],
+)
+def test_a_reserved_environment_name_is_refused_with_the_reason(name, why):
+    message = refused("environment", environment=name)
+    assert message == f'environment: "{name}" is a reserved environment name: {why}'
 
 
 def test_project_name_error_names_the_value_and_the_rule():
@@ -408,6 +424,11 @@ def test_a_cidr_with_host_bits_says_which_network_was_meant():
     with pytest.raises(ConfigError) as info:
         StackConfig(regions=("eu-west-1",), vpc_cidrs={"eu-west-1": "10.60.1.0/16"})
     assert str(info.value) == 'vpc_cidrs.eu-west-1: "10.60.1.0/16" has host bits set; did you mean "10.60.0.0/16"?'
+
+
+def test_a_reserved_name_in_environments_names_environments():
+    with pytest.raises(ConfigError, match=r'^environments: "shared" is a reserved environment name: '):
+        configs_from_context({"environments": ["dev", "shared"]})
 
 
 def test_environment_and_environments_together_are_refused():

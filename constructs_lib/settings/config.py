@@ -67,7 +67,13 @@ _BUCKET_RE = r"^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _SUFFIX_RE = r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$"
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-RESERVED_ENVIRONMENTS = ("bootstrap", "shared")
+# Names the account's bootstrap stack uses, and how an environment of that name would collide with it.
+RESERVED_ENVIRONMENTS = {
+    "bootstrap": "the account's bootstrap stack is named <project_name>-bootstrap, which would be this "
+    "environment's stack name",
+    "shared": 'the account\'s bootstrap stack names its resources as environment "shared", so this '
+    "environment's resources would have the same names",
+}
 REGION_PLACEHOLDER, STACK_PLACEHOLDER = "{region}", "{stack}"
 _RESERVED_TAGS = ("Project", "Environment", "ManagedBy", "Region")
 _NAME_RULE = "lowercase letters, digits or single hyphens, start with a letter and not end with a hyphen"
@@ -146,9 +152,7 @@ class _Environment:
     def check(self, setting: str, value: Any) -> None:
         require_string(setting, value)
         if value in RESERVED_ENVIRONMENTS:
-            raise fail(
-                setting, value, f"is reserved ({', '.join(RESERVED_ENVIRONMENTS)} name the shared bootstrap stack)"
-            )
+            raise fail(setting, value, f"is a reserved environment name: {RESERVED_ENVIRONMENTS[value]}")
         if not _ENVIRONMENT_RE.match(value):
             raise fail(setting, value, f"must be 1 to 12 {_NAME_RULE} (it is part of every AWS resource name)")
 

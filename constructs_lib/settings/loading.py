@@ -167,7 +167,8 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
         try:
             configs.append(StackConfig(**{**shared, **own, "environment": name}))
         except ConfigError as error:
-            raise located(error, where, own) from None
+            # The environment's name is written in environments, not as environment.
+            raise located(error.at("environments") if error.setting == "environment" else error, where, own) from None
     stack_names = [c.stack_name for c in configs]
     if len(set(stack_names)) != len(stack_names):
         raise _fail("environments", list(environments), "must have distinct names")
