@@ -9,6 +9,7 @@ import pytest
 
 from constructs_lib.settings import ConfigError, StackConfig, configs_from_context, load_settings
 from constructs_lib.settings.config import StateLocation
+from constructs_lib.settings.regions import KNOWN_REGIONS, zone_id_prefix
 
 
 def refused(match: str, **settings):
@@ -564,4 +565,47 @@ def test_a_retired_setting_names_the_one_that_replaced_it():
     assert str(caught.value) == (
         'alarm_api_5xx_threshold: was replaced in 0.6.0 by "alarm_api_5xx_rate_percent", a share of requests in '
         "percent, not a count (see CHANGELOG.md)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "prefix"),
+    [
+        ("us-east-1", "use1"),
+        ("us-west-2", "usw2"),
+        ("eu-central-1", "euc1"),
+        ("eu-south-2", "eus2"),
+        ("ap-southeast-2", "apse2"),
+        ("ap-northeast-1", "apne1"),
+        ("sa-east-1", "sae1"),
+        ("ca-west-1", "caw1"),
+        ("mx-central-1", "mxc1"),
+        ("us-gov-west-1", "usgw1"),
+        ("us-gov-east-1", "usge1"),
+    ],
+)
+def test_a_regions_zone_id_prefix_abbreviates_its_name(region, prefix):
+    assert zone_id_prefix(region) == prefix
+
+
+def test_every_known_region_has_a_zone_id_prefix_of_its_own_that_the_settings_accept():
+    prefixes = {region: zone_id_prefix(region) for region in KNOWN_REGIONS}
+    assert len(set(prefixes.values())) == len(prefixes)
+    for region, prefix in prefixes.items():
+        zones = {region: [f"{prefix}-az1", f"{prefix}-az2"]}
+        assert StackConfig(regions=(region,), availability_zone_ids=zones).availability_zone_ids == {
+            region: (f"{prefix}-az1", f"{prefix}-az2")
+        }
+
+
+def test_a_zone_id_of_another_region_is_refused():
+    """us-west-2's zones pinned in us-east-1 synthesized; the apply failed creating the subnets."""
+    message = refused(
+        "availability_zone_ids",
+        regions=("us-east-1",),
+        availability_zone_ids={"us-east-1": ["use1-az1", "usw2-az2"]},
+    )
+    assert message == (
+        'availability_zone_ids.us-east-1: "usw2-az2" is not a zone of us-east-1: its zone ids start with "use1-" '
+        '(such as "use1-az1")'
     )

@@ -55,7 +55,7 @@ from ..blocks.rules import (
     fail,
     require_string,
 )
-from .regions import KNOWN_REGIONS, default_vpc_cidr
+from .regions import KNOWN_REGIONS, default_vpc_cidr, zone_id_prefix
 
 # One error type for both layers: a setting and the config field it feeds fail alike.
 ConfigError = RuleError
@@ -405,7 +405,7 @@ class StackConfig:
         default_doc="none",
     )
     availability_zone_ids: Mapping[str, Sequence[str]] = setting(
-        rule=_ByRegion('two zone ids such as ["use1-az1", "use1-az2"]'),
+        rule=_ByRegion('two zone ids of that region such as ["use1-az1", "use1-az2"]'),
         doc="A region's two subnet zones, by zone id (the same zone in every account).",
         group=NETWORK,
         factory=dict,
@@ -902,6 +902,14 @@ class StackConfig:
                     zones,
                     'must be two different zone ids such as ["use1-az1", "use1-az2"]',
                 )
+            prefix = zone_id_prefix(region)
+            for zone in zones:
+                if zone.rsplit("-az", 1)[0] != prefix:
+                    raise fail(
+                        f"availability_zone_ids.{region}",
+                        zone,
+                        f'is not a zone of {region}: its zone ids start with "{prefix}-" (such as "{prefix}-az1")',
+                    )
 
     def _check_canary(self) -> None:
         if self.canary_interval_minutes is not None and self.alarm_no_traffic_minutes is not None:
