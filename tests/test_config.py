@@ -9,6 +9,7 @@ import pytest
 
 from constructs_lib.settings import ConfigError, StackConfig, configs_from_context, load_settings
 from constructs_lib.settings.config import StateLocation
+from constructs_lib.settings.regions import KNOWN_REGIONS, zone_id_prefix
 
 
 def refused(match: str, **settings):
@@ -171,8 +172,24 @@ def test_bad_environment_names_are_refused(name):
     assert "environment" in refused("environment", environment=name)
 
 
-def test_reserved_environment_name_is_refused():
-    assert "is reserved" in refused("environment", environment="bootstrap")
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        (
+            "bootstrap",
+            "the account's bootstrap stack is named <project_name>-bootstrap, which would be this "
+            "environment's stack name",
+        ),
+        (
+            "shared",
+            'the account\'s bootstrap stack names its resources as environment "shared", so this '
+            "environment's resources would have the same names",
+        ),
+    ],
+)
+def test_a_reserved_environment_name_is_refused_with_the_reason(name, why):
+    message = refused("environment", environment=name)
+    assert message == f'environment: "{name}" is a reserved environment name: {why}'
 
 
 def test_project_name_error_names_the_value_and_the_rule():
@@ -410,6 +427,11 @@ def test_a_cidr_with_host_bits_says_which_network_was_meant():
     assert str(info.value) == 'vpc_cidrs.eu-west-1: "10.60.1.0/16" has host bits set; did you mean "10.60.0.0/16"?'
 
 
+def test_a_reserved_name_in_environments_names_environments():
+    with pytest.raises(ConfigError, match=r'^environments: "shared" is a reserved environment name: '):
+        configs_from_context({"environments": ["dev", "shared"]})
+
+
 def test_environment_and_environments_together_are_refused():
     with pytest.raises(ConfigError, match='cannot be set together with "environments"'):
         configs_from_context({"environment": "dev", "environments": ["prod"]})
@@ -439,6 +461,13 @@ def test_cdktf_context_json_overrides_key_by_key_and_says_which(tmp_path):
     assert settings.origin() == "settings.json, with CDKTF_CONTEXT_JSON setting regions"
 
 
+def test_without_settings_json_the_origin_says_built_in_defaults(tmp_path):
+    project(tmp_path, None)
+    assert load_settings(tmp_path, environ={}).origin() == "built-in defaults, no settings.json"
+    overridden = load_settings(tmp_path, environ={"CDKTF_CONTEXT_JSON": '{"regions": ["eu-west-1"]}'})
+    assert overridden.origin() == "built-in defaults, no settings.json, with CDKTF_CONTEXT_JSON setting regions"
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
@@ -460,9 +489,53 @@ def test_a_broken_settings_file_is_one_line_with_line_and_column(tmp_path, setti
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
+def test_a_settings_file_that_starts_with_a_byte_order_mark_is_read(tmp_path):
+    """Some Windows editors write one; json.loads refuses it ("Unexpected UTF-8 BOM")."""
+    (tmp_path / "settings.json").write_bytes(b"\xef\xbb\xbf" + b'{"regions": ["eu-west-1"]}')
+    assert load_settings(tmp_path, environ={}).context == {"regions": ["eu-west-1"]}
+
+
 def test_a_broken_override_is_one_line_with_line_and_column(tmp_path):
     with pytest.raises(ConfigError, match=r"^CDKTF_CONTEXT_JSON: line 1, column 2: Expecting property name"):
         load_settings(project(tmp_path, None), environ={"CDKTF_CONTEXT_JSON": "{regions:"})
+
+
+def test_a_key_set_twice_in_settings_json_is_refused_with_both_places(tmp_path):
+    """json.loads keeps the last silently: the first value would look set and count for nothing."""
+    project(tmp_path, '{\n  "regions": ["us-east-1"],\n  "regions": ["eu-west-1"]\n}')
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path, environ={})
+    assert str(info.value) == (
+        'settings.json: line 3, column 3: "regions" is set a second time in the same object '
+        "(first at line 2, column 3); only the last would count: remove one"
+    )
+
+
+def test_a_key_set_twice_in_a_nested_object_is_refused(tmp_path):
+    project(tmp_path, '{"environments": {"prod": {"lambda_memory_mb": 256, "lambda_memory_mb": 512}}}')
+    with pytest.raises(ConfigError, match=r'^settings.json: line 1, column 53: "lambda_memory_mb" is set a second'):
+        load_settings(tmp_path, environ={})
+
+
+def test_a_key_set_twice_in_the_override_is_refused(tmp_path):
+    override = '{"regions": ["us-east-1"], "regions": ["eu-west-1"]}'
+    with pytest.raises(ConfigError) as info:
+        load_settings(project(tmp_path, None), environ={"CDKTF_CONTEXT_JSON": override})
+    assert str(info.value) == (
+        'CDKTF_CONTEXT_JSON: line 1, column 28: "regions" is set a second time in the same object '
+        "(first at line 1, column 2); only the last would count: remove one"
+    )
+
+
+def test_the_same_key_in_different_objects_is_no_duplicate(tmp_path):
+    text = '{"regions": ["eu-west-1"], "environments": {"dev": {"regions": ["eu-west-1"]}, "prod": {}}}'
+    assert load_settings(project(tmp_path, text), environ={}).context == json.loads(text)
+
+
+def test_an_environment_listed_twice_is_refused_like_a_region_listed_twice():
+    with pytest.raises(ConfigError) as info:
+        configs_from_context({"environments": ["dev", "prod", "dev"]})
+    assert str(info.value) == 'environments: ["dev", "prod", "dev"] lists dev more than once'
 
 
 def test_a_broken_cdktf_json_is_one_line_with_line_and_column(tmp_path):
@@ -492,4 +565,47 @@ def test_a_retired_setting_names_the_one_that_replaced_it():
     assert str(caught.value) == (
         'alarm_api_5xx_threshold: was replaced in 0.6.0 by "alarm_api_5xx_rate_percent", a share of requests in '
         "percent, not a count (see CHANGELOG.md)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "prefix"),
+    [
+        ("us-east-1", "use1"),
+        ("us-west-2", "usw2"),
+        ("eu-central-1", "euc1"),
+        ("eu-south-2", "eus2"),
+        ("ap-southeast-2", "apse2"),
+        ("ap-northeast-1", "apne1"),
+        ("sa-east-1", "sae1"),
+        ("ca-west-1", "caw1"),
+        ("mx-central-1", "mxc1"),
+        ("us-gov-west-1", "usgw1"),
+        ("us-gov-east-1", "usge1"),
+    ],
+)
+def test_a_regions_zone_id_prefix_abbreviates_its_name(region, prefix):
+    assert zone_id_prefix(region) == prefix
+
+
+def test_every_known_region_has_a_zone_id_prefix_of_its_own_that_the_settings_accept():
+    prefixes = {region: zone_id_prefix(region) for region in KNOWN_REGIONS}
+    assert len(set(prefixes.values())) == len(prefixes)
+    for region, prefix in prefixes.items():
+        zones = {region: [f"{prefix}-az1", f"{prefix}-az2"]}
+        assert StackConfig(regions=(region,), availability_zone_ids=zones).availability_zone_ids == {
+            region: (f"{prefix}-az1", f"{prefix}-az2")
+        }
+
+
+def test_a_zone_id_of_another_region_is_refused():
+    """us-west-2's zones pinned in us-east-1 synthesized; the apply failed creating the subnets."""
+    message = refused(
+        "availability_zone_ids",
+        regions=("us-east-1",),
+        availability_zone_ids={"us-east-1": ["use1-az1", "usw2-az2"]},
+    )
+    assert message == (
+        'availability_zone_ids.us-east-1: "usw2-az2" is not a zone of us-east-1: its zone ids start with "use1-" '
+        '(such as "use1-az1")'
     )

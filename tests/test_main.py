@@ -297,6 +297,16 @@ def test_pinning_a_zone_where_older_accounts_cannot_create_subnets_is_warned_abo
     ]
 
 
+def test_check_without_settings_json_says_the_built_in_defaults_are_used(monkeypatch, capsys, tmp_path):
+    from constructs_lib import app
+
+    (tmp_path / "cdktf.json").write_text('{"app": "python main.py"}')
+    monkeypatch.setattr(app, "PROJECT_DIR", tmp_path)
+    monkeypatch.delenv("CDKTF_CONTEXT_JSON", raising=False)
+    assert app.main(["--check"]) == 0
+    assert capsys.readouterr().out.startswith("Settings are valid (built-in defaults, no settings.json): ")
+
+
 def test_main_prints_the_warnings_before_synthesizing(monkeypatch, capsys):
     from constructs_lib import app
     from constructs_lib.settings import Settings

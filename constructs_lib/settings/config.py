@@ -55,7 +55,7 @@ from ..blocks.rules import (
     fail,
     require_string,
 )
-from .regions import KNOWN_REGIONS, default_vpc_cidr
+from .regions import KNOWN_REGIONS, default_vpc_cidr, zone_id_prefix
 
 # One error type for both layers: a setting and the config field it feeds fail alike.
 ConfigError = RuleError
@@ -67,7 +67,13 @@ _BUCKET_RE = r"^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _SUFFIX_RE = r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$"
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-RESERVED_ENVIRONMENTS = ("bootstrap", "shared")
+# Names the account's bootstrap stack uses, and how an environment of that name would collide with it.
+RESERVED_ENVIRONMENTS = {
+    "bootstrap": "the account's bootstrap stack is named <project_name>-bootstrap, which would be this "
+    "environment's stack name",
+    "shared": 'the account\'s bootstrap stack names its resources as environment "shared", so this '
+    "environment's resources would have the same names",
+}
 REGION_PLACEHOLDER, STACK_PLACEHOLDER = "{region}", "{stack}"
 _RESERVED_TAGS = ("Project", "Environment", "ManagedBy", "Region")
 _NAME_RULE = "lowercase letters, digits or single hyphens, start with a letter and not end with a hyphen"
@@ -146,9 +152,7 @@ class _Environment:
     def check(self, setting: str, value: Any) -> None:
         require_string(setting, value)
         if value in RESERVED_ENVIRONMENTS:
-            raise fail(
-                setting, value, f"is reserved ({', '.join(RESERVED_ENVIRONMENTS)} name the shared bootstrap stack)"
-            )
+            raise fail(setting, value, f"is a reserved environment name: {RESERVED_ENVIRONMENTS[value]}")
         if not _ENVIRONMENT_RE.match(value):
             raise fail(setting, value, f"must be 1 to 12 {_NAME_RULE} (it is part of every AWS resource name)")
 
@@ -401,7 +405,7 @@ class StackConfig:
         default_doc="none",
     )
     availability_zone_ids: Mapping[str, Sequence[str]] = setting(
-        rule=_ByRegion('two zone ids such as ["use1-az1", "use1-az2"]'),
+        rule=_ByRegion('two zone ids of that region such as ["use1-az1", "use1-az2"]'),
         doc="A region's two subnet zones, by zone id (the same zone in every account).",
         group=NETWORK,
         factory=dict,
@@ -898,6 +902,14 @@ class StackConfig:
                     zones,
                     'must be two different zone ids such as ["use1-az1", "use1-az2"]',
                 )
+            prefix = zone_id_prefix(region)
+            for zone in zones:
+                if zone.rsplit("-az", 1)[0] != prefix:
+                    raise fail(
+                        f"availability_zone_ids.{region}",
+                        zone,
+                        f'is not a zone of {region}: its zone ids start with "{prefix}-" (such as "{prefix}-az1")',
+                    )
 
     def _check_canary(self) -> None:
         if self.canary_interval_minutes is not None and self.alarm_no_traffic_minutes is not None:

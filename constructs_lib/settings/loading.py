@@ -15,6 +15,10 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+# The pure Python JSON parser's parts (not in typeshed): a parse_object of our own needs them.
+from json.decoder import JSONObject, scanstring  # type: ignore[attr-defined]
+from json.scanner import py_make_scanner  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +130,9 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
         except ConfigError as error:
             raise located(error, "", {}) from None
     if isinstance(environments, list) and environments and all(isinstance(e, str) for e in environments):
+        duplicates = sorted({e for e in environments if environments.count(e) > 1})
+        if duplicates:
+            raise located(_fail("environments", environments, f"lists {', '.join(duplicates)} more than once"), "", {})
         environments = {name: {} for name in environments}
     if not isinstance(environments, Mapping) or not environments:
         raise located(
@@ -160,7 +167,8 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
         try:
             configs.append(StackConfig(**{**shared, **own, "environment": name}))
         except ConfigError as error:
-            raise located(error, where, own) from None
+            # The environment's name is written in environments, not as environment.
+            raise located(error.at("environments") if error.setting == "environment" else error, where, own) from None
     stack_names = [c.stack_name for c in configs]
     if len(set(stack_names)) != len(stack_names):
         raise _fail("environments", list(environments), "must have distinct names")
@@ -170,34 +178,96 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
 @dataclass(frozen=True)
 class Settings:
     """What the app is configured with: ``context`` (settings.json, overridden key by key by
-    CDKTF_CONTEXT_JSON), cdktf's own flags for the CDK, and the keys the override changed."""
+    CDKTF_CONTEXT_JSON), cdktf's own flags for the CDK, the keys the override changed, and whether
+    there was a settings.json (without it, the settings are the built-in defaults)."""
 
     context: dict[str, Any]
     cdktf_flags: dict[str, Any]
     overridden: tuple[str, ...] = ()
+    from_file: bool = True
 
     def configs(self) -> list[StackConfig]:
         return _configs(self.context, overridden=self.overridden)
 
     def origin(self) -> str:
-        """Where the settings came from, for the synth summary."""
+        """Where the settings came from, for the synth summary and ``--check``."""
+        base = SETTINGS_FILE if self.from_file else f"built-in defaults, no {SETTINGS_FILE}"
         if not self.overridden:
-            return SETTINGS_FILE
-        return f"{SETTINGS_FILE}, with {OVERRIDE_VARIABLE} setting {', '.join(self.overridden)}"
+            return base
+        return f"{base}, with {OVERRIDE_VARIABLE} setting {', '.join(self.overridden)}"
 
 
-def _json_file(path: Path) -> Any:
+def _json_file(path: Path, encoding: str = "utf-8") -> Any:
     """A JSON file's content; a syntax error is one line with the file, line and column."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding=encoding)
     except OSError as error:
         raise ConfigError(path.name, f"cannot be read ({error.strerror or error})") from None
     return _json_text(text, path.name)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, first: int, second: int) -> None:
+        super().__init__(key)
+        self.key, self.first, self.second = key, first, second
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\n\r":
+        pos += 1
+    return pos
+
+
+def _members(text: str, start: int, scan_once: Any) -> list[tuple[str, int]]:
+    """Each key of the (valid) JSON object at ``text[start]``, with where it starts."""
+    members = []
+    pos = _skip_space(text, start + 1)
+    while text[pos] == '"':
+        key, end = scanstring(text, pos + 1)
+        members.append((key, pos))
+        _, end = scan_once(text, _skip_space(text, _skip_space(text, end) + 1))  # past the colon
+        after = _skip_space(text, end)
+        if text[after] != ",":
+            break
+        pos = _skip_space(text, after + 1)
+    return members
+
+
+class _StrictDecoder(json.JSONDecoder):
+    """Python's JSON parsing, but a key set twice in one object is an error (json.loads keeps the
+    last silently). Pure Python scanner: the C one takes no parse_object; settings files are small."""
+
+    def __init__(self) -> None:
+        super().__init__(object_pairs_hook=list)
+        self.parse_object = self._object
+        self.scan_once = py_make_scanner(self)
+
+    def _object(self, s_and_end: tuple[str, int], *args: Any) -> tuple[dict[str, Any], int]:
+        pairs, end = JSONObject(s_and_end, *args)
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            text, start = s_and_end
+            seen: dict[str, int] = {}
+            for key, position in _members(text, start - 1, self.scan_once):
+                if key in seen:
+                    raise _DuplicateKey(key, seen[key], position)
+                seen[key] = position
+        return dict(pairs), end
+
+
+def _line_column(text: str, pos: int) -> str:
+    return f"line {text.count(chr(10), 0, pos) + 1}, column {pos - text.rfind(chr(10), 0, pos)}"
+
+
 def _json_text(text: str, name: str) -> Any:
     try:
-        return json.loads(text)
+        return _StrictDecoder().decode(text)
+    except _DuplicateKey as error:
+        raise ConfigError(
+            name,
+            f"{_line_column(text, error.second)}: {as_json(error.key)} is set a second time in the same object "
+            f"(first at {_line_column(text, error.first)}); only the last would count: remove one",
+        ) from None
     except json.JSONDecodeError as error:
         before = text[: error.pos].rstrip()
         hint = "; remove the trailing comma" if before.endswith(",") and error.msg.startswith("Expecting") else ""
@@ -226,7 +296,8 @@ def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None) -
                 f"would be ignored; move the settings to {SETTINGS_FILE}",
             )
     settings_json = project_dir / SETTINGS_FILE
-    context = _object(_json_file(settings_json), SETTINGS_FILE) if settings_json.exists() else {}
+    # utf-8-sig: editors on Windows may start the file with a byte-order mark, which says nothing wrong.
+    context = _object(_json_file(settings_json, "utf-8-sig"), SETTINGS_FILE) if settings_json.exists() else {}
     flags = {k: context.pop(k) for k in list(context) if k in CDKTF_FLAGS}
     overridden: list[str] = []
     raw = environ.get(OVERRIDE_VARIABLE)
@@ -239,4 +310,4 @@ def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None) -
             if context.get(key) != value:
                 overridden.append(key)
             context[key] = value
-    return Settings(context=context, cdktf_flags=flags, overridden=tuple(overridden))
+    return Settings(context=context, cdktf_flags=flags, overridden=tuple(overridden), from_file=settings_json.exists())

@@ -53,3 +53,25 @@ KNOWN_REGIONS: tuple[str, ...] = tuple(sorted(REGION_OCTETS))
 def default_vpc_cidr(region: str) -> str:
     """The default, non-overlapping VPC CIDR of a known region."""
     return f"10.{REGION_OCTETS[region]}.0.0/16"
+
+
+# How AWS abbreviates the words of a region's name in its availability zone ids.
+_ZONE_ID_WORDS = {
+    "gov": "g",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
+
+
+def zone_id_prefix(region: str) -> str:
+    """What a region's availability zone ids start with (``use1`` of ``use1-az1``): the country code,
+    each word abbreviated, the number (``ap-southeast-2`` -> ``apse2``, ``us-gov-west-1`` -> ``usgw1``)."""
+    country, *words, number = region.split("-")
+    return country + "".join(_ZONE_ID_WORDS[word] for word in words) + number
