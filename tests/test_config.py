@@ -391,6 +391,18 @@ def test_an_error_in_a_shared_setting_names_the_key_as_written():
     assert str(info.value) == "regions: [] must name at least one region"
 
 
+def test_a_shared_setting_that_an_environments_own_breaks_names_the_environment():
+    """staging's own regions leave out the shared home_region: the key is home_region, as written,
+    and the environment is named beside it, with the likely fix."""
+    context = {"home_region": "us-east-1", "environments": {"staging": {"regions": ["eu-west-1"]}, "prod": {}}}
+    with pytest.raises(ConfigError) as info:
+        configs_from_context(context)
+    assert str(info.value) == (
+        'home_region (for environments.staging): "us-east-1" must be one of the configured regions (eu-west-1): '
+        "a change of regions may need home_region too"
+    )
+
+
 def test_an_error_in_an_override_says_so():
     with pytest.raises(ConfigError) as info:
         configs_from_context({"regions": ["eu-wset-1"]}, overridden=["regions"])

@@ -37,6 +37,8 @@ BAD_INPUT = [
     ({"environment": ""}, f'environment {FROM}: "" must be 1 to 12 lowercase letters'),
     ({"home_region": "eu-west-1"}, f'home_region {FROM}: "eu-west-1" must be one of the configured regions'),
     ({"lambda_memory_mb": -1}, f"lambda_memory_mb {FROM}: -1 must be at least 128"),
+    ({"tags": None}, f"tags {FROM}: null must be a mapping of tag names to values"),  # null is written too
+    ({"secrets": ["Bad_Name"]}, f'secrets[0] {FROM}: "Bad_Name" must be 1 to 32 lowercase letters'),
     (
         {"lambda_timeout_seconds": "30"},
         f'lambda_timeout_seconds {FROM}: "30" must be a whole number (got a string)',

@@ -863,7 +863,11 @@ class StackConfig:
                 "(taken from the order of regions, a reordered list would move the table and destroy a replica)",
             )
         if self.home_region is not None and self.home_region not in self.regions:
-            raise fail("home_region", self.home_region, f"must be one of the configured regions {listed}")
+            raise fail(
+                "home_region",
+                self.home_region,
+                f"must be one of the configured regions {listed}: a change of regions may need home_region too",
+            )
         for name in ("vpc_cidrs", "availability_zone_ids", "removing_regions"):
             for region in getattr(self, name):
                 if region not in self.regions:

@@ -113,8 +113,12 @@ ACCOUNT_WIDE = ("config_rules", "config_recorder")
 
 def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list[StackConfig]:
     def located(error: ConfigError, where: str, own: Mapping[str, Any]) -> ConfigError:
-        root = error.setting.split(".", 1)[0]
+        root = re.split(r"[.\[]", error.setting, maxsplit=1)[0]  # secrets[0], vpc_cidrs.eu-west-1: the key
+        # A shared setting that an environment's own settings break (its regions, the shared home_region)
+        # is named with that environment.
         written = f"{where}{error.setting}" if root in own else error.setting
+        if where and own and root not in own and root != "environments":
+            written = f"{error.setting} (for {where[:-1]})"
         top = where.split(".", 1)[0] if root in own and where else root
         return error.at(f"{written} (from {OVERRIDE_VARIABLE})" if top in overridden else written)
 
@@ -307,7 +311,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None) -
             if key in CDKTF_FLAGS:
                 flags[key] = value
                 continue
-            if context.get(key) != value:
+            if key not in context or context[key] != value:  # null too: it is written, and checked
                 overridden.append(key)
             context[key] = value
     return Settings(context=context, cdktf_flags=flags, overridden=tuple(overridden), from_file=settings_json.exists())
