@@ -114,11 +114,13 @@ serve: $(VENV)/.installed  ## The function behind a local API Gateway-like serve
 serve-local: $(VENV)/.installed  ## The same, with a local table (moto, in-process): the items routes work
 	$(PY) tools/serve.py --port $${PORT:-8000} --local-aws
 
-# Quiet (@): with OUTPUT=NAME, stdout is the value alone: URL=$(make -s outputs ENV=dev OUTPUT=api_url).
-# ENV from the command line only: some shells export an ENV of their own (sh's startup file).
+# Quiet (@): with OUTPUT=NAME, stdout is the value alone: make -s outputs ENV=dev OUTPUT=api_urls.
+# ENV from the command line only: some shells export an ENV of their own (sh's startup file); the
+# refusal says so when the shell has one.
 OUTPUTS_ENV = $(if $(filter command line,$(origin ENV)),$(ENV),)
+ENV_IGNORED = $(if $(filter environment,$(origin ENV)), (an ENV exported by the shell is not read: shells use it for a startup file),)
 outputs: $(VENV)/.installed  ## ENV's outputs over its stacks as one JSON (OUTPUT=name, OUTPUTS_FILE=file, SHOW_SENSITIVE=1)
-	@test -n "$(OUTPUTS_ENV)" || { echo "error: name the environment: make outputs ENV=dev" >&2; exit 2; }
+	@test -n "$(OUTPUTS_ENV)" || { echo "error: name the environment: make outputs ENV=dev$(ENV_IGNORED)" >&2; exit 2; }
 	@$(PY) tools/outputs.py "$(OUTPUTS_ENV)" $(if $(OUTPUTS_FILE),--outputs-file "$(OUTPUTS_FILE)") \
 		$(if $(OUTPUT),--output "$(OUTPUT)") $(if $(SHOW_SENSITIVE),--show-sensitive)
 
@@ -126,7 +128,7 @@ outputs: $(VENV)/.installed  ## ENV's outputs over its stacks as one JSON (OUTPU
 # codes: 1 a check failed, 2 unusable input). REGION, like ENV, from the command line only.
 VERIFY_REGION = $(if $(filter command line,$(origin REGION)),$(REGION),)
 verify: $(VENV)/.installed  ## After a deploy: ENV's regions answer, replicate and process events (REGION=, OUTPUTS_FILE=)
-	@test -n "$(OUTPUTS_ENV)" || { echo "error: name the environment: make verify ENV=dev" >&2; exit 2; }
+	@test -n "$(OUTPUTS_ENV)" || { echo "error: name the environment: make verify ENV=dev$(ENV_IGNORED)" >&2; exit 2; }
 	@$(PY) tools/verify.py "$(OUTPUTS_ENV)" $(if $(OUTPUTS_FILE),--outputs-file "$(OUTPUTS_FILE)") \
 		$(if $(VERIFY_REGION),--region "$(VERIFY_REGION)")
 

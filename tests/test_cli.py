@@ -108,6 +108,21 @@ def test_make_help_lists_every_target():
     assert {"synth", "check", "test", "diff", "serve-local"} <= set(targets)
 
 
+@pytest.mark.parametrize(("target", "exported"), [("outputs", True), ("verify", False)])
+def test_make_without_env_on_its_command_line_says_an_exported_one_is_not_read(target, exported):
+    """`ENV=dev make outputs`: make would take a shell's ENV (sh's startup file) for the environment,
+    so only the command line's counts; the refusal says so when the shell has one."""
+    import subprocess
+
+    env = subprocess_env(**({"ENV": "dev"} if exported else {}))
+    if not exported:
+        env.pop("ENV", None)
+    result = subprocess.run(["make", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and result.stdout == ""
+    hint = " (an ENV exported by the shell is not read: shells use it for a startup file)" if exported else ""
+    assert result.stderr.splitlines()[0] == f"error: name the environment: make {target} ENV=dev{hint}"
+
+
 # `npx cdktf ...` runs tools/cdktf.js (package.json "bin"), which checks cdktf.json before the CLI
 # parses it (the CLI's own error is a Node stack trace). Run here with node directly: the same file.
 @pytest.mark.parametrize(
