@@ -429,6 +429,18 @@ def test_before_an_apply_a_deployment_the_deployed_groups_still_run_is_waited_fo
     ]
 
 
+def test_before_an_apply_a_deployment_that_rolled_back_lets_the_apply_go_on(tmp_path, monkeypatch, capsys):
+    """Its alias is back on the version before: the apply (maybe the fix) goes on from there."""
+    aws = FakeAws({}, [ROLLED_BACK], running={"shop-fn-live-eu-west-1-dev": "d-RUNNING"})
+    assert run(tmp_path, monkeypatch, aws, "--before-apply") == 0
+    assert aws.created() == []
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        "eu-west-1: shop-fn-eu-west-1-dev: rollback d-ROLLBACK of deployment d-RUNNING succeeded: live is back" in out
+    )
+    assert out[-1] == f"{STACK}: no CodeDeploy deployment runs: the apply may go on"
+
+
 def test_before_an_apply_a_deployment_still_running_at_the_timeout_holds_the_apply(tmp_path, monkeypatch, capsys):
     aws = FakeAws({}, [{"status": "InProgress"}], running={"shop-fn-live-eu-west-1-dev": "d-RUNNING"})
     assert run(tmp_path, monkeypatch, aws, "--before-apply", "--timeout-minutes", "0") == 1

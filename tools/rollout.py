@@ -373,8 +373,10 @@ def wait(
     poll_seconds: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    only_the_timeout_fails: bool = False,
 ) -> int:
-    """Poll each deployment until it ends; 0 when all succeeded, 1 otherwise. The first that fails
+    """Poll each deployment until it ends; 0 when all succeeded, 1 otherwise (with
+    ``only_the_timeout_fails``: 1 only when one still runs at the timeout). The first that fails
     stops the others (``stop_others``); each rollback CodeDeploy starts is waited for too."""
     deadline, failed, pending = clock() + timeout_seconds, 0, dict(started)
     misses: dict[str, int] = {}
@@ -402,7 +404,7 @@ def wait(
             return 1
         if pending:
             sleep(poll_seconds)
-    return 1 if failed else 0
+    return 1 if failed and not only_the_timeout_fails else 0
 
 
 def timeout_minutes(rollouts: Sequence[Rollout], given: float | None) -> float:
@@ -419,12 +421,14 @@ def before_apply(stack: Stack, args: argparse.Namespace, aws: Aws, say: Callable
         say(f"{stack.name}: no CodeDeploy group in its state: nothing to wait for before the apply")
         return 0
     rollouts = rollouts_of(stack, outputs)
+    # One that ended in a rollback left its alias on the version before: the apply may go on from there.
     code = wait(
         active(rollouts, aws, say),
         aws,
         say,
         timeout_seconds=timeout_minutes(rollouts, args.timeout_minutes) * 60,
         poll_seconds=args.poll_seconds,
+        only_the_timeout_fails=True,
     )
     if code == 0:
         say(f"{stack.name}: no CodeDeploy deployment runs: the apply may go on")
