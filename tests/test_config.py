@@ -403,6 +403,13 @@ def test_a_shared_setting_that_an_environments_own_breaks_names_the_environment(
     )
 
 
+def test_a_shared_setting_wrong_for_every_environment_is_not_blamed_on_one():
+    context = {"lambda_memory_mb": 1, "environments": {"dev": {"regions": ["eu-west-1"]}, "prod": {}}}
+    with pytest.raises(ConfigError) as info:
+        configs_from_context(context)
+    assert str(info.value) == "lambda_memory_mb: 1 must be at least 128"
+
+
 def test_an_error_in_an_override_says_so():
     with pytest.raises(ConfigError) as info:
         configs_from_context({"regions": ["eu-wset-1"]}, overridden=["regions"])
@@ -510,6 +517,21 @@ def test_a_settings_file_that_starts_with_a_byte_order_mark_is_read(tmp_path):
 def test_a_broken_override_is_one_line_with_line_and_column(tmp_path):
     with pytest.raises(ConfigError, match=r"^CDKTF_CONTEXT_JSON: line 1, column 2: Expecting property name"):
         load_settings(project(tmp_path, None), environ={"CDKTF_CONTEXT_JSON": "{regions:"})
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("\ufeff{}", "starts with a UTF-8 byte-order mark (invisible in most editors): remove it"),
+        ('{"lambda_memory_mb": ' + "9" * 5000 + "}", "cannot be read as JSON: Exceeds the limit (4300 digits)"),
+        ('{"tags": ' + "[" * 3000 + "]" * 3000 + "}", "cannot be read as JSON: nested too deeply"),
+    ],
+    ids=["byte-order mark", "huge integer", "deep nesting"],
+)
+def test_json_the_parser_cannot_take_is_one_line_not_a_traceback(tmp_path, override, message):
+    with pytest.raises(ConfigError) as info:
+        load_settings(project(tmp_path, None), environ={"CDKTF_CONTEXT_JSON": override})
+    assert str(info.value).startswith(f"CDKTF_CONTEXT_JSON: {message}") and "\n" not in str(info.value)
 
 
 def test_a_key_set_twice_in_settings_json_is_refused_with_both_places(tmp_path):

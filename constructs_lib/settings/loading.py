@@ -112,12 +112,10 @@ ACCOUNT_WIDE = ("config_rules", "config_recorder")
 
 
 def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list[StackConfig]:
-    def located(error: ConfigError, where: str, own: Mapping[str, Any]) -> ConfigError:
+    def located(error: ConfigError, where: str, own: Mapping[str, Any], *, own_breaks_it: bool = False) -> ConfigError:
         root = re.split(r"[.\[]", error.setting, maxsplit=1)[0]  # secrets[0], vpc_cidrs.eu-west-1: the key
-        # A shared setting that an environment's own settings break (its regions, the shared home_region)
-        # is named with that environment.
         written = f"{where}{error.setting}" if root in own else error.setting
-        if where and own and root not in own and root != "environments":
+        if own_breaks_it and root not in own:
             written = f"{error.setting} (for {where[:-1]})"
         top = where.split(".", 1)[0] if root in own and where else root
         return error.at(f"{written} (from {OVERRIDE_VARIABLE})" if top in overridden else written)
@@ -171,12 +169,25 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
         try:
             configs.append(StackConfig(**{**shared, **own, "environment": name}))
         except ConfigError as error:
-            # The environment's name is written in environments, not as environment.
-            raise located(error.at("environments") if error.setting == "environment" else error, where, own) from None
+            # The environment's name is written in environments, not as environment. A shared setting
+            # that only the environment's own settings break (its regions, the shared home_region) is
+            # named with that environment.
+            if error.setting == "environment":
+                raise located(error.at("environments"), where, own) from None
+            raise located(error, where, own, own_breaks_it=_valid_alone(shared, name)) from None
     stack_names = [c.stack_name for c in configs]
     if len(set(stack_names)) != len(stack_names):
         raise _fail("environments", list(environments), "must have distinct names")
     return configs
+
+
+def _valid_alone(shared: Mapping[str, Any], environment: str) -> bool:
+    """The shared settings make a valid configuration without an environment's own."""
+    try:
+        StackConfig(**{**shared, "environment": environment})
+    except ConfigError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -264,6 +275,8 @@ def _line_column(text: str, pos: int) -> str:
 
 
 def _json_text(text: str, name: str) -> Any:
+    if text.startswith("\ufeff"):  # settings.json is read past one; cdktf.json and the override are not
+        raise ConfigError(name, "starts with a UTF-8 byte-order mark (invisible in most editors): remove it")
     try:
         return _StrictDecoder().decode(text)
     except _DuplicateKey as error:
@@ -278,6 +291,9 @@ def _json_text(text: str, name: str) -> Any:
         raise ConfigError(
             name, f"line {error.lineno}, column {error.colno}: {error.msg}{hint} (not valid JSON)"
         ) from None
+    except (ValueError, RecursionError) as error:  # an integer of thousands of digits, nesting too deep
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error).split(";")[0]
+        raise ConfigError(name, f"cannot be read as JSON: {reason}") from None
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
