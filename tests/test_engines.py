@@ -5,6 +5,8 @@ infrastructure is checked in tests/slow/test_engines_compared.py.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, engine_name, subprocess_env
@@ -53,6 +55,21 @@ def test_an_engine_whose_environment_exists_says_to_run_that_environment(
         f"IAC_ENGINE: {asked} is not installed in {sys.prefix}; {title}'s environment is {environment}: "
         f"run make synth ENGINE={asked}, or {environment}/bin/python main.py, or unset IAC_ENGINE"
     )
+
+
+def test_an_engine_missing_from_its_own_environment_says_to_install_it(monkeypatch, tmp_path):
+    """IAC_ENGINE names this interpreter's own engine, half installed: running this environment's
+    Python again is no advice; make install is."""
+    mine = engine_name()
+    monkeypatch.setattr(engine, "_chosen", None)
+    monkeypatch.setattr(engine, "_installed", lambda e: False)
+    monkeypatch.setattr(engine, "PROJECT_DIR", tmp_path)
+    here = Path(sys.prefix).resolve()
+    monkeypatch.setattr(engine, "ENGINES", {n: replace(e, environment=str(here)) for n, e in engine.ENGINES.items()})
+    monkeypatch.setenv("IAC_ENGINE", mine)
+    with pytest.raises(engine.EngineError) as raised:
+        engine.current()
+    assert str(raised.value).endswith(f"(make install ENGINE={mine} creates its environment)")
 
 
 def test_a_wrong_engine_is_one_line_before_anything_is_written(tmp_path):

@@ -92,7 +92,9 @@ def _not_installed(engine: Engine) -> str:
     Python when make has created it already (``make install`` would have nothing to do)."""
     problem = f"{SWITCH}: {engine.name} is not installed in {sys.prefix}"
     environment = PROJECT_DIR / engine.environment
-    if not (environment / "bin" / "python").exists():
+    # Its environment is this one (half installed) or none yet: make install (again) is the fix.
+    here = environment.resolve() == Path(sys.prefix).resolve()
+    if here or not (environment / "bin" / "python").exists():
         return f"{problem} (make install ENGINE={engine.name} creates its environment)"
     shown = os.path.relpath(environment) if environment.is_relative_to(Path.cwd()) else str(environment)
     return (
