@@ -147,6 +147,16 @@ def test_a_ready_account_passes_every_check(account):
     assert names["VPCs"][0].detail == "eu-west-1: 1 of 5, the environments add 1"
 
 
+def test_each_account_check_prints_only_the_names_it_declares(account):
+    """The names the skip line lists without credentials are the ones the checks print."""
+    account.bootstrap(*REGIONS)
+    account.record(*REGIONS)
+    configs = [_config(domain_name="api.example.com", hosted_zone_id="Z1", state_bucket="acme-tfstate")]
+    for group, names in preflight.ACCOUNT_GROUPS:
+        printed = {check.name for check in group(account.clients, configs)}
+        assert printed and printed <= set(names), (group.__name__, printed)
+
+
 def test_without_the_bootstrap_stack_it_says_to_deploy_it(account):
     account.bootstrap("eu-west-1")
     account.record(*REGIONS)
@@ -257,16 +267,18 @@ def _unreachable(url: str) -> int:
     raise OSError("no route")
 
 
-def _mirror(root: Path, *entries: str) -> Path:
-    """A filesystem mirror holding ``entries`` under registry.terraform.io/hashicorp/aws/."""
+def _mirror(root: Path, *entries: str, platform: str | None = None) -> Path:
+    """A filesystem mirror holding ``entries`` under registry.terraform.io/hashicorp/aws/ (versions
+    unpacked for ``platform``, default this machine's, or packed .zip names)."""
+    platform = platform or preflight.terraform_platform()
     provider = root / "mirror" / "registry.terraform.io" / "hashicorp" / "aws"
     provider.mkdir(parents=True)
     for entry in entries:
         if entry.endswith(".zip"):
-            (provider / entry).write_bytes(b"PK")
+            (provider / entry.replace("PLATFORM", platform)).write_bytes(b"PK")
         else:
-            (provider / entry / "linux_amd64").mkdir(parents=True)
-            (provider / entry / "linux_amd64" / f"terraform-provider-aws_v{entry}_x5").write_bytes(b"")
+            (provider / entry / platform).mkdir(parents=True)
+            (provider / entry / platform / f"terraform-provider-aws_v{entry}_x5").write_bytes(b"")
     return root / "mirror"
 
 
@@ -293,7 +305,7 @@ def test_a_mirror_with_the_required_provider_version_passes(monkeypatch, tmp_pat
 
 
 def test_a_packed_mirror_counts_too(monkeypatch, tmp_path):
-    packed = _mirror(tmp_path, "terraform-provider-aws_6.25.0_linux_amd64.zip")
+    packed = _mirror(tmp_path, "terraform-provider-aws_6.25.0_PLATFORM.zip")
     monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(packed))
     assert preflight.registry_check(_unreachable, _synth_requiring(tmp_path, "6.25.0")).status == "ok"
 
@@ -307,13 +319,31 @@ def test_a_mirror_without_the_required_version_fails_naming_both(monkeypatch, tm
 def test_any_directory_is_not_a_mirror(monkeypatch, tmp_path):
     monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(tmp_path))
     check = preflight.registry_check(_unreachable, tmp_path / "cdktf.out")
-    assert check.status == "FAIL" and check.detail.endswith("holds no registry.terraform.io/hashicorp/aws")
+    platform = preflight.terraform_platform()
+    assert check.status == "FAIL" and check.detail.endswith(
+        f"holds no registry.terraform.io/hashicorp/aws for {platform}"
+    )
+
+
+def test_a_mirror_for_another_platform_only_fails(monkeypatch, tmp_path):
+    monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(_mirror(tmp_path, "6.25.0", platform="windows_386")))
+    assert preflight.registry_check(_unreachable, _synth_requiring(tmp_path, "6.25.0")).status == "FAIL"
+
+
+def test_a_mirror_is_checked_even_with_the_registry_reachable(monkeypatch, tmp_path):
+    """Terraform may be configured to install from the mirror alone."""
+    monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(_mirror(tmp_path, "5.100.0")))
+    check = preflight.registry_check(lambda url: 200, _synth_requiring(tmp_path, "6.25.0"))
+    assert check.line() == (
+        f"FAIL  provider registry: registry.terraform.io answers; the mirror {tmp_path / 'mirror'} holds "
+        "hashicorp/aws 5.100.0, not 6.25.0 (cdktf.out)"
+    )
 
 
 def test_without_a_synth_any_version_in_the_mirror_passes(monkeypatch, tmp_path):
-    monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(_mirror(tmp_path, "6.25.0", "6.69.1")))
+    monkeypatch.setenv("IAC_TF_PROVIDER_MIRROR", str(_mirror(tmp_path, "6.100.0", "6.25.0")))
     check = preflight.registry_check(_unreachable, tmp_path / "cdktf.out")
-    assert check.status == "ok" and check.detail.endswith("holds hashicorp/aws 6.25.0, 6.69.1")
+    assert check.status == "ok" and check.detail.endswith("holds hashicorp/aws 6.25.0, 6.100.0")  # by version
 
 
 def test_as_typed_bad_settings_are_one_line_and_exit_2(tmp_path):

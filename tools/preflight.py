@@ -103,34 +103,43 @@ def registry_check(fetch: Callable[[str], int] | None = None, outdir: Path = ROO
     except OSError as error:
         status = None
         reason = str(getattr(error, "reason", error))
+    why = "answers" if status == 200 else f"answered {status}" if status is not None else f"unreachable ({reason})"
+    if mirror:  # Terraform may be told to install from it alone: it must hold what the stacks need
+        return mirror_check(Path(mirror), why, required_aws_version(outdir))
     if status == 200:
         return Check("ok", "provider registry", "registry.terraform.io answers")
-    why = f"answered {status}" if status is not None else f"unreachable ({reason})"
-    if mirror:
-        return mirror_check(Path(mirror), why, required_aws_version(outdir))
     return Check("FAIL", "provider registry", f"registry.terraform.io {why}; set IAC_TF_PROVIDER_MIRROR to a mirror")
 
 
-def mirror_check(mirror: Path, why: str, required: str | None) -> Check:
+def mirror_check(mirror: Path, why: str, required: str | None, platform: str | None = None) -> Check:
     """A filesystem mirror (Terraform's layout: registry.terraform.io/hashicorp/aws/<version>/<os_arch>/,
     or packed terraform-provider-aws_<version>_<os>_<arch>.zip files beside them) that holds the
-    AWS provider, at ``required`` where it is known."""
-    held = mirror_aws_versions(mirror)
+    AWS provider for this machine's platform, at ``required`` where it is known."""
+    platform = platform or terraform_platform()
+    held = mirror_aws_versions(mirror, platform)
     name = f"registry.terraform.io {why}; the mirror {mirror}"
     if not held:
-        return Check("FAIL", "provider registry", f"{name} holds no registry.terraform.io/hashicorp/aws")
-    listed = ", ".join(sorted(held))
+        return Check("FAIL", "provider registry", f"{name} holds no registry.terraform.io/hashicorp/aws for {platform}")
+    listed = ", ".join(sorted(held, key=lambda v: tuple(int(p) if p.isdigit() else 0 for p in v.split("."))))
     if required is not None and required not in held:
         return Check("FAIL", "provider registry", f"{name} holds hashicorp/aws {listed}, not {required} (cdktf.out)")
     return Check("ok", "provider registry", f"{name} holds hashicorp/aws {listed}")
 
 
-def mirror_aws_versions(mirror: Path) -> set[str]:
+def terraform_platform() -> str:
+    """This machine as Terraform names platforms: linux_amd64, darwin_arm64, ..."""
+    machine = os.uname().machine.lower()
+    arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"{sys.platform.rstrip('0123456789')}_{arch}"
+
+
+def mirror_aws_versions(mirror: Path, platform: str) -> set[str]:
+    """The AWS provider versions the mirror holds for ``platform``, unpacked or packed."""
     provider = mirror / "registry.terraform.io" / "hashicorp" / "aws"
     if not provider.is_dir():
         return set()
-    packed = re.compile(r"^terraform-provider-aws_([0-9][^_]*)_[a-z0-9]+_[a-z0-9]+\.zip$")
-    versions = {entry.name for entry in provider.iterdir() if entry.is_dir() and any(entry.iterdir())}
+    packed = re.compile(rf"^terraform-provider-aws_([0-9][^_]*)_{re.escape(platform)}\.zip$")
+    versions = {entry.name for entry in provider.iterdir() if (entry / platform).is_dir()}
     return versions | {m[1] for entry in provider.iterdir() if (m := packed.match(entry.name))}
 
 
@@ -294,8 +303,15 @@ def backup_checks(clients: Clients, configs: Sequence[StackConfig]) -> Iterator[
             yield Check("ok", "AWS Backup", f"{config.home}: backups can be copied to {config.backup_copy}")
 
 
-# What the account's checks look at (each where the settings ask for it), named when they cannot run.
-ACCOUNT_CHECKS = "bootstrap, state bucket, lambda concurrency, VPCs, hosted zone, AWS Config, AWS Backup"
+# The account's checks, in order, each with the names of the lines it may print (where the settings
+# ask for them): named together when they cannot run.
+ACCOUNT_GROUPS: tuple[tuple[Callable[[Clients, Sequence[StackConfig]], Iterator[Check]], tuple[str, ...]], ...] = (
+    (bootstrap_checks, ("bootstrap", "state bucket")),
+    (capacity_checks, ("lambda concurrency", "VPCs")),
+    (domain_checks, ("hosted zone",)),
+    (recorder_checks, ("AWS Config",)),
+    (backup_checks, ("AWS Backup",)),
+)
 
 
 def run(configs: Sequence[StackConfig], clients: Clients = boto3_clients, **local: Any) -> list[Check]:
@@ -305,8 +321,9 @@ def run(configs: Sequence[StackConfig], clients: Clients = boto3_clients, **loca
     identity, account = identity_check(clients, configs[0].home)
     checks.append(identity)
     if account is None:
-        return [*checks, Check("skip", "account", f"not checked without credentials: {ACCOUNT_CHECKS}")]
-    for group in (bootstrap_checks, capacity_checks, domain_checks, recorder_checks, backup_checks):
+        skipped = ", ".join(name for _, names in ACCOUNT_GROUPS for name in names)
+        return [*checks, Check("skip", "account", f"not checked without credentials: {skipped}")]
+    for group, _ in ACCOUNT_GROUPS:
         checks += list(group(clients, configs))
     return checks
 
