@@ -631,3 +631,17 @@ def test_the_scripts_local_actions_and_make_targets_the_workflows_use_exist() ->
                     assert target in targets, f"{where}: make {target}"
                 if step.get("uses", "").startswith("./"):
                     assert (ROOT / step["uses"] / "action.yml").is_file(), f"{where}: {step['uses']}"
+
+
+def test_every_artifact_upload_may_be_repeated_by_a_rerun_of_all_jobs() -> None:
+    """Re-run all jobs runs the upload again in the same workflow run: upload-artifact v4 refuses a
+    name that run already has (409) unless told to overwrite it."""
+    uploads = [
+        (name, job_name, step)
+        for name in ("ci.yml", "deploy-environment.yml", "teardown.yml")
+        for job_name, job in workflow(name)["jobs"].items()
+        for step in job.get("steps", [])
+        if step.get("uses", "").startswith("actions/upload-artifact@")
+    ]
+    assert len(uploads) == 5
+    assert all(step["with"].get("overwrite") is True for _, _, step in uploads), uploads
