@@ -280,7 +280,7 @@ def test_after_each_regions_apply_the_functions_roll_out_with_fresh_credentials_
     [roll] = [i for i, step in enumerate(steps(regions)) if step.get("run") == 'python tools/rollout.py "$STACK"']
     assert deploy < roll < verify
     assert steps(regions)[roll]["run"] == 'python tools/rollout.py "$STACK"'  # the job's stack, from the synth
-    between = steps(regions)[deploy + 1 : roll]
+    between = [s for s in steps(regions)[deploy + 1 : roll] if s.get("if") != "failure() || cancelled()"]
     assert [s["uses"].split("@")[0] for s in between] == ["aws-actions/configure-aws-credentials"]
     # A session of its own, as long as tools/rollout.py may wait for the slowest strategy.
     fresh = between[0]["with"]
@@ -643,5 +643,19 @@ def test_every_artifact_upload_may_be_repeated_by_a_rerun_of_all_jobs() -> None:
         for step in job.get("steps", [])
         if step.get("uses", "").startswith("actions/upload-artifact@")
     ]
-    assert len(uploads) == 5
+    assert len(uploads) == 9  # the synth (3), CI's diff and plans (2), a failed apply's state (4)
     assert all(step["with"].get("overwrite") is True for _, _, step in uploads), uploads
+
+
+def test_a_failed_or_cancelled_apply_keeps_the_state_terraform_could_not_save() -> None:
+    """Expired credentials at the end of an apply: Terraform writes errored.tfstate in the stack's
+    directory, which the runner would take with it (docs/operations.md, When an apply dies)."""
+    jobs = deploy_jobs()
+    for name in ("bootstrap", "global", "regions", "edge"):
+        deploy = step_index(jobs[name], "cdktf deploy")
+        kept = steps(jobs[name])[deploy + 1]
+        assert kept["uses"].split("@")[0] == "actions/upload-artifact", name
+        assert kept["if"] == "failure() || cancelled()", name
+        assert kept["with"]["path"] == "cdktf.out/stacks/${{ env.STACK }}/errored.tfstate", name
+        assert kept["with"]["name"] == "errored-tfstate-${{ env.STACK }}-${{ github.run_attempt }}", name
+        assert kept["with"]["if-no-files-found"] == "ignore", name
