@@ -302,20 +302,41 @@ def test_a_synth_without_the_environments_stacks_is_refused(tmp_path: Path, outd
     )
 
 
-def test_a_terraform_failure_is_one_line_with_the_fix(tmp_path: Path, outdir: Path) -> None:
-    stack_dir = outdir / "stacks" / GLOBAL
+def _failing(stack_dir: Path) -> None:
     (stack_dir / "fake-exit").write_text("1")
     (stack_dir / "fake-stderr").write_text(
         '╷\n│ Error: Backend initialization required, please run "terraform init"\n│\n'
         '│ Reason: Initial configuration of the requested backend "s3"\n╵\n'
     )
-    result = run(tmp_path, "dev", "--outdir", str(outdir))
-    assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == (
-        f"error: {GLOBAL}: terraform -chdir={stack_dir} output failed (exit 1): Error: Backend initialization "
+
+
+def _failure_line(stack: str, stack_dir: Path) -> str:
+    return (
+        f"error: {stack}: terraform -chdir={stack_dir} output failed (exit 1): Error: Backend initialization "
         f'required, please run "terraform init"; run terraform -chdir={stack_dir} init (cdktf deploy does it), '
         "then retry\n"
     )
+
+
+def test_a_terraform_failure_is_one_line_with_the_fix(tmp_path: Path, outdir: Path) -> None:
+    """Every stack unreadable: nothing to print but the first failure, in deploy order."""
+    for stack in json.loads((outdir / "manifest.json").read_text())["stacks"]:
+        _failing(outdir / "stacks" / stack)
+    result = run(tmp_path, "dev", "--outdir", str(outdir))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == _failure_line(GLOBAL, outdir / "stacks" / GLOBAL)
+
+
+def test_a_stack_that_cannot_be_read_leaves_the_others_printed_and_exit_1(tmp_path: Path, outdir: Path) -> None:
+    """A region's outage (its state bucket unreachable) must not hide the healthy regions' outputs,
+    which the runbooks read with make outputs."""
+    stack_dir = outdir / "stacks" / GLOBAL
+    _failing(stack_dir)
+    result = run(tmp_path, "dev", "--outdir", str(outdir))
+    assert result.returncode == 1
+    printed = json.loads(result.stdout)
+    assert "api_urls" in printed and "table_name" not in printed  # the regions' outputs, not the global one's
+    assert result.stderr == _failure_line(GLOBAL, stack_dir) + f"error: not read, so left out above: {GLOBAL}\n"
 
 
 def cdktf_outputs_file(tmp_path: Path, *, sensitive: bool) -> Path:

@@ -356,11 +356,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def gather(
-    config: StackConfig, args: argparse.Namespace, names: Sequence[str] | None = None
+    config: StackConfig,
+    args: argparse.Namespace,
+    names: Sequence[str] | None = None,
+    unreadable: list[str] | None = None,
 ) -> tuple[list[tuple[str, Outputs]], list[str]]:
     """Each deployed stack's outputs (of the stacks ``names``, default all of the environment's), in
     deploy order, and the sensitive names an outputs file left out; a stack without outputs is a
-    note on stderr."""
+    note on stderr. With ``unreadable`` (a list), a stack whose state cannot be read (its region
+    down) is an error line on stderr and its name appended there, the others read all the same;
+    without it, the first such stack raises, unless every stack failed."""
     stacks = synthesized_stacks(args.outdir, config.stack_names if names is None else names)
     withheld: list[str] = []
     if args.outputs_file is not None:
@@ -371,12 +376,11 @@ def gather(
             results.append(outputs)
             withheld += left_out
     else:
-        terraform = terraform_binary()
-        with ThreadPoolExecutor(max_workers=len(stacks)) as pool:  # each may read a remote state: in parallel
-            futures = [pool.submit(terraform_outputs, stack, terraform) for stack in stacks]
-            results = [future.result() for future in futures]  # the first failure in deploy order raises
+        results = _read_states(stacks, unreadable)
     found = []
     for stack, outputs in zip(stacks, results, strict=True):
+        if outputs is None and stack.name in (unreadable or ()):
+            continue  # said already
         if outputs is None:
             print(f"note: {stack.name}: not deployed (no outputs)", file=sys.stderr)
         else:
@@ -390,12 +394,35 @@ def gather(
     return found, withheld
 
 
+def _read_states(stacks: Sequence[Stack], unreadable: list[str] | None) -> list[Outputs | None]:
+    """Each stack's outputs from its state, read in parallel (each may be a remote state)."""
+    terraform = terraform_binary()
+    with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
+        futures = [pool.submit(terraform_outputs, stack, terraform) for stack in stacks]
+        errors = [future.exception() for future in futures]
+    failed = [error for error in errors if error is not None]
+    if not failed:
+        return [future.result() for future in futures]
+    if unreadable is None or len(failed) == len(stacks) or not all(isinstance(e, ToolError) for e in failed):
+        raise failed[0]  # the first in deploy order
+    results: list[Outputs | None] = []
+    for stack, future, error in zip(stacks, futures, errors, strict=True):
+        if error is not None:
+            print(f"error: {error}", file=sys.stderr)
+            unreadable.append(stack.name)
+        results.append(None if error is not None else future.result())
+    return results
+
+
 def main(argv: Sequence[str] = ()) -> int:
-    """Print the environment's outputs (or one of them); 2 and one error line for unusable input."""
+    """Print the environment's outputs (or one of them); 2 and one error line for unusable input;
+    1 when some stacks' states could not be read (what the others hold is printed: a region's outage
+    must not hide the healthy regions' addresses)."""
     args = parse_args(argv)
+    unreadable: list[str] = []
     try:
         config = environment(args.environment)
-        found, withheld = gather(config, args)
+        found, withheld = gather(config, args, unreadable=unreadable)
         merged = merge(found)
         if args.output is not None:
             text = one_output(merged, args.output, config, show_sensitive=args.show_sensitive, withheld=withheld)
@@ -409,6 +436,9 @@ def main(argv: Sequence[str] = ()) -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # `... | head -1`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if unreadable:
+        print(f"error: not read, so left out above: {', '.join(unreadable)}", file=sys.stderr)
+        return 1
     return 0
 
 
