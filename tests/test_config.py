@@ -108,8 +108,9 @@ def test_a_bucket_per_region_keeps_each_regions_state_in_that_region():
             "it cannot be removed",
         ),
         (
-            {"removing_regions": ["eu-west-1"]},
-            'removing_regions: "eu-west-1" is not one of the configured regions (us-east-1, us-west-2)',
+            {"removing_regions": ["eu-west-9"]},
+            'removing_regions: "eu-west-9" is not a known AWS commercial region; did you mean "eu-west-3"? '
+            f"(known: {', '.join(KNOWN_REGIONS)})",
         ),
     ],
 )
@@ -117,6 +118,18 @@ def test_state_and_region_removal_settings_are_refused_with_the_rule(settings, m
     with pytest.raises(ConfigError) as caught:
         StackConfig(**settings)
     assert str(caught.value) == message
+
+
+def test_a_removing_region_that_has_left_regions_is_retired_not_refused():
+    """Step 3 of a region's removal: gone from regions, still in removing_regions (its provider stays)."""
+    config = StackConfig(regions=("us-east-1",), removing_regions=("us-west-2", "us-west-2"))
+    assert (config.retired_regions, config.leaving_regions, config.routed_regions) == (
+        ("us-west-2",),
+        (),
+        ("us-east-1",),
+    )
+    leaving = StackConfig(removing_regions=("us-west-2",))
+    assert (leaving.retired_regions, leaving.leaving_regions) == ((), ("us-west-2",))
 
 
 def test_default_vpc_cidrs_do_not_overlap_and_do_not_depend_on_order():

@@ -129,6 +129,31 @@ def test_removed_region_flags_its_destroys(default: Synth, three_regions: Synth)
     assert "- **provider removed with its resources** `aws.eu-west-1` (iac-aws-nova-dev-global)" in top(markdown)
 
 
+# A region's removal (docs/operations.md, Removing a region), the stacks that keep a provider per
+# region: step 1 (eu-west-1 in removing_regions), step 3 (it has left regions: retired), step 4 (gone).
+REMOVAL_STACKS = ("global", "bootstrap")
+STEP_1 = dataclasses.replace(THREE_REGIONS, removing_regions=("eu-west-1",))
+STEP_3 = StackConfig(removing_regions=("eu-west-1",))
+STEP_4 = StackConfig()
+
+
+def test_a_retired_region_is_destroyed_through_the_provider_it_keeps(synth: Any) -> None:
+    before, after = (synth(config, only=REMOVAL_STACKS) for config in (STEP_1, STEP_3))
+    stacks, markdown = report(before.outdir, after.outdir)
+    destroyed = [item for item in resources(stacks) if item.action == "delete"]
+    assert {item.region for item in destroyed} == {"eu-west-1"}
+    assert any(item.address.startswith("aws_dynamodb_table_replica.") for item in destroyed)
+    assert "provider removed with its resources" not in markdown
+
+
+def test_the_retired_regions_provider_goes_alone_in_the_last_step(synth: Any) -> None:
+    before, after = (synth(config, only=REMOVAL_STACKS) for config in (STEP_3, STEP_4))
+    stacks, markdown = report(before.outdir, after.outdir)
+    assert resources(stacks) == []
+    assert [stack.name for stack in stacks if stack.providers] == ["iac-aws-nova-bootstrap", "iac-aws-nova-dev-global"]
+    assert "provider removed with its resources" not in markdown
+
+
 def test_same_inputs_give_byte_identical_output(
     default: Synth, three_regions: Synth, capsys: pytest.CaptureFixture[str]
 ) -> None:

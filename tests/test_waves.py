@@ -195,6 +195,26 @@ def test_a_region_on_its_way_out_is_not_deployed_again(outdir: Path) -> None:
     assert json.loads(result.stdout) == {**DEV_WAVES, "regions": [wave("iac-aws-nova-dev-us-east-1", "us-east-1")]}
 
 
+RETIRED = {"regions": ["us-east-1"], "removing_regions": ["us-west-2"]}
+
+
+def test_a_retired_region_is_in_no_wave(outdir: Path, tmp_path: Path) -> None:
+    """Left regions, still in removing_regions (its provider stays in the global stack): no stack to deploy."""
+    result = run("dev", "--outdir", outdir, context=RETIRED)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {**DEV_WAVES, "regions": [wave("iac-aws-nova-dev-us-east-1", "us-east-1")]}
+    result = run("--plan-matrix", "--outdir", outdir, context=RETIRED)
+    assert result.returncode == 0, result.stderr
+    assert "us-west-2" not in result.stdout
+
+
+def test_teardown_refuses_a_retired_region_saying_it_has_no_stack(outdir: Path) -> None:
+    assert refused(run("dev", "--outdir", outdir, "--teardown", "us-west-2", context=RETIRED)) == (
+        "error: us-west-2 has left dev's regions (removing_regions keeps it only for the global stack's destroys): "
+        "its stack is no longer synthesized, nothing to tear down (docs/operations.md, Removing a region)"
+    )
+
+
 def test_teardown_refuses_the_home_region_and_a_region_not_configured(outdir: Path) -> None:
     assert refused(run("dev", "--outdir", outdir, "--teardown", "us-east-1")) == (
         "error: us-east-1 is dev's home region, which holds the table itself: it cannot be removed alone "

@@ -161,6 +161,11 @@ def teardown(config: StackConfig, waves: dict[str, Any], region: str) -> dict[st
     if region == ALL:
         return {**waves, "regions": waves["regions"][::-1]}
     name = config.environment
+    if region in config.retired_regions:
+        raise Refusal(
+            f"{region} has left {name}'s regions (removing_regions keeps it only for the global stack's destroys): "
+            f"its stack is no longer synthesized, nothing to tear down ({REMOVAL_DOCS})"
+        )
     if region not in config.regions:
         raise Refusal(f"{region} is not a region of {name} ({', '.join(config.regions)}), nor {ALL}")
     if region == config.home:

@@ -336,7 +336,9 @@ class StackConfig:
         (),
         rule=_RegionList(),
         doc="Regions on their way out: still deployed, but no longer routed to, and their copy of the table "
-        "unprotected, so the teardown workflow can destroy them (docs/operations.md, Removing a region).",
+        "unprotected, so the teardown workflow can destroy them. A region listed here but no longer in `regions` "
+        "is retired: the global and bootstrap stacks destroy what they had there through its provider, which "
+        "they keep until the region leaves this list too (docs/operations.md, Removing a region).",
         group=IDENTITY,
         default_doc="none",
     )
@@ -868,7 +870,8 @@ class StackConfig:
                 self.home_region,
                 f"must be one of the configured regions {listed}: a change of regions may need home_region too",
             )
-        for name in ("vpc_cidrs", "availability_zone_ids", "removing_regions"):
+        # removing_regions may name a region that has left regions: retired (retired_regions).
+        for name in ("vpc_cidrs", "availability_zone_ids"):
             for region in getattr(self, name):
                 if region not in self.regions:
                     raise fail(name, region, f"is not one of the configured regions {listed}")
@@ -1090,6 +1093,19 @@ class StackConfig:
     def routed_regions(self) -> tuple[str, ...]:
         """The regions the one address sends callers to: all but those being removed."""
         return tuple(r for r in self.regions if r not in self.removing_regions)
+
+    @property
+    def leaving_regions(self) -> tuple[str, ...]:
+        """The regions being removed that are still deployed: not routed to, their copy of the table
+        unprotected, their stack left to the teardown."""
+        return tuple(r for r in dict.fromkeys(self.removing_regions) if r in self.regions)
+
+    @property
+    def retired_regions(self) -> tuple[str, ...]:
+        """The regions in ``removing_regions`` that have left ``regions``: nothing is created there any
+        more, but the global and bootstrap stacks keep the region's provider, which Terraform needs to
+        destroy what they had there ("Provider configuration not present" otherwise)."""
+        return tuple(r for r in dict.fromkeys(self.removing_regions) if r not in self.regions)
 
     @property
     def backup_copy(self) -> str | None:

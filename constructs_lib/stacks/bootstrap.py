@@ -35,7 +35,9 @@ class BootstrapConfig:
     per region where ``state_bucket`` has ``{region}`` (none: one bucket named from the account id);
     remote_state: keep the bootstrap's own state in ``state_region``'s bucket (``bootstrap_state``
     ``"remote"``); tags: extra tags; config_rules, config_recorder: AWS Config's managed rules, and a
-    recorder for them, in every region (``ComplianceRules``)."""
+    recorder for them, in every region (``ComplianceRules``); retired_regions: regions an environment
+    has retired (``StackConfig.retired_regions``) that none uses any more: their provider only, so
+    that Terraform can destroy what the stack had there."""
 
     project_name: str
     regions: tuple[str, ...]
@@ -45,6 +47,7 @@ class BootstrapConfig:
     tags: dict[str, str] | None = None
     config_rules: bool = False
     config_recorder: bool = False
+    retired_regions: tuple[str, ...] = ()
 
     @classmethod
     def from_stacks(cls, configs: Sequence[StackConfig]) -> BootstrapConfig:
@@ -57,9 +60,12 @@ class BootstrapConfig:
             if location.bucket is not None
         }
         first = configs[0]
+        regions = regions_of(configs)
+        retired = [r for config in configs for r in config.retired_regions if r not in regions]
         return cls(
             project_name=first.project_name,
-            regions=regions_of(configs),
+            regions=regions,
+            retired_regions=tuple(dict.fromkeys(retired)),
             state_region=first.state_of("global").region,
             state_buckets=tuple(sorted(buckets, key=lambda b: (b.region != first.state_of("global").region, b.name))),
             remote_state=first.bootstrap_state == "remote",
@@ -117,10 +123,10 @@ class BootstrapStack(TerraformStack):
             )
 
     def _providers(self, config: BootstrapConfig) -> dict[str, aws.AwsProvider]:
-        """One provider per region, the state region's included."""
+        """One provider per region, the state region's and the retired regions' included."""
         tags = {**(config.tags or {}), "Project": config.project_name, "Environment": SHARED, "ManagedBy": MANAGED_BY}
         providers = {region: regional_provider(self, region, tags) for region in config.regions}
-        for region in (config.state_region, *(b.region for b in config.state_buckets)):
+        for region in (config.state_region, *(b.region for b in config.state_buckets), *config.retired_regions):
             if region not in providers:
                 providers[region] = regional_provider(self, region, tags)
         return providers

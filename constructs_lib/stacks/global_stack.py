@@ -24,7 +24,8 @@ class GlobalStack(TerraformStack):
     key's value in a secret replicated to every region; with ``cognito`` auth, the user pool and its
     client in the home region and the pool's ARN in an SSM parameter of every region; with
     ``cdn_enabled``, the origin header's value in a secret replicated to every region. Deployed
-    before the regional stacks, which read what they need of it in their own region only.
+    before the regional stacks, which read what they need of it in their own region only. A retired
+    region (``StackConfig.retired_regions``) has its provider and nothing else.
 
     Outputs: ``table_name``; ``api_key_secret_name`` (``api_key`` auth); ``user_pool_id`` and
     ``user_pool_client_id`` (``cognito`` auth); ``origin_secret_name`` (``cdn_enabled``).
@@ -39,6 +40,10 @@ class GlobalStack(TerraformStack):
         # The home region first: its provider reads the account, and it holds the table.
         regions = sorted(config.regions, key=lambda r: r != home)
         self.providers = {region: regional_provider(self, region, tags) for region in regions}
+        # A retired region keeps its provider, with nothing in it: Terraform destroys through it what
+        # the stack had there (its key, replica and vault) once the region has left regions.
+        for region in config.retired_regions:
+            regional_provider(self, region, tags)
         account_id = aws.DataAwsCallerIdentity(self, "caller-identity", provider=self.providers[home]).account_id
         keys = {region: self._key(namer, region, account_id) for region in regions}
         table = self._table(config, namer, keys)
@@ -81,7 +86,7 @@ class GlobalStack(TerraformStack):
                 namer=namer,
                 home_region=home,
                 replica_regions=tuple(r for r in config.regions if r != home),
-                unprotected_regions=config.removing_regions,
+                unprotected_regions=config.leaving_regions,
                 **config.settings_for("table"),
             ),
         )
@@ -125,9 +130,7 @@ class GlobalStack(TerraformStack):
                 subscriptions=config.alarm_subscriptions,
                 # The teardown lifts the table's protection, a region's removal its copy's: the
                 # backups go with the table and the keys.
-                deletable_regions=config.removing_regions
-                if config.table_deletion_protection
-                else tuple(config.regions),
+                deletable_regions=config.leaving_regions if config.table_deletion_protection else tuple(config.regions),
             ),
         )
 
