@@ -38,19 +38,45 @@ DEV_WAVES: dict[str, Any] = {
     "global": wave("iac-aws-nova-dev-global", "us-east-1"),
     "regions": [wave("iac-aws-nova-dev-us-east-1", "us-east-1"), wave("iac-aws-nova-dev-us-west-2", "us-west-2")],
     "edge": wave("iac-aws-nova-dev-edge", "us-east-1"),
+    "skip": [],
 }
 
 
-def synth(outdir: Path, stacks: list[str], backends: dict[str, dict[str, Any]] | None = None) -> Path:
-    """A fake cdktf.out: the manifest, and each stack's cdk.tf.json with its backend (default s3)."""
+def synth(
+    outdir: Path,
+    stacks: list[str],
+    backends: dict[str, dict[str, Any]] | None = None,
+    providers: dict[str, list[str]] | None = None,
+) -> Path:
+    """A fake cdktf.out: the manifest, and each stack's cdk.tf.json with its backend (default s3)
+    and its providers' regions (default none)."""
     outdir.mkdir(parents=True, exist_ok=True)
     manifest = {"stacks": {name: {"name": name, "workingDirectory": f"stacks/{name}"} for name in stacks}}
     (outdir / "manifest.json").write_text(json.dumps(manifest))
     for name in stacks:
         (outdir / "stacks" / name).mkdir(parents=True)
-        backend = (backends or {}).get(name, S3)
-        (outdir / "stacks" / name / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": backend}}))
+        document = {
+            "terraform": {"backend": (backends or {}).get(name, S3)},
+            "provider": {"aws": [{"region": region} for region in (providers or {}).get(name, [])]},
+        }
+        (outdir / "stacks" / name / "cdk.tf.json").write_text(json.dumps(document))
     return outdir
+
+
+def s3_in(region: str) -> dict[str, Any]:
+    return {"s3": {"bucket": f"acme-tfstate-{region}", "key": "k", "region": region}}
+
+
+# dev as the synth writes it with state_bucket "acme-tfstate-{region}": each regional stack reaches its
+# own region only; the global and bootstrap stacks every region; the edge the home region (us-east-1).
+SPLIT_BACKENDS = {"iac-aws-nova-dev-us-west-2": s3_in("us-west-2")}
+SPLIT_PROVIDERS = {
+    BOOTSTRAP: ["us-east-1", "us-west-2"],
+    "iac-aws-nova-dev-global": ["us-east-1", "us-west-2"],
+    "iac-aws-nova-dev-us-east-1": ["us-east-1"],
+    "iac-aws-nova-dev-us-west-2": ["us-west-2"],
+    "iac-aws-nova-dev-edge": ["us-east-1"],
+}
 
 
 @pytest.fixture
@@ -113,7 +139,7 @@ def test_github_output_writes_each_key_as_compact_json(outdir: Path, tmp_path: P
     lines = output.read_text().splitlines()
     assert lines[:3] == ["earlier=kept", "configured=true", "environment=dev"]
     written = dict(line.split("=", 1) for line in lines[3:])
-    assert list(written) == ["bootstrap", "global", "regions", "edge"]
+    assert list(written) == ["bootstrap", "global", "regions", "edge", "skip"]
     assert {k: json.loads(v) for k, v in written.items()} == {k: DEV_WAVES[k] for k in written}
     assert " " not in written["regions"]
 
@@ -175,7 +201,9 @@ def test_if_configured_skips_an_unknown_environment_for_the_workflow(outdir: Pat
     result = run("prod", "--outdir", outdir, "--if-configured", "--github-output", github_output=output)
     assert (result.returncode, result.stdout) == (0, "")
     assert result.stderr == "prod is not configured (settings.json configures: dev): skipped\n"
-    assert output.read_text() == "configured=false\nenvironment=prod\n"
+    # Every job skipped, said in the output the jobs read whatever the environment.
+    skip = '["bootstrap","global","regions","edge","verify"]'
+    assert output.read_text() == f"configured=false\nenvironment=prod\nskip={skip}\n"
 
 
 def test_teardown_of_one_region_needs_it_in_removing_regions(outdir: Path) -> None:
@@ -230,6 +258,81 @@ def test_teardown_of_everything_destroys_the_home_region_last(outdir: Path) -> N
     assert json.loads(result.stdout)["regions"] == DEV_WAVES["regions"][::-1]
 
 
+@pytest.fixture
+def split(tmp_path: Path) -> Path:
+    """dev's synth with each regional stack's state in its own region."""
+    return synth(tmp_path / "split", [BOOTSTRAP, *DEV], SPLIT_BACKENDS, SPLIT_PROVIDERS)
+
+
+def test_region_down_deploys_the_other_regions_and_the_edge_but_not_what_reaches_every_region(
+    split: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "github_output"
+    result = run("dev", "--outdir", split, "--region-down", "us-west-2", "--github-output", github_output=output)
+    assert result.returncode == 0, result.stderr
+    expected = {
+        **DEV_WAVES,
+        "regions": [wave("iac-aws-nova-dev-us-east-1", "us-east-1")],
+        "skip": ["bootstrap", "global", "verify"],  # the edge reaches us-east-1 only: it deploys
+    }
+    assert json.loads(result.stdout) == expected
+    written = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert json.loads(written["skip"]) == expected["skip"] and json.loads(written["regions"]) == expected["regions"]
+
+
+def test_the_home_region_down_leaves_the_other_regions_deployable_but_not_the_edge(split: Path) -> None:
+    """No regional stack reads the home region (each reads its own copy of the table, secret and
+    keys); the edge keeps its dashboard and its state there."""
+    result = run("dev", "--outdir", split, "--region-down", "us-east-1")
+    assert result.returncode == 0, result.stderr
+    waves = json.loads(result.stdout)
+    assert waves["regions"] == [wave("iac-aws-nova-dev-us-west-2", "us-west-2")]
+    assert waves["skip"] == ["bootstrap", "global", "edge", "verify"]
+
+
+def test_region_down_skips_an_edge_whose_health_alarms_are_in_us_east_1(tmp_path: Path) -> None:
+    """With a domain, the edge keeps its health checks' alarms (and CloudFront) in us-east-1."""
+    providers = {**SPLIT_PROVIDERS, "iac-aws-nova-dev-edge": ["us-west-2", "us-east-1"]}
+    backends = {**SPLIT_BACKENDS, "iac-aws-nova-dev-us-east-1": s3_in("us-east-1"), "iac-aws-nova-dev-edge": S3}
+    outdir = synth(tmp_path / "cdktf.out", [BOOTSTRAP, *DEV], backends, providers)
+    context = {"home_region": "us-west-2"}
+    waves = json.loads(run("dev", "--outdir", outdir, "--region-down", "us-east-1", context=context).stdout)
+    assert waves["regions"] == [wave("iac-aws-nova-dev-us-west-2", "us-west-2")]
+    assert "edge" in waves["skip"]
+
+
+def test_region_down_refuses_a_region_not_in_the_environment(split: Path) -> None:
+    assert refused(run("dev", "--outdir", split, "--region-down", "eu-west-1")) == (
+        "error: --region-down eu-west-1: not a region of dev (us-east-1, us-west-2)"
+    )
+
+
+def test_region_down_refuses_when_every_state_is_in_that_region(tmp_path: Path) -> None:
+    """state_bucket without {region}: the regional stacks' state is in one bucket, here us-east-1's."""
+    outdir = synth(tmp_path / "cdktf.out", [BOOTSTRAP, *DEV], providers=SPLIT_PROVIDERS)
+    assert refused(run("dev", "--outdir", outdir, "--region-down", "us-east-1")) == (
+        "error: --region-down us-east-1: iac-aws-nova-dev-us-west-2 reaches us-east-1 too (its state there: put "
+        "{region} in state_bucket, docs/operations.md, A region is down): no regional stack can deploy while it is down"
+    )
+    assert run("dev", "--outdir", outdir, "--region-down", "us-west-2").returncode == 0  # the state is not there
+
+
+def test_region_down_refuses_when_no_other_region_is_left_to_deploy(split: Path) -> None:
+    context = {"removing_regions": ["us-west-2"]}
+    assert refused(run("dev", "--outdir", split, "--region-down", "us-east-1", context=context)) == (
+        "error: --region-down us-east-1: dev has no other region to deploy (docs/operations.md, A region is down)"
+    )
+
+
+def test_region_down_needs_each_stacks_providers_in_the_synth(tmp_path: Path) -> None:
+    outdir = synth(tmp_path / "cdktf.out", [BOOTSTRAP, *DEV])
+    (outdir / "stacks" / "iac-aws-nova-dev-us-east-1" / "cdk.tf.json").write_text('{"terraform": {}}')
+    path = outdir / "stacks" / "iac-aws-nova-dev-us-east-1" / "cdk.tf.json"
+    assert refused(run("dev", "--outdir", outdir, "--region-down", "us-west-2")) == (
+        f"error: {path} has no provider.aws regions: run the synth again (.venv/bin/python main.py)"
+    )
+
+
 def test_the_plan_matrix_has_every_stack_with_its_region_and_role(tmp_path: Path) -> None:
     prod = ["iac-aws-nova-prod-global", "iac-aws-nova-prod-us-west-2", "iac-aws-nova-prod-us-east-1"]
     outdir = synth(tmp_path / "cdktf.out", [BOOTSTRAP, *DEV, *prod, "iac-aws-nova-prod-edge"])
@@ -260,9 +363,17 @@ def test_the_plan_matrix_has_every_stack_with_its_region_and_role(tmp_path: Path
         (("dev", "--bogus"), None, "error: unrecognized arguments: --bogus"),
         (("dev", "--plan-matrix"), None, "error: --plan-matrix takes no ENVIRONMENT, --teardown, "),
         (("dev", "--github-output"), None, "error: --github-output: GITHUB_OUTPUT is not set"),
+        (("dev", "--teardown", "all", "--region-down", "us-west-2"), None, "error: --region-down takes no "),
         (("dev",), {"regions": 3}, "error: invalid configuration: regions (from CDKTF_CONTEXT_JSON): "),
     ],
-    ids=["no environment", "unknown flag", "plan matrix and environment", "no GITHUB_OUTPUT", "invalid settings"],
+    ids=[
+        "no environment",
+        "unknown flag",
+        "plan matrix and environment",
+        "no GITHUB_OUTPUT",
+        "region down and teardown",
+        "invalid settings",
+    ],
 )
 def test_bad_input_is_one_error_line(
     outdir: Path, args: tuple[str, ...], context: dict[str, Any] | None, line: str

@@ -327,7 +327,7 @@ def test_remote_state_is_checked_before_any_deploy() -> None:
     assert check < upload  # the waves get the synth only once it passed
     assert not any("cdktf deploy" in s.get("run", "") for s in steps(prepare))
     assert all("prepare" in needs(jobs[name]) for name in (*WAVES, "verify"))
-    assert {k: v for k, v in prepare["outputs"].items() if k != "configured"} == {
+    assert {k: v for k, v in prepare["outputs"].items() if k not in ("configured", "skip")} == {
         wave: f"${{{{ steps.waves.outputs.{wave} }}}}" for wave in WAVES
     }
 
@@ -336,9 +336,127 @@ def test_an_environment_the_app_does_not_configure_skips_every_wave() -> None:
     jobs = deploy_jobs()
     assert "--if-configured" in steps(jobs["prepare"])[step_index(jobs["prepare"], "tools/waves.py")]["run"]
     assert jobs["prepare"]["outputs"]["configured"] == "${{ steps.waves.outputs.configured }}"
-    assert jobs["bootstrap"]["if"] == "needs.prepare.outputs.configured == 'true'"
-    # The later waves need the one before: a skipped bootstrap skips them all.
-    assert all("if" not in jobs[name] for name in ("global", "regions", "edge", "verify"))
+    assert jobs["bootstrap"]["if"].startswith("needs.prepare.outputs.configured == 'true' && ")
+    # tools/waves.py skips every job of an environment it does not configure.
+    assert run_jobs(configured="false", skip=list(DEPLOY_JOBS)) == dict.fromkeys(DEPLOY_JOBS, "skipped")
+
+
+# -- the jobs' `if` conditions, evaluated as GitHub does ---------------------------------------------
+
+DEPLOY_JOBS = ("bootstrap", "global", "regions", "edge", "verify")
+STATUS_FUNCTIONS = ("success()", "failure()", "cancelled()", "always()")
+
+
+def github_if(condition: str, context: dict[str, str], results: dict[str, str], ancestors: list[str]) -> bool:
+    """A job's ``if`` as GitHub evaluates it, for the operators these workflows use: a condition without
+    a status function gets ``success() &&`` in front; ``success()`` means every ancestor succeeded,
+    ``failure()`` that one failed (no run is cancelled here)."""
+    condition = condition.strip().removeprefix("${{").removesuffix("}}").strip()
+    if not any(function in condition for function in STATUS_FUNCTIONS):
+        condition = f"success() && ({condition})"
+    python = re.sub(r"\b(?:needs|inputs)\.[\w.-]+", lambda m: f"ctx({m.group(0)!r})", condition)
+    python = python.replace("&&", " and ").replace("||", " or ")
+    python = re.sub(r"!(?!=)", " not ", python).replace("\n", " ")
+    namespace = {
+        "ctx": lambda name: context.get(name, ""),
+        "success": lambda: all(results[a] == "success" for a in ancestors),
+        "failure": lambda: any(results[a] == "failure" for a in ancestors),
+        "cancelled": lambda: False,
+        "always": lambda: True,
+        "contains": lambda search, item: item in search,
+        "fromJSON": json.loads,
+    }
+    return bool(eval(python, namespace))  # the workflow's own expression, its operators mapped
+
+
+def run_jobs(*, configured: str = "true", skip: list[str] | None = None, failing: str = "") -> dict[str, str]:
+    """Each job's result in a run of deploy-environment.yml where prepare wrote these outputs and the
+    job ``failing`` (when it runs) fails."""
+    jobs = deploy_jobs()
+    results = {"prepare": "success"}
+    context = {
+        "needs.prepare.outputs.configured": configured,
+        "needs.prepare.outputs.skip": json.dumps(skip or []),
+    }
+    for name in DEPLOY_JOBS:
+        ancestors, todo = [], list(needs(jobs[name]))
+        while todo:
+            ancestor = todo.pop()
+            ancestors.append(ancestor)
+            todo.extend(needs(jobs[ancestor]))
+        context.update({f"needs.{n}.result": results[n] for n in needs(jobs[name])})
+        runs = github_if(jobs[name].get("if", "success()"), context, results, ancestors)
+        results[name] = ("failure" if name == failing else "success") if runs else "skipped"
+    return {name: results[name] for name in DEPLOY_JOBS}
+
+
+def test_without_region_down_every_wave_runs_after_the_one_before_succeeded() -> None:
+    assert run_jobs() == dict.fromkeys(DEPLOY_JOBS, "success")
+
+
+@pytest.mark.parametrize("failing", DEPLOY_JOBS[:-1])
+def test_without_region_down_a_failed_wave_skips_every_one_after_it(failing: str) -> None:
+    results = run_jobs(failing=failing)
+    after = DEPLOY_JOBS[DEPLOY_JOBS.index(failing) + 1 :]
+    assert results[failing] == "failure" and all(results[name] == "skipped" for name in after), results
+
+
+def test_the_evaluation_sees_a_condition_that_ignores_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above fails for an ``if`` that would run a wave after a failed one."""
+    jobs = deploy_jobs()
+    jobs["edge"]["if"] = "always()"
+    monkeypatch.setattr(sys.modules[__name__], "deploy_jobs", lambda: jobs)
+    assert run_jobs(failing="regions")["edge"] == "success"
+
+
+@pytest.mark.parametrize(
+    "skip, edge",
+    [(["bootstrap", "global", "verify"], "success"), (["bootstrap", "global", "edge", "verify"], "skipped")],
+    ids=["the edge deploys", "the edge reaches the region that is down"],
+)
+def test_with_region_down_the_regions_and_the_edge_run_after_the_skipped_global(skip: list[str], edge: str) -> None:
+    assert run_jobs(skip=skip) == {
+        "bootstrap": "skipped",
+        "global": "skipped",
+        "regions": "success",
+        "edge": edge,
+        "verify": "skipped",  # each region's job verified itself
+    }
+
+
+def test_with_region_down_a_failed_region_still_stops_the_edge() -> None:
+    results = run_jobs(skip=["bootstrap", "global", "verify"], failing="regions")
+    assert (results["regions"], results["edge"], results["verify"]) == ("failure", "skipped", "skipped")
+
+
+def test_region_down_is_an_input_of_the_manual_deploy_passed_to_every_environment() -> None:
+    document: dict[Any, Any] = workflow("deploy.yml")
+    given = document[True]["workflow_dispatch"]["inputs"]["region_down"]  # YAML 1.1 reads `on` as true
+    assert (given["type"], given["default"], given["required"]) == ("string", "", False)
+    assert list(document[True]["push"]) == ["branches"]  # a push deploys everything, as before
+    for name in ("dev", "staging", "prod"):
+        assert document["jobs"][name]["with"]["region_down"] == "${{ inputs.region_down || '' }}", name
+    called = workflow("deploy-environment.yml")[True]["workflow_call"]["inputs"]["region_down"]
+    assert (called["type"], called["default"], called["required"]) == ("string", "", False)
+    assert deploy_jobs()["prepare"]["outputs"]["skip"] == "${{ steps.waves.outputs.skip }}"
+
+
+@pytest.mark.parametrize(
+    "region_down, flag", [("", ""), ("us-west-2", " --region-down us-west-2")], ids=["empty", "a region"]
+)
+def test_prepare_passes_region_down_to_tools_waves_only_when_given(tmp_path: Path, region_down: str, flag: str) -> None:
+    prepare = deploy_jobs()["prepare"]
+    step = steps(prepare)[step_index(prepare, "tools/waves.py")]
+    assert step["env"] == {"ENVIRONMENT": "${{ inputs.environment }}", "REGION_DOWN": "${{ inputs.region_down }}"}
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/usr/bin/env bash\necho "$*" >> "$RUNNER_TEMP/calls"\n')
+    python.chmod(0o755)
+    result = run_step(step["run"], tmp_path, {}, ENVIRONMENT="dev", REGION_DOWN=region_down)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "calls").read_text() == (
+        f"tools/waves.py dev --require-remote-state --if-configured --github-output{flag}\n"
+    )
 
 
 @pytest.mark.parametrize("status, changes", [(0, "false"), (2, "true"), (1, None)])

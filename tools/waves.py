@@ -2,13 +2,14 @@
 which region its job runs.
 
     python tools/waves.py ENVIRONMENT [--outdir cdktf.out] [--require-remote-state]
-                          [--teardown REGION|all] [--if-configured] [--github-output]
+                          [--teardown REGION|all | --region-down REGION] [--if-configured] [--github-output]
     python tools/waves.py --plan-matrix [--outdir cdktf.out] [--github-output]
 
-Prints ``{"environment", "bootstrap", "global", "regions", "edge"}``, each wave a ``{"stack",
-"region"}`` (``regions`` a list, in deploy order: the home region first). The bootstrap, global and
-edge stacks' jobs run in the home region, each regional stack's in its own. The settings come from
-settings.json and CDKTF_CONTEXT_JSON, as for a synth; the stacks must be in the synth's manifest.
+Prints ``{"environment", "bootstrap", "global", "regions", "edge", "skip"}``, each wave a ``{"stack",
+"region"}`` (``regions`` a list, in deploy order: the home region first); ``skip`` lists the jobs the
+deploy workflow skips (none, but with --region-down). The bootstrap, global and edge stacks' jobs run
+in the home region, each regional stack's in its own. The settings come from settings.json and
+CDKTF_CONTEXT_JSON, as for a synth; the stacks must be in the synth's manifest.
 
 --require-remote-state  refuse a stack whose synthesized backend is local (a runner's state file is
                         gone with the runner), and the bootstrap stack unless bootstrap_state is remote.
@@ -16,8 +17,15 @@ settings.json and CDKTF_CONTEXT_JSON, as for a synth; the stacks must be in the 
                         no longer routes to it, its copy of the table is unprotected); ``regions``
                         lists its stack only. ``--teardown all``: ``regions`` in destroy order (home
                         last).
+--region-down REGION    deploy the healthy regions while REGION's AWS APIs are down: ``regions``
+                        without it, and ``skip`` the bootstrap and global stacks (they reach every
+                        region), the whole-environment verify, and the edge when it reaches REGION
+                        (a provider or its state there: the home region, us-east-1 with a domain).
+                        Refused for a region not in the environment, or when another regional stack
+                        reaches REGION too (its state there: state_bucket without {region}).
 --if-configured         an environment the settings do not configure is skipped, not refused:
-                        ``configured`` is false in the GitHub output, and stdout stays empty.
+                        ``configured`` is false in the GitHub output (``skip``: every job), and
+                        stdout stays empty.
 --github-output         also append each key (JSON, on one line), and ``configured``, to $GITHUB_OUTPUT.
 --plan-matrix           instead, every stack of every environment and the bootstrap stack, each
                         ``{"stack", "region", "environment"}`` (whose plan role it uses): the plan
@@ -45,6 +53,11 @@ from constructs_lib.settings import ConfigError, StackConfig, load_settings  # n
 ALL = "all"
 STATE_DOCS = "docs/operations.md, State"
 REMOVAL_DOCS = "docs/operations.md, Removing a region"
+DOWN_DOCS = "docs/operations.md, A region is down"
+# The jobs of deploy-environment.yml that ``skip`` may name; the bootstrap and global stacks reach
+# every region of the environment, the whole-environment verify every region too.
+JOBS = ("bootstrap", "global", "regions", "edge", "verify")
+SKIPPED_WHILE_DOWN = ("bootstrap", "global", "verify")
 
 Wave = dict[str, str]
 
@@ -64,12 +77,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--outdir", type=Path, default=Path("cdktf.out"), help="the synth's output (cdktf.out)")
     parser.add_argument("--require-remote-state", action="store_true", help="refuse a stack with local state")
     parser.add_argument("--teardown", metavar="REGION", help="a region in removing_regions, or all")
+    parser.add_argument("--region-down", metavar="REGION", help="deploy the regions that do not need REGION")
     parser.add_argument("--if-configured", action="store_true", help="skip an unconfigured environment")
     parser.add_argument("--github-output", action="store_true", help="also write the keys to $GITHUB_OUTPUT")
     parser.add_argument("--plan-matrix", action="store_true", help="every stack with its region, to plan")
     args = parser.parse_args(argv)
     if args.plan_matrix and (args.environment or args.teardown or args.require_remote_state or args.if_configured):
         raise Refusal("--plan-matrix takes no ENVIRONMENT, --teardown, --require-remote-state or --if-configured")
+    if args.region_down is not None and (args.plan_matrix or args.teardown):
+        raise Refusal("--region-down takes no --plan-matrix or --teardown")
     if not args.plan_matrix and not args.environment:
         raise Refusal("ENVIRONMENT is required (or --plan-matrix)")
     if args.github_output and not os.environ.get("GITHUB_OUTPUT"):
@@ -87,6 +103,7 @@ def waves_of(config: StackConfig) -> dict[str, Any]:
         "global": {"stack": config.global_stack_name, "region": home},
         "regions": [{"stack": name, "region": region_of[name]} for name in config.stack_names if name in region_of],
         "edge": {"stack": config.edge_stack_name, "region": home},
+        "skip": [],
     }
 
 
@@ -129,16 +146,56 @@ def require_synthesized(names: Sequence[str], manifest: dict[str, Any], outdir: 
         )
 
 
-def backend_of(stack: str, outdir: Path) -> str:
-    """The kind of the stack's Terraform backend (``s3``, ``local``) in its cdk.tf.json."""
+def stack_json(stack: str, outdir: Path) -> tuple[Path, dict[str, Any]]:
+    """The stack's cdk.tf.json, and where it is."""
     path = outdir / "stacks" / stack / "cdk.tf.json"
     try:
-        backend = json.loads(path.read_text(encoding="utf-8"))["terraform"]["backend"]
-        return str(next(iter(backend)))
+        document = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
         raise Refusal(f"{path} cannot be read: run the synth first (.venv/bin/python main.py)") from None
-    except (ValueError, KeyError, TypeError, StopIteration):
+    except ValueError:
+        raise Refusal(f"{path} is not JSON: run the synth again (.venv/bin/python main.py)") from None
+    return path, document if isinstance(document, dict) else {}
+
+
+def backend_of(stack: str, outdir: Path) -> str:
+    """The kind of the stack's Terraform backend (``s3``, ``local``) in its cdk.tf.json."""
+    path, document = stack_json(stack, outdir)
+    try:
+        return str(next(iter(document["terraform"]["backend"])))
+    except (KeyError, TypeError, StopIteration):
         raise Refusal(f"{path} has no terraform.backend: run the synth again (.venv/bin/python main.py)") from None
+
+
+def regions_reached(stack: str, outdir: Path) -> set[str]:
+    """The AWS regions the stack's plan and apply reach: its providers' and its S3 state's."""
+    path, document = stack_json(stack, outdir)
+    try:
+        regions = {str(provider["region"]) for provider in document["provider"]["aws"]}
+        s3 = document["terraform"]["backend"].get("s3")
+        return regions | ({str(s3["region"])} if s3 is not None else set())
+    except (KeyError, TypeError, AttributeError):
+        raise Refusal(f"{path} has no provider.aws regions: run the synth again (.venv/bin/python main.py)") from None
+
+
+def region_down(config: StackConfig, waves: dict[str, Any], region: str, outdir: Path) -> dict[str, Any]:
+    """The waves that can deploy while ``region`` is down: the other regions, each of which reaches
+    its own region only, and the edge unless it reaches ``region``."""
+    name = config.environment
+    if region not in config.regions:
+        raise Refusal(f"--region-down {region}: not a region of {name} ({', '.join(config.regions)})")
+    healthy = [wave for wave in waves["regions"] if wave["region"] != region]
+    if not healthy:
+        raise Refusal(f"--region-down {region}: {name} has no other region to deploy ({DOWN_DOCS})")
+    for wave in healthy:
+        if region in regions_reached(wave["stack"], outdir):
+            raise Refusal(
+                f"--region-down {region}: {wave['stack']} reaches {region} too (its state there: put "
+                f"{{region}} in state_bucket, {DOWN_DOCS}): no regional stack can deploy while it is down"
+            )
+    edge = ["edge"] if region in regions_reached(waves["edge"]["stack"], outdir) else []
+    skip = [job for job in JOBS if job in (*SKIPPED_WHILE_DOWN, *edge)]
+    return {**waves, "regions": healthy, "skip": skip}
 
 
 def require_remote_state(config: StackConfig, waves: dict[str, Any], outdir: Path) -> None:
@@ -223,7 +280,10 @@ def environment_waves(args: argparse.Namespace, configs: Sequence[StackConfig]) 
     if args.teardown:
         return teardown(config, waves, args.teardown)
     # A region on its way out is left as it is: deploying it again would undo its teardown.
-    return {**waves, "regions": [w for w in waves["regions"] if w["region"] not in config.removing_regions]}
+    waves = {**waves, "regions": [w for w in waves["regions"] if w["region"] not in config.removing_regions]}
+    if args.region_down is not None:
+        return region_down(config, waves, args.region_down, args.outdir)
+    return waves
 
 
 def print_plan_matrix(args: argparse.Namespace, configs: Sequence[StackConfig]) -> None:
@@ -237,7 +297,7 @@ def print_plan_matrix(args: argparse.Namespace, configs: Sequence[StackConfig]) 
 def print_waves(args: argparse.Namespace, configs: Sequence[StackConfig]) -> None:
     waves = environment_waves(args, configs)
     if args.github_output:
-        outputs = waves if waves is not None else {"environment": args.environment}
+        outputs = waves if waves is not None else {"environment": args.environment, "skip": list(JOBS)}
         write_github_output({"configured": "false" if waves is None else "true", **outputs})
     if waves is None:
         print(f"{args.environment} is not configured ({configured(configs)}): skipped", file=sys.stderr)
