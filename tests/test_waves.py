@@ -301,10 +301,20 @@ def test_region_down_skips_an_edge_whose_health_alarms_are_in_us_east_1(tmp_path
     assert "edge" in waves["skip"]
 
 
-def test_region_down_refuses_a_region_not_in_the_environment(split: Path) -> None:
-    assert refused(run("dev", "--outdir", split, "--region-down", "eu-west-1")) == (
-        "error: --region-down eu-west-1: not a region of dev (us-east-1, us-west-2)"
+def test_region_down_refuses_an_unknown_region(split: Path) -> None:
+    assert refused(run("dev", "--outdir", split, "--region-down", "us-wset-2")) == (
+        "error: --region-down us-wset-2: not a known AWS commercial region"
     )
+
+
+def test_an_environment_without_the_region_down_deploys_all_but_what_reaches_it(tmp_path: Path) -> None:
+    """deploy.yml hands region_down to every environment: one that does not use the region deploys
+    as usual, but for the account-wide bootstrap when another environment's region is down."""
+    providers = {**SPLIT_PROVIDERS, BOOTSTRAP: ["us-east-1", "us-west-2", "eu-west-1"]}
+    outdir = synth(tmp_path / "cdktf.out", [BOOTSTRAP, *DEV], SPLIT_BACKENDS, providers)
+    result = run("dev", "--outdir", outdir, "--region-down", "eu-west-1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {**DEV_WAVES, "skip": ["bootstrap"]}
 
 
 def test_region_down_refuses_when_every_state_is_in_that_region(tmp_path: Path) -> None:

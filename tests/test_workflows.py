@@ -424,6 +424,24 @@ def test_with_region_down_the_regions_and_the_edge_run_after_the_skipped_global(
     }
 
 
+def test_with_another_environments_region_down_all_but_the_bootstrap_runs() -> None:
+    """The account-wide bootstrap reaches that region; this environment's stacks do not."""
+    assert run_jobs(skip=["bootstrap"]) == {
+        "bootstrap": "skipped",
+        "global": "success",
+        "regions": "success",
+        "edge": "success",
+        "verify": "success",
+    }
+
+
+@pytest.mark.parametrize("failing", ["global", "regions"])
+def test_with_the_bootstrap_skipped_a_failed_wave_still_stops_the_ones_after_it(failing: str) -> None:
+    results = run_jobs(skip=["bootstrap"], failing=failing)
+    after = DEPLOY_JOBS[DEPLOY_JOBS.index(failing) + 1 :]
+    assert results[failing] == "failure" and all(results[name] == "skipped" for name in after), results
+
+
 def test_with_region_down_a_failed_region_still_stops_the_edge() -> None:
     results = run_jobs(skip=["bootstrap", "global", "verify"], failing="regions")
     assert (results["regions"], results["edge"], results["verify"]) == ("failure", "skipped", "skipped")

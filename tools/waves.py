@@ -17,12 +17,15 @@ CDKTF_CONTEXT_JSON, as for a synth; the stacks must be in the synth's manifest.
                         no longer routes to it, its copy of the table is unprotected); ``regions``
                         lists its stack only. ``--teardown all``: ``regions`` in destroy order (home
                         last).
---region-down REGION    deploy the healthy regions while REGION's AWS APIs are down: ``regions``
-                        without it, and ``skip`` the bootstrap and global stacks (they reach every
-                        region), the whole-environment verify, and the edge when it reaches REGION
-                        (a provider or its state there: the home region, us-east-1 with a domain).
-                        Refused for a region not in the environment, or when another regional stack
-                        reaches REGION too (its state there: state_bucket without {region}).
+--region-down REGION    deploy what does not need REGION while its AWS APIs are down: ``regions``
+                        without it, and ``skip`` each of the bootstrap, global and edge stacks that
+                        reaches REGION (a provider or its state there: the bootstrap every region of
+                        every environment, the global stack its environment's, the edge its home
+                        and, with a domain, us-east-1), and the whole-environment verify when
+                        REGION is the environment's or a stack it reads is skipped. An environment
+                        without REGION deploys all but what reaches it. Refused for an unknown
+                        region, and when another regional stack reaches REGION too (its state
+                        there: state_bucket without {region}).
 --if-configured         an environment the settings do not configure is skipped, not refused:
                         ``configured`` is false in the GitHub output (``skip``: every job), and
                         stdout stays empty.
@@ -49,6 +52,7 @@ if str(ROOT) not in sys.path:  # run as a script: python tools/waves.py
     sys.path.insert(0, str(ROOT))
 
 from constructs_lib.settings import ConfigError, StackConfig, load_settings  # noqa: E402  (after the path set-up)
+from constructs_lib.settings.regions import KNOWN_REGIONS  # noqa: E402
 
 ALL = "all"
 STATE_DOCS = "docs/operations.md, State"
@@ -57,7 +61,6 @@ DOWN_DOCS = "docs/operations.md, A region is down"
 # The jobs of deploy-environment.yml that ``skip`` may name; the bootstrap and global stacks reach
 # every region of the environment, the whole-environment verify every region too.
 JOBS = ("bootstrap", "global", "regions", "edge", "verify")
-SKIPPED_WHILE_DOWN = ("bootstrap", "global", "verify")
 
 Wave = dict[str, str]
 
@@ -179,13 +182,16 @@ def regions_reached(stack: str, outdir: Path) -> set[str]:
 
 
 def region_down(config: StackConfig, waves: dict[str, Any], region: str, outdir: Path) -> dict[str, Any]:
-    """The waves that can deploy while ``region`` is down: the other regions, each of which reaches
-    its own region only, and the edge unless it reaches ``region``."""
+    """The waves that can deploy while ``region`` is down: each stack that does not reach it (its
+    providers' and its state's regions). Regional stacks reach their own region only (unless their
+    state is elsewhere); the global stack reaches every region of the environment, the account-wide
+    bootstrap every region of every environment, the edge its home and, with a domain, us-east-1. An
+    environment without the region deploys all but what reaches it (the bootstrap, most often)."""
     name = config.environment
-    if region not in config.regions:
-        raise Refusal(f"--region-down {region}: not a region of {name} ({', '.join(config.regions)})")
+    if region not in KNOWN_REGIONS:
+        raise Refusal(f"--region-down {region}: not a known AWS commercial region")
     healthy = [wave for wave in waves["regions"] if wave["region"] != region]
-    if not healthy:
+    if region in config.regions and not healthy:
         raise Refusal(f"--region-down {region}: {name} has no other region to deploy ({DOWN_DOCS})")
     for wave in healthy:
         if region in regions_reached(wave["stack"], outdir):
@@ -193,9 +199,13 @@ def region_down(config: StackConfig, waves: dict[str, Any], region: str, outdir:
                 f"--region-down {region}: {wave['stack']} reaches {region} too (its state there: put "
                 f"{{region}} in state_bucket, {DOWN_DOCS}): no regional stack can deploy while it is down"
             )
-    edge = ["edge"] if region in regions_reached(waves["edge"]["stack"], outdir) else []
-    skip = [job for job in JOBS if job in (*SKIPPED_WHILE_DOWN, *edge)]
-    return {**waves, "regions": healthy, "skip": skip}
+    reaching = {
+        job for job in ("bootstrap", "global", "edge") if region in regions_reached(waves[job]["stack"], outdir)
+    }
+    # verify reads every region of the environment, and the global and edge stacks' states.
+    if region in config.regions or reaching & {"global", "edge"}:
+        reaching.add("verify")
+    return {**waves, "regions": healthy, "skip": [job for job in JOBS if job in reaching]}
 
 
 def require_remote_state(config: StackConfig, waves: dict[str, Any], outdir: Path) -> None:
