@@ -111,6 +111,12 @@ def warnings(configs: Sequence[StackConfig]) -> list[str]:
                 f"warning: {config.stack_name}: api_auth is 'iam' with domain_name: a SigV4 signature names one "
                 f"region, so signed callers must use <region>.{config.domain_name}, not {config.domain_name}"
             )
+        for region in config.retired_regions:
+            found.append(
+                f"warning: {config.stack_name}: removing_regions names {region}, which is not in regions: retired "
+                "(step 3 of docs/operations.md, Removing a region); once that deploy is done, remove it from "
+                "removing_regions too. If it was never deployed, a region name may be mistyped"
+            )
         for region, zones in config.availability_zone_ids.items():
             for zone in sorted(set(zones) & set(CONSTRAINED_ZONE_IDS.get(region, ()))):
                 found.append(

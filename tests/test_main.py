@@ -299,6 +299,19 @@ def test_pinning_a_zone_where_older_accounts_cannot_create_subnets_is_warned_abo
     ]
 
 
+def test_a_retired_region_is_said_on_every_synth():
+    """Step 3 of removing a region: a reminder of step 4, and a mistyped name gets noticed."""
+    from constructs_lib.app import warnings
+    from constructs_lib.settings import StackConfig
+
+    retired = StackConfig(regions=("us-east-1",), removing_regions=("us-west-2",))
+    assert warnings([retired]) == [
+        "warning: iac-aws-nova-dev: removing_regions names us-west-2, which is not in regions: retired (step 3 of "
+        "docs/operations.md, Removing a region); once that deploy is done, remove it from removing_regions too. If "
+        "it was never deployed, a region name may be mistyped"
+    ]
+
+
 def test_check_without_settings_json_says_the_built_in_defaults_are_used(monkeypatch, capsys, tmp_path):
     from constructs_lib import app
 
