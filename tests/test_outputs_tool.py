@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -337,6 +338,24 @@ def test_a_stack_that_cannot_be_read_leaves_the_others_printed_and_exit_1(tmp_pa
     printed = json.loads(result.stdout)
     assert "api_urls" in printed and "table_name" not in printed  # the regions' outputs, not the global one's
     assert result.stderr == _failure_line(GLOBAL, stack_dir) + f"error: not read, so left out above: {GLOBAL}\n"
+
+
+def test_one_output_of_a_stack_that_cannot_be_read_names_that_stack_and_exit_1(tmp_path: Path, outdir: Path) -> None:
+    stack_dir = outdir / "stacks" / GLOBAL
+    _failing(stack_dir)
+    result = run(tmp_path, "dev", "--outdir", str(outdir), "--output", "table_name")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        _failure_line(GLOBAL, stack_dir) + f"error: no output 'table_name' read: it may be in {GLOBAL}\n"
+    )
+
+
+def test_a_synth_without_a_stacks_folder_is_still_unusable_input(tmp_path: Path, outdir: Path) -> None:
+    """Only a state that cannot be read leaves the others printed; a broken synth is exit 2 as before."""
+    shutil.rmtree(outdir / "stacks" / EDGE)
+    result = run(tmp_path, "dev", "--outdir", str(outdir))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: {outdir}/stacks/{EDGE}/cdk.tf.json not found: run make synth again\n"
 
 
 def cdktf_outputs_file(tmp_path: Path, *, sensitive: bool) -> Path:

@@ -442,6 +442,12 @@ def test_with_the_bootstrap_skipped_a_failed_wave_still_stops_the_ones_after_it(
     assert results[failing] == "failure" and all(results[name] == "skipped" for name in after), results
 
 
+def test_an_environment_that_cannot_deploy_while_a_region_is_down_skips_every_wave() -> None:
+    """tools/waves.py skips it whole (no other region, or its states there), so its run succeeds
+    and deploy.yml goes on to the next environment."""
+    assert run_jobs(skip=list(DEPLOY_JOBS)) == dict.fromkeys(DEPLOY_JOBS, "skipped")
+
+
 def test_with_region_down_a_failed_region_still_stops_the_edge() -> None:
     results = run_jobs(skip=["bootstrap", "global", "verify"], failing="regions")
     assert (results["regions"], results["edge"], results["verify"]) == ("failure", "skipped", "skipped")

@@ -53,6 +53,11 @@ class ToolError(Exception):
     """An unusable input: printed as one ``error:`` line, exit code 2."""
 
 
+class StateUnreadable(ToolError):
+    """terraform output ran and failed, or did not answer: the stack's state could not be read (its
+    region down, a backend not initialized); make outputs prints the other stacks all the same."""
+
+
 @dataclass(frozen=True)
 class Output:
     value: Any
@@ -158,7 +163,7 @@ def _terraform_failure(stack: Stack, terraform: str, result: subprocess.Complete
         fix = f"run {where} init (cdktf deploy does it), then retry"
     else:
         fix = "fix that and retry, or pass --outputs-file FILE from cdktf deploy --outputs-file FILE"
-    return ToolError(f"{stack.name}: {where} output failed (exit {result.returncode}): {message}; {fix}")
+    return StateUnreadable(f"{stack.name}: {where} output failed (exit {result.returncode}): {message}; {fix}")
 
 
 def terraform_outputs(stack: Stack, terraform: str) -> Outputs | None:
@@ -184,7 +189,7 @@ def terraform_outputs(stack: Stack, terraform: str) -> Outputs | None:
             "or pass --outputs-file FILE from cdktf deploy --outputs-file FILE"
         ) from None
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise ToolError(f"{stack.name}: {terraform} output did not run ({error})") from None
+        raise StateUnreadable(f"{stack.name}: {terraform} output did not run ({error})") from None
     if result.returncode != 0:
         raise _terraform_failure(stack, terraform, result)
     try:
@@ -403,7 +408,7 @@ def _read_states(stacks: Sequence[Stack], unreadable: list[str] | None) -> list[
     failed = [error for error in errors if error is not None]
     if not failed:
         return [future.result() for future in futures]
-    if unreadable is None or len(failed) == len(stacks) or not all(isinstance(e, ToolError) for e in failed):
+    if unreadable is None or len(failed) == len(stacks) or not all(isinstance(e, StateUnreadable) for e in failed):
         raise failed[0]  # the first in deploy order
     results: list[Outputs | None] = []
     for stack, future, error in zip(stacks, futures, errors, strict=True):
@@ -424,6 +429,9 @@ def main(argv: Sequence[str] = ()) -> int:
         config = environment(args.environment)
         found, withheld = gather(config, args, unreadable=unreadable)
         merged = merge(found)
+        if args.output is not None and args.output not in merged and unreadable:
+            print(f"error: no output {args.output!r} read: it may be in {', '.join(unreadable)}", file=sys.stderr)
+            return 1
         if args.output is not None:
             text = one_output(merged, args.output, config, show_sensitive=args.show_sensitive, withheld=withheld)
         else:

@@ -23,9 +23,10 @@ CDKTF_CONTEXT_JSON, as for a synth; the stacks must be in the synth's manifest.
                         every environment, the global stack its environment's, the edge its home
                         and, with a domain, us-east-1), and the whole-environment verify when
                         REGION is the environment's or a stack it reads is skipped. An environment
-                        without REGION deploys all but what reaches it. Refused for an unknown
-                        region, and when another regional stack reaches REGION too (its state
-                        there: state_bucket without {region}).
+                        without REGION deploys all but what reaches it; one with no other region,
+                        or whose other regional stacks reach REGION too (their state there:
+                        state_bucket without {region}), deploys nothing (``skip``: every job; a note
+                        on stderr). Refused for an unknown region name.
 --if-configured         an environment the settings do not configure is skipped, not refused:
                         ``configured`` is false in the GitHub output (``skip``: every job), and
                         stdout stays empty.
@@ -191,13 +192,14 @@ def region_down(config: StackConfig, waves: dict[str, Any], region: str, outdir:
     if region not in KNOWN_REGIONS:
         raise Refusal(f"--region-down {region}: not a known AWS commercial region")
     healthy = [wave for wave in waves["regions"] if wave["region"] != region]
+    # An environment that cannot deploy is skipped whole, not refused: deploy.yml's later environments
+    # need this one's run to succeed.
     if region in config.regions and not healthy:
-        raise Refusal(f"--region-down {region}: {name} has no other region to deploy ({DOWN_DOCS})")
+        return _nothing_deploys(waves, f"{name} has no other region to deploy")
     for wave in healthy:
         if region in regions_reached(wave["stack"], outdir):
-            raise Refusal(
-                f"--region-down {region}: {wave['stack']} reaches {region} too (its state there: put "
-                f"{{region}} in state_bucket, {DOWN_DOCS}): no regional stack can deploy while it is down"
+            return _nothing_deploys(
+                waves, f"{wave['stack']} reaches {region} too (its state there: put {{region}} in state_bucket)"
             )
     reaching = {
         job for job in ("bootstrap", "global", "edge") if region in regions_reached(waves[job]["stack"], outdir)
@@ -206,6 +208,11 @@ def region_down(config: StackConfig, waves: dict[str, Any], region: str, outdir:
     if region in config.regions or reaching & {"global", "edge"}:
         reaching.add("verify")
     return {**waves, "regions": healthy, "skip": [job for job in JOBS if job in reaching]}
+
+
+def _nothing_deploys(waves: dict[str, Any], why: str) -> dict[str, Any]:
+    print(f"note: {why}: nothing of it deploys while the region is down ({DOWN_DOCS})", file=sys.stderr)
+    return {**waves, "regions": [], "skip": list(JOBS)}
 
 
 def require_remote_state(config: StackConfig, waves: dict[str, Any], outdir: Path) -> None:
