@@ -298,6 +298,19 @@ def test_a_version_rolled_back_before_is_not_sent_out_again(tmp_path, monkeypatc
     )
 
 
+def test_a_rolled_back_version_whose_sibling_went_out_says_the_region_runs_apart(tmp_path, monkeypatch, capsys):
+    """A run that died between the two deployments: the worker's went out, the function's rolled back."""
+    aws = rolled_back_before(
+        FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, [SUCCEEDED]), "4"
+    )
+    assert run(tmp_path, monkeypatch, aws) == 1
+    assert capsys.readouterr().err == (
+        "error: eu-west-1: version 4 of shop-fn-eu-west-1-dev was rolled back in d-BAD: publish a fix (or pass "
+        "--retry-rolled-back); shop-worker-eu-west-1-dev (version 2) already serves its newest version, apart "
+        "from it until then (to go back: aws lambda update-alias --function-version <the one before>)\n"
+    )
+
+
 def test_a_rolled_back_version_goes_out_again_when_asked_to(tmp_path, monkeypatch):
     aws = rolled_back_before(
         FakeAws({"shop-fn-eu-west-1-dev": "3", "shop-worker-eu-west-1-dev": "2"}, [SUCCEEDED]), "4"

@@ -284,7 +284,7 @@ def start(
         if refused:
             raise RolledBack(
                 f"{rollout.region}: version {rollout.version} of {rollout.function_name} was rolled back in "
-                f"{refused}: publish a fix (or pass --retry-rolled-back)"
+                f"{refused}: publish a fix (or pass --retry-rolled-back){_ahead(rollouts, behind)}"
             )
     started = {}
     for rollout, current in behind:
@@ -297,6 +297,21 @@ def start(
         )
         started[deployment_id] = rollout
     return started
+
+
+def _ahead(rollouts: Sequence[Rollout], behind: Sequence[tuple[Rollout, str]]) -> str:
+    """The region's functions already on their newest version while another's was rolled back (a run
+    that died between their deployments): they run apart from it until the fix goes out."""
+    waiting = {rollout.function_name for rollout, _ in behind}
+    ahead = [r for r in rollouts if r.function_name not in waiting]
+    if not ahead:
+        return ""
+    named = ", ".join(f"{r.function_name} (version {r.version})" for r in ahead)
+    verb = "serves its" if len(ahead) == 1 else "serve their"
+    return (
+        f"; {named} already {verb} newest version, apart from it until then (to go back: aws lambda "
+        "update-alias --function-version <the one before>)"
+    )
 
 
 def _outcome(info: Mapping[str, Any]) -> str:
