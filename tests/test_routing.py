@@ -119,6 +119,14 @@ def test_a_region_being_removed_is_no_longer_routed_to(synth):
     assert table["deletion_protection_enabled"] is True and table["lifecycle"]["prevent_destroy"] is True
 
 
+def test_the_edge_says_which_regions_it_routes_to_for_a_teardown_to_check(synth, default_synth):
+    """A region's teardown reads this output: its deploy with the region in removing_regions must
+    have reached the edge. Without a domain the edge routes to none."""
+    removing = StackConfig(**{**GLOBAL.__dict__, "removing_regions": ("us-east-1",)})
+    assert synth(removing).stacks["iac-aws-nova-dev-edge"]["output"]["routed_regions"]["value"] == ["eu-west-1"]
+    assert default_synth.stacks["iac-aws-nova-dev-edge"]["output"]["routed_regions"]["value"] == []
+
+
 def test_health_alarms_in_us_east_1_notify_a_topic_of_their_own(stacks):
     edge = stacks["edge"]
     alarms = resources(edge, "aws_cloudwatch_metric_alarm")

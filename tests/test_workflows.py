@@ -673,6 +673,37 @@ def test_teardown_empties_the_buckets_and_lifts_the_table_protection_before_dest
     assert "export CDKTF_CONTEXT_JSON='{\"table_deletion_protection\": false}'" in synth
 
 
+def _routing_check(tmp_path: Path, output: str) -> subprocess.CompletedProcess[str]:
+    """The region job's check against an edge whose ``terraform output`` answers ``output`` (a JSON
+    list), or fails as Terraform does for an output its state lacks (``missing``)."""
+    regions = teardown_jobs()["regions"]
+    step = steps(regions)[step_index(regions, "routed_regions")]
+    assert step["if"] == "inputs.region != 'all'"  # a whole teardown destroys the edge first
+    assert step_index(regions, "routed_regions") < step_index(regions, "tools/empty_bucket.sh")
+    answer = 'echo "Output "routed_regions" not found" >&2; exit 1' if output == "missing" else f"echo '{output}'"
+    fake = f'if [ "$2" = output ]; then {answer}; fi'
+    return run_step(step["run"], tmp_path, {"terraform": fake}, EDGE_STACK="app-dev-edge", REGION="eu-west-1")
+
+
+def test_a_region_the_edge_still_routes_to_is_not_torn_down(tmp_path: Path) -> None:
+    result = _routing_check(tmp_path, '["us-east-1", "eu-west-1"]')
+    assert result.returncode == 1
+    assert "::error::app-dev-edge still routes to eu-west-1: deploy the environment with it in removing_regions" in (
+        result.stdout
+    )
+
+
+def test_a_region_the_edge_no_longer_routes_to_is_torn_down(tmp_path: Path) -> None:
+    result = _routing_check(tmp_path, '["us-east-1"]')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("app-dev-edge does not route to eu-west-1")
+
+
+def test_an_edge_deployed_before_it_said_where_it_routes_holds_the_teardown(tmp_path: Path) -> None:
+    result = _routing_check(tmp_path, "missing")
+    assert result.returncode == 1 and "has no routed_regions output" in result.stdout
+
+
 # -- tools/empty_bucket.sh, against a fake AWS CLI -------------------------------------------------------
 
 FAKE_AWS = '''#!{python}

@@ -72,6 +72,13 @@ class EdgeStack(TerraformStack):
             value=dashboard.dashboard_name,
             description=f"The CloudWatch dashboard of all regions, in {home}",
         )
+        # What the teardown of one region reads: none of its traffic may still come through the edge.
+        TerraformOutput(
+            self,
+            "routed_regions",
+            value=list(config.routed_regions) if health_check_ids else [],
+            description="The regions the one address routes to (none without domain_name)",
+        )
 
     def _us_east_1_key(self, config: StackConfig, namer: Namer) -> str:
         """us-east-1's key, for what this stack keeps there: found by its alias when us-east-1 is one
