@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .blocks.rules import CONSTRAINED_ZONE_IDS
+from .cdk.engine import PROJECT_DIR as PROJECT_DIR  # re-exported: tools, benchmarks and tests read it here
 from .cdk.engine import EngineError
 from .cdk.engine import current as current_engine
 from .settings import ConfigError, Settings, StackConfig, load_settings
@@ -20,7 +21,6 @@ from .settings import ConfigError, Settings, StackConfig, load_settings
 if TYPE_CHECKING:  # the CDK loads only once the configuration is known to be valid
     from .cdk.core import App
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 TARGET_VERSIONS = {"terraform": ">=1.11.0", "opentofu": ">=1.11.0"}
 LAMBDA_SRC = PROJECT_DIR / "lambda_src"
 

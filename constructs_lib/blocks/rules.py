@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -163,6 +163,13 @@ class RuleError(ValueError):
 def fail(setting: str, value: Any, rule: str) -> RuleError:
     """``<setting>: <value as JSON> <rule>``."""
     return RuleError(setting, f"{as_json(value)} {rule}")
+
+
+def require_unique(setting: str, values: Sequence[Any]) -> None:
+    """Refuse a list that names an item more than once, naming each such item."""
+    duplicates = sorted({str(v) for v in values if values.count(v) > 1})
+    if duplicates:
+        raise fail(setting, list(values), f"lists {', '.join(duplicates)} more than once")
 
 
 def require_string(setting: str, value: Any) -> None:

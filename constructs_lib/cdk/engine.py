@@ -44,7 +44,7 @@ class Engine:
 
 CDKTF = Engine("cdktf", "cdktf", "cdktf_cdktf_provider_aws", False, "CDK for Terraform", ".venv")
 CDKTN = Engine("cdktn", "cdktn", "cdktn_provider_aws", True, "CDK Terrain", ".venv-cdktn")
-# The project's directory, where make creates each engine's environment.
+# The project's directory: settings.json, the function code, each engine's environment (make's).
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENGINES = {engine.name: engine for engine in (CDKTF, CDKTN)}
 

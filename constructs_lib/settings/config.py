@@ -54,6 +54,7 @@ from ..blocks.rules import (
     as_json,
     fail,
     require_string,
+    require_unique,
 )
 from .regions import KNOWN_REGIONS, default_vpc_cidr, zone_id_prefix
 
@@ -127,9 +128,7 @@ class _Regions:
             raise fail(setting, list(regions), "must name at least one region")
         for region in regions:
             check_region(setting, region)
-        duplicates = sorted({r for r in regions if regions.count(r) > 1})
-        if duplicates:
-            raise fail(setting, list(regions), f"lists {', '.join(duplicates)} more than once")
+        require_unique(setting, regions)
 
     def describe(self) -> str:
         return "list of known AWS commercial regions, at least one, no duplicates"

@@ -22,7 +22,7 @@ from json.scanner import py_make_scanner  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
-from ..blocks.rules import as_json
+from ..blocks.rules import as_json, require_unique
 from ..blocks.rules import fail as _fail
 from .config import ConfigError, StackConfig
 
@@ -132,9 +132,10 @@ def _configs(context: Mapping[str, Any], *, overridden: tuple[str, ...]) -> list
         except ConfigError as error:
             raise located(error, "", {}) from None
     if isinstance(environments, list) and environments and all(isinstance(e, str) for e in environments):
-        duplicates = sorted({e for e in environments if environments.count(e) > 1})
-        if duplicates:
-            raise located(_fail("environments", environments, f"lists {', '.join(duplicates)} more than once"), "", {})
+        try:
+            require_unique("environments", environments)
+        except ConfigError as error:
+            raise located(error, "", {}) from None
         environments = {name: {} for name in environments}
     if not isinstance(environments, Mapping) or not environments:
         raise located(
